@@ -1,0 +1,5 @@
+"""Make ``python -m sdc`` work like the ``sdc`` command."""
+
+from sdc.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Treatments: identifiers, recoding, local suppression, optimal generalisation, PRAM, noise."""

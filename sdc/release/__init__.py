@@ -1,0 +1,1 @@
+"""The release bundle: outputs, manifest, privacy-budget ledger, atomic writes."""

@@ -1,0 +1,1 @@
+"""Terminal, JSON and self-contained HTML renderings of reports."""

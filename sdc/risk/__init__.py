@@ -1,0 +1,1 @@
+"""Risk measures: key frequencies, individual/global/household risk, l-diversity, SUDA2."""

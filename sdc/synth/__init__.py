@@ -1,0 +1,1 @@
+"""Differentially private synthetic microdata and its evaluation."""

@@ -1,0 +1,1 @@
+"""Frequency and magnitude tables: sensitivity rules, secondary suppression, DP tables."""
