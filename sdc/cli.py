@@ -1,0 +1,135 @@
+"""The ``sdc`` command: a thin shell over the library.
+
+Each command parses its options, calls ONE library function and renders the result.
+User errors (:class:`sdc.errors.SdcError`) are translated once, in :class:`SdcGroup`, into
+one line on stderr and their exit code (2 for bad input, 1 for a policy not met). Any
+other exception is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import yaml
+
+from sdc import __version__, workflow
+from sdc.errors import SdcError
+from sdc.io import write_text_new
+from sdc.policy import load_policy
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class SdcGroup(click.Group):
+    """A click group that turns :class:`SdcError` into one clear line and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; report user errors without a traceback."""
+        try:
+            return super().invoke(ctx)
+        except SdcError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+def data_argument(func: F) -> F:
+    """The DATA argument: a survey file (CSV, XLSX, DTA, SAV, Parquet)."""
+    func = click.option(
+        "--sheet", default=None, help="Sheet of an XLSX workbook (default: the first)."
+    )(func)
+    return click.argument("data", type=click.Path(path_type=Path))(func)
+
+
+def policy_option(func: F) -> F:
+    """The --policy option shared by risk, release and check."""
+    return click.option(
+        "--policy",
+        "-p",
+        "policy_path",
+        required=True,
+        type=click.Path(path_type=Path),
+        help="Policy file (YAML, version 1).",
+    )(func)
+
+
+def _echo_notes(notes: tuple[str, ...]) -> None:
+    for note in notes:
+        click.echo(f"Note: {note}", err=True)
+
+
+@click.group(cls=SdcGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="sdc")
+def cli() -> None:
+    """Statistical disclosure control for citizen-generated data.
+
+    Score re-identification risk, treat data by a policy and release safe microdata,
+    tables and synthetic data.
+    """
+
+
+@cli.command()
+@data_argument
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write the draft policy here (never overwrites an existing file).",
+)
+def scan(data: Path, sheet: str | None, output: Path | None) -> None:
+    """Profile DATA's columns and draft a policy.
+
+    Flags direct identifiers (names, phones, e-mails, ID numbers, GPS), likely
+    quasi-identifiers and sensitive attributes, and writes a commented draft policy for
+    you to edit.
+
+    \b
+    Example:
+        sdc scan survey.csv -o policy.yaml
+    """
+    result = workflow.scan_file(data, sheet=sheet)
+    _echo_notes(result.table.notes)
+    click.echo(workflow.scan_summary(result))
+    if output is not None:
+        write_text_new(output, result.policy_text)
+        click.echo(f"Draft policy written to {output}; review every line before using it.")
+
+
+@cli.group()
+def policy() -> None:
+    """Validate and show policy files."""
+
+
+@policy.command("validate")
+@click.argument("policy_path", type=click.Path(path_type=Path))
+@click.option("--data", type=click.Path(path_type=Path), default=None, help="Also check columns.")
+def policy_validate(policy_path: Path, data: Path | None) -> None:
+    """Check a policy file (and, with --data, that its columns exist).
+
+    \b
+    Example:
+        sdc policy validate policies/cso-public.yaml --data survey.csv
+    """
+    loaded = workflow.validate_policy(policy_path, data)
+    click.echo(f"{policy_path}: valid policy {loaded.name!r} (version {loaded.version})")
+
+
+@policy.command("show")
+@click.argument("policy_path", type=click.Path(path_type=Path))
+def policy_show(policy_path: Path) -> None:
+    """Print the effective policy, with every default filled in.
+
+    \b
+    Example:
+        sdc policy show policies/cso-public.yaml
+    """
+    loaded = load_policy(policy_path)
+    click.echo(yaml.safe_dump(loaded.to_dict(), sort_keys=False), nl=False)
+
+
+def main() -> None:
+    """Entry point of the ``sdc`` console script."""
+    cli(prog_name="sdc")

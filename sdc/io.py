@@ -1,0 +1,264 @@
+"""Reading and writing survey files.
+
+Survey files come from many tools: CSV exported by spreadsheets in whatever encoding the
+laptop uses, Excel workbooks, Stata and SPSS files with value labels, Parquet from data
+pipelines. :func:`read_table` reads them all into a DataFrame and says what it had to
+guess (encoding, delimiter) so that the steward can check. Every problem a user can fix
+raises :class:`~sdc.errors.DataError` with one clear sentence.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io as _io
+import os
+import tempfile
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from sdc.errors import DataError
+
+#: Text that stands for a missing value in CSV files (besides an empty field).
+MISSING_MARKERS = ["", "NA", "N/A", "NaN", "nan", "NULL", "null", "."]
+
+_FORMATS = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+    ".dta": "stata",
+    ".sav": "spss",
+    ".zsav": "spss",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+
+_DELIMITERS = ",;\t|"
+
+
+@dataclass(frozen=True)
+class Table:
+    """A data file read into memory, with what was learnt while reading it.
+
+    Attributes:
+        frame: the data, one row per record, columns named as in the file.
+        path: where it was read from.
+        format: ``csv``, ``xlsx``, ``stata``, ``spss`` or ``parquet``.
+        sha256: hash of the file's bytes, recorded in manifests and the budget ledger.
+        encoding: the text encoding used for CSV files, else None.
+        notes: things the user should know, e.g. an encoding fallback.
+    """
+
+    frame: pd.DataFrame
+    path: Path
+    format: str
+    sha256: str
+    encoding: str | None = None
+    notes: tuple[str, ...] = ()
+
+
+def file_sha256(path: Path) -> str:
+    """Return the SHA-256 of a file's bytes, read in chunks so large files fit in memory."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def detect_format(path: Path) -> str:
+    """Return the file format from the extension, or raise DataError naming the known ones."""
+    fmt = _FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        known = ", ".join(sorted(_FORMATS))
+        raise DataError(
+            f"{path.name}: unknown file type {path.suffix or '(no extension)'!r}; "
+            f"use one of {known}"
+        )
+    return fmt
+
+
+def read_table(path: str | Path, *, sheet: str | None = None) -> Table:
+    """Read a survey file into a :class:`Table`.
+
+    Args:
+        path: a CSV, XLSX, Stata (.dta), SPSS (.sav) or Parquet file.
+        sheet: for XLSX, the sheet name (default: the first sheet).
+
+    Raises:
+        DataError: the file is missing, empty, not a table, has duplicate column names,
+            or cannot be decoded.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such file")
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder, not a data file")
+    fmt = detect_format(path)
+    if path.stat().st_size == 0:
+        raise DataError(f"{path.name}: the file is empty")
+    encoding: str | None = None
+    notes: tuple[str, ...] = ()
+    if fmt == "csv":
+        frame, encoding, notes = _read_csv(path)
+    elif fmt == "xlsx":
+        frame = _read_excel(path, sheet)
+    elif fmt == "stata":
+        frame = _read_with(path, "Stata", lambda: pd.read_stata(path, convert_categoricals=True))
+    elif fmt == "spss":
+        frame = _read_with(path, "SPSS", lambda: _read_spss(path))
+    else:
+        frame = _read_with(path, "Parquet", lambda: pd.read_parquet(path))
+    _check_frame(frame, path)
+    return Table(frame, path, fmt, file_sha256(path), encoding, notes)
+
+
+def _read_with(path: Path, kind: str, reader: object) -> pd.DataFrame:
+    try:
+        frame = reader()  # type: ignore[operator]
+    except DataError:
+        raise
+    except Exception as exc:  # the readers raise many unrelated types for a bad file
+        raise DataError(f"{path.name}: not a readable {kind} file ({_first_line(exc)})") from exc
+    return frame
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _read_spss(path: Path) -> pd.DataFrame:
+    import pyreadstat
+
+    frame, _meta = pyreadstat.read_sav(str(path), apply_value_formats=True)
+    return frame
+
+
+def _read_excel(path: Path, sheet: str | None) -> pd.DataFrame:
+    try:
+        book = pd.ExcelFile(path, engine="openpyxl")
+    except Exception as exc:
+        raise DataError(f"{path.name}: not a readable Excel workbook ({_first_line(exc)})") from exc
+    names = [str(name) for name in book.sheet_names]
+    if sheet is not None and sheet not in names:
+        raise DataError(f"{path.name}: no sheet named {sheet!r}; the sheets are {names}")
+    frame = pd.read_excel(book, sheet_name=sheet if sheet is not None else 0)
+    _check_header(path, [str(c) for c in frame.columns])
+    return frame
+
+
+def _decode(raw: bytes, path: Path) -> tuple[str, str, tuple[str, ...]]:
+    if b"\x00" in raw[:4096]:
+        if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            try:
+                return raw.decode("utf-16"), "utf-16", ()
+            except UnicodeDecodeError:
+                pass
+        raise DataError(f"{path.name}: not a text file; is it a spreadsheet saved as .csv?")
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return raw[3:].decode("utf-8", errors="strict"), "utf-8-sig", ()
+    try:
+        return raw.decode("utf-8"), "utf-8", ()
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = raw.decode("cp1252")
+        enc = "cp1252"
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+        enc = "latin-1"
+    note = f"{path.name} is not UTF-8; read it as {enc} (Windows/Latin-1). Check accented names."
+    return text, enc, (note,)
+
+
+def sniff_delimiter(sample: str) -> str:
+    """Guess the delimiter of a CSV sample among comma, semicolon, tab and pipe."""
+    lines = [line for line in sample.splitlines()[:50] if line.strip()]
+    if not lines:
+        return ","
+    try:
+        return csv.Sniffer().sniff("\n".join(lines), delimiters=_DELIMITERS).delimiter
+    except csv.Error:
+        counts = Counter({d: lines[0].count(d) for d in _DELIMITERS})
+        best, n = counts.most_common(1)[0]
+        return best if n else ","
+
+
+def _read_csv(path: Path) -> tuple[pd.DataFrame, str, tuple[str, ...]]:
+    raw = path.read_bytes()
+    text, encoding, notes = _decode(raw, path)
+    if not text.strip():
+        raise DataError(f"{path.name}: the file is empty")
+    delimiter = sniff_delimiter(text[:65536])
+    header = next(csv.reader(_io.StringIO(text), delimiter=delimiter))
+    _check_header(path, header)
+    try:
+        frame = pd.read_csv(
+            _io.StringIO(text),
+            sep=delimiter,
+            keep_default_na=False,
+            na_values=MISSING_MARKERS,
+            skipinitialspace=True,
+        )
+    except pd.errors.ParserError as exc:
+        raise DataError(f"{path.name}: not a consistent table ({_first_line(exc)})") from exc
+    return frame, encoding, notes
+
+
+def _check_header(path: Path, header: list[str]) -> None:
+    names = [h.strip() for h in header]
+    if not any(names):
+        raise DataError(f"{path.name}: the first row has no column names")
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise DataError(
+            f"{path.name}: duplicate column names {', '.join(map(repr, dupes))}; "
+            "rename them so each column has its own name"
+        )
+
+
+def _check_frame(frame: pd.DataFrame, path: Path) -> None:
+    if frame.shape[1] == 0:
+        raise DataError(f"{path.name}: no columns found")
+    if len(frame) == 0:
+        raise DataError(f"{path.name}: has a header but no records")
+    frame.columns = [str(c).strip() for c in frame.columns]
+    unnamed = [c for c in frame.columns if c.startswith("Unnamed:")]
+    if unnamed and len(unnamed) == frame.shape[1]:
+        raise DataError(f"{path.name}: the first row has no column names")
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Write a DataFrame as UTF-8 CSV; missing and suppressed values become empty fields."""
+    frame.to_csv(path, index=False, na_rep="", encoding="utf-8")
+
+
+def write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """Write a DataFrame as Parquet (pyarrow), keeping column names and types."""
+    frame.to_parquet(path, index=False)
+
+
+def write_text_new(path: Path, text: str) -> None:
+    """Write a text file that must not exist yet, atomically (temp file + rename).
+
+    Raises:
+        DataError: the file already exists; nothing is overwritten.
+    """
+    if path.exists():
+        raise DataError(f"{path}: already exists; choose another name or remove it first")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.link(tmp, path)  # fails if path appeared meanwhile: never overwrite
+    except FileExistsError as exc:
+        raise DataError(f"{path}: already exists; choose another name or remove it first") from exc
+    finally:
+        os.unlink(tmp)

@@ -1,0 +1,469 @@
+"""Policy files: YAML in, validated frozen objects out, errors that name file, line and key.
+
+A policy says what each column is (direct identifier, quasi-identifier, sensitive, ...),
+how to treat it, which thresholds a release must meet and which outputs to make. It is
+parsed once, at the edge, in two passes (CONVENTIONS.md section 6):
+
+1. :func:`load_policy` reads the YAML with line marks and validates it with pydantic models
+   (``extra="forbid"``, ``frozen=True``), so an unknown key gets "did you mean ...".
+2. :meth:`Policy.check_against` checks it against the data's columns (and hierarchy files
+   against the data's values) before any work starts.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from sdc.errors import PolicyError
+
+Role = Literal["direct", "quasi", "sensitive", "drop", "other"]
+Treatment = Literal["recode", "suppress", "pram", "microaggregation", "noise"]
+Engine = Literal["pandas", "duckdb", "spark"]
+
+PositiveFloat = Annotated[float, Field(gt=0)]
+Share = Annotated[float, Field(ge=0, le=1)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Recode(_Model):
+    """Global recoding of one column; exactly one way of recoding is given."""
+
+    bands: list[float] | None = None
+    map: Path | None = None
+    level: Annotated[int, Field(ge=0)] | None = None
+    prefix: Annotated[int, Field(ge=1)] | None = None
+    date: Literal["month", "year"] | None = None
+    grid: PositiveFloat | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Recode:
+        given = [k for k in ("bands", "map", "prefix", "date", "grid") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of bands, map, prefix, date or grid"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        if self.bands is not None and (
+            len(self.bands) < 2
+            or any(b >= c for b, c in zip(self.bands, self.bands[1:], strict=False))
+        ):
+            raise ValueError(
+                "bands must be at least two increasing numbers, e.g. [0, 18, 30, 45, 60]"
+            )
+        if self.level is not None and self.map is None:
+            raise ValueError("level only applies to a map (hierarchy file)")
+        return self
+
+
+class Pram(_Model):
+    """Post-randomisation of a categorical column: keep a value with probability ``p``."""
+
+    p: Annotated[float, Field(gt=0, lt=1)]
+    alpha: Annotated[float, Field(gt=0, le=1)] = 0.5
+
+
+class Microaggregation(_Model):
+    """MDAV microaggregation: groups of at least ``k`` records share their mean."""
+
+    k: Annotated[int, Field(ge=2)]
+
+
+class Noise(_Model):
+    """Additive noise with standard deviation ``sd`` times the column's standard deviation."""
+
+    sd: PositiveFloat
+
+
+class Column(_Model):
+    """What a column is and how to treat it."""
+
+    role: Role
+    action: Literal["drop", "pseudonymize"] | None = None
+    recode: Recode | None = None
+    top_code: float | None = None
+    bottom_code: float | None = None
+    bounds: tuple[float, float] | None = None
+    importance: Annotated[int, Field(ge=1)] | None = None
+    categories: list[str | int | float | bool] | None = None
+    pram: Pram | None = None
+    microaggregation: Microaggregation | None = None
+    noise: Noise | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Column:
+        if self.action is not None and self.role != "direct":
+            raise ValueError("action only applies to role: direct")
+        if self.bounds is not None and self.bounds[0] >= self.bounds[1]:
+            raise ValueError("bounds must be [low, high] with low < high")
+        if (
+            self.top_code is not None
+            and self.bottom_code is not None
+            and self.bottom_code >= self.top_code
+        ):
+            raise ValueError("bottom_code must be below top_code")
+        treated = self.recode or self.pram or self.microaggregation or self.noise
+        if self.role in ("direct", "drop") and treated:
+            raise ValueError(f"a {self.role} column is removed; it takes no recode/pram/noise")
+        return self
+
+
+class DataSpec(_Model):
+    """Columns with a special meaning: sampling weight and household id."""
+
+    weight: str | None = None
+    household: str | None = None
+
+
+class Thresholds(_Model):
+    """Limits a release must meet; a missing limit is not checked."""
+
+    k: Annotated[int, Field(ge=2)] = 3
+    l: Annotated[int, Field(ge=2)] | None = None  # noqa: E741 - the measure is called l
+    t: Annotated[float, Field(gt=0, le=1)] | None = None
+    max_individual_risk: Annotated[float, Field(gt=0, le=1)] | None = None
+    max_expected_reidentifications: Annotated[float, Field(ge=0)] | None = None
+    max_suppression: Share = 0.05
+    group_share: Annotated[float, Field(gt=0.5, le=1)] = 0.9
+
+
+_DEFAULT_TREATMENTS: tuple[Treatment, ...] = ("recode", "suppress")
+
+
+class Microdata(_Model):
+    """How to treat microdata: a list of treatments, or ``generalize: auto``."""
+
+    treatments: list[Treatment] = Field(default_factory=lambda: list(_DEFAULT_TREATMENTS))
+    generalize: Literal["auto"] | None = None
+
+
+class Dominance(_Model):
+    """(n, k)-dominance: the n largest contributors hold more than share k of the cell."""
+
+    n: Annotated[int, Field(ge=1)]
+    k: Annotated[float, Field(gt=0, le=1)]
+
+
+class Rounding(_Model):
+    """Rounding of counts to a base instead of suppression."""
+
+    base: Literal[3, 5, 10]
+    method: Literal["random", "controlled"] = "random"
+
+
+class DpOptions(_Model):
+    """A differentially private table: epsilon spent on it and the mechanism."""
+
+    epsilon: PositiveFloat
+    delta: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    mechanism: Literal["laplace", "gaussian"] = "laplace"
+
+
+class TableOutput(_Model):
+    """One table to publish."""
+
+    by: Annotated[list[str], Field(min_length=1, max_length=4)]
+    count: bool = False
+    sum: str | None = None
+    mean: str | None = None
+    weighted: bool = False
+    min_cell: Annotated[int, Field(ge=1)] | None = None
+    dominance: Dominance | None = None
+    p_percent: Annotated[float, Field(gt=0, lt=1)] | None = None
+    sensitive: str | None = None
+    rounding: Rounding | None = None
+    dp: DpOptions | None = None
+
+    @model_validator(mode="after")
+    def _one_statistic(self) -> TableOutput:
+        stats = [s for s in ("count", "sum", "mean") if getattr(self, s)]
+        if len(stats) != 1:
+            raise ValueError(
+                "a table has exactly one statistic: count: true, sum: COL or mean: COL"
+            )
+        if self.dp is not None and (self.rounding or self.dominance or self.p_percent):
+            raise ValueError(
+                "a dp table needs no rounding or dominance rules: the noise protects it"
+            )
+        return self
+
+    @property
+    def statistic(self) -> Literal["count", "sum", "mean"]:
+        """The statistic this table publishes."""
+        return "count" if self.count else ("sum" if self.sum else "mean")
+
+
+class SyntheticOutput(_Model):
+    """DP synthetic microdata (marginal-based, MST)."""
+
+    method: Literal["mst"] = "mst"
+    epsilon: PositiveFloat
+    delta: Annotated[float, Field(gt=0, lt=1)] = 1e-9
+    rows: Annotated[int, Field(ge=1)] | None = None
+    seed: int | None = None
+    columns: list[str] | None = None
+    bins: Annotated[int, Field(ge=2, le=200)] = 16
+
+
+class Outputs(_Model):
+    """What a release produces."""
+
+    microdata: Microdata | None = None
+    tables: list[TableOutput] = Field(default_factory=list)
+    synthetic: SyntheticOutput | None = None
+
+
+class Privacy(_Model):
+    """The privacy unit and the cap on the DP budget across all DP outputs."""
+
+    unit: Literal["individual", "household"] = "individual"
+    budget: PositiveFloat = 1.0
+    contribution: Annotated[int, Field(ge=1)] = 1
+
+
+class Suda(_Model):
+    """SUDA2 settings."""
+
+    max_msu: Annotated[int, Field(ge=1, le=10)] = 4
+    dis_fraction: Annotated[float, Field(gt=0, le=1)] = 0.01
+
+
+class Policy(_Model):
+    """A whole policy file, validated. Build it with :func:`load_policy`."""
+
+    version: Literal[1]
+    name: str
+    data: DataSpec = Field(default_factory=DataSpec)
+    missing: Literal["wildcard", "category"] = "wildcard"
+    columns: dict[str, Column]
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+    outputs: Outputs = Field(default_factory=Outputs)
+    privacy: Privacy = Field(default_factory=Privacy)
+    engine: Engine = "pandas"
+    suda: Suda = Field(default_factory=Suda)
+
+    _source: Path | None = PrivateAttr(default=None)
+    _lines: dict[tuple[str, ...], int] = PrivateAttr(default_factory=dict)
+
+    @field_validator("columns")
+    @classmethod
+    def _some_columns(cls, value: dict[str, Column]) -> dict[str, Column]:
+        if not value:
+            raise ValueError("name at least one column")
+        return value
+
+    # ---- derived views -------------------------------------------------------------
+    @property
+    def dp_epsilon(self) -> float:
+        """Total epsilon of all DP outputs of this policy (tables and synthetic data)."""
+        total = sum(t.dp.epsilon for t in self.outputs.tables if t.dp)
+        if self.outputs.synthetic:
+            total += self.outputs.synthetic.epsilon
+        return total
+
+    def columns_with(self, role: Role) -> list[str]:
+        """Names of the columns with this role, in policy order."""
+        return [name for name, col in self.columns.items() if col.role == role]
+
+    @property
+    def quasi(self) -> list[str]:
+        """The quasi-identifiers, in policy order."""
+        return self.columns_with("quasi")
+
+    @property
+    def sensitive(self) -> list[str]:
+        """The sensitive attributes, in policy order."""
+        return self.columns_with("sensitive")
+
+    @property
+    def source(self) -> Path | None:
+        """The file this policy was read from (relative paths resolve against it)."""
+        return self._source
+
+    def resolve(self, path: Path) -> Path:
+        """Resolve a path written in the policy relative to the policy file."""
+        if path.is_absolute() or self._source is None:
+            return path
+        return self._source.parent / path
+
+    def where(self, *keys: str) -> str:
+        """``file line N`` for a key path, for error messages."""
+        name = self._source.name if self._source else "policy"
+        for depth in range(len(keys), 0, -1):
+            line = self._lines.get(tuple(keys[:depth]))
+            if line is not None:
+                return f"{name} line {line}"
+        return name
+
+    # ---- pass 2 ------------------------------------------------------------------------
+    def check_against(self, columns: Iterable[str], data_name: str = "the data") -> None:
+        """Check that every column the policy names exists in the data.
+
+        Raises:
+            PolicyError: naming the policy line, the missing column and the closest match.
+        """
+        available = [str(c) for c in columns]
+        have = set(available)
+
+        def need(col: str | None, *keys: str) -> None:
+            if col is None or col in have:
+                return
+            hint = difflib.get_close_matches(col, available, n=1)
+            suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+            raise PolicyError(
+                f"{self.where(*keys)}: {'.'.join(keys)} is not a column of {data_name}{suggestion}"
+            )
+
+        for name in self.columns:
+            need(name, "columns", name)
+        need(self.data.weight, "data", "weight")
+        need(self.data.household, "data", "household")
+        for i, table in enumerate(self.outputs.tables):
+            for col in table.by:
+                need(col, "outputs", "tables", str(i), "by")
+            for key in ("sum", "mean", "sensitive"):
+                need(getattr(table, key), "outputs", "tables", str(i), key)
+        if self.outputs.synthetic and self.outputs.synthetic.columns:
+            for col in self.outputs.synthetic.columns:
+                need(col, "outputs", "synthetic", "columns")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The effective policy with every default filled in, JSON-compatible."""
+        return self.model_dump(mode="json")
+
+
+# ---- loading ---------------------------------------------------------------------------
+
+
+def load_policy(path: str | Path) -> Policy:
+    """Read and validate a policy file.
+
+    Raises:
+        PolicyError: the file is missing, not YAML, or invalid; the message names the file,
+            the line and the key, and suggests a fix.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise PolicyError(f"{path}: no such policy file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise PolicyError(f"{path.name}: not UTF-8 text; save the policy as UTF-8") from exc
+    except IsADirectoryError as exc:
+        raise PolicyError(f"{path}: is a folder, not a policy file") from exc
+    return parse_policy(text, source=path)
+
+
+def parse_policy(text: str, source: Path | None = None) -> Policy:
+    """Validate policy YAML text; ``source`` names the file in messages and anchors paths."""
+    name = source.name if source else "policy"
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise PolicyError(f"{name}{where}: not valid YAML ({problem})") from exc
+    if not isinstance(raw, dict):
+        raise PolicyError(f"{name}: a policy is a YAML mapping starting with 'version: 1'")
+    lines: dict[tuple[str, ...], int] = {}
+    _collect_lines(node, (), lines)
+    try:
+        policy = Policy.model_validate(raw)
+    except ValidationError as exc:
+        raise PolicyError(_explain(exc, name, lines)) from exc
+    policy._source = source.resolve() if source else None
+    policy._lines = lines
+    if policy.dp_epsilon > policy.privacy.budget + 1e-12:
+        raise PolicyError(
+            f"{policy.where('privacy', 'budget')}: the DP outputs need epsilon "
+            f"{policy.dp_epsilon:g} but privacy.budget is {policy.privacy.budget:g}; "
+            "raise the budget or lower the outputs' epsilon"
+        )
+    return policy
+
+
+def _collect_lines(
+    node: yaml.Node | None, path: tuple[str, ...], out: dict[tuple[str, ...], int]
+) -> None:
+    if node is None:
+        return
+    out.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            sub = (*path, str(key.value))
+            out[sub] = key.start_mark.line + 1
+            _collect_lines(value, sub, out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _collect_lines(item, (*path, str(i)), out)
+
+
+def _model_for(loc: Sequence[str | int]) -> type[BaseModel] | None:
+    """The pydantic model that owns the field at ``loc`` (for 'did you mean')."""
+    model: type[BaseModel] | None = Policy
+    for part in loc[:-1]:
+        if model is None:
+            return None
+        field = model.model_fields.get(str(part))
+        if field is None:
+            continue  # a dict key (column name) or list index
+        model = _inner_model(field.annotation)
+    return model
+
+
+def _inner_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _explain(exc: ValidationError, name: str, lines: dict[tuple[str, ...], int]) -> str:
+    """Turn the first pydantic error into one sentence with file, line and key."""
+    err = exc.errors()[0]
+    loc = tuple(str(p) for p in err["loc"] if not str(p).startswith("function-after"))
+    loc = tuple(p for p in loc if p not in ("list[str]", "literal['auto']", "float", "int"))
+    key = ".".join(loc) if loc else "(top level)"
+    line = None
+    for depth in range(len(loc), -1, -1):
+        line = lines.get(loc[:depth])
+        if line is not None:
+            break
+    where = f"{name} line {line}" if line else name
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        model = _model_for(loc)
+        valid = list(model.model_fields) if model else []
+        hint = difflib.get_close_matches(loc[-1], valid, n=1) if loc else []
+        suggestion = (
+            f" (did you mean {hint[0]!r}?)" if hint else f"; valid keys: {', '.join(valid)}"
+        )
+        return f"{where}: unknown key {key}{suggestion}"
+    if kind == "missing":
+        return f"{where}: {key} is required"
+    if kind == "literal_error":
+        expected = err.get("ctx", {}).get("expected", "")
+        return f"{where}: {key} must be one of {expected} (got {err.get('input')!r})"
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    return f"{where}: {key}: {msg}"

@@ -1,0 +1,184 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sdc.errors import PolicyError
+from sdc.policy import load_policy, parse_policy
+
+FULL = """\
+version: 1
+name: disability-survey-public
+data: {weight: wgt, household: hh_id}
+missing: wildcard
+columns:
+  full_name:  {role: direct}
+  resp_id:    {role: direct, action: pseudonymize}
+  age:        {role: quasi, recode: {bands: [0, 18, 30, 45, 60]}, top_code: 80, bounds: [0, 110]}
+  sex:        {role: quasi}
+  village:    {role: quasi, importance: 1}
+  hiv:        {role: sensitive}
+  income:     {role: sensitive, bounds: [0, 50000]}
+  notes:      {role: drop}
+thresholds: {k: 5, l: 2, max_individual_risk: 0.1, max_suppression: 0.05}
+outputs:
+  microdata: {treatments: [recode, suppress]}
+  tables:
+    - {by: [village, sex], count: true, min_cell: 5}
+    - {by: [village], mean: income, dp: {epsilon: 0.5}}
+  synthetic: {method: mst, epsilon: 1.0, delta: 1e-9, rows: 5000, seed: 1}
+privacy: {unit: individual, budget: 2.0}
+"""
+
+
+def test_full_policy_parses_with_defaults() -> None:
+    policy = parse_policy(FULL, source=Path("p.yaml"))
+    assert policy.quasi == ["age", "sex", "village"]
+    assert policy.sensitive == ["hiv", "income"]
+    assert policy.thresholds.k == 5
+    assert policy.thresholds.group_share == 0.9
+    assert policy.dp_epsilon == 1.5
+    assert policy.outputs.tables[1].statistic == "mean"
+    assert policy.where("columns", "age") == "p.yaml line 8"
+    assert policy.to_dict()["engine"] == "pandas"
+
+
+def test_relative_paths_resolve_against_the_policy_file(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "p.yaml"
+    path.parent.mkdir()
+    path.write_text(FULL)
+    policy = load_policy(path)
+    assert policy.resolve(Path("h/v.csv")) == path.parent.resolve() / "h/v.csv"
+    assert policy.resolve(Path("/abs.csv")) == Path("/abs.csv")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            "top_code: 80",
+            "top_cod: 80",
+            "p.yaml line 8: unknown key columns.age.top_cod (did you mean 'top_code'?)",
+        ),
+        (
+            "k: 5,",
+            "k: 1,",
+            "p.yaml line 14: thresholds.k: Input should be greater than or equal to 2",
+        ),
+        (
+            "budget: 2.0",
+            "budget: 1.0",
+            "p.yaml line 21: the DP outputs need epsilon 1.5 but privacy.budget is 1; raise the budget or lower the outputs' epsilon",
+        ),
+        (
+            "budget: 2.0",
+            "budget: 0",
+            "p.yaml line 21: privacy.budget: Input should be greater than 0",
+        ),
+        (
+            "{role: drop}",
+            "{role: dorp}",
+            "p.yaml line 13: columns.notes.role must be one of 'direct', 'quasi', 'sensitive', 'drop' or 'other' (got 'dorp')",
+        ),
+        ("version: 1", "version: 2", "p.yaml line 1: version must be one of 1 (got 2)"),
+        ("name: disability-survey-public\n", "", "p.yaml line 1: name is required"),
+        (
+            "count: true, ",
+            "",
+            "p.yaml line 18: outputs.tables.0: a table has exactly one statistic: count: true, sum: COL or mean: COL",
+        ),
+        (
+            "bounds: [0, 110]",
+            "bounds: [110, 0]",
+            "p.yaml line 8: columns.age: bounds must be [low, high] with low < high",
+        ),
+        (
+            "[0, 18, 30, 45, 60]",
+            "[0, 30, 18]",
+            "p.yaml line 8: columns.age.recode: bands must be at least two increasing numbers, e.g. [0, 18, 30, 45, 60]",
+        ),
+        (
+            "{role: direct, action: pseudonymize}",
+            "{role: quasi, action: pseudonymize}",
+            "p.yaml line 7: columns.resp_id: action only applies to role: direct",
+        ),
+        (
+            "max_suppression: 0.05",
+            "max_suppression: 1.5",
+            "p.yaml line 14: thresholds.max_suppression: Input should be less than or equal to 1",
+        ),
+        (
+            "missing: wildcard",
+            "missing: maybe",
+            "p.yaml line 4: missing must be one of 'wildcard' or 'category' (got 'maybe')",
+        ),
+        (
+            "privacy: {",
+            "privacy: {cap: 3, ",
+            "p.yaml line 21: unknown key privacy.cap; valid keys: unit, budget, contribution",
+        ),
+    ],
+)
+def test_invalid_policies_name_file_line_and_key(old: str, new: str, message: str) -> None:
+    assert old in FULL
+    with pytest.raises(PolicyError) as info:
+        parse_policy(FULL.replace(old, new, 1), source=Path("p.yaml"))
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("version: 1\nname: [unclosed\n", r"^p.yaml line 3: not valid YAML"),
+        ("- just\n- a list\n", r"^p.yaml: a policy is a YAML mapping"),
+        ("", r"^p.yaml: a policy is a YAML mapping"),
+        (
+            "version: 1\nname: x\ncolumns: {}\n",
+            r"^p.yaml line 3: columns: name at least one column$",
+        ),
+    ],
+)
+def test_not_a_policy(text: str, message: str) -> None:
+    with pytest.raises(PolicyError, match=message):
+        parse_policy(text, source=Path("p.yaml"))
+
+
+def test_check_against_suggests_the_closest_column() -> None:
+    policy = parse_policy(FULL, source=Path("p.yaml"))
+    columns = [
+        "full_name",
+        "resp_id",
+        "agee",
+        "sex",
+        "village",
+        "hiv",
+        "income",
+        "notes",
+        "wgt",
+        "hh_id",
+    ]
+    with pytest.raises(PolicyError) as info:
+        policy.check_against(columns, "survey.csv")
+    assert (
+        str(info.value)
+        == "p.yaml line 8: columns.age is not a column of survey.csv (did you mean 'agee'?)"
+    )
+
+
+def test_check_against_covers_data_and_tables() -> None:
+    policy = parse_policy(FULL, source=Path("p.yaml"))
+    columns = ["full_name", "resp_id", "age", "sex", "village", "hiv", "income", "notes", "hh_id"]
+    with pytest.raises(
+        PolicyError, match=r"^p.yaml line 3: data.weight is not a column of the data$"
+    ):
+        policy.check_against(columns)
+    policy.check_against([*columns, "wgt"])
+
+
+def test_missing_policy_file(tmp_path: Path) -> None:
+    with pytest.raises(PolicyError, match="no such policy file"):
+        load_policy(tmp_path / "nope.yaml")
+    (tmp_path / "latin.yaml").write_bytes("name: é".encode("latin-1"))
+    with pytest.raises(PolicyError, match="not UTF-8"):
+        load_policy(tmp_path / "latin.yaml")
