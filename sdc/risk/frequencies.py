@@ -114,42 +114,91 @@ def _wildcard_frequencies(codes: np.ndarray, w: np.ndarray) -> KeyFrequencies:
     # Collapse to distinct rows; code+1 so that missing (-1) becomes 0 and stays distinct.
     row_id = combine_codes(codes + 1)
     n_rows = int(row_id.max()) + 1
-    first = np.full(n_rows, n, dtype=np.int64)
-    np.minimum.at(first, row_id, np.arange(n, dtype=np.int64))
+    _, first = np.unique(row_id, return_index=True)
     rows = codes[first]
     row_count = np.bincount(row_id, minlength=n_rows).astype(np.float64)
     row_weight = np.bincount(row_id, weights=w, minlength=n_rows)
 
-    observed = rows >= 0
-    bits = (1 << np.arange(m, dtype=np.int64)).astype(np.int64)
-    obs_mask = (observed * bits).sum(axis=1)
+    bits = np.int64(1) << np.arange(m, dtype=np.int64)
+    obs_mask = ((rows >= 0) * bits).sum(axis=1)
     full = (1 << m) - 1
+    radix = _mixed_radix(rows)
+
+    patterns, pattern_of_row = np.unique(obs_mask, return_inverse=True)
+    order = np.argsort(pattern_of_row, kind="stable")
+    bounds = np.searchsorted(pattern_of_row[order], np.arange(len(patterns) + 1))
+    members = [order[bounds[i] : bounds[i + 1]] for i in range(len(patterns))]
 
     f_row = np.zeros(n_rows, dtype=np.float64)
     F_row = np.zeros(n_rows, dtype=np.float64)
-    for pattern in np.unique(obs_mask):
-        missing_vars = full & ~int(pattern)
-        targets = np.flatnonzero(obs_mask == pattern)
-        shared = obs_mask & ~missing_vars
-        for common in np.unique(shared):
-            sources = np.flatnonzero(shared == common)
-            cols = [j for j in range(m) if (int(common) >> j) & 1]
-            if not cols:
+    for p_idx, pattern in enumerate(patterns.tolist()):
+        targets = members[p_idx]
+        target_rows = np.asfortranarray(rows[targets])
+        shared = patterns & pattern
+        for common in np.unique(shared).tolist():
+            if common == 0 and pattern == full and m > 1:
+                # sdcMicro's freqCalc: records without any missing value do not count the
+                # records whose key is missing entirely (they do with a single key variable).
+                continue
+            sources = np.concatenate([members[i] for i in np.flatnonzero(shared == common)])
+            if common == 0:
                 f_row[targets] += row_count[sources].sum()
                 F_row[targets] += row_weight[sources].sum()
                 continue
-            src_key, tgt_key = _joint_keys(rows[sources][:, cols], rows[targets][:, cols])
-            order = np.argsort(src_key, kind="stable")
-            sorted_keys = src_key[order]
-            uniq, starts = np.unique(sorted_keys, return_index=True)
-            cnt = np.add.reduceat(row_count[sources][order], starts)
-            wsum = np.add.reduceat(row_weight[sources][order], starts)
-            pos = np.searchsorted(uniq, tgt_key)
-            pos_clipped = np.minimum(pos, len(uniq) - 1)
-            hit = uniq[pos_clipped] == tgt_key
-            f_row[targets[hit]] += cnt[pos_clipped[hit]]
-            F_row[targets[hit]] += wsum[pos_clipped[hit]]
+            cols = [j for j in range(m) if (common >> j) & 1]
+            if radix is None:
+                src_key, tgt_key = _joint_keys(rows[sources][:, cols], target_rows[:, cols])
+            else:
+                src_key = _project(rows[sources], cols, radix)
+                tgt_key = _project(target_rows, cols, radix)
+            f_add, F_add = _match_sums(src_key, tgt_key, row_count[sources], row_weight[sources])
+            f_row[targets] += f_add
+            F_row[targets] += F_add
     return KeyFrequencies(fk=np.rint(f_row[row_id]).astype(np.int64), Fk=F_row[row_id])
+
+
+def _match_sums(
+    src_key: np.ndarray, tgt_key: np.ndarray, count: np.ndarray, weight: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each target key, the summed count and weight of the sources with the same key.
+
+    The smaller side is sorted and the larger side is looked up in it, so a handful of
+    targets against a million sources (or the reverse) costs one pass over the larger side.
+    """
+    if len(src_key) <= len(tgt_key):
+        uniq, inverse = np.unique(src_key, return_inverse=True)
+        cnt = np.bincount(inverse, weights=count, minlength=len(uniq))
+        wsum = np.bincount(inverse, weights=weight, minlength=len(uniq))
+        pos = np.minimum(np.searchsorted(uniq, tgt_key), len(uniq) - 1)
+        hit = uniq[pos] == tgt_key
+        return np.where(hit, cnt[pos], 0.0), np.where(hit, wsum[pos], 0.0)
+    uniq, inverse = np.unique(tgt_key, return_inverse=True)
+    pos = np.minimum(np.searchsorted(uniq, src_key), len(uniq) - 1)
+    hit = uniq[pos] == src_key
+    cnt = np.bincount(pos[hit], weights=count[hit], minlength=len(uniq))
+    wsum = np.bincount(pos[hit], weights=weight[hit], minlength=len(uniq))
+    return cnt[inverse], wsum[inverse]
+
+
+def _mixed_radix(rows: np.ndarray) -> np.ndarray | None:
+    """Place values so that a column subset's codes fold into one int64, or None if too wide."""
+    cards = rows.max(axis=0, initial=0).astype(np.int64) + 1
+    radix = np.ones(len(cards), dtype=np.int64)
+    span = 1
+    for j, card in enumerate(cards.tolist()):
+        radix[j] = span
+        span *= card
+        if span >= _INT64_LIMIT:
+            return None
+    return radix
+
+
+def _project(rows: np.ndarray, cols: list[int], radix: np.ndarray) -> np.ndarray:
+    """One int64 per row for the codes in ``cols`` (all observed), by mixed radix."""
+    key = rows[:, cols[0]] * radix[cols[0]]
+    for j in cols[1:]:
+        key = key + rows[:, j] * radix[j]
+    return key
 
 
 def _joint_keys(source: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,326 @@
+"""Renderings of a :class:`~sdc.risk.RiskReport`: terminal text, JSON dict and HTML.
+
+Nothing here prints a value of any record: findings count respondents and name variables,
+so the text and the HTML page can leave the organisation. Per-record risks stay in
+``report.records``, which only the steward sees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from markupsafe import Markup
+
+from sdc.report.html import render_page
+from sdc.report.svg import bar_chart
+from sdc.risk.assess import RiskReport
+
+_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """One line of the summary table: a measure, its value, the limit and the status."""
+
+    measure: str
+    value: str
+    limit: str
+    status: str
+
+
+def risk_json(report: RiskReport) -> dict[str, Any]:
+    """The JSON rendering: the report's versioned dict (schema ``sdc.risk/1``)."""
+    return report.to_dict()
+
+
+def summary_rows(report: RiskReport) -> list[SummaryRow]:
+    """The summary table shared by the text and HTML renderings."""
+    th = report.thresholds
+    failed = {b.name for b in report.breaches}
+    n = report.n_records
+
+    def status(name: str, checked: bool) -> str:
+        if not checked:
+            return ""
+        return "FAIL" if name in failed else "ok"
+
+    min_fk = int(report.records["f_k"].min()) if n else 0
+    rows = [
+        SummaryRow("records", f"{n:,}", "", ""),
+        SummaryRow("smallest group (k-anonymity)", f"{min_fk:,}", f"{th.k}", status("k", True)),
+        SummaryRow("sample uniques", _count_share(report.sample_uniques, n), "", ""),
+    ]
+    for ka in report.k_anonymity:
+        rows.append(SummaryRow(f"records below k = {ka.k}", _count_share(ka.violations, n), "", ""))
+    rows += [
+        SummaryRow("global risk (mean)", f"{report.global_risk:.2%}", "", ""),
+        SummaryRow(
+            "expected re-identifications",
+            f"{report.expected_reidentifications:,.2f}",
+            _opt(th.max_expected_reidentifications, "{:g}"),
+            status("max_expected_reidentifications", th.max_expected_reidentifications is not None),
+        ),
+        SummaryRow(
+            "highest individual risk",
+            f"{report.max_risk:.3f}",
+            _opt(th.max_individual_risk, "{:g}"),
+            status("max_individual_risk", th.max_individual_risk is not None),
+        ),
+    ]
+    if report.household_risk is not None:
+        hh = report.household_risk
+        rows.append(
+            SummaryRow(
+                "household re-identifications", f"{hh.expected_reidentifications:,.2f}", "", ""
+            )
+        )
+    for ld in report.l_diversity:
+        rows.append(
+            SummaryRow(
+                f"l-diversity of {ld.variable} (distinct, min)",
+                f"{ld.distinct_min}",
+                _opt(th.l, "{}"),
+                status("l", th.l is not None),
+            )
+        )
+    for tc in report.t_closeness:
+        rows.append(
+            SummaryRow(
+                f"t-closeness of {tc.variable} (max EMD)",
+                f"{tc.max_distance:.3f}",
+                _opt(th.t, "{:g}"),
+                status("t", th.t is not None),
+            )
+        )
+    if report.suda is not None:
+        rows.append(
+            SummaryRow(
+                "records with special uniques (SUDA)",
+                _count_share(report.suda.records_with_msu, n),
+                "",
+                "",
+            )
+        )
+    return rows
+
+
+def findings(report: RiskReport) -> list[str]:
+    """Plain-language findings, most important first. They name no respondent."""
+    out: list[str] = []
+    n = report.n_records
+    keys = _join(report.quasi)
+    facts = _number_word(len(report.quasi))
+    th = report.thresholds
+    u = report.sample_uniques
+    if u:
+        who = "respondent is" if u == 1 else "respondents are"
+        out.append(
+            f"{u:,} {who} the only person with their combination of {keys}; anyone who knows "
+            f"{'this fact' if len(report.quasi) == 1 else f'these {facts} facts'} about "
+            f"them can find their record."
+        )
+    else:
+        out.append(f"No respondent is the only person with their combination of {keys}.")
+    below_k = next(ka for ka in report.k_anonymity if ka.k == th.k)
+    if below_k.violations > u:
+        out.append(
+            f"{below_k.violations:,} respondents ({below_k.share:.1%}) share their combination "
+            f"with fewer than {th.k - 1} others; the policy asks for groups of at least {th.k}."
+        )
+    if report.risk_method == "benedetti-franconi":
+        out.append(
+            f"Taking the sampling weights into account, an intruder who tried every record "
+            f"would correctly re-identify about {report.expected_reidentifications:,.1f} "
+            f"respondents ({report.global_risk:.2%} of the file); the riskiest record has a "
+            f"{report.max_risk:.0%} chance."
+        )
+    else:
+        out.append(
+            f"Without sampling weights the file is treated as the whole population: an intruder "
+            f"would correctly re-identify about {report.expected_reidentifications:,.1f} "
+            f"respondents ({report.global_risk:.2%} of the file)."
+        )
+    if report.high_risk_records:
+        out.append(
+            f"{report.high_risk_records:,} records have a much higher risk than the rest "
+            "of the file (above 0.1 and far above the typical record)."
+        )
+    if report.household_risk is not None:
+        hh = report.household_risk
+        out.append(
+            f"Counting households ({hh.households:,}), a member of a household can be found "
+            f"through any other member: about {hh.expected_reidentifications:,.1f} "
+            "re-identifications when households are taken into account."
+        )
+    for ld in report.l_diversity:
+        if ld.keys_below_l:
+            out.append(
+                f"In {ld.keys_below_l:,} groups ({ld.records_below_l:,} respondents) fewer "
+                f"than {th.l} different values of {ld.variable} occur: knowing that someone is "
+                f"in such a group narrows down their {ld.variable}."
+            )
+    for g in report.group_disclosure:
+        if g.keys:
+            out.append(
+                f"In {g.keys:,} groups of two or more respondents ({g.records:,} respondents) at "
+                f"least {g.share:.0%} have the same {g.variable}: knowing someone's {keys} "
+                f"reveals their {g.variable} even though nobody is singled out."
+            )
+    for tc in report.t_closeness:
+        if tc.keys_above_t:
+            out.append(
+                f"In {tc.keys_above_t:,} groups ({tc.records_above_t:,} respondents) the "
+                f"distribution of {tc.variable} differs from the whole file by more than "
+                f"t = {th.t:g}."
+            )
+    if report.suda is not None and report.suda.records_with_msu:
+        out.append(
+            f"{report.suda.records_with_msu:,} respondents have a special unique: a small "
+            f"combination of at most {report.suda.max_msu} of these facts that nobody else has "
+            f"(highest DIS-SUDA score {report.suda.max_dis_score:.4f})."
+        )
+    if n == 0:
+        return ["The file has no records."]
+    return out
+
+
+def recommendations(report: RiskReport) -> list[str]:
+    """Which variables to recode, most useful first, with what each would change."""
+    by_name = {c.variable: c for c in report.contributions}
+    out = []
+    for name in report.recode_first:
+        c = by_name[name]
+        parts = []
+        if c.uniques_drop > 0:
+            parts.append(f"{c.uniques_drop:,} fewer unique respondents")
+        if c.reidentifications_drop > 0:
+            parts.append(f"{c.reidentifications_drop:,.2f} fewer expected re-identifications")
+        text = f"{name}: without it, {' and '.join(parts)}"
+        if c.suda:
+            text += f"; it is in {c.suda:.0f}% of the SUDA score"
+        if c.importance is not None:
+            text += f" (the policy marks it important: {c.importance})"
+        out.append(text + ".")
+    if not out and report.sample_uniques:
+        out.append(
+            "No single variable creates the uniques: recode several variables together or "
+            "suppress values locally."
+        )
+    return out
+
+
+def risk_text(report: RiskReport) -> str:
+    """A terminal rendering: summary table, findings, what to recode, breaches."""
+    rows = summary_rows(report)
+    w0 = max(len(r.measure) for r in rows)
+    w1 = max(len(r.value) for r in rows)
+    w2 = max([len(r.limit) for r in rows] + [5])
+    head = f"Risk of {report.n_records:,} records, key: {', '.join(report.quasi)}"
+    if report.weight:
+        head += f"; weight: {report.weight}"
+    lines = [head, ""]
+    lines.append(f"  {'measure':<{w0}}  {'value':>{w1}}  {'limit':>{w2}}  status")
+    for r in rows:
+        lines.append(f"  {r.measure:<{w0}}  {r.value:>{w1}}  {r.limit:>{w2}}  {r.status}".rstrip())
+    lines += ["", "Findings:"]
+    lines += [f"  - {f}" for f in findings(report)]
+    recs = recommendations(report)
+    if recs:
+        lines += ["", "Recode first:"]
+        lines += [f"  {i}. {r}" for i, r in enumerate(recs, 1)]
+    breaches = report.breaches
+    lines.append("")
+    if breaches:
+        lines.append("Over the policy's thresholds:")
+        lines += [f"  - {b.name}: {_fmt(b.value)} (limit {_fmt(b.limit)})" for b in breaches]
+    else:
+        lines.append("Every threshold of the policy holds.")
+    return "\n".join(lines) + "\n"
+
+
+def risk_context(report: RiskReport, heading: str = "Disclosure risk") -> dict[str, Any]:
+    """Everything the ``risk_section`` template macro needs (reused by release reports)."""
+    n = report.n_records
+    risk_labels = []
+    lower = 0.0
+    for edge, _ in report.risk_histogram:
+        risk_labels.append(f"{lower:g} – {edge:g}")
+        lower = edge
+    risk_chart = bar_chart(
+        risk_labels,
+        [c for _, c in report.risk_histogram],
+        title="Records by individual re-identification risk",
+        value_label="records",
+        highlight=[
+            report.thresholds.max_individual_risk is not None
+            and e > report.thresholds.max_individual_risk
+            for e, _ in report.risk_histogram
+        ],
+    )
+    classes = [lo for lo, _ in report.fk_histogram]
+    fk_labels = []
+    for i, lo in enumerate(classes):
+        hi = classes[i + 1] - 1 if i + 1 < len(classes) else None
+        fk_labels.append(
+            f"{lo}" if hi == lo else (f"{lo}–{hi}" if hi is not None else f"{lo} or more")
+        )
+    fk_chart = bar_chart(
+        fk_labels,
+        [c for _, c in report.fk_histogram],
+        title="Records by size of their group (f_k); red: below k",
+        value_label=f"records (groups below k = {report.thresholds.k} in red)",
+        highlight=[lo < report.thresholds.k for lo in classes],
+    )
+    contrib_chart = bar_chart(
+        [c.variable for c in report.contributions],
+        [max(c.uniques_drop, 0) for c in report.contributions],
+        title="Fewer sample uniques when each variable is left out",
+        value_label="fewer unique respondents without the variable",
+    )
+    return {
+        "heading": heading,
+        "n_records": n,
+        "quasi": ", ".join(report.quasi),
+        "weight": report.weight,
+        "passed": report.passed,
+        "breaches": [
+            {"name": b.name, "value": _fmt(b.value), "limit": _fmt(b.limit)}
+            for b in report.breaches
+        ],
+        "rows": summary_rows(report),
+        "findings": findings(report),
+        "recommendations": recommendations(report),
+        "charts": {
+            "risk": Markup(risk_chart),  # noqa: S704 - built from escaped text only
+            "fk": Markup(fk_chart),  # noqa: S704
+            "contributions": Markup(contrib_chart),  # noqa: S704
+        },
+    }
+
+
+def risk_html(report: RiskReport, title: str) -> str:
+    """A self-contained HTML page (inline CSS and SVG, no external resources, printable)."""
+    return render_page("risk.html", title=title, risk=risk_context(report))
+
+
+def _count_share(count: int, n: int) -> str:
+    return f"{count:,} ({count / n:.1%})" if n else f"{count:,}"
+
+
+def _opt(value: float | int | None, fmt: str) -> str:
+    return "" if value is None else fmt.format(value)
+
+
+def _fmt(value: float) -> str:
+    return f"{value:,}" if isinstance(value, int) else f"{value:.4g}"
+
+
+def _number_word(n: int) -> str:
+    return _WORDS[n] if 0 <= n < len(_WORDS) else f"{n}"
+
+
+def _join(names: tuple[str, ...]) -> str:
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
