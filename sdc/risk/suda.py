@@ -1,0 +1,456 @@
+"""SUDA2: minimal sample uniques, SUDA scores and DIS-SUDA scores, as sdcMicro's ``suda2``.
+
+An *itemset* of record ``i`` is a set ``S`` of key variables together with ``i``'s values on
+them. It is a *sample unique* when no other record has those values, and a *minimal sample
+unique* (MSU) when, in addition, none of its proper subsets is a sample unique (Elliot,
+Manning & Ford 2002; Manning, Haglin & Keane 2008). Records with many small MSUs are the
+"special uniques" most likely to be population uniques.
+
+Scores (matching sdcMicro 5.x, ``R/suda2.R`` and ``src/Suda2.h``, ``original_scores=TRUE``):
+
+* an MSU of size ``k`` among ``m`` key variables weighs ``(m - k)!``, the product
+  ``prod_{i=k}^{m-1} (m - i)`` of Elliot et al. (``g_ab`` in ``Suda2.h``); a record's SUDA score
+  is the sum of the weights of its MSUs. sdcMicro searches MSUs of every size up to ``m``;
+  ``max_msu`` stops earlier, keeping the same weights, so a record without larger MSUs scores
+  exactly as in sdcMicro. (Elliot's formula with a smaller maximum ``M`` only divides every
+  weight by the constant ``(m - M - 1)!``, which the DIS-SUDA score does not see.)
+* ``original_scores=False`` gives sdcMicro's older IHSN weights
+  ``(2^(m-k) - 1) * k! (m-k)! / m!``.
+* DIS-SUDA (Elliot & Manning 2003, as ``Suda2.h`` computes it): with ``U`` the number of records
+  whose whole key is unique, ``P`` the number of records in keys that occur exactly twice,
+  ``f`` the sampling fraction (``DisFraction``) and ``Q = 1 + (8 - m) / 20``::
+
+      dis = U f / (U f + P (1 - f))
+      dis_suda_i = 1 / (1 + (U / dis - U) / (score_i^Q * sum_j score_j^-Q))
+
+  for records with a positive score, 0 otherwise (sum over records with a positive score).
+  sdcMicro evaluates ``dis``, ``U / dis - U`` and ``Q`` in single precision; so do we, so that
+  the figures agree to double precision rounding.
+* The attribute contribution of variable ``v`` is ``100 * sum_i c_iv / sum_i score_i`` where
+  ``c_iv`` adds the weights of record ``i``'s MSUs that contain ``v`` (sdcMicro's
+  ``attribute_contributions``; they do not sum to 100 because an MSU of size ``k`` counts for
+  ``k`` variables). sdcMicro counts MSUs built from *perfectly correlated items* (two values of
+  different variables held by exactly the same records) through one representative item, the
+  one of the lowest variable index, and credits the variables as it does there; see
+  :func:`_credit_contributions`. Scores and MSU counts do not depend on this.
+* Fewer than three key variables: sdcMicro pads the data with constant dummy columns to three,
+  so the weights and ``Q`` use ``m = 3``; we do the same.
+
+Missing values (``-1`` codes, sdcMicro's ``missing`` argument, default ``-999``, and ``NA``) are
+not items: an itemset only uses the record's observed variables, and a record with a missing
+value never matches a record on that variable. So a missing value can only *remove* MSUs. For
+the DIS counts ``U`` and ``P`` whole keys are compared as they are, missing equal to missing.
+This is not the wildcard rule of :func:`sdc.risk.frequencies.key_frequencies`.
+
+The search is level-wise over variable subsets, vectorised over records (see
+:func:`_msu_search`): a record can only have an MSU on ``S`` if it is non-unique on every
+``S`` minus one variable, and every record that matches such a candidate on ``S`` is itself
+such a candidate, so each subset only looks at the surviving candidates. This is the
+pruning property SUDA2 is built on; the cost is a few numpy passes over the surviving
+candidates per subset.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+import pandas as pd
+
+from sdc.errors import DataError
+from sdc.risk.frequencies import combine_codes
+
+_INT64_LIMIT = 2**62
+
+
+@dataclass(frozen=True)
+class SudaResult:
+    """SUDA2 results, per record in input order.
+
+    Attributes:
+        score: SUDA score of each record (0 for records without an MSU).
+        dis_score: DIS-SUDA score of each record, a probability in [0, 1].
+        msu_counts: (n, max_msu) int64 matrix; column ``k - 1`` counts the record's MSUs of
+            size ``k``.
+        contributions: attribute contribution (%) of each key column, by column index, as
+            sdcMicro's ``attribute_contributions$contribution`` (0.0 for every column when no
+            record has an MSU, where sdcMicro divides 0 by 0).
+        max_msu: the largest MSU size searched (the requested one, clamped to the number of
+            key columns).
+    """
+
+    score: np.ndarray
+    dis_score: np.ndarray
+    msu_counts: np.ndarray
+    contributions: dict[int, float]
+    max_msu: int
+
+
+def suda2(
+    codes: np.ndarray,
+    max_msu: int | None = None,
+    dis_fraction: float = 0.01,
+    *,
+    original_scores: bool = True,
+) -> SudaResult:
+    """Find minimal sample uniques and compute SUDA and DIS-SUDA scores as sdcMicro's ``suda2``.
+
+    Args:
+        codes: (n, m) integer matrix of key codes from
+            :func:`sdc.risk.frequencies.encode_keys`, ``-1`` for a missing value.
+        max_msu: largest MSU size to search. ``None`` (the default) searches every size up to
+            ``m`` as sdcMicro does; a larger value is clamped to ``m``. A smaller value is
+            faster and drops the (lightly weighted) larger MSUs from the scores.
+        dis_fraction: sampling fraction of the file, sdcMicro's ``DisFraction``, in (0, 1].
+        original_scores: ``True`` for Elliot's weights ``(m - k)!`` (sdcMicro's default),
+            ``False`` for the older IHSN weights.
+
+    Returns:
+        A :class:`SudaResult`.
+
+    Raises:
+        DataError: if ``codes`` is not a non-empty 2-D integer matrix with codes >= -1, or
+            ``max_msu`` / ``dis_fraction`` are out of range.
+    """
+    codes = _check_codes(codes)
+    n, m = codes.shape
+    if max_msu is None:
+        top = m
+    else:
+        if isinstance(max_msu, bool) or not isinstance(max_msu, int | np.integer):
+            raise DataError(f"max_msu must be a whole number >= 1, got {max_msu!r}")
+        if max_msu < 1:
+            raise DataError(f"max_msu must be at least 1, got {max_msu}")
+        top = min(int(max_msu), m)
+    if not isinstance(dis_fraction, int | float | np.floating) or not (0.0 < dis_fraction <= 1.0):
+        raise DataError(
+            f"dis_fraction is the sampling fraction and must be in (0, 1], got {dis_fraction!r}"
+        )
+
+    m_eff = max(m, 3)  # sdcMicro pads one or two key variables with constant dummies
+    weights = _weights(m_eff, original_scores)
+
+    # Distinct keys (missing kept as its own value) and how many records hold each.
+    row_id = combine_codes(codes + 1)
+    n_rows = int(row_id.max()) + 1
+    first = np.full(n_rows, n, dtype=np.int64)
+    np.minimum.at(first, row_id, np.arange(n, dtype=np.int64))
+    rows = codes[first]
+    mult = np.bincount(row_id, minlength=n_rows).astype(np.int64)
+
+    prim, csize = _correlated_items(rows, mult)
+    counts, contrib = _msu_search(rows, mult, top, weights, prim, csize)
+
+    row_score = np.zeros(n_rows, dtype=np.float64)
+    for k in range(top):  # sdcMicro's summation order
+        row_score += counts[:, k] * weights[k]
+    score = row_score[row_id]
+    msu_counts = counts[row_id]
+
+    total = float(row_score @ mult)
+    if total > 0:
+        col_totals = contrib.T @ mult.astype(np.float64)
+        contributions = {v: float(100.0 * col_totals[v] / total) for v in range(m)}
+    else:
+        contributions = {v: 0.0 for v in range(m)}
+
+    n_unique = int(np.count_nonzero(mult == 1))
+    n_pair_records = 2 * int(np.count_nonzero(mult == 2))
+    dis_score = _dis_suda(score, n_unique, n_pair_records, dis_fraction, m_eff)
+    return SudaResult(
+        score=score,
+        dis_score=dis_score,
+        msu_counts=msu_counts,
+        contributions=contributions,
+        max_msu=top,
+    )
+
+
+def _check_codes(codes: np.ndarray) -> np.ndarray:
+    """Validate the code matrix and return it as a C-contiguous int64 array."""
+    arr = np.asarray(codes)
+    if arr.ndim != 2:
+        raise DataError(f"SUDA2 needs a 2-D matrix of key codes (records x keys), got {arr.ndim}-D")
+    n, m = arr.shape
+    if m == 0:
+        raise DataError("SUDA2 needs at least one key variable; name the quasi-identifiers")
+    if n == 0:
+        raise DataError("SUDA2 needs at least one record; the data are empty")
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise DataError(
+            f"SUDA2 key codes must be integers (use encode_keys), got dtype {arr.dtype}"
+        )
+    arr = np.array(arr, dtype=np.int64, order="C")  # a copy: densified below
+    if int(arr.min()) < -1:
+        raise DataError("SUDA2 key codes must be >= 0, or -1 for a missing value (use encode_keys)")
+    for j in range(m):  # sparse codes (not from encode_keys) are made dense per column
+        col = arr[:, j]
+        if int(col.max()) >= n:
+            obs = col >= 0
+            col[obs] = pd.factorize(col[obs])[0]
+    return arr
+
+
+def _weights(m_eff: int, original_scores: bool) -> np.ndarray:
+    """Weight of an MSU of size k = 1..m_eff (``g_ab`` in sdcMicro's Suda2.h)."""
+    out = np.empty(m_eff, dtype=np.float64)
+    for k in range(1, m_eff + 1):
+        if original_scores:
+            out[k - 1] = float(math.factorial(m_eff - k))
+        else:
+            frac = Fraction(
+                (2 ** (m_eff - k) - 1) * math.factorial(k) * math.factorial(m_eff - k),
+                math.factorial(m_eff),
+            )
+            out[k - 1] = float(frac)
+    return out
+
+
+def _dis_suda(
+    score: np.ndarray, n_unique: int, n_pair_records: int, dis_fraction: float, m_eff: int
+) -> np.ndarray:
+    """DIS-SUDA scores, with sdcMicro's single-precision steps."""
+    out = np.zeros(score.shape, dtype=np.float64)
+    positive = score > 0
+    if not positive.any():
+        return out
+    f32 = np.float32
+    frac = f32(dis_fraction)
+    u = f32(n_unique)  # > 0 here: a record with an MSU has a unique whole key
+    uf = u * frac
+    dis = uf / (uf + f32(n_pair_records) * (f32(1.0) - frac))
+    spread = float(u / dis - u)
+    q = float(f32(1.0) + (f32(8.0) - f32(m_eff)) / f32(20.0))
+    powered = np.power(score[positive], q)
+    adj = float(np.sum(1.0 / powered))
+    out[positive] = 1.0 / (1.0 + spread / (powered * adj))
+    return out
+
+
+def _correlated_items(rows: np.ndarray, mult: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Perfectly correlated items per distinct key, for sdcMicro's contribution accounting.
+
+    Two items (values of two variables) are perfectly correlated when exactly the same records
+    hold them. sdcMicro keeps only the item of the lowest variable index of such a class and
+    counts the others through it. Only items held by at least two records form classes
+    (an item held by one record is a 1-MSU).
+
+    Returns:
+        ``prim[r, v]``: the variable of the representative of the class of key ``r``'s item on
+        ``v`` (``v`` itself when the item has no correlated partner), and ``csize[r, v]``: the
+        size of that class (1 when alone).
+    """
+    n_rows, m = rows.shape
+    prim = np.tile(np.arange(m, dtype=np.int64), (n_rows, 1))
+    csize = np.ones((n_rows, m), dtype=np.int64)
+    if m < 2:
+        return prim, csize
+    observed = rows >= 0
+    freq = np.zeros((n_rows, m), dtype=np.int64)
+    for v in range(m):
+        obs = observed[:, v]
+        per_value = np.bincount(rows[obs, v], weights=mult[obs]).astype(np.int64)
+        freq[obs, v] = per_value[rows[obs, v]]
+    cards = rows.max(axis=0) + 1
+    for u in range(m):
+        for v in range(u + 1, m):
+            cand = observed[:, u] & observed[:, v] & (freq[:, u] >= 2)
+            cand &= freq[:, u] == freq[:, v]
+            idx = np.flatnonzero(cand)
+            if idx.size == 0:
+                continue
+            # The items are the same set of records iff the pair count equals both item counts.
+            both = observed[:, u] & observed[:, v]
+            key_all = rows[both, u] * int(cards[v]) + rows[both, v]
+            inv, _ = pd.factorize(key_all)
+            joint = np.bincount(inv, weights=mult[both]).astype(np.int64)
+            joint_row = np.zeros(n_rows, dtype=np.int64)
+            joint_row[both] = joint[inv]
+            same = idx[joint_row[idx] == freq[idx, u]]
+            if same.size == 0:
+                continue
+            csize[same, u] += 1
+            csize[same, v] += 1
+            prim[same, v] = np.minimum(prim[same, v], u)
+    return prim, csize
+
+
+def _msu_search(
+    rows: np.ndarray,
+    mult: np.ndarray,
+    top: int,
+    weights: np.ndarray,
+    prim: np.ndarray,
+    csize: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Count the MSUs of each size per distinct key and accumulate variable contributions.
+
+    Level-wise over variable subsets. ``alive[T]`` holds the *surviving* keys of subset ``T``:
+    keys that are non-unique on every proper subset of ``T`` (the candidates of ``T``), are
+    non-unique on ``T`` itself, and share their ``T`` values with at least one single-record
+    key. The candidates of ``S`` are the keys surviving every ``S`` minus one variable. A
+    candidate held by one record that is alone with its values on ``S`` has an MSU there, and
+    any key that matches a candidate on ``S`` is a candidate too, so counting among the
+    candidates gives the true sample counts.
+    """
+    n_rows, m = rows.shape
+    counts = np.zeros((n_rows, top), dtype=np.int64)
+    contrib = np.zeros((n_rows, m), dtype=np.float64)
+    single = mult == 1
+    cards = (rows.max(axis=0) + 1).astype(np.int64)
+
+    alive: dict[tuple[int, ...], np.ndarray] = {}
+    for v in range(m):
+        cand = np.flatnonzero(rows[:, v] >= 0)
+        if cand.size == 0:
+            continue
+        survivors = _subset_step(
+            rows, mult, single, cand, (v,), cards, counts, contrib, weights, prim, csize
+        )
+        if survivors.size:
+            alive[(v,)] = survivors
+
+    scratch = np.zeros(n_rows, dtype=bool)
+    for size in range(2, top + 1):
+        if not alive:
+            break
+        by_prefix: dict[tuple[int, ...], list[int]] = defaultdict(list)
+        for subset in alive:
+            by_prefix[subset[:-1]].append(subset[-1])
+        nxt: dict[tuple[int, ...], np.ndarray] = {}
+        for prefix, lasts in by_prefix.items():
+            lasts.sort()
+            for i, a in enumerate(lasts):
+                for b in lasts[i + 1 :]:
+                    subset = (*prefix, a, b)
+                    parts = []
+                    for drop in range(size):
+                        part = alive.get(subset[:drop] + subset[drop + 1 :])
+                        if part is None:
+                            break
+                        parts.append(part)
+                    else:
+                        cand = _intersect(parts, scratch)
+                        if cand.size == 0:
+                            continue
+                        survivors = _subset_step(
+                            rows,
+                            mult,
+                            single,
+                            cand,
+                            subset,
+                            cards,
+                            counts,
+                            contrib,
+                            weights,
+                            prim,
+                            csize,
+                        )
+                        if survivors.size:
+                            nxt[subset] = survivors
+        alive = nxt
+    return counts, contrib
+
+
+def _intersect(parts: list[np.ndarray], scratch: np.ndarray) -> np.ndarray:
+    """Intersection of sorted index arrays, smallest first, with a reusable bool scratch."""
+    parts = sorted(parts, key=len)
+    cand = parts[0]
+    for part in parts[1:]:
+        scratch[part] = True
+        cand = cand[scratch[cand]]
+        scratch[part] = False
+        if cand.size == 0:
+            break
+    return cand
+
+
+def _subset_step(
+    rows: np.ndarray,
+    mult: np.ndarray,
+    single: np.ndarray,
+    cand: np.ndarray,
+    subset: tuple[int, ...],
+    cards: np.ndarray,
+    counts: np.ndarray,
+    contrib: np.ndarray,
+    weights: np.ndarray,
+    prim: np.ndarray,
+    csize: np.ndarray,
+) -> np.ndarray:
+    """Record the MSUs on ``subset`` among ``cand`` and return the surviving keys."""
+    cols = np.asarray(subset, dtype=np.int64)
+    sub = rows[np.ix_(cand, cols)]
+    span = 1
+    for c in cols:
+        span *= int(cards[c])
+    if span < _INT64_LIMIT:
+        key = sub[:, 0].copy()
+        for j in range(1, len(cols)):
+            key *= int(cards[cols[j]])
+            key += sub[:, j]
+    else:  # sparse codes with a huge key space: re-factorise as we go
+        key = combine_codes(sub)
+    inv, uniques = pd.factorize(key)
+    group_count = np.bincount(inv, weights=mult[cand], minlength=len(uniques))
+    count = group_count[inv]
+    unique = count == 1
+    if unique.any():
+        found = cand[unique]
+        size = len(subset)
+        counts[found, size - 1] += 1
+        _credit_contributions(found, subset, weights[size - 1], contrib, prim, csize)
+    has_single = np.bincount(inv, weights=single[cand], minlength=len(uniques)) > 0
+    keep = (count >= 2) & has_single[inv]
+    return cand[keep]
+
+
+def _credit_contributions(
+    found: np.ndarray,
+    subset: tuple[int, ...],
+    weight: float,
+    contrib: np.ndarray,
+    prim: np.ndarray,
+    csize: np.ndarray,
+) -> None:
+    """Credit variables for the MSUs on ``subset`` of the keys ``found``, as sdcMicro does.
+
+    sdcMicro finds each MSU once in its *representative* form (every item replaced by the
+    lowest-variable item of its perfectly correlated class) and multiplies it by the product
+    of the class sizes. Its credits per representative MSU of size ``k`` with weight ``w``:
+
+    * ``k = 1``: the variable gets ``w``.
+    * ``k = 2`` (items ``a``, ``b``): ``a`` gets ``|class(b)| w``, ``b`` gets ``|class(a)| w``
+      and every other member of either class gets ``w`` (Suda2.h, FindMsu, "In Main Dataset"
+      branch for 1-MSUs of a subset).
+    * ``k >= 3``: each representative variable gets ``prod |class| * w``; the other class
+      members get nothing.
+
+    Without correlated items all class sizes are 1 and every MSU credits each of its variables
+    with ``w``. Non-representative MSUs are counted in the scores but credited through their
+    representative here.
+    """
+    size = len(subset)
+    if size == 1:
+        contrib[found, subset[0]] += weight
+        return
+    cols = np.asarray(subset, dtype=np.int64)
+    canonical = (prim[np.ix_(found, cols)] == cols).all(axis=1)
+    rep = found[canonical]
+    if rep.size == 0:
+        return
+    sizes = csize[np.ix_(rep, cols)]
+    if size >= 3:
+        total = sizes.prod(axis=1).astype(np.float64) * weight
+        contrib[np.ix_(rep, cols)] += total[:, None]
+        return
+    a, b = subset
+    contrib[rep, a] += sizes[:, 1] * weight
+    contrib[rep, b] += sizes[:, 0] * weight
+    members = (prim[rep] == a) | (prim[rep] == b)
+    members[:, a] = False
+    members[:, b] = False
+    contrib[rep] += members * weight
