@@ -1,1 +1,18 @@
-"""Differentially private synthetic microdata and its evaluation."""
+"""Differentially private synthetic microdata and its evaluation.
+
+- ``synthesize``: MST synthetic records under (epsilon, delta)-DP (``sdc.synth.mst``).
+- ``evaluate``: utility (TVD, pMSE, correlations) and privacy (exact matches, distance to
+  the closest record against a hold-out) of synthetic records (``sdc.synth.evaluate``).
+"""
+
+from sdc.synth.evaluate import DistanceSummary, SynthEvaluation, evaluate
+from sdc.synth.mst import Measurement, SynthResult, synthesize
+
+__all__ = [
+    "DistanceSummary",
+    "Measurement",
+    "SynthEvaluation",
+    "SynthResult",
+    "evaluate",
+    "synthesize",
+]
