@@ -8,6 +8,7 @@ other exception is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,6 +20,7 @@ from sdc import __version__, workflow
 from sdc.errors import SdcError
 from sdc.io import write_text_new
 from sdc.policy import load_policy
+from sdc.report import risk_text
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -96,6 +98,49 @@ def scan(data: Path, sheet: str | None, output: Path | None) -> None:
     if output is not None:
         write_text_new(output, result.policy_text)
         click.echo(f"Draft policy written to {output}; review every line before using it.")
+
+
+@cli.command()
+@data_argument
+@policy_option
+@click.option(
+    "--json", "json_path", type=click.Path(path_type=Path), help="Write every figure as JSON."
+)
+@click.option(
+    "--html", "html_path", type=click.Path(path_type=Path), help="Write a printable HTML report."
+)
+@click.option(
+    "--records",
+    "records_path",
+    type=click.Path(path_type=Path),
+    help="Write per-record risks (steward only: never share this file).",
+)
+def risk(
+    data: Path,
+    sheet: str | None,
+    policy_path: Path,
+    json_path: Path | None,
+    html_path: Path | None,
+    records_path: Path | None,
+) -> None:
+    """Measure the re-identification risk of DATA under a policy.
+
+    Prints a summary, plain-language findings and which variables to recode. Exits 1 when
+    a policy threshold is exceeded.
+
+    \b
+    Example:
+        sdc risk survey.csv --policy policy.yaml --html risk.html
+    """
+    table, report = workflow.risk(data, policy_path, sheet=sheet)
+    _echo_notes(table.notes)
+    click.echo(risk_text(report))
+    written = workflow.write_risk_outputs(
+        report, table, json_path=json_path, html_path=html_path, records_path=records_path
+    )
+    for path in written:
+        click.echo(f"Wrote {path}")
+    sys.exit(0 if report.passed else 1)
 
 
 @cli.group()

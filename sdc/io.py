@@ -244,6 +244,12 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> None:
     frame.to_parquet(path, index=False)
 
 
+def write_text(path: Path, text: str) -> None:
+    """Write a UTF-8 text file (a report), creating its folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
 def write_text_new(path: Path, text: str) -> None:
     """Write a text file that must not exist yet, atomically (temp file + rename).
 

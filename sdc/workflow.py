@@ -7,6 +7,7 @@ Python (``import sdc``) and from CI jobs.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,8 +15,11 @@ import pandas as pd
 
 from sdc.anonymize.hierarchy import Hierarchy
 from sdc.errors import DataError, PolicyError
-from sdc.io import Table, read_table
+from sdc.io import Table, read_table, write_csv, write_text
 from sdc.policy import Policy, load_policy
+from sdc.report import risk_html, risk_json
+from sdc.risk import RiskReport, RiskThresholds, assess_risk
+from sdc.scan import ScanResult, draft_policy, scan
 
 
 def load_inputs(data: Path, policy_path: Path, *, sheet: str | None = None) -> tuple[Table, Policy]:
@@ -96,5 +100,98 @@ class ScanOutcome:
     """What ``sdc scan`` found: the table read, its profile and the draft policy text."""
 
     table: Table
-    result: object
+    result: ScanResult
     policy_text: str
+
+
+def scan_file(data: Path, *, sheet: str | None = None) -> ScanOutcome:
+    """Read a data file, profile its columns and draft a policy for it (``sdc scan``)."""
+    table = read_table(data, sheet=sheet)
+    result = scan(table.frame)
+    return ScanOutcome(table, result, draft_policy(result, table.path.name))
+
+
+def scan_summary(outcome: ScanOutcome) -> str:
+    """A short plain-text table of what the scan found, one line per column."""
+    result = outcome.result
+    rows = [("column", "role", "kind", "distinct", "missing", "why")]
+    for p in result.columns:
+        role = p.data_role or p.role
+        rows.append((p.name, role, p.kind, str(p.n_distinct), f"{p.missing_share:.0%}", p.reason))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    lines = [
+        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r[:5])) + "  " + r[5] for r in rows
+    ]
+    counts = {role: len(result.names(role)) for role in ("direct", "quasi", "sensitive")}
+    lines.append(
+        f"\n{outcome.table.path.name}: {result.n_rows} rows, {len(result)} columns; "
+        f"{counts['direct']} direct identifiers, {counts['quasi']} quasi-identifiers, "
+        f"{counts['sensitive']} sensitive."
+    )
+    return "\n".join(lines)
+
+
+def risk_thresholds(policy: Policy) -> RiskThresholds:
+    """The policy's thresholds as the risk engine's value object."""
+    t = policy.thresholds
+    return RiskThresholds(
+        k=t.k,
+        l=t.l,
+        t=t.t,
+        max_individual_risk=t.max_individual_risk,
+        max_expected_reidentifications=t.max_expected_reidentifications,
+        group_share=t.group_share,
+    )
+
+
+def assess(frame: pd.DataFrame, policy: Policy, *, suda: bool = True) -> RiskReport:
+    """Risk report of a DataFrame under a policy (its quasi-identifiers, weights, thresholds)."""
+    if not policy.quasi:
+        raise PolicyError(
+            f"{policy.where('columns')}: no column has role: quasi; risk is measured on the "
+            "quasi-identifiers, so mark the ones an outsider could know (age, sex, village...)"
+        )
+    importance = {
+        name: col.importance for name, col in policy.columns.items() if col.importance is not None
+    }
+    return assess_risk(
+        frame,
+        quasi=policy.quasi,
+        weight=policy.data.weight,
+        household=policy.data.household,
+        sensitive=[s for s in policy.sensitive if s in frame.columns],
+        missing=policy.missing,
+        thresholds=risk_thresholds(policy),
+        max_msu=policy.suda.max_msu,
+        dis_fraction=policy.suda.dis_fraction,
+        suda=suda,
+        importance=importance or None,
+    )
+
+
+def risk(data: Path, policy_path: Path, *, sheet: str | None = None) -> tuple[Table, RiskReport]:
+    """``sdc risk``: read, validate and measure."""
+    table, policy = load_inputs(data, policy_path, sheet=sheet)
+    return table, assess(table.frame, policy)
+
+
+def write_risk_outputs(
+    report: RiskReport,
+    table: Table,
+    *,
+    json_path: Path | None = None,
+    html_path: Path | None = None,
+    records_path: Path | None = None,
+) -> list[Path]:
+    """Write the requested renderings of a risk report; never over the input file."""
+    targets = [p for p in (json_path, html_path, records_path) if p is not None]
+    for path in targets:
+        if path.resolve() == table.path.resolve():
+            raise DataError(f"{path}: refusing to overwrite the input data")
+    if json_path is not None:
+        write_text(json_path, json.dumps(risk_json(report), indent=2) + "\n")
+    if html_path is not None:
+        write_text(html_path, risk_html(report, title=f"Disclosure risk of {table.path.name}"))
+    if records_path is not None:
+        write_csv(report.records, records_path)
+    return targets

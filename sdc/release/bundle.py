@@ -1,0 +1,104 @@
+"""Writing a release bundle atomically, and reading one back.
+
+A bundle is a folder of outputs plus ``manifest.json``. It is written into a temporary
+folder beside the target and renamed into place only when every file is complete, so a
+crash never leaves half a release. An existing folder is never overwritten unless the
+caller asks (``force``), and then only after the new bundle is complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sdc.errors import DataError
+from sdc.io import file_sha256
+
+MANIFEST = "manifest.json"
+
+
+def check_target(out: Path, inputs: list[Path], *, force: bool = False) -> None:
+    """Refuse a target that is an input file or an existing folder (unless ``force``)."""
+    resolved = out.resolve()
+    for path in inputs:
+        if path.resolve() == resolved or path.resolve().parent == resolved and force:
+            raise DataError(f"{out}: refusing to write a release over the input {path.name}")
+    if out.exists() and not force:
+        raise DataError(
+            f"{out}: already exists; choose a new folder (a release is never overwritten)"
+        )
+    if out.exists() and not out.is_dir():
+        raise DataError(f"{out}: exists and is not a folder")
+
+
+@contextmanager
+def staged_folder(out: Path, *, force: bool = False) -> Iterator[Path]:
+    """Yield a temporary folder; on success move it to ``out``, on error remove it."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".partial"))
+    try:
+        yield tmp
+        if out.exists():
+            if not force:
+                raise DataError(f"{out}: appeared while the release was written; not replaced")
+            old = out.with_name(f".{out.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.rename(out, old)
+            os.rename(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def write_json(path: Path, payload: dict[str, Any]) -> None:
+    """Write JSON with stable key order and a trailing newline."""
+    path.write_text(json.dumps(payload, indent=2, sort_keys=False, default=_jsonable) + "\n")
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def output_hashes(
+    folder: Path, skip: Callable[[str], bool] = lambda name: name == MANIFEST
+) -> dict[str, str]:
+    """SHA-256 of every file in the bundle (relative POSIX paths), except the manifest."""
+    hashes = {}
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder).as_posix()
+        if path.is_file() and not skip(rel):
+            hashes[rel] = file_sha256(path)
+    return hashes
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    """Read ``manifest.json`` of a bundle, with a clear error if it is missing or broken."""
+    if not folder.is_dir():
+        raise DataError(f"{folder}: no such release folder")
+    path = folder / MANIFEST
+    if not path.exists():
+        raise DataError(f"{folder}: not a release bundle (no {MANIFEST})")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: not valid JSON ({exc})") from exc
+    if not isinstance(manifest, dict) or manifest.get("schema") != "sdc.manifest/1":
+        raise DataError(f"{path}: not an sdc manifest (schema sdc.manifest/1)")
+    return manifest
