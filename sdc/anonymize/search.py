@@ -376,9 +376,7 @@ class _Search:
             self.check(node)
 
     def exceeds(self, node: int) -> bool:
-        if self.best is None:
-            return False
-        b = self.best[0]
+        b = self.best[0] if self.best is not None else math.inf
         return bool(self.bound[node] > b + 1e-12 * max(1.0, abs(b)))
 
     def run(self, order: np.ndarray) -> None:
@@ -549,9 +547,7 @@ def _not_met_message(
     target = f"k={problem.k}" + (f" and l={problem.l}" if problem.l is not None else "")
     share = top.suppressed / problem.n
     needed = math.ceil(share * 10_000) / 10_000
-    fixes = []
-    if needed <= 1.0:
-        fixes.append(f"raise max_suppression to at least {needed:.4g}")
+    fixes = [f"raise max_suppression to at least {needed:.4g}"]
     fixes.append(f"lower k{' or l' if problem.l is not None else ''}")
     coarse = [c for c, h in hierarchies.items() if len(h.labels(h.levels - 1)) > 1]
     if coarse:
