@@ -132,8 +132,8 @@ def findings(report: RiskReport) -> list[str]:
         out.append(
             f"Taking the sampling weights into account, an intruder who tried every record "
             f"would correctly re-identify about {report.expected_reidentifications:,.1f} "
-            f"respondents ({report.global_risk:.2%} of the file); the riskiest record has a "
-            f"{report.max_risk:.0%} chance."
+            f"respondents ({report.global_risk:.2%} of the file); the riskiest record's chance "
+            f"of being re-identified is {report.max_risk:.1%}."
         )
     else:
         out.append(
@@ -143,7 +143,8 @@ def findings(report: RiskReport) -> list[str]:
         )
     if report.high_risk_records:
         out.append(
-            f"{report.high_risk_records:,} records have a much higher risk than the rest "
+            f"{_records(report.high_risk_records)} {_have(report.high_risk_records)} a much "
+            "higher risk than the rest "
             "of the file (above 0.1 and far above the typical record)."
         )
     if report.household_risk is not None:
@@ -156,27 +157,28 @@ def findings(report: RiskReport) -> list[str]:
     for ld in report.l_diversity:
         if ld.keys_below_l:
             out.append(
-                f"In {ld.keys_below_l:,} groups ({ld.records_below_l:,} respondents) fewer "
+                f"In {_groups(ld.keys_below_l)} ({_resp(ld.records_below_l or 0)}) fewer "
                 f"than {th.l} different values of {ld.variable} occur: knowing that someone is "
                 f"in such a group narrows down their {ld.variable}."
             )
     for g in report.group_disclosure:
         if g.keys:
             out.append(
-                f"In {g.keys:,} groups of two or more respondents ({g.records:,} respondents) at "
+                f"In {_groups(g.keys)} of two or more respondents ({_resp(g.records)}) at "
                 f"least {g.share:.0%} have the same {g.variable}: knowing someone's {keys} "
                 f"reveals their {g.variable} even though nobody is singled out."
             )
     for tc in report.t_closeness:
         if tc.keys_above_t:
             out.append(
-                f"In {tc.keys_above_t:,} groups ({tc.records_above_t:,} respondents) the "
+                f"In {_groups(tc.keys_above_t)} ({_resp(tc.records_above_t or 0)}) the "
                 f"distribution of {tc.variable} differs from the whole file by more than "
                 f"t = {th.t:g}."
             )
     if report.suda is not None and report.suda.records_with_msu:
         out.append(
-            f"{report.suda.records_with_msu:,} respondents have a special unique: a small "
+            f"{_resp(report.suda.records_with_msu)} {_have(report.suda.records_with_msu)} a "
+            "special unique: a small "
             f"combination of at most {report.suda.max_msu} of these facts that nobody else has "
             f"(highest DIS-SUDA score {report.suda.max_dis_score:.4f})."
         )
@@ -302,6 +304,22 @@ def risk_context(report: RiskReport, heading: str = "Disclosure risk") -> dict[s
 def risk_html(report: RiskReport, title: str) -> str:
     """A self-contained HTML page (inline CSS and SVG, no external resources, printable)."""
     return render_page("risk.html", title=title, risk=risk_context(report))
+
+
+def _groups(n: int) -> str:
+    return f"{n:,} group" if n == 1 else f"{n:,} groups"
+
+
+def _resp(n: int) -> str:
+    return f"{n:,} respondent" if n == 1 else f"{n:,} respondents"
+
+
+def _records(n: int) -> str:
+    return f"{n:,} record" if n == 1 else f"{n:,} records"
+
+
+def _have(n: int) -> str:
+    return "has" if n == 1 else "have"
 
 
 def _count_share(count: int, n: int) -> str:

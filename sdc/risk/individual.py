@@ -9,6 +9,11 @@ The formulas are the ones sdcMicro's ``measure_risk`` uses (through ``indivRisk`
 - ``f_k > 2``: ``r = p / (f_k - (1 - p))`` (the approximation for larger keys)
 - wherever ``F_k == f_k`` (every weight of the key is 1, i.e. a census): ``r = 1/f_k``
 
+One deliberate difference: sdcMicro compares ``F_k == f_k`` exactly, so a sum of weights a
+few ulps away from ``f_k`` (weights of 1 stored as 1.0000000000000002) sends ``p/(1-p)`` to
+1e15 and the formulas return rounding noise (e.g. 1.5 for ``f_k = 2``). Here ``F_k`` within a
+relative 1e-9 of ``f_k`` counts as equal, the limit of the formulas as ``p -> 1``.
+
 Without weights the risk is ``1/f_k``. The global risk is the mean individual risk and the
 expected number of re-identifications their sum. A household's risk is the probability that
 at least one member is re-identified, ``1 - prod(1 - r_i)``, and every member carries it.
@@ -36,7 +41,7 @@ def individual_risk(fk: np.ndarray, Fk: np.ndarray | None = None) -> np.ndarray:
         return 1.0 / f
     F = np.asarray(Fk, dtype=np.float64)
     risk = np.empty_like(f)
-    census = f == F
+    census = np.abs(F - f) <= 1e-9 * f
     with np.errstate(divide="ignore", invalid="ignore"):
         p = f / F
         odds = p / (1.0 - p)

@@ -1,0 +1,221 @@
+from __future__ import annotations
+
+import json
+from math import log
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sdc.errors import DataError, PolicyError
+from sdc.risk import RiskThresholds, assess_risk
+
+DATA = Path(__file__).parent.parent / "data"
+KEYS = ["Key1", "Key2", "Key3", "Key4"]
+
+
+@pytest.fixture
+def francdat() -> pd.DataFrame:
+    return pd.read_csv(DATA / "francdat.csv")
+
+
+@pytest.fixture
+def survey_df() -> pd.DataFrame:
+    """12 respondents in 5 households; hand-countable keys."""
+    return pd.DataFrame(
+        {
+            "age": [
+                "20-29",
+                "20-29",
+                "20-29",
+                "30-39",
+                "30-39",
+                "30-39",
+                "30-39",
+                "40-49",
+                "40-49",
+                "40-49",
+                "50-59",
+                None,
+            ],
+            "sex": ["f", "f", "f", "m", "m", "m", "f", "f", "f", "m", "m", "f"],
+            "hh": [1, 1, 2, 2, 3, 3, 3, 4, 4, 5, 5, 5],
+            "hiv": ["no", "no", "no", "yes", "no", "yes", "no", "no", "yes", "no", "no", "yes"],
+            "income": [100, 200, 300, 400, 500, 600, 700, 800, 900, 1000, 1100, 1200],
+        }
+    )
+
+
+def test_francdat_report(francdat: pd.DataFrame) -> None:
+    r = assess_risk(francdat, quasi=KEYS, weight="w", suda=False)
+    assert r.n_records == 8
+    assert r.n_keys == 6
+    assert r.sample_uniques == 4
+    assert [(k.k, k.violations) for k in r.k_anonymity] == [(2, 4), (3, 8)]
+    assert r.risk_method == "benedetti-franconi"
+    assert r.max_risk == pytest.approx(log(5) / 4)
+    assert r.expected_reidentifications == pytest.approx(r.records["r_k"].sum())
+    assert r.global_risk == pytest.approx(r.expected_reidentifications / 8)
+    assert r.high_risk_records == 3
+    assert list(r.records.columns) == ["row", "f_k", "F_k", "r_k"]
+    assert r.records["row"].tolist() == list(range(8))
+    assert r.records["F_k"].tolist() == [110.0, 84.5, 84.5, 17.0, 541.0, 8.0, 5.0, 110.0]
+    assert [b.name for b in r.breaches] == ["k"]
+    assert not r.passed
+    # without Key4 the keys are (1,2,5) x2, (1,2,1) x2, (3,3,1), (4,3,1) x2, (6,2,1): 2 uniques
+    contrib = {c.variable: c for c in r.contributions}
+    assert contrib["Key4"].sample_uniques_without == 2
+    assert contrib["Key4"].uniques_drop == 2
+    assert contrib["Key1"].uniques_drop == 0
+    assert r.recode_first[0] == "Key4"
+
+
+def test_unweighted_household_and_sensitive(survey_df: pd.DataFrame) -> None:
+    th = RiskThresholds(k=2, l=2, t=0.3, max_individual_risk=0.5, max_expected_reidentifications=3)
+    r = assess_risk(
+        survey_df,
+        quasi=["age", "sex"],
+        household="hh",
+        sensitive=["hiv", "income"],
+        thresholds=th,
+        suda=False,
+    )
+    # keys: (20-29,f) x3, (30-39,m) x3, (30-39,f) x1, (40-49,f) x2, (40-49,m) x1, (50-59,m) x1,
+    # and (None,f), whose missing age matches every f record: 7 (3 + 1 + 2 + itself); every
+    # f record also counts it
+    assert r.records["f_k"].tolist() == [4, 4, 4, 3, 3, 3, 2, 3, 3, 1, 1, 7]
+    assert r.records["r_k"].tolist() == pytest.approx([1 / f for f in r.records["f_k"]])
+    assert r.sample_uniques == 2
+    assert r.expected_reidentifications == pytest.approx(3 / 4 + 3 / 3 + 1 / 2 + 2 / 3 + 2 + 1 / 7)
+    # household 5 holds records 9, 10, 11: 1 - (1 - 1)(1 - 1)(1 - 1/7) = 1
+    hh = r.records["household_risk"].tolist()
+    assert hh[0] == pytest.approx(1 - 0.75**2)
+    assert hh[2] == pytest.approx(1 - 0.75 * (2 / 3))
+    assert hh[9:] == [1.0, 1.0, 1.0]
+    assert r.household_risk is not None and r.household_risk.households == 5
+    # l-diversity over exact key groups (missing age is its own group)
+    hiv = r.l_diversity[0]
+    assert hiv.variable == "hiv" and hiv.distinct_min == 1
+    # groups with a single hiv value: (20-29,f) 3 rec, (30-39,f), (40-49,m), (50-59,m), (None,f)
+    assert (hiv.keys_below_l, hiv.records_below_l) == (5, 7)
+    assert r.t_closeness[1].distance == "ordered"
+    assert r.t_closeness[0].distance == "equal"
+    gd = r.group_disclosure[0]
+    assert (gd.keys, gd.records) == (1, 3)  # only (20-29, f): all three "no"
+    names = [b.name for b in r.breaches]
+    assert names == ["k", "l", "t", "max_individual_risk", "max_expected_reidentifications"]
+    d = r.to_dict()
+    assert d["breaches"][0] == {"name": "k", "value": 1, "limit": 2}
+
+
+def test_passes_when_every_threshold_holds() -> None:
+    df = pd.DataFrame({"a": ["x"] * 4 + ["y"] * 4, "s": ["p", "q"] * 4})
+    r = assess_risk(
+        df, quasi=["a"], sensitive=["s"], thresholds=RiskThresholds(k=3, l=2), suda=False
+    )
+    assert r.passed and r.breaches == []
+    assert r.recode_first == ("a",)  # leaving it out halves every risk
+
+
+def test_category_rule(survey_df: pd.DataFrame) -> None:
+    r = assess_risk(survey_df, quasi=["age", "sex"], missing="category", suda=False)
+    assert r.records["f_k"].tolist()[-1] == 1
+    assert r.sample_uniques == 4  # (30-39,f), (40-49,m), (50-59,m) and (missing,f)
+
+
+def test_to_dict_is_stable_json(francdat: pd.DataFrame) -> None:
+    r = assess_risk(
+        francdat, quasi=KEYS, weight="w", sensitive=["Num1"], suda=False, importance={"Key1": 1}
+    )
+    d = r.to_dict()
+    text = json.dumps(d, allow_nan=False)
+    assert json.loads(text) == d
+    assert d["schema"] == "sdc.risk/1"
+    assert list(d)[:3] == ["schema", "records", "quasi"]
+    assert d["thresholds"]["k"] == 3
+    assert d["individual_risk"]["max_individual_risk"] == pytest.approx(log(5) / 4)
+    assert d["suda"] is None and d["household_risk"] is None
+    assert sum(h["records"] for h in d["individual_risk"]["histogram"]) == 8
+    assert sum(h["records"] for h in d["key_sizes"]) == 8
+    assert d["contributions"][0]["importance"] == 1
+
+
+def test_suda_fields(francdat: pd.DataFrame) -> None:
+    r = assess_risk(francdat, quasi=KEYS, weight="w")
+    assert list(r.records.columns) == ["row", "f_k", "F_k", "r_k", "suda", "dis_suda"]
+    assert r.suda is not None and r.suda.max_msu == 4
+    assert r.suda.records_with_msu == int((r.records["suda"] > 0).sum())
+    assert all(c.suda is not None for c in r.contributions)
+    assert r.to_dict()["suda"]["max_msu"] == 4
+
+
+def test_recode_order_puts_important_variables_last(francdat: pd.DataFrame) -> None:
+    r = assess_risk(francdat, quasi=KEYS, weight="w", suda=False, importance={"Key4": 1})
+    assert r.recode_first == ("Key3", "Key4")
+
+
+def test_empty_data() -> None:
+    df = pd.DataFrame({"a": pd.Series([], dtype=object), "s": pd.Series([], dtype=object)})
+    r = assess_risk(df, quasi=["a"], sensitive=["s"], suda=False)
+    assert r.n_records == 0 and r.passed and r.global_risk == 0.0
+    json.dumps(r.to_dict(), allow_nan=False)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"k": 1}, r"^thresholds: k must be a whole number of at least 2, got 1$"),
+        ({"l": 1}, r"^thresholds: l must be a whole number of at least 2, got 1$"),
+        ({"t": 0.0}, r"^thresholds: t must be in \(0, 1\], got 0.0$"),
+        ({"max_individual_risk": 1.5}, r"max_individual_risk must be in \(0, 1\], got 1.5$"),
+        ({"max_expected_reidentifications": -1}, r"must be 0 or more, got -1$"),
+        ({"group_share": 0.5}, r"group_share must be in \(0.5, 1\], got 0.5$"),
+        ({"recursive_c": 0}, r"recursive_c must be positive, got 0$"),
+        ({"k": True}, r"k must be a whole number"),
+    ],
+)
+def test_threshold_validation(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(PolicyError, match=message):
+        RiskThresholds(**kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"quasi": []}, r"^no quasi-identifiers given"),
+        ({"quasi": ["agee"]}, r"^'agee' not among the data's columns"),
+        ({"quasi": ["age", "age"]}, r"^quasi-identifier 'age' given more than once$"),
+        ({"quasi": ["age"], "sensitive": ["age"]}, r"both quasi-identifier and sensitive"),
+        ({"quasi": ["age"], "weight": "age"}, r"^'age' is the weight column"),
+        ({"quasi": ["age"], "weight": "w"}, r"^weight column 'w' must hold positive numbers; 1"),
+        ({"quasi": ["age"], "missing": "drop"}, r"^missing must be 'wildcard' or 'category'"),
+    ],
+)
+def test_data_errors(kwargs: dict[str, object], message: str) -> None:
+    df = pd.DataFrame({"age": [1, 2], "w": [1.0, 0.0]})
+    with pytest.raises(DataError, match=message):
+        assess_risk(df, suda=False, **kwargs)  # type: ignore[arg-type]
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 2), st.integers(0, 2), st.booleans()), min_size=1, max_size=20
+    ),
+    st.data(),
+)
+@settings(max_examples=60, deadline=None)
+def test_suppression_never_raises_the_records_risk(
+    rows: list[tuple[int, int, bool]], data: st.DataObject
+) -> None:
+    df = pd.DataFrame(rows, columns=["a", "b", "c"]).astype(float)
+    before = assess_risk(df, quasi=["a", "b", "c"], suda=False)
+    i = data.draw(st.integers(0, len(df) - 1))
+    col = data.draw(st.sampled_from(["a", "b", "c"]))
+    df.loc[i, col] = np.nan
+    after = assess_risk(df, quasi=["a", "b", "c"], suda=False)
+    assert after.records["r_k"][i] <= before.records["r_k"][i]
+    assert (after.records["f_k"] >= 1).all()
+    assert after.expected_reidentifications == pytest.approx(after.records["r_k"].sum())
