@@ -113,12 +113,19 @@ class TreeModel:
     marginals: tuple[np.ndarray, ...]
     total: float
 
-    def sample(self, rows: int, rng: np.random.Generator) -> np.ndarray:
+    def sample(self, rows: int, rng: np.random.Generator, stratified: bool = True) -> np.ndarray:
         """Draw ``rows`` records by ancestral sampling.
+
+        With ``stratified`` (the default) the uniform numbers that pick each value are
+        spread evenly (systematic sampling with a random start) over the records sharing a
+        parent value, in random order: every record still gets its value with the model's
+        probability, but the counts of each (parent, child) pair match the model up to
+        rounding instead of carrying multinomial sampling noise.
 
         Args:
             rows: number of records.
             rng: the generator (seeded by the caller for reproducibility).
+            stratified: spread the draws evenly within each parent value.
 
         Returns:
             (rows, m) int64 codes.
@@ -129,23 +136,45 @@ class TreeModel:
             par = self.parent[col]
             cond = self.conditional[col]
             if par < 0 or cond is None:
-                out[:, col] = _draw(self.marginals[col][None, :], np.zeros(rows, np.int64), rng)
+                given = np.zeros(rows, np.int64)
+                cond = self.marginals[col][None, :]
             else:
-                out[:, col] = _draw(cond, out[:, par], rng)
+                given = out[:, par]
+            u = _uniforms(given, len(cond), rng) if stratified else rng.random(rows)
+            out[:, col] = _draw(cond, given, u)
         return out
 
 
-def _draw(cond: np.ndarray, given: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Draw one child code per record from the row ``cond[given[i]]`` (rows sum to 1).
+def _uniforms(given: np.ndarray, groups: int, rng: np.random.Generator) -> np.ndarray:
+    """Uniform numbers spread evenly within each group, in random order within the group.
 
-    Each row's cumulative distribution is shifted by its row number so that all rows form
-    one sorted array, and one ``searchsorted`` serves every record.
+    In a group of g records they are ``(0 + s) / g, (1 + s) / g, ..., (g - 1 + s) / g`` for a
+    random start ``s`` in [0, 1), assigned to the records in random order, so each number is
+    uniform on [0, 1) on its own.
+    """
+    n = len(given)
+    shuffled = rng.permutation(n)
+    order = shuffled[np.argsort(given[shuffled], kind="stable")]
+    size = np.bincount(given, minlength=groups)
+    start = np.cumsum(size) - size
+    group = given[order]
+    rank = np.arange(n) - start[group]
+    u = np.empty(n)
+    u[order] = (rank + rng.random(groups)[group]) / size[group]
+    return u
+
+
+def _draw(cond: np.ndarray, given: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Pick one child code per record from the row ``cond[given[i]]`` (rows sum to 1).
+
+    Record ``i`` gets the first code whose cumulative probability exceeds ``u[i]``. Each
+    row's cumulative distribution is shifted by its row number so that all rows form one
+    sorted array, and one ``searchsorted`` serves every record.
     """
     k_par, k_child = cond.shape
     cdf = np.cumsum(cond, axis=1)
     cdf[:, -1] = 1.0
     flat = (cdf + np.arange(k_par)[:, None]).ravel()
-    u = rng.random(len(given))
     idx = np.searchsorted(flat, given + u, side="right")
     return np.minimum(idx - given * k_child, k_child - 1)
 

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from sdc.synth._tree import Edge, TreeModel, _draw, fit_tree, project_simplex, rake
+from sdc.synth._tree import Edge, TreeModel, _draw, _uniforms, fit_tree, project_simplex, rake
 
 from .conftest import P_A, P_B_A, P_C_B, P_D_B, true_joint
 
@@ -100,8 +100,8 @@ def test_fit_tree_with_a_parent_value_of_zero_mass() -> None:
 def test_sampling_reproduces_the_model_and_the_seed() -> None:
     ones, edges = _exact_edges(1.0)
     model = fit_tree([3, 4, 2, 3], ones, [np.ones_like(o) for o in ones], edges)
-    a = model.sample(200_000, np.random.default_rng(5))
-    b = model.sample(200_000, np.random.default_rng(5))
+    a = model.sample(200_000, np.random.default_rng(5), stratified=False)
+    b = model.sample(200_000, np.random.default_rng(5), stratified=False)
     assert np.array_equal(a, b)
     emp = np.zeros((3, 4, 2, 3))
     np.add.at(emp, tuple(a.T), 1.0)
@@ -113,10 +113,47 @@ def test_sampling_reproduces_the_model_and_the_seed() -> None:
 def test_draw_follows_the_rows_and_skips_zero_cells() -> None:
     cond = np.array([[0.0, 1.0, 0.0], [0.5, 0.0, 0.5]])
     given_ = np.repeat([0, 1], 10_000)
-    out = _draw(cond, given_, np.random.default_rng(3))
+    u = np.random.default_rng(3).random(len(given_))
+    out = _draw(cond, given_, u)
     assert (out[:10_000] == 1).all()
     assert set(out[10_000:].tolist()) == {0, 2}
     assert abs((out[10_000:] == 0).mean() - 0.5) < 0.02
+    # by hand: the first code whose cumulative probability exceeds u
+    assert _draw(cond, np.array([1, 1, 1]), np.array([0.0, 0.4999, 0.5])).tolist() == [0, 0, 2]
+
+
+def test_uniforms_are_spread_evenly_within_each_group() -> None:
+    given_ = np.array([2, 0, 2, 2, 1, 0, 2])
+    u = _uniforms(given_, 4, np.random.default_rng(0))
+    assert ((u >= 0) & (u < 1)).all()
+    for g in range(3):
+        in_group = u[given_ == g]
+        size = len(in_group)
+        # one number in each of [0, 1/g), [1/g, 2/g), ...
+        assert sorted(np.floor(in_group * size).astype(int).tolist()) == list(range(size))
+
+
+def test_uniforms_are_uniform_on_their_own() -> None:
+    given_ = np.zeros(3, dtype=np.int64)
+    first = [_uniforms(given_, 1, np.random.default_rng(s))[0] for s in range(3000)]
+    # each of the three thirds gets about a third of the draws
+    thirds = np.bincount(np.floor(np.array(first) * 3).astype(int), minlength=3) / 3000
+    assert np.allclose(thirds, 1 / 3, atol=0.04)
+
+
+def test_stratified_sampling_matches_counts_up_to_rounding() -> None:
+    ones, edges = _exact_edges(1.0)
+    model = fit_tree([3, 4, 2, 3], ones, [np.ones_like(o) for o in ones], edges)
+    rows = 10_000
+    codes = model.sample(rows, np.random.default_rng(9))
+    root = np.bincount(codes[:, 0], minlength=3)
+    assert np.abs(root - rows * P_A).max() <= 1
+    pair = np.zeros((3, 4))
+    np.add.at(pair, (codes[:, 0], codes[:, 1]), 1.0)
+    # each (A, B) count is within one record of its group size times P(B | A)
+    assert np.abs(pair - root[:, None] * P_B_A).max() <= 1.0 + 1e-9
+    iid = model.sample(rows, np.random.default_rng(9), stratified=False)
+    assert not np.array_equal(iid, codes)
 
 
 def test_tree_model_samples_a_root_without_conditional() -> None:
