@@ -1,0 +1,866 @@
+"""Column profiling and a draft policy: what ``sdc scan`` does.
+
+:func:`scan` profiles every column (kind, distinct values, missing share, uniqueness) and
+guesses its role from its name (English, French and Spanish words, accents ignored) and
+from its contents (a bounded sample of distinct values, so the cost is one pass over each
+column plus a few thousand regular-expression checks):
+
+- ``direct``: personal names, phone numbers, e-mails, ID-number patterns, GPS coordinates,
+  street addresses, near-unique text and running numbers;
+- ``quasi``: demographics (age, sex/gender, marital status, race, ethnicity, origin,
+  language, education, occupation, household size, relationship), disability (often
+  visible to neighbours, so it identifies; it is also sensitive and should stay coarse),
+  geography, dates, and any other low-to-medium cardinality categorical;
+- ``sensitive``: health (HIV, ...), violence, income and wealth, religion, sexual
+  orientation and gender identity, political opinion, criminal records;
+- ``drop``: free text (notes, comments), which often names people;
+- ``other``: measures and everything else.
+
+Sampling weights and household ids are recognised apart and go to the policy's
+``data: {weight:, household:}``. Decisions worth knowing: religion is sensitive, not
+quasi; disability is quasi; an income *class* such as adult's ``salary-class`` is
+sensitive (it is income information); a continuous measure that no name identifies stays
+``other`` (the user decides).
+
+:func:`draft_policy` turns a :class:`ScanResult` into a commented policy file (DESIGN.md
+format, ``version: 1``) that names every column with the reason for its role.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from types import MappingProxyType
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from sdc.errors import DataError
+
+__all__ = ["ColumnProfile", "DataRole", "Kind", "Role", "ScanResult", "draft_policy", "scan"]
+
+Role = Literal["direct", "quasi", "sensitive", "drop", "other"]
+Kind = Literal["numeric", "text", "date", "bool"]
+DataRole = Literal["weight", "household"]
+
+_SAMPLE = 2000  # distinct values looked at for content checks
+_NEAR_UNIQUE = 0.9
+_MAX_CODES = 20  # a numeric column with at most this many values is a code
+_MAX_CATEGORIES = 100  # a text column with at most this many values is a categorical
+
+
+@dataclass(frozen=True)
+class ColumnProfile:
+    """What :func:`scan` found about one column.
+
+    Attributes:
+        name: the column name.
+        kind: ``numeric``, ``text``, ``date`` or ``bool``.
+        n_distinct: number of distinct non-missing values.
+        missing_share: share of missing values (NaN, None or empty text), 0..1.
+        uniqueness: distinct values / non-missing values (1.0 = every value different;
+            0.0 for an empty column).
+        role: ``direct``, ``quasi``, ``sensitive``, ``drop`` or ``other``.
+        reason: why, in plain words (never quotes a value of the data).
+        suggestions: policy keys to add to the column's entry, e.g. ``recode``,
+            ``top_code`` and ``bounds`` for an age, ``action: pseudonymize`` for a record id.
+        hints: advice in plain words that needs the user's judgement (comments in the
+            draft policy).
+        data_role: ``weight`` or ``household`` for a sampling weight or household id
+            (then ``role`` is ``other``), else None.
+    """
+
+    name: str
+    kind: Kind
+    n_distinct: int
+    missing_share: float
+    uniqueness: float
+    role: Role
+    reason: str
+    suggestions: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    hints: tuple[str, ...] = ()
+    data_role: DataRole | None = None
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """The profiles of all columns of a table, in column order.
+
+    Attributes:
+        n_rows: number of rows scanned.
+        columns: one :class:`ColumnProfile` per column.
+        weight: the column chosen as sampling weight, or None.
+        household: the column chosen as household id, or None.
+    """
+
+    n_rows: int
+    columns: tuple[ColumnProfile, ...]
+    weight: str | None = None
+    household: str | None = None
+
+    def __getitem__(self, name: str) -> ColumnProfile:
+        for profile in self.columns:
+            if profile.name == name:
+                return profile
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[ColumnProfile]:
+        return iter(self.columns)
+
+    def __len__(self) -> int:
+        return len(self.columns)
+
+    def names(self, role: Role) -> tuple[str, ...]:
+        """Names of the columns with this role, in column order."""
+        return tuple(p.name for p in self.columns if p.role == role)
+
+
+# --- vocabularies --------------------------------------------------------------------------
+# Words are matched against the column name's tokens (accents stripped, lower case,
+# split on non-letters and camelCase); stems are matched anywhere in the name with its
+# separators removed, so that "WORKCLASS" or "salary-class" are found too.
+
+
+@dataclass(frozen=True)
+class _Vocab:
+    label: str
+    words: frozenset[str]
+    stems: tuple[str, ...] = ()
+
+    def matches(self, tokens: frozenset[str], compact: str) -> bool:
+        return bool(self.words & tokens) or any(s in compact for s in self.stems)
+
+
+def _v(label: str, words: str, stems: str = "") -> _Vocab:
+    return _Vocab(label, frozenset(words.split()), tuple(stems.split()))
+
+
+_WEIGHT = _v(
+    "sampling weight",
+    "weight weights wgt wt wght wgtp pweight poids peso pesos factor fexp fac pond "
+    "ponderation ponderacion ponderador expansion",
+    "weight wgt poids ponder factor",
+)
+_HOUSEHOLD_WORDS = frozenset(
+    "hh household households hogar hogares menage menages hhld hhold famille foyer vivienda".split()
+)
+_HOUSEHOLD_IDS = frozenset("hid hhid idmen idmenage idhogar hhldid hholdid hhno hhnum".split())
+_ID_WORDS = frozenset("id no num number nr code key identifier identifiant ident folio".split())
+_SIZE_WORDS = frozenset(
+    "size taille tamano members membres miembros persons personnes personas nb n count".split()
+)
+
+# Direct identifiers by name.
+_PERSON_NAME = _v(
+    "personal names",
+    "name names fullname firstname lastname surname surnames forename givenname middlename "
+    "nom noms prenom prenoms nomcomplet nombre nombres apellido apellidos",
+    "fullname firstname lastname surname",
+)
+_PHONE = _v(
+    "phone numbers",
+    "phone phones tel telephone mobile cell cellphone celular movil telefono portable "
+    "msisdn whatsapp gsm",
+    "phone telephon telefon",
+)
+_EMAIL = _v("e-mail addresses", "email mail courriel correo", "email")
+_ADDRESS = _v(
+    "street addresses",
+    "address addr street adresse rue direccion calle domicile domicilio",
+    "address adresse direccion",
+)
+_GPS = _v(
+    "GPS coordinates",
+    "lat latitude latitud lon lng longitude longitud gps coord coords coordinates "
+    "coordinate geopoint",
+    "latitud longitud gps",
+)
+_ID_NUMBER = _v(
+    "an ID number",
+    "id nid ssn nin passport passeport pasaporte cedula dni cni curp rut nir idno uid uuid "
+    "pid identifier identifiant identificacion matricule",
+    "nationalid passport passeport pasaporte",
+)
+_LINK_ID = frozenset(
+    "resp respondent record case person persona personne ind indiv pid uid".split()
+)
+
+# Sensitive attributes by name.
+_SENSITIVE: tuple[_Vocab, ...] = (
+    _v(
+        "sexual orientation or gender identity",
+        "lgbt lgbti lgbtq lgbtiq lgbtqi sexuality sexualite sexualidad transgender intersex",
+        "sexualorient orientationsex orientacionsex genderident identitedegenre "
+        "identitegenre identidaddegenero identidadgenero sexualidad sexualite sexuality",
+    ),
+    _v(
+        "health",
+        "health sante salud medical medico medicale disease diseases illness maladie "
+        "enfermedad diagnosis diagnostic diagnostico hiv vih aids sida tb tuberculosis "
+        "tuberculose pregnant pregnancy enceinte grossesse embarazo embarazada mental "
+        "depression medication medicament treatment traitement tratamiento drug drugs "
+        "alcohol alcool abortion avortement aborto contraception sti std ist its hepatitis "
+        "malaria cancer diabetes psychiatric",
+        "health sante salud medic diagnos pregnan hivstatus",
+    ),
+    _v(
+        "violence or abuse",
+        "violence violencia abuse abus abuso assault rape viol violacion harassment "
+        "harcelement acoso ipv gbv vbg trafficking",
+        "violen abuse harass harcel",
+    ),
+    _v(
+        "income or wealth",
+        "income incomes revenu revenus ingreso ingresos salary salaire salario sueldo wage "
+        "wages earnings earning pay expend expenditure expenditures expense expenses "
+        "spending depense depenses gasto gastos savings saving epargne ahorro ahorros wealth "
+        "assets asset debt debts dette dettes deuda deudas money argent dinero loan loans "
+        "credit tax taxes impot impots impuesto remittance remittances",
+        "income revenu ingreso salar salair sueldo wage earning expend depense gasto "
+        "saving epargne ahorro wealth asset debt dette deuda money loan remittanc tax earn",
+    ),
+    _v(
+        "religion",
+        "religion religions religious religieux religiosa religioso faith confession culte "
+        "denomination church eglesia mosque",
+        "religi",
+    ),
+    _v(
+        "political opinion",
+        "political politique politica politico party parti partido vote voting",
+        "politi",
+    ),
+    _v(
+        "criminal record",
+        "crime criminal arrest arrested prison jail conviction convicted detention casier",
+        "crimin",
+    ),
+)
+
+# Quasi-identifiers by name.
+_QUASI: tuple[_Vocab, ...] = (
+    _v(
+        "household size",
+        "hhsize hhsz famsize",
+        "hhsize householdsize taillemenage tamanohogar",
+    ),
+    _v(
+        "age",
+        "age ages edad yob birthyear agegroup ageband agegrp",
+        "ageyoung ageold agegroup ageband",
+    ),
+    _v(
+        "date of birth",
+        "dob birth birthdate birthday naissance nacimiento",
+        "birth naissance nacimiento",
+    ),
+    _v(
+        "disability: often visible to neighbours, so it identifies (it is sensitive too)",
+        "disability disabilities disabled handicap handicape discapacidad discapacitado "
+        "impairment wg difficulty",
+        "disab handicap discapac impair",
+    ),
+    _v("sex or gender", "sex sexe sexo gender genre genero", ""),
+    _v(
+        "marital status",
+        "marital marstat married civil matrimonial spouse conyugal",
+        "marital marstat civil",
+    ),
+    _v(
+        "ethnicity, race or origin",
+        "race racial ethnic ethnicity ethnie ethnique etnia etnico etni tribe tribu caste "
+        "clan language langue idioma lengua nationality nationalite nacionalidad "
+        "citizenship native origin origine origen migrant indigenous indigena autochtone "
+        "nativecountry",
+        "ethni etnia nationalit nacionalid citizensh indigen",
+    ),
+    _v(
+        "geography",
+        "village villages district districts region regions province provincia country "
+        "pays pais commune comuna municipio municipality municipalite departement "
+        "department departamento state county city ville ciudad town localidad locality "
+        "ward parish canton zone area urban rural urbrur zip zipcode postcode postal "
+        "cluster ea subcounty subdistrict quartier barrio colonia aldea vereda "
+        "neighborhood neighbourhood settlement community communaute comunidad block "
+        "lga woreda kebele",
+        "village district provinc municip departement departament subcount",
+    ),
+    _v(
+        "education",
+        "education educ school schooling ecole escuela escolaridad diploma degree grade "
+        "literacy literate alphabetisation niveau instruction",
+        "educ school escolar",
+    ),
+    _v(
+        "occupation",
+        "occupation occupations occup job jobs profession work workclass employment "
+        "emploi empleo trabajo ocupacion metier industry sector employer employed "
+        "unemployed activity activite actividad",
+        "occup ocupac workclass employ emploi empleo profession",
+    ),
+    _v(
+        "relationship to the household head",
+        "relat relation relationship lien parentesco parente",
+        "relationship parentesco",
+    ),
+)
+
+# Content vocabularies (accent-stripped, lower case).
+_RELIGION_VALUES = frozenset(
+    "christian muslim islam catholic protestant orthodox hindu buddhist jewish atheist "
+    "evangelical pentecostal animist anglican adventist sikh chretien musulman catholique "
+    "protestante juif athee cristiano musulmana catolico catolica evangelico judio ateo "
+    "agnostic agnostique agnostico".split()
+)
+_ORIENTATION_VALUES = frozenset(
+    "heterosexual homosexual gay lesbian bisexual straight queer asexual pansexual "
+    "heterosexuel homosexuel lesbienne bisexuel heterosexuelle homosexuelle lesbiana".split()
+)
+_TEST_RESULT_VALUES = frozenset(
+    "positive negative positif negatif positivo negativo reactive nonreactive".split()
+)
+_SEX_VALUES = frozenset(
+    "male female m f man woman men women homme femme h hombre mujer masculin feminin "
+    "masculino femenino".split()
+)
+
+_EMAIL_RE = re.compile(r"^[\w.+-]+@[\w-]+(\.[\w-]+)+$")
+_PHONE_RE = re.compile(r"^\+?[\d\s().\-/]{6,24}$")
+_ID_RE = re.compile(r"^[A-Za-z]{0,4}[-/ ]?\d[\dA-Za-z\-/.]{3,}$")
+_DATE_RE = re.compile(
+    r"^(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})"
+    r"([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
+)
+_NAME_PARTICLES = frozenset("de del la le da van von bin binti al el di dos das du y".split())
+
+
+# --- scanning ----------------------------------------------------------------------------
+
+
+def scan(df: pd.DataFrame) -> ScanResult:
+    """Profile every column of a table and guess its role.
+
+    Args:
+        df: the data, one row per record.
+
+    Returns:
+        A :class:`ScanResult` with one :class:`ColumnProfile` per column, in column order,
+        and the columns chosen as sampling weight and household id.
+
+    Raises:
+        DataError: if the table has no columns, no rows, or duplicate column names.
+    """
+    if df.shape[1] == 0:
+        raise DataError("the table has no columns; is it a survey file?")
+    if len(df) == 0:
+        raise DataError("the table has no rows: there is nothing to scan")
+    names = [str(c) for c in df.columns]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise DataError(
+            f"duplicate column names {dupes}; rename them so that every column has its own name"
+        )
+
+    stats = [_Stats.of(name, df.iloc[:, j]) for j, name in enumerate(names)]
+    weight = _choose_weight(stats)
+    household = next((s.name for s in stats if _is_household(s)), None)
+
+    profiles = []
+    for s in stats:
+        if s.name == weight:
+            profiles.append(s.profile("other", "sampling weight: goes to data.weight", "weight"))
+        elif s.name == household:
+            profiles.append(s.profile("other", "household id: goes to data.household", "household"))
+        else:
+            profiles.append(_classify(s, weight))
+    return ScanResult(n_rows=len(df), columns=tuple(profiles), weight=weight, household=household)
+
+
+@dataclass(frozen=True)
+class _Stats:
+    """Column statistics and name tokens used by the classification rules."""
+
+    name: str
+    tokens: frozenset[str]
+    compact: str
+    kind: Kind
+    n: int
+    n_missing: int
+    n_distinct: int
+    sample: tuple[str, ...]  # distinct non-missing values as text (bounded)
+    values: pd.Series  # non-missing values (numeric columns: as float)
+    integer: bool
+
+    @staticmethod
+    def of(name: str, column: pd.Series) -> _Stats:
+        tokens, compact = _name_tokens(name)
+        present = column.dropna()
+        if _is_text(column):
+            text = present.astype("str")
+            present = text[text.str.strip() != ""]
+        n_distinct = int(present.nunique())
+        uniques = pd.unique(present)
+        sample = tuple(str(v) for v in uniques[:_SAMPLE])
+        kind = _kind(column, sample)
+        integer = False
+        values = present
+        if kind == "numeric":
+            values = present.astype("float64")
+            integer = bool(np.all(np.mod(values.to_numpy(), 1.0) == 0)) if len(values) else True
+        return _Stats(
+            name=name,
+            tokens=tokens,
+            compact=compact,
+            kind=kind,
+            n=len(column),
+            n_missing=len(column) - len(present),
+            n_distinct=n_distinct,
+            sample=sample,
+            values=values,
+            integer=integer,
+        )
+
+    @property
+    def n_present(self) -> int:
+        return self.n - self.n_missing
+
+    @property
+    def uniqueness(self) -> float:
+        return self.n_distinct / self.n_present if self.n_present else 0.0
+
+    def share(self, test: Any) -> float:
+        """Share of the sampled distinct values for which ``test(value)`` holds."""
+        if not self.sample:
+            return 0.0
+        return sum(1 for v in self.sample if test(v)) / len(self.sample)
+
+    def profile(
+        self,
+        role: Role,
+        reason: str,
+        data_role: DataRole | None = None,
+        suggestions: Mapping[str, Any] | None = None,
+        hints: tuple[str, ...] = (),
+    ) -> ColumnProfile:
+        return ColumnProfile(
+            name=self.name,
+            kind=self.kind,
+            n_distinct=self.n_distinct,
+            missing_share=self.n_missing / self.n if self.n else 0.0,
+            uniqueness=self.uniqueness,
+            role=role,
+            reason=reason,
+            suggestions=MappingProxyType(dict(suggestions or {})),
+            hints=hints,
+            data_role=data_role,
+        )
+
+
+def _strip_accents(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _name_tokens(name: str) -> tuple[frozenset[str], str]:
+    """Lower-case word tokens of a column name, and the name's letters run together."""
+    plain = _strip_accents(name)
+    plain = re.sub(r"([a-z])([A-Z])", r"\1 \2", plain).lower()
+    words = re.findall(r"[a-z]+", plain)
+    return frozenset(words), "".join(words)
+
+
+def _is_text(column: pd.Series) -> bool:
+    return bool(pd.api.types.is_string_dtype(column.dtype) or column.dtype == object)
+
+
+def _kind(column: pd.Series, sample: tuple[str, ...]) -> Kind:
+    dtype = column.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return "bool"
+    if pd.api.types.is_datetime64_any_dtype(dtype) or isinstance(dtype, pd.PeriodDtype):
+        return "date"
+    if pd.api.types.is_numeric_dtype(dtype):
+        return "numeric"
+    if sample and sum(1 for v in sample if _DATE_RE.match(v.strip())) >= 0.9 * len(sample):
+        return "date"
+    if sample and all(isinstance(v, bool) for v in column.dropna().head(_SAMPLE)):
+        return "bool"
+    return "text"
+
+
+def _choose_weight(stats: list[_Stats]) -> str | None:
+    """The sampling weight: a positive numeric column named like one (best name first)."""
+    best: tuple[int, int] | None = None
+    chosen = None
+    for i, s in enumerate(stats):
+        if not _is_weight(s):
+            continue
+        score = 0
+        if s.tokens & _HOUSEHOLD_WORDS or s.compact.startswith("hh"):
+            score -= 1
+        if any(w in s.compact for w in ("samp", "final", "fnl", "pers", "indiv", "base")):
+            score += 1
+        if best is None or (score, -i) > best:
+            best, chosen = (score, -i), s.name
+    return chosen
+
+
+def _is_weight(s: _Stats) -> bool:
+    if s.kind != "numeric" or not s.n_present or float(s.values.min()) <= 0:
+        return False
+    return _WEIGHT.matches(s.tokens, s.compact) or s.compact == "w"
+
+
+def _is_household(s: _Stats) -> bool:
+    if s.tokens & _SIZE_WORDS or _is_weight(s) or s.kind in ("date", "bool"):
+        return False
+    if s.tokens & _HOUSEHOLD_IDS:
+        return True
+    if s.tokens & _HOUSEHOLD_WORDS:
+        return bool(s.tokens & _ID_WORDS) or s.tokens <= _HOUSEHOLD_WORDS
+    return False
+
+
+def _classify(s: _Stats, weight: str | None) -> ColumnProfile:
+    """The role of one column: the first rule that fires, strongest evidence first."""
+    if s.n_distinct == 0:
+        return s.profile("other", "always empty: nothing to protect")
+    if _is_weight(s):
+        return s.profile("other", f"another weight column (the draft uses {weight})")
+    if s.n_distinct == 1:
+        return s.profile("other", "the same value in every row: it cannot single anyone out")
+
+    found = _direct_by_content(s) or _free_text(s) or _direct_by_name(s)
+    if found is None:
+        found = _sensitive(s) or _quasi_by_name(s) or _by_shape(s)
+    return found
+
+
+def _direct_by_content(s: _Stats) -> ColumnProfile | None:
+    if s.kind == "numeric":
+        if _looks_like_coordinates(s):
+            return s.profile("direct", "GPS coordinates: they point at a home")
+        return None
+    if s.kind != "text":
+        return None
+    if s.share(lambda v: bool(_EMAIL_RE.match(v.strip()))) >= 0.8:
+        return s.profile("direct", "looks like e-mail addresses")
+    if s.share(_looks_like_phone) >= 0.8:
+        return s.profile("direct", "looks like phone numbers")
+    if s.n_distinct >= 20 and s.uniqueness >= 0.5 and s.share(_looks_like_person_name) >= 0.8:
+        return s.profile("direct", "looks like personal names (two or more capitalised words)")
+    if s.uniqueness >= _NEAR_UNIQUE and s.n_distinct >= 10 and s.share(_looks_like_id) >= 0.9:
+        return _id_profile(s, "looks like ID numbers (codes with digits, nearly all different)")
+    return None
+
+
+def _id_profile(s: _Stats, reason: str) -> ColumnProfile:
+    """A direct identifier that is an ID: record ids are pseudonymised, official ids dropped."""
+    official = _ID_NUMBER.matches(s.tokens - {"id", "uid", "pid", "identifier"}, s.compact)
+    if not official and (s.tokens & _LINK_ID or s.tokens & {"id", "code", "key"}):
+        return s.profile(
+            "direct",
+            reason + "; a record id, kept as a keyed pseudonym",
+            suggestions={"action": "pseudonymize"},
+        )
+    return s.profile("direct", reason)
+
+
+def _looks_like_phone(value: str) -> bool:
+    v = value.strip()
+    if not _PHONE_RE.match(v):
+        return False
+    digits = sum(c.isdigit() for c in v)
+    if not 7 <= digits <= 15:
+        return False
+    return v.startswith(("+", "0", "(")) or any(c in v for c in " -.()")
+
+
+def _looks_like_id(value: str) -> bool:
+    v = value.strip()
+    return bool(_ID_RE.match(v)) and sum(c.isdigit() for c in v) >= 4
+
+
+def _looks_like_person_name(value: str) -> bool:
+    words = value.split()
+    if not 2 <= len(words) <= 5:
+        return False
+    capitalised = 0
+    for word in words:
+        if word.lower() in _NAME_PARTICLES:
+            continue
+        core = word.rstrip(".")
+        if not core or not all(c.isalpha() or c in "-'’" for c in core):
+            return False
+        if not core[0].isupper() or (len(core) > 1 and core.isupper() and len(core) > 3):
+            return False
+        capitalised += 1
+    return capitalised >= 2
+
+
+def _looks_like_coordinates(s: _Stats) -> bool:
+    v = s.values
+    if not s.n_present or s.integer:
+        return False
+    named = _GPS.matches(s.tokens, s.compact) or s.compact == "long"
+    lo, hi = float(v.min()), float(v.max())
+    limit = 90.0 if (s.tokens & {"lat", "latitude", "latitud"} or "latitud" in s.compact) else 180
+    if lo < -limit or hi > limit:
+        return False
+    if named:
+        return True
+    sample = v.iloc[:_SAMPLE].to_numpy()
+    many_decimals = np.mean(np.abs(sample * 1e4 - np.round(sample * 1e4)) > 1e-6)
+    return bool(many_decimals >= 0.9 and s.uniqueness >= 0.1 and s.n_distinct >= 20)
+
+
+def _free_text(s: _Stats) -> ColumnProfile | None:
+    if s.kind != "text" or s.n_distinct < 10:
+        return None
+    words = np.mean([len(v.split()) for v in s.sample])
+    length = np.mean([len(v) for v in s.sample])
+    if words >= 4 or length >= 40:
+        return s.profile(
+            "drop",
+            "free text: it can name people or give details that identify them",
+            hints=("read it before releasing it: a cleaned copy can be kept as role other",),
+        )
+    return None
+
+
+def _direct_by_name(s: _Stats) -> ColumnProfile | None:
+    text = s.kind == "text"
+    if _EMAIL.matches(s.tokens, s.compact) and text:
+        return s.profile("direct", "the name says e-mail addresses")
+    if _PHONE.matches(s.tokens, s.compact) and s.kind in ("text", "numeric"):
+        return s.profile("direct", "the name says phone numbers")
+    if _ADDRESS.matches(s.tokens, s.compact) and text:
+        return s.profile("direct", "the name says street addresses")
+    if (_GPS.matches(s.tokens, s.compact) or s.compact == "long") and s.kind != "bool":
+        return s.profile("direct", "the name says GPS coordinates: they point at a home")
+    if _PERSON_NAME.matches(s.tokens, s.compact) and text and not _geography(s):
+        return s.profile("direct", "the name says personal names")
+    if _ID_NUMBER.matches(s.tokens, s.compact) and s.uniqueness >= _NEAR_UNIQUE:
+        if s.kind in ("text", "numeric") and not _geography(s):
+            return _id_profile(s, "an ID number (nearly every value different)")
+    return None
+
+
+def _geography(s: _Stats) -> bool:
+    return any(v.label == "geography" and v.matches(s.tokens, s.compact) for v in _QUASI)
+
+
+def _sensitive(s: _Stats) -> ColumnProfile | None:
+    for vocab in _SENSITIVE:
+        if vocab.matches(s.tokens, s.compact):
+            hints: tuple[str, ...] = ()
+            if s.kind == "numeric" and s.n_distinct > _MAX_CODES:
+                hints = (
+                    "add public bounds: [low, high] (not taken from the data) before DP "
+                    "tables or synthetic data",
+                )
+            return s.profile("sensitive", f"{vocab.label}: sensitive", hints=hints)
+    if s.kind != "text":
+        return None
+    normal = [_strip_accents(v).lower().strip().replace("-", "") for v in s.sample]
+    for values, label in (
+        (_RELIGION_VALUES, "values are religions: sensitive"),
+        (_ORIENTATION_VALUES, "values are sexual orientations: sensitive"),
+    ):
+        if sum(v in values for v in normal) >= max(2, 0.5 * len(normal)):
+            return s.profile("sensitive", label)
+    if sum(v in _TEST_RESULT_VALUES for v in normal) >= 2 and len(normal) <= 6:
+        return s.profile("sensitive", "values are test results (positive/negative): health")
+    return None
+
+
+def _quasi_by_name(s: _Stats) -> ColumnProfile | None:
+    for vocab in _QUASI:
+        if not vocab.matches(s.tokens, s.compact):
+            continue
+        if vocab.label == "household size" or (
+            s.tokens & (_HOUSEHOLD_WORDS | {"family", "fam"}) and s.tokens & _SIZE_WORDS
+        ):
+            return s.profile("quasi", "household size: visible to neighbours")
+        if vocab.label == "age" and s.kind == "numeric":
+            return _age_profile(s)
+        suggestions: dict[str, Any] = {}
+        hints: tuple[str, ...] = ()
+        if s.kind == "date":
+            suggestions = {"recode": {"date": "year"}}
+            hints = ("an exact date narrows people down; the draft keeps the year only",)
+        elif vocab.label == "geography" and s.n_distinct > 10:
+            hints = (
+                f"{s.n_distinct} places: coarsen them with recode: {{map: "
+                f"hierarchies/{_slug(s.name)}.csv}} (value -> larger area -> *)",
+            )
+        return s.profile("quasi", vocab.label, suggestions=suggestions, hints=hints)
+    if s.kind == "date":
+        return s.profile(
+            "quasi",
+            "a date: with other columns it can single people out",
+            suggestions={"recode": {"date": "year"}},
+            hints=("the draft keeps the year only; the month may be enough too",),
+        )
+    if s.kind == "text" and s.n_distinct <= 3:
+        normal = {_strip_accents(v).lower().strip() for v in s.sample}
+        if normal <= _SEX_VALUES:
+            return s.profile("quasi", "sex or gender (from its values)")
+    return None
+
+
+def _age_profile(s: _Stats) -> ColumnProfile:
+    """Age in years: public bands, a top code for the oldest, public bounds."""
+    suggestions: dict[str, Any] = {"recode": {"bands": [0, 18, 30, 45, 60]}}
+    hints: tuple[str, ...] = ("the bands are a common choice; adapt them to your tables",)
+    if float(s.values.max()) > 80:
+        suggestions["top_code"] = 80
+        hints += ("very old people are rare: ages above 80 are shown as 80",)
+    suggestions["bounds"] = [0, 110]
+    return s.profile("quasi", "age", suggestions=suggestions, hints=hints)
+
+
+def _by_shape(s: _Stats) -> ColumnProfile:
+    """No name or content rule fired: decide by the number of distinct values."""
+    if s.kind == "bool":
+        return s.profile("quasi", "yes/no values: with other columns it can single people out")
+    if s.kind == "date":  # pragma: no cover - dates are handled by _quasi_by_name
+        return s.profile("quasi", "a date")
+    if s.uniqueness >= _NEAR_UNIQUE and s.n_distinct >= 10:
+        if s.kind == "text":
+            return s.profile("direct", "nearly every value is different: it singles people out")
+        if s.integer and _running_number(s):
+            return _id_profile(s, "a running number, different in every row: a record id")
+        return s.profile(
+            "other",
+            "a measure with nearly all values different",
+            hints=("if it is about money, health or another private matter, make it sensitive",),
+        )
+    if s.kind == "numeric" and s.integer and s.n_distinct <= _MAX_CODES:
+        return s.profile(
+            "quasi", f"a code with few values ({s.n_distinct}): may combine with others"
+        )
+    if s.kind == "text" and s.n_distinct <= _MAX_CATEGORIES and s.uniqueness <= 0.5:
+        return s.profile("quasi", f"a category with {s.n_distinct} values: may combine with others")
+    if s.kind == "text":
+        return s.profile(
+            "other",
+            f"text with many different values ({s.n_distinct})",
+            hints=("check it: if people could know it, make it quasi; if it names them, drop",),
+        )
+    return s.profile(
+        "other",
+        "a numeric measure",
+        hints=("if it is about money, health or another private matter, make it sensitive",),
+    )
+
+
+def _running_number(s: _Stats) -> bool:
+    span = float(s.values.max()) - float(s.values.min()) + 1
+    return span <= 1.5 * s.n_distinct
+
+
+# --- draft policy ------------------------------------------------------------------------
+
+_HEADER = """\
+# Draft disclosure-control policy for {data}, written by `sdc scan`
+# ({rows} rows, {cols} columns). Every role below is a guess from the column's name and
+# contents: check each line, then run `sdc risk {data} --policy THIS_FILE`.
+#   direct    removed from outputs (action: pseudonymize keeps a keyed pseudonym instead)
+#   drop      removed from outputs (free text and columns not to release)
+#   quasi     something others could know (age, place, ...): coarsened and suppressed
+#             until every combination is shared by at least k records
+#   sensitive kept, and checked so that a group does not reveal it (l-diversity)
+#   other     kept as it is
+"""
+
+
+def draft_policy(result: ScanResult, data_name: str) -> str:
+    """Write a commented draft policy (YAML, ``version: 1``) from a scan.
+
+    Every column is named, with its role, the suggested treatment keys and the reason as a
+    comment; the thresholds carry comments; ``outputs.microdata`` uses the treatments
+    ``[recode, suppress]``. The text parses with ``yaml.safe_load`` and uses only the keys
+    of DESIGN.md's policy format.
+
+    Args:
+        result: the output of :func:`scan`.
+        data_name: the data file's name (or path), used in the comments and for the
+            policy's ``name``.
+
+    Returns:
+        The policy text, ending with a newline.
+    """
+    data = PurePath(data_name).name or "data"
+    lines = [_HEADER.format(data=data, rows=result.n_rows, cols=len(result.columns)).rstrip("\n")]
+    lines.append("version: 1")
+    lines.append(f"name: {_scalar(_slug(PurePath(data).stem) + '-draft')}")
+    spec = {k: v for k, v in (("weight", result.weight), ("household", result.household)) if v}
+    if spec:
+        lines.append(f"data: {_flow(spec)}")
+    else:
+        lines.append(
+            "# data: {weight: COLUMN, household: COLUMN}  # none found; add if you have them"
+        )
+    lines.append("missing: wildcard   # a missing value matches every value when keys are counted")
+    lines.append("columns:")
+
+    entries = []
+    for p in result.columns:
+        entry: dict[str, Any] = {"role": p.role, **dict(p.suggestions)}
+        key = _scalar(p.name)
+        comment = p.reason
+        if p.role in ("quasi", "sensitive", "other") and p.data_role is None:
+            comment += f"; {p.n_distinct} values"
+            if p.missing_share >= 0.005:
+                comment += f", {p.missing_share:.0%} missing"
+        entries.append((f"  {key}: {_flow(entry)}", comment, p.hints))
+    width = min(max(len(text) for text, _, _ in entries) + 2, 70)
+    for text, comment, hints in entries:
+        pad = text.ljust(width) if len(text) + 2 <= width else text + "  "
+        lines.append(f"{pad}# {_comment(comment)}")
+        for hint in hints:
+            lines.append(f"{' ' * width}#   {_comment(hint)}")
+
+    has_sensitive = any(p.role == "sensitive" for p in result.columns)
+    lines.append("thresholds:")
+    lines.append("  k: 5                       # every combination of quasi-identifiers is shared")
+    lines.append("                             #   by at least 5 records (3 is a usual minimum)")
+    if has_sensitive:
+        lines.append("  l: 2                       # each such group holds at least 2 different")
+        lines.append("                             #   values of every sensitive column")
+    lines.append("  max_individual_risk: 0.2   # no record with a re-identification risk above")
+    lines.append("                             #   20% (= 1/k: without weights k already gives it)")
+    lines.append("  max_suppression: 0.05      # at most 5% of the records lose a value")
+    lines.append("outputs:")
+    lines.append("  microdata: {treatments: [recode, suppress]}   # recode first, then suppress")
+    lines.append("                                                #   the values still at risk")
+    return "\n".join(lines) + "\n"
+
+
+def _slug(text: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", _strip_accents(text).lower()).strip("-")
+    return slug or "data"
+
+
+def _comment(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _scalar(value: str) -> str:
+    """A YAML scalar for ``value`` (quoted only when it must be)."""
+    dumped = yaml.safe_dump([value], default_flow_style=True, width=10**6, allow_unicode=True)
+    return dumped.strip()[1:-1]
+
+
+def _flow(value: Mapping[str, Any]) -> str:
+    """A one-line YAML flow mapping."""
+    dumped = yaml.safe_dump(
+        dict(value), default_flow_style=True, width=10**6, sort_keys=False, allow_unicode=True
+    )
+    return dumped.strip()

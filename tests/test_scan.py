@@ -1,0 +1,506 @@
+"""Column profiling and the draft policy."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sdc.demo import DEMO_POLICY, make_survey
+from sdc.errors import DataError
+from sdc.policy import parse_policy
+from sdc.scan import ColumnProfile, ScanResult, draft_policy, scan
+
+DATA = Path(__file__).parent / "data"
+N = 200
+RNG = np.random.default_rng(7)
+
+
+# --- generators of column contents (N values each) -------------------------------------------
+
+
+def _names() -> list[str]:
+    first = ["Amina", "John", "María", "Jean-Luc", "Wanjiru", "Kofi", "Li", "Olúwaseun"]
+    last = ["Otieno", "Smith", "García", "Dupont", "Mensah", "O'Brien", "de la Cruz", "Nguyen"]
+    return [f"{first[i % 8]} {last[(i // 8) % 8]} {chr(65 + i % 26)}." for i in range(N)]
+
+
+def _phones() -> list[str]:
+    return [f"+33 6 {i:02d} {i * 7 % 100:02d} {i * 13 % 100:02d} 1" for i in range(N)]
+
+
+def _emails() -> list[str]:
+    return [f"user{i}@example.org" for i in range(N)]
+
+
+def _ids() -> list[str]:
+    return [f"AB{100000 + i * 37}" for i in range(N)]
+
+
+def _dates() -> list[str]:
+    return [f"19{50 + i % 50}-{1 + i % 12:02d}-{1 + i % 28:02d}" for i in range(N)]
+
+
+def _codes(k: int) -> list[int]:
+    return [int(v) for v in RNG.integers(1, k + 1, size=N)]
+
+
+def _cats(*values: str) -> list[str]:
+    return [values[i % len(values)] for i in range(N)]
+
+
+def _skewed() -> list[float]:
+    return [float(v) for v in np.round(RNG.lognormal(8, 1, size=N), 2)]
+
+
+def _floats_few_decimals() -> list[float]:
+    return [float(v) for v in np.round(RNG.normal(50, 10, size=N), 1)]
+
+
+def _coords(lo: float, hi: float) -> list[float]:
+    return [float(v) for v in np.round(RNG.uniform(lo, hi, size=N), 6)]
+
+
+def _notes() -> list[str | None]:
+    return [
+        f"Visited on day {i}, the respondent was at the market with her sister" if i % 3 else None
+        for i in range(N)
+    ]
+
+
+Gen = Callable[[], list]
+
+CASES: list[tuple[str, Gen, str]] = [
+    # direct identifiers: by content
+    ("col_a", _names, "direct"),
+    ("contact", _phones, "direct"),
+    ("x1", _emails, "direct"),
+    ("ref", _ids, "direct"),
+    ("y", lambda: _coords(-3.5, -3.2), "direct"),
+    # direct identifiers: by name
+    ("full_name", _names, "direct"),
+    ("nombre", _names, "direct"),
+    ("Prénom", lambda: [f"Name{i}" for i in range(N)], "direct"),
+    ("telephone", lambda: [str(600000000 + i) for i in range(N)], "direct"),
+    ("phone_number", lambda: [600000000 + i for i in range(N)], "direct"),
+    ("Teléfono", _phones, "direct"),
+    ("e_mail", lambda: [f"u{i}" for i in range(N)], "direct"),
+    ("correo", _emails, "direct"),
+    ("adresse", lambda: _cats("1 rue A", "2 rue B", "3 rue C"), "direct"),
+    ("latitude", lambda: _coords(10, 11), "direct"),
+    ("gps_lon", lambda: _coords(30, 31), "direct"),
+    ("LONG", lambda: _coords(30, 31), "direct"),
+    ("passport_no", lambda: [f"P{i:07d}" for i in range(N)], "direct"),
+    ("cedula", lambda: list(range(10_000_000, 10_000_000 + N * 3, 3)), "direct"),
+    ("national_id", _ids, "direct"),
+    ("resp_id", lambda: list(range(1, N + 1)), "direct"),
+    ("row_number", lambda: list(range(5, N + 5)), "direct"),
+    ("free_code", lambda: [f"q{i}z" for i in range(N)], "direct"),  # near-unique text
+    # free text
+    ("notes", _notes, "drop"),
+    ("comentarios", _notes, "drop"),
+    # sensitive: by name, three languages
+    ("hiv_status", lambda: _cats("positive", "negative", "unknown"), "sensitive"),
+    ("VIH", lambda: _cats("oui", "non"), "sensitive"),
+    ("santé", lambda: _cats("bonne", "mauvaise"), "sensitive"),
+    ("salud_mental", lambda: _cats("si", "no"), "sensitive"),
+    ("violence", lambda: _cats("yes", "no"), "sensitive"),
+    ("violencia_domestica", lambda: _cats("si", "no"), "sensitive"),
+    ("income", _skewed, "sensitive"),
+    ("revenu_mensuel", _skewed, "sensitive"),
+    ("salaire", _skewed, "sensitive"),
+    ("ingreso", _skewed, "sensitive"),
+    ("salario", _skewed, "sensitive"),
+    ("salary-class", lambda: _cats("<=50K", ">50K"), "sensitive"),
+    ("expend", lambda: list(range(1000, 1000 + N * 17, 17)), "sensitive"),
+    ("savings", _skewed, "sensitive"),
+    ("religion", lambda: _cats("a", "b", "c"), "sensitive"),
+    ("religión", lambda: _cats("a", "b"), "sensitive"),
+    ("orientation_sexuelle", lambda: _cats("a", "b"), "sensitive"),
+    ("sexual_orientation", lambda: _cats("a", "b"), "sensitive"),
+    ("orientación_sexual", lambda: _cats("a", "b"), "sensitive"),
+    ("gender_identity", lambda: _cats("a", "b", "c"), "sensitive"),
+    ("identité_de_genre", lambda: _cats("a", "b"), "sensitive"),
+    ("political_party", lambda: _cats("a", "b"), "sensitive"),
+    # sensitive: by content
+    ("q17", lambda: _cats("Christian", "Muslim", "Hindu", "None"), "sensitive"),
+    ("q18", lambda: _cats("heterosexual", "gay", "lesbian", "bisexual"), "sensitive"),
+    ("result", lambda: _cats("positive", "negative"), "sensitive"),
+    # quasi-identifiers: by name
+    ("age", lambda: _codes(90), "quasi"),
+    ("edad", lambda: _codes(90), "quasi"),
+    ("sex", lambda: _codes(2), "quasi"),
+    ("sexe", lambda: _cats("H", "F"), "quasi"),
+    ("gender", lambda: _cats("man", "woman", "other"), "quasi"),
+    ("marital-status", lambda: _cats("single", "married"), "quasi"),
+    ("estado_civil", lambda: _cats("a", "b"), "quasi"),
+    ("race", lambda: _cats("a", "b"), "quasi"),
+    ("ethnicity", lambda: _cats("a", "b"), "quasi"),
+    ("etnia", lambda: _cats("a", "b"), "quasi"),
+    ("native-country", lambda: _cats("a", "b"), "quasi"),
+    ("village", lambda: _cats("Upper Kanda", "Lower Kanda", "Kisiwa Juu"), "quasi"),
+    ("district", lambda: _cats("a", "b"), "quasi"),
+    ("région", lambda: _cats("a", "b"), "quasi"),
+    ("province", lambda: _cats("a", "b"), "quasi"),
+    ("municipio", lambda: [f"m{i % 60}" for i in range(N)], "quasi"),
+    ("commune", lambda: _cats("a", "b"), "quasi"),
+    ("country", lambda: _cats("a", "b"), "quasi"),
+    ("village_name", lambda: _cats("Upper Kanda", "Lower Kanda"), "quasi"),
+    ("education", lambda: _cats("a", "b"), "quasi"),
+    ("niveau_education", lambda: _cats("a", "b"), "quasi"),
+    ("occupation", lambda: _cats("a", "b"), "quasi"),
+    ("workclass", lambda: _cats("a", "b"), "quasi"),
+    ("profesión", lambda: _cats("a", "b"), "quasi"),
+    ("hh_size", lambda: _codes(12), "quasi"),
+    ("taille_menage", lambda: _codes(12), "quasi"),
+    ("disability", lambda: _cats("none", "seeing", "walking"), "quasi"),
+    ("handicap", lambda: _cats("oui", "non"), "quasi"),
+    ("discapacidad", lambda: _cats("si", "no"), "quasi"),
+    ("date_of_birth", _dates, "quasi"),
+    ("urbrur", lambda: _codes(2), "quasi"),
+    ("relat", lambda: _codes(9), "quasi"),
+    # quasi-identifiers: by content and shape
+    ("q3", lambda: _cats("male", "female"), "quasi"),
+    ("interview_day", _dates, "quasi"),
+    ("roof", lambda: _codes(5), "quasi"),
+    ("toilet", lambda: _cats("flush", "pit", "none", "other"), "quasi"),
+    ("has_radio", lambda: [i % 2 == 0 for i in range(N)], "quasi"),
+    # other
+    ("score", _floats_few_decimals, "other"),
+    ("constant", lambda: [1] * N, "other"),
+    ("empty", lambda: [None] * N, "other"),
+    ("measure", _skewed, "other"),
+    ("count_items", lambda: [i % 50 for i in range(N)], "other"),
+    ("long_labels", lambda: [f"label {i % 150}" for i in range(N)], "other"),
+]
+
+
+@pytest.mark.parametrize(("name", "gen", "role"), CASES, ids=[c[0] for c in CASES])
+def test_role_by_name_and_content(name: str, gen: Gen, role: str) -> None:
+    df = pd.DataFrame({name: gen()})
+    profile = scan(df)[name]
+    assert profile.role == role, profile.reason
+    assert profile.data_role is None
+    assert profile.reason
+
+
+@pytest.mark.parametrize(
+    ("columns", "weight", "household"),
+    [
+        ({"wgt": [1.5] * N, "hh_id": _codes(50)}, "wgt", "hh_id"),
+        ({"poids": [2.0] * N, "id_menage": _codes(50)}, "poids", "id_menage"),
+        ({"peso": [2.0] * N, "id_hogar": _codes(50)}, "peso", "id_hogar"),
+        ({"factor": [2.0] * N, "hogar": _codes(50)}, "factor", "hogar"),
+        ({"weight": [2.0] * N, "household": _codes(50)}, "weight", "household"),
+        ({"WEIGHT": [2.0] * N, "HHID": _codes(50)}, "WEIGHT", "HHID"),
+        ({"ori_hid": _codes(50), "sampling_weight": [100] * N}, "sampling_weight", "ori_hid"),
+        (
+            {"household_weights": [25.0] * N, "sampling_weight": [100] * N},
+            "sampling_weight",
+            None,
+        ),
+        ({"w": [3.0] * N, "ménage": _codes(40)}, "w", "ménage"),
+        ({"weight": [-1.0] * N, "hh_size": _codes(8)}, None, None),  # not positive
+        ({"weight": ["heavy"] * N}, None, None),  # not numeric
+    ],
+)
+def test_weight_and_household(
+    columns: dict[str, list[object]], weight: str | None, household: str | None
+) -> None:
+    result = scan(pd.DataFrame(columns))
+    assert result.weight == weight
+    assert result.household == household
+    if weight:
+        assert result[weight].data_role == "weight"
+        assert result[weight].role == "other"
+    if household:
+        assert result[household].data_role == "household"
+
+
+def test_second_weight_column_is_other() -> None:
+    df = pd.DataFrame({"sampling_weight": [100] * N, "household_weights": [25.0] * N})
+    profile = scan(df)["household_weights"]
+    assert profile.role == "other"
+    assert profile.data_role is None
+    assert "sampling_weight" in profile.reason
+
+
+# --- profile statistics ----------------------------------------------------------------------
+
+
+def test_profile_statistics_hand_computed() -> None:
+    df = pd.DataFrame(
+        {
+            "village": ["A", "A", "B", None, "", "C", "C", "C"],
+            "age": [1.0, 2.0, 2.0, np.nan, 5.0, 5.0, 5.0, 5.0],
+            "born": pd.to_datetime(["2000-01-01"] * 4 + ["2001-01-01"] * 4),
+            "flag": [True, False] * 4,
+        }
+    )
+    result = scan(df)
+    v = result["village"]
+    assert (v.kind, v.n_distinct, v.missing_share) == ("text", 3, 0.25)  # "" is missing
+    assert v.uniqueness == pytest.approx(3 / 6)
+    a = result["age"]
+    assert (a.kind, a.n_distinct, a.missing_share) == ("numeric", 3, 0.125)
+    assert a.uniqueness == pytest.approx(3 / 7)
+    assert result["born"].kind == "date"
+    assert result["born"].role == "quasi"
+    assert result["flag"].kind == "bool"
+    assert result["flag"].role == "quasi"
+    assert result.n_rows == 8
+    assert len(result) == 4
+    assert [p.name for p in result] == ["village", "age", "born", "flag"]
+
+
+def test_unknown_column_raises_key_error() -> None:
+    with pytest.raises(KeyError):
+        scan(pd.DataFrame({"a": [1, 2]}))["b"]
+
+
+def test_names_by_role() -> None:
+    result = scan(make_survey(2000))
+    assert result.names("sensitive") == ("hiv", "violence", "income")
+    assert result.names("drop") == ("notes",)
+
+
+def test_age_suggestions() -> None:
+    old = scan(pd.DataFrame({"age": list(range(0, 100))}))["age"]
+    assert old.suggestions == {
+        "recode": {"bands": [0, 18, 30, 45, 60]},
+        "top_code": 80,
+        "bounds": [0, 110],
+    }
+    young = scan(pd.DataFrame({"age": list(range(0, 60))}))["age"]
+    assert "top_code" not in young.suggestions
+    assert young.suggestions["bounds"] == [0, 110]
+
+
+def test_date_suggests_year() -> None:
+    profile = scan(pd.DataFrame({"fecha_nacimiento": _dates()}))["fecha_nacimiento"]
+    assert profile.role == "quasi"
+    assert profile.suggestions == {"recode": {"date": "year"}}
+
+
+def test_record_id_is_pseudonymised_official_id_dropped() -> None:
+    result = scan(pd.DataFrame({"resp_id": _ids(), "national_id": _ids(), "cedula": _ids()}))
+    assert result["resp_id"].suggestions == {"action": "pseudonymize"}
+    assert "action" not in result["national_id"].suggestions
+    assert "action" not in result["cedula"].suggestions
+
+
+def test_geography_with_many_places_gets_a_hierarchy_hint() -> None:
+    profile = scan(pd.DataFrame({"commune": [f"c{i % 40}" for i in range(N)]}))["commune"]
+    assert any("hierarchies/commune.csv" in h for h in profile.hints)
+
+
+def test_sensitive_measure_asks_for_public_bounds() -> None:
+    profile = scan(pd.DataFrame({"income": _skewed()}))["income"]
+    assert any("bounds" in h for h in profile.hints)
+    assert "bounds" not in profile.suggestions  # never taken from the data
+
+
+def test_reasons_never_quote_values() -> None:
+    df = make_survey(2000)
+    for profile in scan(df):
+        for value in df[profile.name].dropna().astype(str).unique()[:50]:
+            if len(value) > 3:
+                assert value not in profile.reason, (profile.name, value)
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("df", "message"),
+    [
+        (pd.DataFrame(), r"^the table has no columns; is it a survey file\?$"),
+        (pd.DataFrame({"a": []}), r"^the table has no rows: there is nothing to scan$"),
+        (
+            pd.DataFrame([[1, 2]], columns=["a", "a"]),
+            r"^duplicate column names \['a'\]; rename them so that every column has its own name$",
+        ),
+    ],
+)
+def test_bad_tables(df: pd.DataFrame, message: str) -> None:
+    with pytest.raises(DataError, match=message):
+        scan(df)
+
+
+# --- reference data ------------------------------------------------------------------------
+
+
+def test_demo_survey_roles() -> None:
+    result = scan(make_survey(5000))
+    expected = {
+        "resp_id": "direct",
+        "full_name": "direct",
+        "phone": "direct",
+        "national_id": "direct",
+        "gps_lat": "direct",
+        "gps_lon": "direct",
+        "district": "quasi",
+        "village": "quasi",
+        "ethnicity": "quasi",
+        "hh_size": "quasi",
+        "age": "quasi",
+        "sex": "quasi",
+        "disability": "quasi",
+        "education": "quasi",
+        "occupation": "quasi",
+        "hiv": "sensitive",
+        "violence": "sensitive",
+        "income": "sensitive",
+        "notes": "drop",
+        "hh_id": "other",
+        "wgt": "other",
+    }
+    assert {p.name: p.role for p in result} == expected
+    assert (result.weight, result.household) == ("wgt", "hh_id")
+    assert result["resp_id"].suggestions == {"action": "pseudonymize"}
+
+
+def test_demo_scan_agrees_with_demo_policy() -> None:
+    policy = parse_policy(DEMO_POLICY)
+    result = scan(make_survey(3000, seed=5))
+    for name, column in policy.columns.items():
+        assert result[name].role == column.role, name
+    assert (result.weight, result.household) == (policy.data.weight, policy.data.household)
+
+
+def test_adult_roles() -> None:
+    df = pd.read_csv(DATA / "scan_adult_head300.csv", sep=";")
+    roles = {p.name: p.role for p in scan(df)}
+    assert roles == {
+        "sex": "quasi",
+        "age": "quasi",
+        "race": "quasi",
+        "marital-status": "quasi",
+        "education": "quasi",
+        "native-country": "quasi",
+        "workclass": "quasi",
+        "occupation": "quasi",
+        "salary-class": "sensitive",  # income information
+    }
+
+
+def test_sdcmicro_testdata_roles() -> None:
+    df = pd.read_csv(DATA / "scan_testdata_every8th.csv")
+    result = scan(df)
+    assert result.weight == "sampling_weight"
+    assert result.household == "ori_hid"
+    roles = {p.name: p.role for p in result}
+    for key in ("urbrur", "roof", "walls", "water", "electcon", "relat", "sex", "age", "hhcivil"):
+        assert roles[key] == "quasi", key
+    for col in ("income", "expend", "savings"):
+        assert roles[col] == "sensitive", col
+    assert roles["household_weights"] == "other"
+
+
+# --- draft policy --------------------------------------------------------------------------
+
+ALLOWED_TOP = {"version", "name", "data", "missing", "columns", "thresholds", "outputs"}
+ALLOWED_COLUMN = {"role", "action", "recode", "top_code", "bounds"}
+
+
+def _check_draft(result: ScanResult, text: str) -> dict:
+    raw = yaml.safe_load(text)
+    assert set(raw) <= ALLOWED_TOP
+    assert raw["version"] == 1
+    assert list(raw["columns"]) == [p.name for p in result]
+    for spec in raw["columns"].values():
+        assert set(spec) <= ALLOWED_COLUMN
+    assert raw["outputs"] == {"microdata": {"treatments": ["recode", "suppress"]}}
+    parse_policy(text)  # the lead's loader accepts it
+    return raw
+
+
+def test_draft_policy_for_the_demo() -> None:
+    df = make_survey(2000)
+    result = scan(df)
+    text = draft_policy(result, "/tmp/out/survey.csv")
+    raw = _check_draft(result, text)
+    assert raw["name"] == "survey-draft"
+    assert raw["data"] == {"weight": "wgt", "household": "hh_id"}
+    assert raw["missing"] == "wildcard"
+    assert raw["columns"]["resp_id"] == {"role": "direct", "action": "pseudonymize"}
+    assert raw["columns"]["age"] == {
+        "role": "quasi",
+        "recode": {"bands": [0, 18, 30, 45, 60]},
+        "top_code": 80,
+        "bounds": [0, 110],
+    }
+    assert raw["columns"]["notes"] == {"role": "drop"}
+    assert raw["thresholds"] == {
+        "k": 5,
+        "l": 2,
+        "max_individual_risk": 0.2,
+        "max_suppression": 0.05,
+    }
+    parse_policy(text).check_against(df.columns)
+    # every column line carries its reason as a comment
+    for p in result:
+        line = next(ln for ln in text.splitlines() if ln.startswith(f"  {p.name}:"))
+        assert "# " + p.reason.split(":")[0] in line
+    assert text.startswith("# Draft disclosure-control policy for survey.csv")
+    assert text.endswith("\n")
+
+
+def test_draft_policy_without_weights_or_sensitive_columns() -> None:
+    df = pd.DataFrame({"age": _codes(90), "sex": _codes(2)})
+    result = scan(df)
+    text = draft_policy(result, "people.xlsx")
+    raw = _check_draft(result, text)
+    assert "data" not in raw
+    assert "l" not in raw["thresholds"]
+    assert "# data: {weight: COLUMN, household: COLUMN}" in text
+    assert raw["name"] == "people-draft"
+
+
+def test_draft_policy_quotes_awkward_column_names() -> None:
+    awkward = ["a: b", "# c", "yes", "1", "Año de nacimiento", "- x", "[y]", "o'k", "z'"]
+    df = pd.DataFrame({name: _codes(3) for name in awkward})
+    result = scan(df)
+    _check_draft(result, draft_policy(result, "odd name.csv"))
+
+
+def test_draft_policy_notes_missing_share() -> None:
+    df = pd.DataFrame({"education": ["a", "b", None, "c"] * 50})
+    text = draft_policy(scan(df), "d.csv")
+    assert "25% missing" in text
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=st.data(),
+    names=st.lists(
+        st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1),
+        min_size=1,
+        max_size=5,
+        unique=True,
+    ),
+)
+def test_any_table_gives_profiles_and_a_valid_draft(data: st.DataObject, names: list[str]) -> None:
+    n = data.draw(st.integers(1, 30))
+    values = st.one_of(
+        st.lists(st.integers(-5, 5) | st.none(), min_size=n, max_size=n),
+        st.lists(st.floats(-1e6, 1e6) | st.none(), min_size=n, max_size=n),
+        st.lists(st.text(max_size=12) | st.none(), min_size=n, max_size=n),
+        st.lists(st.booleans(), min_size=n, max_size=n),
+    )
+    df = pd.DataFrame({name: data.draw(values) for name in names})
+    result = scan(df)
+    assert [p.name for p in result] == names
+    for p in result:
+        assert isinstance(p, ColumnProfile)
+        assert 0.0 <= p.uniqueness <= 1.0
+        assert 0.0 <= p.missing_share <= 1.0
+        assert p.role in ("direct", "quasi", "sensitive", "drop", "other")
+    raw = yaml.safe_load(draft_policy(result, "x.csv"))
+    assert list(raw["columns"]) == names
