@@ -143,6 +143,60 @@ def risk(
     sys.exit(0 if report.passed else 1)
 
 
+@cli.command()
+@data_argument
+@policy_option
+@click.option("--out", "-o", required=True, type=click.Path(path_type=Path), help="Bundle folder.")
+@click.option(
+    "--force", is_flag=True, help="Replace an existing bundle (only once the new one is complete)."
+)
+@click.option(
+    "--key-file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="File with the pseudonymisation key (default: the SDC_PSEUDONYM_KEY variable).",
+)
+@click.option("--seed", type=int, default=None, help="Seed of the non-DP randomness (PRAM, noise).")
+def release(
+    data: Path,
+    sheet: str | None,
+    policy_path: Path,
+    out: Path,
+    force: bool,
+    key_file: Path | None,
+    seed: int | None,
+) -> None:
+    """Treat DATA by the policy and write a verifiable release bundle to OUT.
+
+    Writes nothing and exits 1 when the policy cannot be met.
+
+    \b
+    Example:
+        sdc release survey.csv --policy policy.yaml --out release/
+    """
+    result = workflow.run_release(
+        data,
+        policy_path,
+        out,
+        sheet=sheet,
+        force=force,
+        key_file=key_file,
+        seed=seed,
+        progress=_progress,
+    )
+    click.echo(f"Release written to {result.out}/")
+    for name in result.files:
+        click.echo(f"  {name}")
+    if result.budget.epsilon > 0:
+        click.echo(f"Privacy budget spent: {result.budget.describe()} (see `sdc budget`).")
+
+
+def _progress(label: str) -> None:
+    """Show each long step on a terminal; stay silent when not interactive (CI)."""
+    if sys.stderr.isatty():
+        click.echo(f"... {label}", err=True)
+
+
 @cli.group()
 def policy() -> None:
     """Validate and show policy files."""

@@ -179,6 +179,7 @@ class TableOutput(_Model):
     """One table to publish."""
 
     by: Annotated[list[str], Field(min_length=1, max_length=4)]
+    name: str | None = None
     count: bool = False
     sum: str | None = None
     mean: str | None = None
@@ -234,6 +235,7 @@ class Privacy(_Model):
 
     unit: Literal["individual", "household"] = "individual"
     budget: PositiveFloat = 1.0
+    delta: Annotated[float, Field(ge=0, lt=1)] = 1e-6
     contribution: Annotated[int, Field(ge=1)] = 1
 
 

@@ -8,8 +8,10 @@ Python (``import sdc``) and from CI jobs.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -20,6 +22,9 @@ from sdc.policy import Policy, load_policy
 from sdc.report import risk_html, risk_json
 from sdc.risk import RiskReport, RiskThresholds, assess_risk
 from sdc.scan import ScanResult, draft_policy, scan
+
+if TYPE_CHECKING:
+    from sdc.release.pipeline import ReleaseResult
 
 
 def load_inputs(data: Path, policy_path: Path, *, sheet: str | None = None) -> tuple[Table, Policy]:
@@ -195,3 +200,21 @@ def write_risk_outputs(
     if records_path is not None:
         write_csv(report.records, records_path)
     return targets
+
+
+def run_release(
+    data: Path,
+    policy_path: Path,
+    out: Path,
+    *,
+    sheet: str | None = None,
+    force: bool = False,
+    key_file: Path | None = None,
+    seed: int | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> ReleaseResult:
+    """``sdc release``: read, validate, treat and write the bundle."""
+    from sdc.release.pipeline import release
+
+    table, policy = load_inputs(data, policy_path, sheet=sheet)
+    return release(table, policy, out, force=force, key_file=key_file, seed=seed, progress=progress)

@@ -116,7 +116,7 @@ def test_relative_paths_resolve_against_the_policy_file(tmp_path: Path) -> None:
         (
             "privacy: {",
             "privacy: {cap: 3, ",
-            "p.yaml line 21: unknown key privacy.cap; valid keys: unit, budget, contribution",
+            "p.yaml line 21: unknown key privacy.cap; valid keys: unit, budget, delta, contribution",
         ),
     ],
 )

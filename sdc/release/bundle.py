@@ -42,6 +42,7 @@ def staged_folder(out: Path, *, force: bool = False) -> Iterator[Path]:
     """Yield a temporary folder; on success move it to ``out``, on error remove it."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".partial"))
+    tmp.chmod(0o755)  # mkdtemp makes it private; a bundle is meant to be shared
     try:
         yield tmp
         if out.exists():

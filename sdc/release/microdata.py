@@ -1,0 +1,265 @@
+"""Treat microdata as a policy says: identifiers, recoding, PRAM, noise, suppression.
+
+The order is fixed by the policy's ``outputs.microdata.treatments`` list (default
+``[recode, suppress]``); direct identifiers are always handled first, because nothing else
+should ever see them, and local suppression (or the optimal generalisation search) comes
+where the policy puts it so that it works on the recoded values.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sdc.anonymize._treatment import Treatment
+from sdc.anonymize.hierarchy import Hierarchy
+from sdc.anonymize.identifiers import drop_columns, pseudonymize
+from sdc.anonymize.microaggregation import microaggregate
+from sdc.anonymize.noise import add_noise
+from sdc.anonymize.pram import pram
+from sdc.anonymize.recode import recode_column
+from sdc.anonymize.search import GeneralizationResult, optimal_generalization
+from sdc.anonymize.suppress import local_suppression
+from sdc.errors import PolicyNotMet
+from sdc.policy import Policy
+
+
+@dataclass(frozen=True)
+class TreatedMicrodata:
+    """Microdata after treatment, and what was done to it.
+
+    Attributes:
+        frame: the treated records, in input order, identifiers removed.
+        treatments: every treatment in the order applied (for the manifest).
+        suppressed_records: records that lost at least one quasi-identifier value.
+        suppressed_values: quasi-identifier values suppressed, per variable.
+        generalization: the optimal-search result when ``generalize: auto`` was used.
+        seed: the seed of PRAM and noise (kept out of the bundle).
+    """
+
+    frame: pd.DataFrame
+    treatments: tuple[Treatment, ...]
+    suppressed_records: int
+    suppressed_values: dict[str, int]
+    generalization: GeneralizationResult | None
+    seed: int | None
+    distinct_before: dict[str, int]
+
+    @property
+    def suppression_share(self) -> float:
+        """Share of records that lost a quasi-identifier value."""
+        return self.suppressed_records / len(self.frame) if len(self.frame) else 0.0
+
+
+def remove_identifiers(
+    frame: pd.DataFrame, policy: Policy, *, key_file: Path | None = None
+) -> tuple[pd.DataFrame, list[Treatment]]:
+    """Drop direct identifiers and ``drop`` columns; pseudonymise those that ask for it."""
+    done: list[Treatment] = []
+    keyed = [
+        n for n, c in policy.columns.items() if c.role == "direct" and c.action == "pseudonymize"
+    ]
+    direct = [n for n, c in policy.columns.items() if c.role == "direct" and n not in keyed]
+    dropped = policy.columns_with("drop")
+    if keyed:
+        frame, record = pseudonymize(frame, keyed, key_file=key_file)
+        done.append(record)
+    if direct:
+        frame, record = drop_columns(frame, direct, reason="direct")
+        done.append(record)
+    if dropped:
+        frame, record = drop_columns(frame, dropped, reason="drop")
+        done.append(record)
+    return frame, done
+
+
+def treat_microdata(
+    frame: pd.DataFrame,
+    policy: Policy,
+    *,
+    seed: int | None = None,
+    key_file: Path | None = None,
+) -> TreatedMicrodata:
+    """Apply the policy's microdata treatments and check the suppression limit.
+
+    Raises:
+        PolicyNotMet: k cannot be reached within ``thresholds.max_suppression``.
+    """
+    spec = policy.outputs.microdata
+    assert spec is not None, "treat_microdata needs outputs.microdata"
+    original = frame
+    frame, done = remove_identifiers(frame, policy, key_file=key_file)
+    seed = secrets.randbits(32) if seed is None else seed
+    rng = np.random.default_rng(seed)
+    generalization = None
+    steps = list(spec.treatments)
+    if spec.generalize == "auto" and "suppress" in steps:
+        steps.remove("suppress")
+    for step in steps:
+        if step == "recode":
+            frame = _recode(frame, policy, done, skip_search=spec.generalize == "auto")
+        elif step == "pram":
+            for name, col in policy.columns.items():
+                if col.pram is not None:
+                    frame, record = pram(
+                        frame, name, col.pram.p, alpha=col.pram.alpha, seed=_draw(rng)
+                    )
+                    done.append(record)
+        elif step == "microaggregation":
+            by_k: dict[int, list[str]] = {}
+            for name, col in policy.columns.items():
+                if col.microaggregation is not None:
+                    by_k.setdefault(col.microaggregation.k, []).append(name)
+            for k, names in by_k.items():
+                frame, record = microaggregate(frame, names, k)
+                done.append(record)
+        elif step == "noise":
+            for name, col in policy.columns.items():
+                if col.noise is not None:
+                    bounds = {name: col.bounds} if col.bounds else None
+                    frame, record = add_noise(
+                        frame, [name], col.noise.sd, seed=_draw(rng), bounds=bounds
+                    )
+                    done.append(record)
+        elif step == "suppress":
+            frame, record = local_suppression(
+                frame, policy.quasi, policy.thresholds.k, importance=_importance(policy)
+            )
+            done.append(record)
+    if spec.generalize == "auto":
+        generalization = _search(frame, policy)
+        frame = generalization.data
+        done.append(_search_record(generalization))
+    suppressed = _suppressed(original, frame, policy.quasi)
+    treated = TreatedMicrodata(
+        frame=frame,
+        treatments=tuple(done),
+        suppressed_records=int(suppressed.any(axis=1).sum()),
+        suppressed_values={q: int(suppressed[:, i].sum()) for i, q in enumerate(policy.quasi)},
+        generalization=generalization,
+        seed=seed,
+        distinct_before={q: int(original[q].nunique()) for q in policy.quasi},
+    )
+    limit = policy.thresholds.max_suppression
+    if treated.suppression_share > limit + 1e-12:
+        raise PolicyNotMet(
+            f"k = {policy.thresholds.k} needs {treated.suppressed_records} records "
+            f"({treated.suppression_share:.1%}) with a suppressed value, above "
+            f"max_suppression {limit:.1%}; recode the quasi-identifiers more coarsely "
+            "(recode: bands or map), use generalize: auto, or raise thresholds.max_suppression"
+        )
+    return treated
+
+
+def _draw(rng: np.random.Generator) -> int:
+    return int(rng.integers(0, 2**31 - 1))
+
+
+def _importance(policy: Policy) -> dict[str, int] | None:
+    found = {n: c.importance for n, c in policy.columns.items() if c.importance is not None}
+    return found or None
+
+
+def hierarchy_for(policy: Policy, column: str) -> Hierarchy | None:
+    """The hierarchy file of a column's ``recode.map``, loaded, or None."""
+    recode = policy.columns[column].recode
+    if recode is None or recode.map is None:
+        return None
+    return Hierarchy.from_csv(policy.resolve(recode.map))
+
+
+def _searched(policy: Policy, name: str) -> bool:
+    col = policy.columns[name]
+    return (
+        col.role == "quasi"
+        and col.recode is not None
+        and col.recode.map is not None
+        and (col.recode.level is None)
+    )
+
+
+def _recode(
+    frame: pd.DataFrame, policy: Policy, done: list[Treatment], *, skip_search: bool
+) -> pd.DataFrame:
+    for name, col in policy.columns.items():
+        if col.role in ("direct", "drop"):
+            continue
+        recode = col.recode
+        if recode is None and col.top_code is None and col.bottom_code is None:
+            continue
+        if skip_search and _searched(policy, name):
+            continue
+        if recode is not None and recode.map is not None and recode.level is None:
+            continue  # a hierarchy without a level only serves generalize: auto
+        frame, records = recode_column(
+            frame,
+            name,
+            bands=recode.bands if recode else None,
+            hierarchy=hierarchy_for(policy, name),
+            level=recode.level if recode else None,
+            prefix=recode.prefix if recode else None,
+            date=recode.date if recode else None,
+            grid=recode.grid if recode else None,
+            top_code=col.top_code,
+            bottom_code=col.bottom_code,
+        )
+        done.extend(records)
+    return frame
+
+
+def _search(frame: pd.DataFrame, policy: Policy) -> GeneralizationResult:
+    hierarchies = {}
+    for name in policy.quasi:
+        if _searched(policy, name):
+            found = hierarchy_for(policy, name)
+            assert found is not None
+            hierarchies[name] = found
+    if not hierarchies:
+        raise PolicyNotMet(
+            f"{policy.where('outputs', 'microdata', 'generalize')}: generalize: auto needs "
+            "quasi-identifiers with recode: {map: FILE} and no level, so it can choose levels"
+        )
+    others = [q for q in policy.quasi if q not in hierarchies]
+    return optimal_generalization(
+        frame,
+        hierarchies,
+        k=policy.thresholds.k,
+        l=policy.thresholds.l,
+        sensitive=policy.sensitive if policy.thresholds.l else (),
+        max_suppression=policy.thresholds.max_suppression,
+        other_quasi=others,
+    )
+
+
+def _search_record(result: GeneralizationResult) -> Treatment:
+    return Treatment(
+        name="generalize.auto",
+        columns=tuple(result.levels),
+        parameters={
+            "k": result.k,
+            "l": result.l,
+            "max_suppression": result.max_suppression,
+            "metric": result.metric,
+        },
+        changed={},
+        details={
+            "levels": dict(result.levels),
+            "suppressed_records": result.suppressed_count,
+            "nodes_checked": result.nodes_checked,
+            "lattice_size": result.lattice_size,
+            "loss": asdict(result.loss),
+        },
+    )
+
+
+def _suppressed(before: pd.DataFrame, after: pd.DataFrame, quasi: list[str]) -> np.ndarray:
+    """(n, q) mask of quasi-identifier values present before and missing after."""
+    if not quasi:
+        return np.zeros((len(before), 0), dtype=bool)
+    was = before[quasi].notna().to_numpy()
+    now = after[quasi].isna().to_numpy()
+    return np.asarray(was & now)
