@@ -1,0 +1,328 @@
+"""The counting layer every engine implements, and the pieces the engines share.
+
+Risk measures need only a few numbers from the data: each record's key frequency ``f_k`` and
+weighted frequency ``F_k`` (see :mod:`sdc.risk.frequencies` for the definitions and the
+missing-value wildcard rule), and, for tables, counts and sums per cell. An engine computes
+them where the data are (in memory, in DuckDB, on a Spark cluster) and returns only small
+results to Python:
+
+- summary figures computed inside the engine (:class:`FrequencySummary`);
+- the distinct ``(f_k, F_k)`` pairs with the number of records holding each pair. Every
+  individual-risk estimator used here (Benedetti-Franconi, ``1/f_k``) is a function of
+  ``(f_k, F_k)`` only, so it is evaluated once per pair in Python and never per record;
+- per-record results in input order, either as numpy arrays or, for data that do not fit
+  in memory, written by the engine to a Parquet file (columns ``row``, ``f_k``, ``F_k`` and,
+  on request, ``r_k`` and ``household_risk``).
+
+The wildcard rule is computed by missing-value *pattern* (which key variables a record has
+observed). :func:`wildcard_plan` turns the set of patterns into a short list of group-bys;
+the SQL and Spark engines run that plan, the pandas engine calls the in-memory reference.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol, TypeAlias, runtime_checkable
+
+import numpy as np
+import pandas as pd
+
+from sdc.errors import DataError
+from sdc.risk.frequencies import MissingRule
+
+#: Where the data are: an in-memory DataFrame, or the path of a CSV or Parquet file.
+DataSource: TypeAlias = pd.DataFrame | str | os.PathLike[str]
+
+#: A vectorised risk estimator: ``risk(f_k, F_k) -> r_k`` on arrays of equal length.
+RiskFunction: TypeAlias = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+EngineName = Literal["pandas", "duckdb", "spark"]
+
+#: Names of the per-record output columns, in the order engines write them.
+RECORD_COLUMNS = ("row", "f_k", "F_k", "r_k", "household_risk")
+
+_CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
+_PARQUET_SUFFIXES = {".parquet", ".pq"}
+
+
+@dataclass(frozen=True)
+class FrequencySummary:
+    """Figures about the key frequencies, computed inside the engine.
+
+    Attributes:
+        records: number of records.
+        keys: number of distinct combinations of key values (a missing value counts as one
+            more value here, whatever the missing rule).
+        sample_uniques: records with ``f_k == 1``.
+        fk_below_3: records with ``f_k < 3``.
+        k: the k the caller asked about, or None.
+        fk_below_k: records with ``f_k < k`` (None without ``k``).
+        sum_inv_fk: sum over records of ``1 / f_k`` (the expected re-identifications of an
+            unweighted sample).
+        mean_inv_fk: ``sum_inv_fk / records`` (0.0 for no records).
+        risk_sum: sum of the individual risks (expected re-identifications), when a risk
+            function was given, else None.
+        risk_max: the largest individual risk, when a risk function was given, else None.
+    """
+
+    records: int
+    keys: int
+    sample_uniques: int
+    fk_below_3: int
+    k: int | None = None
+    fk_below_k: int | None = None
+    sum_inv_fk: float = 0.0
+    mean_inv_fk: float = 0.0
+    risk_sum: float | None = None
+    risk_max: float | None = None
+
+    @property
+    def risk_mean(self) -> float | None:
+        """Global risk: the mean individual risk (None without a risk function)."""
+        if self.risk_sum is None:
+            return None
+        return self.risk_sum / self.records if self.records else 0.0
+
+
+@dataclass(frozen=True)
+class FrequencyResult:
+    """What an engine returns for :meth:`CountingEngine.key_frequencies`.
+
+    Attributes:
+        engine: name of the engine that computed it.
+        summary: figures computed inside the engine.
+        pairs: one row per distinct ``(f_k, F_k)`` pair, sorted by ``f_k`` then ``F_k``, with
+            columns ``f_k`` (int64), ``F_k`` (float64), ``records`` (int64: how many records
+            have the pair) and, when a risk function was given, ``r_k`` (float64).
+        fk: per-record ``f_k`` (int64) in input order, or None when written to ``out_path``.
+        Fk: per-record ``F_k`` (float64; equal to ``f_k`` without weights), or None.
+        rk: per-record individual risk when a risk function was given, else None.
+        household_risk: per-record household risk when a household column was given.
+        out_path: the Parquet file (or, for Spark, Parquet folder) holding the per-record
+            results, when the caller asked for one.
+    """
+
+    engine: str
+    summary: FrequencySummary
+    pairs: pd.DataFrame = field(repr=False)
+    fk: np.ndarray | None = field(default=None, repr=False)
+    Fk: np.ndarray | None = field(default=None, repr=False)
+    rk: np.ndarray | None = field(default=None, repr=False)
+    household_risk: np.ndarray | None = field(default=None, repr=False)
+    out_path: Path | None = None
+
+
+@runtime_checkable
+class CountingEngine(Protocol):
+    """The narrow interface risk and table code use to count, whatever the engine."""
+
+    name: str
+
+    def key_frequencies(
+        self,
+        source: DataSource,
+        quasi: Sequence[str],
+        weight: str | None = None,
+        missing: MissingRule = "wildcard",
+        *,
+        k: int | None = None,
+        risk: RiskFunction | None = None,
+        household: str | None = None,
+        out_path: str | os.PathLike[str] | None = None,
+    ) -> FrequencyResult:
+        """Count every record's key.
+
+        Args:
+            source: a DataFrame or the path of a CSV or Parquet file.
+            quasi: the key (quasi-identifier) columns.
+            weight: the sampling-weight column, or None (then ``F_k = f_k``).
+            missing: ``"wildcard"`` or ``"category"``, as in :mod:`sdc.risk.frequencies`.
+            k: also count the records with ``f_k < k``.
+            risk: a vectorised ``risk(f_k, F_k)``, evaluated once per distinct pair.
+            household: household id column; needs ``risk``. Adds ``household_risk``
+                (``1 - prod(1 - r_i)`` over the household; a record without a household id
+                is a household of its own).
+            out_path: write the per-record results to this Parquet file instead of
+                returning arrays.
+        """
+        ...
+
+    def grouped_sums(
+        self,
+        source: DataSource,
+        by: Sequence[str],
+        value: str | None = None,
+        weight: str | None = None,
+    ) -> pd.DataFrame:
+        """Counts, weighted counts and sums per cell of ``by``, for tables.
+
+        Returns one row per cell present in the data, sorted by the ``by`` columns (a
+        missing value - null, NaN or empty text - forms its own cell, sorted last), with
+        columns ``by...``, ``count`` (int64), ``weighted_count`` (float64; the count
+        without weights) and, with ``value``, ``sum`` and ``weighted_sum`` (float64;
+        missing values are skipped; ``weighted_sum`` equals ``sum`` without weights).
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class PlanStep:
+    """One group-by of the wildcard rule.
+
+    Records of the ``targets`` patterns receive, from the records of the ``sources``
+    patterns, the count and weight of those that agree on the key variables in ``common``
+    (a bit mask of variable positions; 0 means every source record matches).
+    """
+
+    common: int
+    sources: tuple[int, ...]
+    targets: tuple[int, ...]
+
+    def columns(self, m: int) -> list[int]:
+        """Positions of the key variables the step groups by."""
+        return [j for j in range(m) if (self.common >> j) & 1]
+
+
+def wildcard_plan(patterns: Sequence[int], m: int) -> list[PlanStep]:
+    """The group-bys that compute wildcard frequencies for the given missing patterns.
+
+    A pattern is a bit mask of the *observed* key variables. A target record of pattern P
+    matches a source record of pattern Q when they agree on the variables observed in both,
+    ``C = P & Q``. For each P, sources are grouped by C; targets of different patterns that
+    get the same (C, sources) share one group-by. As in sdcMicro (and
+    :func:`sdc.risk.frequencies.key_frequencies`), complete records (P = all observed) do
+    not count records with no key variable observed, except with a single key variable.
+
+    Args:
+        patterns: the distinct observed-variable masks present in the data.
+        m: number of key variables.
+
+    Returns:
+        The steps, in a deterministic order.
+    """
+    full = (1 << m) - 1
+    pats = sorted(set(int(p) for p in patterns))
+    grouped: dict[tuple[int, tuple[int, ...]], list[int]] = {}
+    for p in pats:
+        by_common: dict[int, list[int]] = {}
+        for q in pats:
+            by_common.setdefault(p & q, []).append(q)
+        for common, sources in sorted(by_common.items()):
+            if common == 0 and p == full and m > 1:
+                continue
+            grouped.setdefault((common, tuple(sources)), []).append(p)
+    return [PlanStep(c, s, tuple(t)) for (c, s), t in sorted(grouped.items())]
+
+
+def source_kind(source: DataSource) -> Literal["frame", "csv", "parquet"]:
+    """Say whether a source is a DataFrame, a CSV file or a Parquet file.
+
+    Raises:
+        DataError: the file does not exist or is neither CSV nor Parquet.
+    """
+    if isinstance(source, pd.DataFrame):
+        return "frame"
+    path = Path(source)
+    if not path.exists():
+        raise DataError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix in _CSV_SUFFIXES:
+        return "csv"
+    if suffix in _PARQUET_SUFFIXES or path.is_dir():
+        return "parquet"
+    raise DataError(
+        f"{path.name}: the counting engines read CSV (.csv, .tsv, .txt) or Parquet "
+        "(.parquet, .pq) files; convert it with `sdc.io.read_table` first"
+    )
+
+
+def check_columns(available: Sequence[str], wanted: Sequence[str | None], name: str) -> None:
+    """Raise DataError naming the first wanted column that the data do not have."""
+    have = set(available)
+    for col in wanted:
+        if col is not None and col not in have:
+            raise DataError(
+                f"{col!r} is not a column of {name} (it has: {', '.join(map(str, available))})"
+            )
+
+
+def check_request(
+    quasi: Sequence[str],
+    missing: str,
+    k: int | None,
+    risk: RiskFunction | None,
+    household: str | None,
+) -> None:
+    """Validate the arguments of ``key_frequencies`` that do not depend on the data."""
+    if missing not in ("wildcard", "category"):
+        raise ValueError(f"missing must be 'wildcard' or 'category', not {missing!r}")
+    if k is not None and k < 1:
+        raise ValueError(f"k must be at least 1, not {k}")
+    if household is not None and risk is None:
+        raise ValueError("household risk needs a risk function: pass risk=...")
+    if len(set(quasi)) != len(quasi):
+        raise ValueError(f"quasi-identifiers are listed twice: {list(quasi)}")
+
+
+def source_name(source: DataSource) -> str:
+    """A short name for messages: the file name, or ``the data`` for a DataFrame."""
+    return "the data" if isinstance(source, pd.DataFrame) else Path(source).name
+
+
+def evaluate_pairs(pairs: pd.DataFrame, risk: RiskFunction | None) -> pd.DataFrame:
+    """Add the ``r_k`` column to a pairs table (unchanged without a risk function)."""
+    if risk is None:
+        return pairs
+    f = pairs["f_k"].to_numpy(dtype=np.int64)
+    F = pairs["F_k"].to_numpy(dtype=np.float64)
+    r = np.asarray(risk(f, F), dtype=np.float64)
+    if r.shape != f.shape:
+        raise ValueError(f"the risk function returned shape {r.shape} for {f.shape} pairs")
+    return pairs.assign(r_k=r)
+
+
+def summary_from(
+    *,
+    records: int,
+    keys: int,
+    sample_uniques: int,
+    fk_below_3: int,
+    k: int | None,
+    fk_below_k: int | None,
+    sum_inv_fk: float,
+    pairs: pd.DataFrame,
+) -> FrequencySummary:
+    """Assemble a summary; the risk figures come from the (small) pairs table."""
+    risk_sum: float | None = None
+    risk_max: float | None = None
+    if "r_k" in pairs.columns:
+        r = pairs["r_k"].to_numpy(dtype=np.float64)
+        n = pairs["records"].to_numpy(dtype=np.float64)
+        risk_sum = float(np.dot(r, n))
+        risk_max = float(r.max()) if len(r) else 0.0
+    return FrequencySummary(
+        records=int(records),
+        keys=int(keys),
+        sample_uniques=int(sample_uniques),
+        fk_below_3=int(fk_below_3),
+        k=k,
+        fk_below_k=None if k is None else int(fk_below_k or 0),
+        sum_inv_fk=float(sum_inv_fk),
+        mean_inv_fk=float(sum_inv_fk) / records if records else 0.0,
+        risk_sum=risk_sum,
+        risk_max=risk_max,
+    )
+
+
+def empty_pairs() -> pd.DataFrame:
+    """A pairs table with no rows and the right dtypes."""
+    return pd.DataFrame(
+        {
+            "f_k": np.empty(0, dtype=np.int64),
+            "F_k": np.empty(0, dtype=np.float64),
+            "records": np.empty(0, dtype=np.int64),
+        }
+    )

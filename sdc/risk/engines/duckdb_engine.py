@@ -1,0 +1,563 @@
+"""DuckDB engine: out-of-core counting on CSV and Parquet files.
+
+DuckDB reads Parquet directly and spills to ``temp_directory`` when the data do not fit in
+``memory_limit``, so a census file never has to fit in Python. A CSV file is first
+converted to Parquet (:func:`csv_to_parquet`, with the same missing markers as
+:func:`sdc.io.read_table`), because Parquet gives every record a stable row number
+(``file_row_number``) and is much faster to scan again.
+
+The plan, all in SQL:
+
+1. ``cells``: the distinct combinations of key values (missing is NULL), with their record
+   count ``n``, weight sum ``ws`` and missing pattern ``pat`` (bit j set = variable j
+   observed).
+2. ``f``/``F`` per cell: with one pattern (or ``missing="category"``) they are ``n``/``ws``;
+   otherwise one group-by per step of :func:`~sdc.risk.engines.base.wildcard_plan`.
+3. Summary figures and the distinct ``(f_k, F_k)`` pairs are aggregates over the cells.
+4. Per-record results (only on request) join the records back to their cell, in row order,
+   and go straight to a Parquet file or to numpy arrays.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sdc.errors import DataError
+from sdc.risk.engines.base import (
+    DataSource,
+    FrequencyResult,
+    RiskFunction,
+    check_columns,
+    check_request,
+    evaluate_pairs,
+    source_kind,
+    source_name,
+    summary_from,
+    wildcard_plan,
+)
+from sdc.risk.frequencies import MissingRule
+
+#: Text that stands for a missing value in CSV files, as :data:`sdc.io.MISSING_MARKERS`.
+_CSV_MISSING = ["", "NA", "N/A", "NaN", "nan", "NULL", "null", "."]
+
+ProgressCallback = Callable[[float], None]
+
+_ROW = "__sdc_row"
+_FLOAT_TYPES = ("FLOAT", "DOUBLE", "REAL")
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _connect(
+    memory_limit: str | None, temp_directory: str | None, threads: int | None
+) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(":memory:")
+    con.execute("SET preserve_insertion_order = true")
+    if memory_limit is not None:
+        con.execute(f"SET memory_limit = {_literal(memory_limit)}")
+    if temp_directory is not None:
+        con.execute(f"SET temp_directory = {_literal(temp_directory)}")
+    if threads is not None:
+        con.execute(f"SET threads = {int(threads)}")
+    return con
+
+
+def _run_with_progress(
+    con: duckdb.DuckDBPyConnection, sql: str, progress: ProgressCallback | None
+) -> None:
+    """Execute ``sql``; while it runs, report DuckDB's progress (0..1) to ``progress``."""
+    if progress is None:
+        con.execute(sql)
+        return
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            con.execute(sql)
+        except BaseException as exc:  # re-raised in the calling thread
+            errors.append(exc)
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.2)
+        done = con.query_progress()
+        if worker.is_alive() and done >= 0:
+            progress(min(float(done) / 100.0, 1.0))
+    if errors:
+        raise errors[0]
+    progress(1.0)
+
+
+def _sniff_delimiter(path: Path) -> str:
+    from sdc.io import sniff_delimiter
+
+    with open(path, "rb") as handle:
+        sample = handle.read(65536).decode("utf-8", errors="replace")
+    return sniff_delimiter(sample)
+
+
+def _csv_relation(path: Path, encoding: str) -> str:
+    markers = ", ".join(_literal(m) for m in _CSV_MISSING)
+    return (
+        f"read_csv({_literal(str(path))}, header = true, "
+        f"delim = {_literal(_sniff_delimiter(path))}, nullstr = [{markers}], "
+        f"encoding = {_literal(encoding)})"
+    )
+
+
+def csv_to_parquet(
+    csv: str | os.PathLike[str],
+    parquet: str | os.PathLike[str],
+    *,
+    progress: ProgressCallback | None = None,
+    memory_limit: str | None = None,
+    temp_directory: str | os.PathLike[str] | None = None,
+    threads: int | None = None,
+) -> Path:
+    """Convert a (large) CSV file to Parquet once, keeping the record order.
+
+    Values are read as :func:`sdc.io.read_table` reads them: the delimiter is sniffed,
+    an empty field and ``NA``, ``N/A``, ``NaN``, ``nan``, ``NULL``, ``null`` and ``.`` are
+    missing, spaces after a delimiter are skipped, column names are stripped. The text is
+    read as UTF-8, or as Latin-1 when it is not valid UTF-8.
+
+    Args:
+        csv: the CSV file.
+        parquet: the Parquet file to write; it must not exist.
+        progress: called from time to time with the fraction done (0.0 to 1.0).
+        memory_limit: DuckDB memory limit, e.g. ``"4GB"``.
+        temp_directory: where DuckDB may spill.
+        threads: number of DuckDB threads.
+
+    Returns:
+        The path of the Parquet file.
+
+    Raises:
+        DataError: the CSV file is missing or unreadable, or the Parquet file exists.
+    """
+    src, dst = Path(csv), Path(parquet)
+    if not src.is_file():
+        raise DataError(f"{src}: no such file")
+    if dst.exists():
+        raise DataError(f"{dst}: already exists; choose a new name for the Parquet file")
+    con = _connect(memory_limit, None if temp_directory is None else str(temp_directory), threads)
+    try:
+        last: Exception | None = None
+        for encoding in ("utf-8", "latin-1"):
+            relation = _csv_relation(src, encoding)
+            try:
+                columns = con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
+            except duckdb.Error as exc:
+                last = exc
+                continue
+            select = ", ".join(_csv_column(str(c[0]), str(c[1])) for c in columns)
+            sql = (
+                f"COPY (SELECT {select} FROM {relation}) TO {_literal(str(dst))} "
+                "(FORMAT parquet, COMPRESSION zstd)"
+            )
+            try:
+                _run_with_progress(con, sql, progress)
+                return dst
+            except duckdb.Error as exc:
+                last = exc
+                dst.unlink(missing_ok=True)
+        raise DataError(f"{src.name}: not a readable CSV file ({str(last).splitlines()[0]})")
+    finally:
+        con.close()
+
+
+def _csv_column(name: str, dtype: str) -> str:
+    col = _ident(name)
+    alias = _ident(name.strip())
+    if dtype != "VARCHAR":
+        return f"{col} AS {alias}"
+    markers = ", ".join(_literal(m) for m in _CSV_MISSING)
+    trimmed = f"ltrim({col}, ' ')"
+    return f"CASE WHEN {trimmed} IN ({markers}) THEN NULL ELSE {trimmed} END AS {alias}"
+
+
+class DuckDBEngine:
+    """Counting engine on DuckDB (embedded, out-of-core).
+
+    Args:
+        memory_limit: DuckDB's ``memory_limit`` (e.g. ``"4GB"``); default: DuckDB's own
+            (80% of the machine's memory).
+        temp_directory: where DuckDB spills when memory runs short; default: a fresh
+            temporary folder per call, removed afterwards.
+        threads: number of threads; default: all cores.
+    """
+
+    name = "duckdb"
+
+    def __init__(
+        self,
+        *,
+        memory_limit: str | None = None,
+        temp_directory: str | os.PathLike[str] | None = None,
+        threads: int | None = None,
+    ) -> None:
+        self.memory_limit = memory_limit
+        self.temp_directory = None if temp_directory is None else str(temp_directory)
+        self.threads = threads
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def _open(self) -> tuple[duckdb.DuckDBPyConnection, str, bool]:
+        own = self.temp_directory is None
+        tmp = tempfile.mkdtemp(prefix="sdc-duckdb-") if own else str(self.temp_directory)
+        return _connect(self.memory_limit, tmp, self.threads), tmp, own
+
+    def _source(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        source: DataSource,
+        tmp: str,
+        wanted: Sequence[str | None],
+    ) -> tuple[str, str, dict[str, tuple[str, str]]]:
+        """Make ``source`` queryable.
+
+        Returns:
+            The relation SQL, the row-number expression, and for each wanted column its SQL
+            name and DuckDB type. DataFrame columns are registered under positional names,
+            since DuckDB identifiers ignore case and ``Age`` and ``age`` would collide.
+        """
+        kind = source_kind(source)
+        name = source_name(source)
+        need = list(dict.fromkeys(c for c in wanted if c is not None))
+        if kind == "frame":
+            assert isinstance(source, pd.DataFrame)
+            check_columns([str(c) for c in source.columns], need, name)
+            con.register("__sdc_frame", _frame_to_arrow(source, need))
+            relation, row = "__sdc_frame", _ROW
+            sql_names = {c: f"c{i}" for i, c in enumerate(need)}
+        else:
+            path = Path(source)  # type: ignore[arg-type]
+            if kind == "csv":
+                path = csv_to_parquet(
+                    path, Path(tmp) / f"input-{time.monotonic_ns()}.parquet", threads=self.threads
+                )
+            relation = f"read_parquet({_literal(str(path))}, file_row_number = true)"
+            row = "file_row_number"
+            sql_names = {c: c for c in need}
+        try:
+            described = con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
+        except duckdb.Error as exc:
+            raise DataError(
+                f"{name}: not a readable Parquet file ({str(exc).splitlines()[0]})"
+            ) from exc
+        types = {str(c[0]): str(c[1]) for c in described}
+        if kind != "frame":
+            check_columns([c for c in types if c != "file_row_number"], need, name)
+        return relation, row, {c: (_ident(sql_names[c]), types[sql_names[c]]) for c in need}
+
+    # -- key frequencies ------------------------------------------------------------------
+
+    def key_frequencies(
+        self,
+        source: DataSource,
+        quasi: Sequence[str],
+        weight: str | None = None,
+        missing: MissingRule = "wildcard",
+        *,
+        k: int | None = None,
+        risk: RiskFunction | None = None,
+        household: str | None = None,
+        out_path: str | os.PathLike[str] | None = None,
+    ) -> FrequencyResult:
+        """Count every record's key in DuckDB; see :class:`~sdc.risk.engines.CountingEngine`.
+
+        With ``out_path`` the per-record results are streamed to that Parquet file (which
+        must not exist) in batches and never held in memory whole; otherwise they are
+        returned as arrays.
+        """
+        quasi = list(quasi)
+        check_request(quasi, missing, k, risk, household)
+        if out_path is not None and Path(out_path).exists():
+            raise DataError(f"{out_path}: already exists; choose a new name for the results")
+        con, tmp, own_tmp = self._open()
+        try:
+            relation, row, cols = self._source(con, source, tmp, [*quasi, weight, household])
+            m = len(quasi)
+            keys = [f"k{j}" for j in range(m)]
+            select = [f"{row} AS __row"]
+            select += [f"{_clean(*cols[q])} AS {kc}" for q, kc in zip(quasi, keys, strict=True)]
+            if weight is not None:
+                select.append(f"CAST({cols[weight][0]} AS DOUBLE) AS __w")
+            if household is not None:
+                select.append(f"{_nan_to_null(*cols[household])} AS __hh")
+            con.execute(f"CREATE TEMP VIEW src AS SELECT {', '.join(select)} FROM {relation}")
+            if weight is not None:
+                _check_weights(con, weight, source_name(source))
+
+            self._cells(con, keys, weighted=weight is not None, missing=missing)
+            stats = con.execute(
+                "SELECT count(*), coalesce(sum(n), 0), coalesce(sum(n) FILTER (WHERE cf = 1), 0),"
+                " coalesce(sum(n) FILTER (WHERE cf < 3), 0),"
+                f" coalesce(sum(n) FILTER (WHERE cf < {int(k or 0)}), 0),"
+                " coalesce(sum(n::DOUBLE / cf), 0) FROM cellfreq"
+            ).fetchone()
+            assert stats is not None
+            raw = con.execute(
+                "SELECT cf, cw, sum(n)::BIGINT AS records FROM cellfreq GROUP BY ALL ORDER BY ALL"
+            ).fetchnumpy()
+            pairs = pd.DataFrame(
+                {
+                    "f_k": np.asarray(raw["cf"], dtype=np.int64),
+                    "F_k": np.asarray(raw["cw"], dtype=np.float64),
+                    "records": np.asarray(raw["records"], dtype=np.int64),
+                }
+            )
+            pairs = evaluate_pairs(pairs, risk)
+            summary = summary_from(
+                records=int(stats[1]),
+                keys=int(stats[0]),
+                sample_uniques=int(stats[2]),
+                fk_below_3=int(stats[3]),
+                k=k,
+                fk_below_k=int(stats[4]),
+                sum_inv_fk=float(stats[5]),
+                pairs=pairs,
+            )
+            records_sql, names = self._records_sql(con, keys, pairs, risk is not None, household)
+            if out_path is not None:
+                _stream_to_parquet(con, records_sql, names, Path(out_path))
+                return FrequencyResult(self.name, summary, pairs, out_path=Path(out_path))
+            got = con.execute(records_sql).fetchnumpy()
+            arrays = dict(zip(names, got.values(), strict=True))
+            return FrequencyResult(
+                self.name,
+                summary,
+                pairs,
+                fk=np.asarray(arrays["f_k"], dtype=np.int64),
+                Fk=np.asarray(arrays["F_k"], dtype=np.float64),
+                rk=None if risk is None else np.asarray(arrays["r_k"], dtype=np.float64),
+                household_risk=(
+                    None
+                    if household is None
+                    else np.asarray(arrays["household_risk"], dtype=np.float64)
+                ),
+            )
+        finally:
+            con.close()
+            if own_tmp:
+                shutil.rmtree(tmp, ignore_errors=True)
+
+    def _cells(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        keys: list[str],
+        *,
+        weighted: bool,
+        missing: MissingRule,
+    ) -> None:
+        """Create ``cells`` and ``cellfreq`` (cells with ``cf`` = f_k and ``cw`` = F_k).
+
+        DuckDB identifiers ignore case, so ``f`` and ``F`` would be one column: internal
+        names avoid case.
+        """
+        m = len(keys)
+        if missing == "wildcard" and m:
+            pat = " + ".join(
+                f"(CASE WHEN {kc} IS NULL THEN 0 ELSE {1 << j} END)" for j, kc in enumerate(keys)
+            )
+        else:
+            pat = str((1 << m) - 1)
+        wsum = "sum(__w)" if weighted else "count(*)::DOUBLE"
+        group = ", ".join(keys)
+        inner = (
+            f"SELECT {group + ', ' if m else ''}{pat} AS pat, count(*) AS n, {wsum} AS ws "
+            f"FROM src GROUP BY {group if m else 'pat'}"
+        )
+        con.execute(
+            f"CREATE TEMP TABLE cells AS SELECT row_number() OVER () AS cell, * FROM ({inner})"
+        )
+        patterns = [int(p[0]) for p in con.execute("SELECT DISTINCT pat FROM cells").fetchall()]
+        if len(patterns) <= 1:
+            con.execute("CREATE TEMP TABLE cellfreq AS SELECT *, n AS cf, ws AS cw FROM cells")
+            return
+        parts = []
+        for step in wildcard_plan(patterns, m):
+            sources = ", ".join(map(str, step.sources))
+            targets = ", ".join(map(str, step.targets))
+            cols = [keys[j] for j in step.columns(m)]
+            if not cols:
+                parts.append(
+                    "SELECT t.cell, a.n, a.ws FROM cells t, (SELECT sum(n) AS n, sum(ws) AS ws "
+                    f"FROM cells WHERE pat IN ({sources})) a WHERE t.pat IN ({targets})"
+                )
+                continue
+            on = " AND ".join(f"t.{c} = a.{c}" for c in cols)
+            parts.append(
+                f"SELECT t.cell, a.n, a.ws FROM cells t JOIN (SELECT {', '.join(cols)}, "
+                f"sum(n) AS n, sum(ws) AS ws FROM cells WHERE pat IN ({sources}) "
+                f"GROUP BY ALL) a ON {on} WHERE t.pat IN ({targets})"
+            )
+        con.execute(
+            "CREATE TEMP TABLE cellfreq AS SELECT c.*, x.cf, x.cw FROM cells c JOIN "
+            "(SELECT cell, sum(n)::BIGINT AS cf, sum(ws) AS cw FROM ("
+            + " UNION ALL ".join(parts)
+            + ") GROUP BY cell) x USING (cell)"
+        )
+
+    def _records_sql(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        keys: list[str],
+        pairs: pd.DataFrame,
+        with_risk: bool,
+        household: str | None,
+    ) -> tuple[str, list[str]]:
+        """SQL for the per-record results in row order, and the names of its columns.
+
+        The risk is joined to the cells (few) before the cells are joined to the records.
+        """
+        cells = "cellfreq"
+        if with_risk:
+            per_pair = pd.DataFrame(
+                {"pf": pairs["f_k"], "pw": pairs["F_k"], "pr": pairs["r_k"]}, copy=False
+            )
+            con.register("__sdc_pairs", per_pair)
+            con.execute(
+                "CREATE TEMP TABLE cellrisk AS SELECT c.*, p.pr FROM cellfreq c "
+                "JOIN __sdc_pairs p ON c.cf = p.pf AND c.cw = p.pw"
+            )
+            cells = "cellrisk"
+        on = " AND ".join(f"s.{kc} IS NOT DISTINCT FROM c.{kc}" for kc in keys) or "TRUE"
+        names = ["row", "f_k", "F_k"]
+        extra = ""
+        if with_risk:
+            extra += ", c.pr"
+            names.append("r_k")
+        if household is not None:
+            extra += ", s.__hh"
+        recs = f"SELECT s.__row AS rw, c.cf, c.cw{extra} FROM src s JOIN {cells} c ON {on}"
+        if household is None:
+            return f"{recs} ORDER BY rw", names
+        names.append("household_risk")
+        sql = (
+            f"WITH recs AS ({recs}), hh AS (SELECT __hh, 1 - product(1 - pr) AS hr FROM recs "
+            "WHERE __hh IS NOT NULL GROUP BY __hh) "
+            "SELECT rw, cf, cw, pr, coalesce(hh.hr, recs.pr) AS hrisk "
+            "FROM recs LEFT JOIN hh USING (__hh) ORDER BY rw"
+        )
+        return sql, names
+
+    # -- grouped sums -----------------------------------------------------------------------
+
+    def grouped_sums(
+        self,
+        source: DataSource,
+        by: Sequence[str],
+        value: str | None = None,
+        weight: str | None = None,
+    ) -> pd.DataFrame:
+        """Counts and sums per cell in DuckDB; see :class:`~sdc.risk.engines.CountingEngine`."""
+        by = list(by)
+        con, tmp, own_tmp = self._open()
+        try:
+            relation, _, cols = self._source(con, source, tmp, [*by, value, weight])
+            w = None if weight is None else f"CAST({cols[weight][0]} AS DOUBLE)"
+            if weight is not None:
+                con.execute(f"CREATE TEMP VIEW src AS SELECT {w} AS __w FROM {relation}")
+                _check_weights(con, weight, source_name(source))
+            groups = [f"g{i}" for i in range(len(by))]
+            select = [f"{_clean(*cols[b])} AS {g}" for b, g in zip(by, groups, strict=True)]
+            select.append("count(*)::BIGINT AS n")
+            select.append(f"coalesce(sum({w}), 0)::DOUBLE AS wn" if w else "count(*)::DOUBLE AS wn")
+            if value is not None:
+                v = f"CAST({_nan_to_null(*cols[value])} AS DOUBLE)"
+                select.append(f"sum({v}) AS s")
+                select.append(f"sum({v} * {w}) AS ws" if w else f"sum({v}) AS ws")
+            sql = f"SELECT {', '.join(select)} FROM {relation}"
+            if by:
+                order = ", ".join(f"{g} ASC NULLS LAST" for g in groups)
+                sql += f" GROUP BY {', '.join(groups)} ORDER BY {order}"
+            out = con.execute(sql).df()
+        finally:
+            con.close()
+            if own_tmp:
+                shutil.rmtree(tmp, ignore_errors=True)
+        names = [*by, "count", "weighted_count"] + (["sum", "weighted_sum"] if value else [])
+        out.columns = pd.Index(names)
+        out["count"] = out["count"].astype(np.int64)
+        for stat in names[len(by) + 1 :]:
+            out[stat] = out[stat].astype(np.float64)
+        return out
+
+
+def _stream_to_parquet(
+    con: duckdb.DuckDBPyConnection, sql: str, names: list[str], path: Path
+) -> None:
+    """Write a query's result to Parquet batch by batch, under the given column names.
+
+    DuckDB's own ``COPY`` cannot write both ``f_k`` and ``F_k`` (identifiers ignore case),
+    so the batches are renamed on their way to pyarrow's writer; memory stays bounded.
+    """
+    reader = con.sql(sql).to_arrow_reader(1_000_000)
+    assert reader is not None
+    schema = pa.schema([pa.field(n, t) for n, t in zip(names, reader.schema.types, strict=True)])
+    tmp = path.with_name(path.name + ".partial")
+    try:
+        with pq.ParquetWriter(str(tmp), schema, compression="zstd") as writer:
+            for batch in reader:
+                writer.write_batch(pa.RecordBatch.from_arrays(batch.columns, schema=schema))
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _frame_to_arrow(frame: pd.DataFrame, columns: list[str]) -> pa.Table:
+    """The wanted columns as an Arrow table (``c0``, ``c1``...) plus a row-number column."""
+    arrays = []
+    for col in columns:
+        try:
+            arrays.append(pa.array(frame[col], from_pandas=True))
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            raise DataError(
+                f"column {col!r} mixes values that cannot be compared (such as numbers and "
+                "text); convert it to text first"
+            ) from exc
+    arrays.append(pa.array(np.arange(len(frame), dtype=np.int64)))
+    return pa.table(arrays, names=[f"c{i}" for i in range(len(columns))] + [_ROW])
+
+
+def _clean(expr: str, dtype: str) -> str:
+    """A key column with every kind of missing value (NULL, NaN, empty text) as NULL."""
+    if dtype == "VARCHAR":
+        return f"NULLIF({expr}, '')"
+    return _nan_to_null(expr, dtype)
+
+
+def _nan_to_null(expr: str, dtype: str) -> str:
+    if dtype in _FLOAT_TYPES:
+        return f"(CASE WHEN isnan({expr}) THEN NULL ELSE {expr} END)"
+    return expr
+
+
+def _check_weights(con: duckdb.DuckDBPyConnection, weight: str, name: str) -> None:
+    row = con.execute("SELECT count(*) FROM src WHERE __w IS NULL OR isnan(__w)").fetchone()
+    bad = int(row[0]) if row else 0
+    if bad:
+        raise DataError(
+            f"weight column {weight!r} of {name} has {bad} missing value(s); "
+            "every record needs a sampling weight"
+        )

@@ -1,0 +1,181 @@
+"""Pandas engine: everything in memory, on integer-encoded keys (the default).
+
+This engine is a thin shell over :mod:`sdc.risk.frequencies`, the reference implementation
+the other engines are tested against.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sdc.errors import DataError
+from sdc.risk.engines.base import (
+    DataSource,
+    FrequencyResult,
+    RiskFunction,
+    check_columns,
+    check_request,
+    evaluate_pairs,
+    source_kind,
+    source_name,
+    summary_from,
+)
+from sdc.risk.frequencies import MissingRule, combine_codes, encode_keys, key_frequencies
+
+
+def _load(source: DataSource, columns: Sequence[str | None]) -> pd.DataFrame:
+    kind = source_kind(source)
+    if kind == "frame":
+        assert isinstance(source, pd.DataFrame)
+        frame = source
+    else:
+        from sdc.io import read_table
+
+        frame = read_table(Path(source)).frame  # type: ignore[arg-type]
+    check_columns([str(c) for c in frame.columns], list(columns), source_name(source))
+    return frame
+
+
+def _weights(frame: pd.DataFrame, weight: str | None, name: str) -> np.ndarray | None:
+    if weight is None:
+        return None
+    try:
+        w = frame[weight].to_numpy(dtype=np.float64, na_value=np.nan)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"weight column {weight!r} of {name} is not numeric") from exc
+    bad = int(np.isnan(w).sum())
+    if bad:
+        raise DataError(
+            f"weight column {weight!r} of {name} has {bad} missing value(s); "
+            "every record needs a sampling weight"
+        )
+    return w
+
+
+def household_product(risk: np.ndarray, household: pd.Series) -> np.ndarray:
+    """``1 - prod(1 - r_i)`` over each household; a record without an id is its own."""
+    survive = pd.Series(1.0 - risk, index=household.index)
+    prod = survive.groupby(household, dropna=True, sort=False).transform("prod")
+    out = 1.0 - prod.to_numpy(dtype=np.float64, na_value=np.nan)
+    alone = household.isna().to_numpy()
+    out[alone] = risk[alone]
+    return out
+
+
+class PandasEngine:
+    """Counting engine in memory: pandas and numpy on integer-encoded keys."""
+
+    name = "pandas"
+
+    def key_frequencies(
+        self,
+        source: DataSource,
+        quasi: Sequence[str],
+        weight: str | None = None,
+        missing: MissingRule = "wildcard",
+        *,
+        k: int | None = None,
+        risk: RiskFunction | None = None,
+        household: str | None = None,
+        out_path: str | os.PathLike[str] | None = None,
+    ) -> FrequencyResult:
+        """Count every record's key in memory; see :class:`~sdc.risk.engines.CountingEngine`."""
+        quasi = list(quasi)
+        check_request(quasi, missing, k, risk, household)
+        if out_path is not None and Path(out_path).exists():
+            raise DataError(f"{out_path}: already exists; choose a new name for the results")
+        frame = _load(source, [*quasi, weight, household])
+        w = _weights(frame, weight, source_name(source))
+        codes = encode_keys(frame, quasi, missing)
+        freq = key_frequencies(codes, w, missing)
+        fk = freq.fk.astype(np.int64, copy=False)
+        Fk = freq.Fk.astype(np.float64, copy=False)
+        n = len(fk)
+        keys = int(combine_codes(codes + 1).max()) + 1 if n else 0
+
+        grouped = pd.DataFrame({"f_k": fk, "F_k": Fk}).groupby(["f_k", "F_k"], sort=True)
+        pairs = grouped.size().reset_index(name="records")
+        pairs["records"] = pairs["records"].astype(np.int64)
+        pairs = evaluate_pairs(pairs, risk)
+        summary = summary_from(
+            records=n,
+            keys=keys,
+            sample_uniques=int(np.count_nonzero(fk == 1)),
+            fk_below_3=int(np.count_nonzero(fk < 3)),
+            k=k,
+            fk_below_k=int(np.count_nonzero(fk < k)) if k is not None else None,
+            sum_inv_fk=float(np.sum(1.0 / fk)) if n else 0.0,
+            pairs=pairs,
+        )
+        rk = hh = None
+        if risk is not None:
+            rk = pairs["r_k"].to_numpy(dtype=np.float64)[grouped.ngroup().to_numpy()]
+            if household is not None:
+                hh = household_product(rk, frame[household].reset_index(drop=True))
+        if out_path is None:
+            return FrequencyResult(
+                self.name, summary, pairs, fk=fk, Fk=Fk, rk=rk, household_risk=hh
+            )
+        columns: dict[str, np.ndarray] = {"row": np.arange(n, dtype=np.int64), "f_k": fk, "F_k": Fk}
+        if rk is not None:
+            columns["r_k"] = rk
+        if hh is not None:
+            columns["household_risk"] = hh
+        pq.write_table(pa.table(columns), str(out_path))
+        return FrequencyResult(self.name, summary, pairs, out_path=Path(out_path))
+
+    def grouped_sums(
+        self,
+        source: DataSource,
+        by: Sequence[str],
+        value: str | None = None,
+        weight: str | None = None,
+    ) -> pd.DataFrame:
+        """Counts and sums per cell in memory; see :class:`~sdc.risk.engines.CountingEngine`."""
+        by = list(by)
+        frame = _load(source, [*by, value, weight])
+        name = source_name(source)
+        w = _weights(frame, weight, name)
+        data: dict[str, object] = {}
+        for b in by:
+            col = frame[b]
+            if col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
+                col = col.replace("", np.nan)
+            data[b] = col.to_numpy()
+        ones = np.ones(len(frame), dtype=np.float64)
+        data["__w"] = ones if w is None else w
+        data["__n"] = ones
+        if value is not None:
+            try:
+                v = frame[value].to_numpy(dtype=np.float64, na_value=np.nan)
+            except (TypeError, ValueError) as exc:
+                raise DataError(f"value column {value!r} of {name} is not numeric") from exc
+            data["__v"] = v
+            data["__wv"] = v * (ones if w is None else w)
+        work = pd.DataFrame(data)
+        aggs = {"count": ("__n", "size"), "weighted_count": ("__w", "sum")}
+        if value is not None:
+            aggs.update(sum=("__v", "sum"), weighted_sum=("__wv", "sum"), __nv=("__v", "count"))
+        if not by:
+            work["__total"] = 0
+        groups = work.groupby(by or ["__total"], dropna=False, sort=True)
+        out = groups.agg(**aggs).reset_index(drop=not by)
+        if not by and out.empty:
+            out = pd.DataFrame({"count": [0], "weighted_count": [0.0]})
+            if value is not None:
+                out = out.assign(sum=np.nan, weighted_sum=np.nan, __nv=0)
+        if value is not None:
+            empty = out.pop("__nv").to_numpy() == 0
+            out.loc[empty, ["sum", "weighted_sum"]] = np.nan
+        out["count"] = out["count"].astype(np.int64)
+        for stat in ("weighted_count", "sum", "weighted_sum"):
+            if stat in out:
+                out[stat] = out[stat].astype(np.float64)
+        return out
