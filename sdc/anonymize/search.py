@@ -60,6 +60,7 @@ Strategy = Literal["flash", "exhaustive"]
 
 _MAX_LATTICE = 5_000_000
 _INT64_LIMIT = 2**62
+_DENSE_PAIRS = 8_000_000
 _UNKNOWN, _ANON, _NOT_ANON = 0, 1, 2
 
 
@@ -229,7 +230,10 @@ class _Problem:
                 key = cols[0].copy()
                 for j in range(1, m):
                     key = key * self.cards[j][levels[j]] + cols[j]
-                _, inv = np.unique(key, return_inverse=True)
+                if radix <= 4 * n_rows + 4096:
+                    inv = key  # dense enough to count directly (empty classes count 0)
+                else:
+                    _, inv = np.unique(key, return_inverse=True)
             else:
                 inv = combine_codes(np.stack(cols, axis=1))
         else:
@@ -239,19 +243,30 @@ class _Problem:
         fail = sizes < self.k
         if self.l is not None:
             for rows, vals, card in self.sens_pairs:
-                cls = np.unique(inv[rows] * card + vals) // card
-                distinct = np.bincount(cls, minlength=len(sizes))
+                pairs = inv[rows] * card + vals
+                if len(sizes) * card <= _DENSE_PAIRS:
+                    seen = np.zeros(len(sizes) * card, dtype=bool)
+                    seen[pairs] = True
+                    distinct = seen.reshape(len(sizes), card).sum(axis=1)
+                else:
+                    pairs.sort()
+                    first = np.ones(len(pairs), dtype=bool)
+                    first[1:] = pairs[1:] != pairs[:-1]
+                    distinct = np.bincount(pairs[first] // card, minlength=len(sizes))
                 fail |= distinct < self.l
         suppressed = int(sizes[fail].sum())
         anonymous = suppressed <= self.limit
         row_fail = fail[inv]
         dm_star = float((sizes.astype(np.float64) ** 2).sum())
+        score = math.nan  # only anonymous nodes are scored
         if self.metric == "loss":
-            score = self._loss(levels, row_fail)
+            if anonymous:
+                score = self._loss(levels, row_fail)
             bound = float(self.loss_bound[node])
         else:
-            kept = sizes[~fail].astype(np.float64)
-            score = float((kept * kept).sum() + float(self.n) * suppressed)
+            if anonymous:
+                kept = sizes[~fail].astype(np.float64)
+                score = float((kept * kept).sum() + float(self.n) * suppressed)
             bound = dm_star
         return _Check(suppressed, anonymous, score, bound, row_fail)
 
@@ -269,12 +284,13 @@ class _Problem:
         """Exact loss of a node: generalisation cost plus the extra cost of suppressed cells."""
         m = len(self.columns)
         per_attr = np.zeros(m, dtype=np.float64)
-        counts = self.row_count[row_fail].astype(np.float64)
+        idx = np.flatnonzero(row_fail)
+        counts = self.row_count[idx].astype(np.float64)
         for j in range(m):
             lvl = levels[j]
             extra = 0.0
-            if counts.size:
-                cl = self.cell_loss[j][lvl][self.row_codes[j][lvl][row_fail]]
+            if idx.size:
+                cl = self.cell_loss[j][lvl][self.row_codes[j][lvl][idx]]
                 extra = float((counts * (1.0 - cl)).sum())
             per_attr[j] = (self.level_loss[j][lvl] + extra) / self.n
         return float(self._aggregate(per_attr))

@@ -156,7 +156,8 @@ def problems(draw: st.DrawFn) -> dict:
     }
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.slow
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(problems())
 def test_search_equals_brute_force(problem: dict) -> None:
     expected = brute_force(**problem)
@@ -422,3 +423,18 @@ def test_many_high_cardinality_columns_do_not_overflow() -> None:
     )
     assert res.suppressed_count == n  # every record is unique on the c columns
     assert res.levels == {"q": 0}
+
+
+def test_sparse_l_diversity_path_agrees(
+    adult_sample: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sdc.anonymize.search as search
+
+    qis = ["age", "education", "sex"]
+    hs = adult_hierarchies(qis)
+    args = {"k": 2, "l": 3, "sensitive": ["occupation"], "max_suppression": 0.05}
+    dense = optimal_generalization(adult_sample, hs, **args)
+    monkeypatch.setattr(search, "_DENSE_PAIRS", 0)
+    sparse = optimal_generalization(adult_sample, hs, **args)
+    assert sparse.levels == dense.levels
+    assert sparse.loss == dense.loss
