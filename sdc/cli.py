@@ -8,6 +8,7 @@ other exception is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +19,7 @@ import yaml
 
 from sdc import __version__, workflow
 from sdc.errors import SdcError
-from sdc.io import write_text_new
+from sdc.io import write_text, write_text_new
 from sdc.policy import load_policy
 from sdc.report import risk_text
 
@@ -70,6 +71,59 @@ def cli() -> None:
     Score re-identification risk, treat data by a policy and release safe microdata,
     tables and synthetic data.
     """
+
+
+@cli.command()
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(path_type=Path),
+    default=Path("sdc-demo"),
+    show_default=True,
+    help="New folder for the demo files.",
+)
+@click.option(
+    "--rows", type=click.IntRange(2000, 20000), default=5000, show_default=True, help="Survey size."
+)
+@click.option("--seed", type=int, default=1, show_default=True, help="Seed of the fake survey.")
+def demo(out: Path, rows: int, seed: int) -> None:
+    """Run the whole workflow on a fake disability-inclusion survey.
+
+    Writes the survey and its policy, then scans it, measures its risk, releases it and
+    checks the release, printing where everything went.
+
+    \b
+    Example:
+        sdc demo --out demo-out
+    """
+    outcome = workflow.run_demo(out, rows=rows, seed=seed, progress=_progress)
+    before = outcome.before
+    click.echo(risk_text(before))
+    click.echo("")
+    click.echo(f"Demo written to {outcome.folder}/:")
+    click.echo(
+        f"  {outcome.data.name:<18} the fake survey ({rows:,} respondents, with direct identifiers)"
+    )
+    click.echo(
+        f"  {outcome.policy.name:<18} the policy used (edit it and re-run the commands below)"
+    )
+    click.echo(f"  {outcome.draft_policy.name:<18} what `sdc scan` drafts from the data alone")
+    click.echo(
+        f"  {outcome.risk_html.name:<18} the risk report before treatment (open it in a browser)"
+    )
+    click.echo(
+        f"  {'release/':<18} the release bundle: microdata, tables, report.html, manifest.json"
+    )
+    after = outcome.release.after
+    if after is not None:
+        click.echo(
+            f"\nAfter treatment: smallest group {int(after.records['f_k'].min())} "
+            f"(k = {after.thresholds.k}), expected re-identifications "
+            f"{before.expected_reidentifications:.1f} -> "
+            f"{after.expected_reidentifications:.1f}."
+        )
+    click.echo(f"`sdc check` on the bundle: {'PASS' if outcome.check.passed else 'FAIL'}")
+    click.echo("\nTry: sdc risk " + f"{outcome.data} --policy {outcome.policy}")
 
 
 @cli.command()
@@ -189,6 +243,54 @@ def release(
         click.echo(f"  {name}")
     if result.budget.epsilon > 0:
         click.echo(f"Privacy budget spent: {result.budget.describe()} (see `sdc budget`).")
+
+
+@cli.command()
+@click.argument("bundle", type=click.Path(path_type=Path))
+@policy_option
+@click.option(
+    "--json", "json_path", type=click.Path(path_type=Path), help="Write the checks as JSON."
+)
+def check(bundle: Path, policy_path: Path, json_path: Path | None) -> None:
+    """Verify a release BUNDLE against a policy: hashes, risk, tables, budget.
+
+    Recomputes everything it can from the released files; exits 1 if any check fails.
+
+    \b
+    Example:
+        sdc check release/ --policy policy.yaml
+    """
+    result = workflow.run_check(bundle, policy_path)
+    width = max(len(item.name) for item in result.items)
+    for item in result.items:
+        status = "PASS" if item.passed else "FAIL"
+        click.echo(f"{status}  {item.name.ljust(width)}  {item.detail}")
+    click.echo(f"\n{bundle}: {'passes' if result.passed else 'FAILS'} the policy")
+    if json_path is not None:
+        write_text(json_path, json.dumps(result.to_dict(), indent=2) + "\n")
+    sys.exit(0 if result.passed else 1)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the ledger summary as JSON.")
+def budget(as_json: bool) -> None:
+    """Show the privacy budget spent per dataset, from the ledger.
+
+    The ledger is ~/.sdc/ledger.jsonl unless SDC_LEDGER names another file.
+
+    \b
+    Example:
+        sdc budget
+    """
+    ledger, rows = workflow.budget_summary()
+    if as_json:
+        click.echo(json.dumps([row.as_dict() for row in rows], indent=2))
+        return
+    if not rows:
+        click.echo(f"No differentially private release recorded yet in {ledger.path}.")
+        return
+    click.echo(f"Ledger: {ledger.path}")
+    click.echo(workflow.budget_table(rows))
 
 
 def _progress(label: str) -> None:

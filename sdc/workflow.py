@@ -19,11 +19,14 @@ from sdc.anonymize.hierarchy import Hierarchy
 from sdc.errors import DataError, PolicyError
 from sdc.io import Table, read_table, write_csv, write_text
 from sdc.policy import Policy, load_policy
+from sdc.release.budget import format_number
+from sdc.release.ledger import Ledger, LedgerSummaryRow, short_sha
 from sdc.report import risk_html, risk_json
 from sdc.risk import RiskReport, RiskThresholds, assess_risk
 from sdc.scan import ScanResult, draft_policy, scan
 
 if TYPE_CHECKING:
+    from sdc.release.check import CheckResult
     from sdc.release.pipeline import ReleaseResult
 
 
@@ -218,3 +221,111 @@ def run_release(
 
     table, policy = load_inputs(data, policy_path, sheet=sheet)
     return release(table, policy, out, force=force, key_file=key_file, seed=seed, progress=progress)
+
+
+def run_check(bundle: Path, policy_path: Path) -> CheckResult:
+    """``sdc check``: verify a bundle against a policy."""
+    from sdc.release.check import check_bundle
+
+    return check_bundle(bundle, load_policy(policy_path))
+
+
+def budget_summary() -> tuple[Ledger, list[LedgerSummaryRow]]:
+    """``sdc budget``: the ledger and its per-dataset totals."""
+    ledger = Ledger()
+    return ledger, ledger.summary()
+
+
+def budget_table(rows: list[LedgerSummaryRow]) -> str:
+    """The ledger summary as a plain-text table."""
+    lines = [("dataset", "sha256", "releases", "epsilon", "delta", "last release", "policies")]
+    for r in rows:
+        lines.append(
+            (
+                r.dataset,
+                short_sha(r.dataset_sha256),
+                str(r.releases),
+                format_number(r.spent.epsilon),
+                format_number(r.spent.delta),
+                r.last_release,
+                ", ".join(r.policies),
+            )
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(7)]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) for line in lines
+    )
+
+
+@dataclass(frozen=True)
+class DemoOutcome:
+    """Where ``sdc demo`` put everything, and what it found."""
+
+    folder: Path
+    data: Path
+    policy: Path
+    draft_policy: Path
+    risk_html: Path
+    risk_json: Path
+    before: RiskReport
+    release: ReleaseResult
+    check: CheckResult
+
+
+def run_demo(
+    out: Path,
+    *,
+    rows: int = 5000,
+    seed: int = 1,
+    progress: Callable[[str], None] | None = None,
+) -> DemoOutcome:
+    """``sdc demo``: write a fake survey and its policy, then scan, measure, release, check.
+
+    The folder must not exist yet (nothing is overwritten). A random pseudonymisation key
+    is written to ``OUT/pseudonym.key``, outside the release bundle, as a steward would
+    keep it.
+    """
+    import secrets
+
+    from sdc.demo import demo_policy_text, make_survey, village_hierarchy_csv
+    from sdc.io import write_csv, write_text_new
+    from sdc.release.check import check_bundle
+    from sdc.release.pipeline import release
+
+    step = progress or (lambda _label: None)
+    if out.exists():
+        raise DataError(f"{out}: already exists; sdc demo writes into a new folder")
+    step("writing the demo survey")
+    survey = make_survey(rows=rows, seed=seed)
+    out.mkdir(parents=True)
+    data = out / "survey.csv"
+    write_csv(survey, data)
+    policy_path = out / "policy.yaml"
+    write_text_new(policy_path, demo_policy_text())
+    write_text_new(out / "hierarchies" / "village.csv", village_hierarchy_csv(survey))
+    key_file = out / "pseudonym.key"
+    write_text_new(key_file, secrets.token_hex(32) + "\n")
+    key_file.chmod(0o600)
+    step("scanning")
+    scanned = scan_file(data)
+    draft = out / "draft-policy.yaml"
+    write_text_new(draft, scanned.policy_text)
+    step("measuring risk")
+    table, policy = load_inputs(data, policy_path)
+    before = assess(table.frame, policy)
+    write_risk_outputs(before, table, json_path=out / "risk.json", html_path=out / "risk.html")
+    step("releasing")
+    result = release(table, policy, out / "release", key_file=key_file, seed=seed, progress=step)
+    step("checking the release")
+    verified = check_bundle(out / "release", policy)
+    return DemoOutcome(
+        out,
+        data,
+        policy_path,
+        draft,
+        out / "risk.html",
+        out / "risk.json",
+        before,
+        result,
+        verified,
+    )
