@@ -1,7 +1,7 @@
 """The errors `sdc` raises for things a user can fix.
 
 Every class here is a *user* error: the CLI prints its message on one line and exits 2
-(or 1 for :class:`PolicyNotMet`, which is a finding, not a mistake). Anything else that
+(or 1 for :class:`PolicyNotMet` and :class:`BudgetExceeded`, findings, not mistakes). Anything else that
 escapes the library is a bug and keeps its traceback.
 """
 
@@ -23,7 +23,12 @@ class PolicyError(SdcError):
 
 
 class BudgetExceeded(SdcError):
-    """A differential-privacy release would spend more than the policy's budget."""
+    """A differential-privacy release would spend more than the policy's budget.
+
+    Like :class:`PolicyNotMet` it is a finding (exit 1), not a mistake in the input.
+    """
+
+    exit_code = 1
 
 
 class PolicyNotMet(SdcError):
