@@ -255,11 +255,7 @@ def make_survey(rows: int = 5000, seed: int = 1) -> pd.DataFrame:
         "wgt": hh["wgt"][hh_of],
         "notes": notes,
     }
-    df = pd.DataFrame(frame, columns=list(COLUMNS))
-    for col in df.columns:
-        if df[col].dtype == object:
-            df[col] = df[col].astype("str")
-    return df
+    return pd.DataFrame(frame, columns=list(COLUMNS))
 
 
 # --- households --------------------------------------------------------------------------
@@ -596,8 +592,10 @@ def village_hierarchy(df: pd.DataFrame | None = None) -> pd.DataFrame:
     :func:`village_hierarchy_csv`).
 
     Args:
-        df: a survey from :func:`make_survey`. Only its villages are listed, so the file
-            covers exactly the values in the data; None lists every village of the demo.
+        df: a survey from :func:`make_survey`: only its villages are listed. None (the
+            default, and what `sdc demo` should write) lists every village of the demo's
+            fictional country: a public list, which the DP table by village uses as its
+            categories, so it must not depend on which villages the sample happens to hold.
 
     Returns:
         A DataFrame with the string columns ``village``, ``district``, ``top``.
@@ -645,18 +643,19 @@ columns:
   age:         {role: quasi, recode: {bands: [0, 18, 30, 45, 60]}, top_code: 80, bounds: [0, 110]}
   sex:         {role: quasi}
   village:     {role: quasi, recode: {map: hierarchies/village.csv, level: 1}, importance: 1}
-  district:    {role: quasi}
+  district:    {role: quasi, categories: [Kanda, Lumbe, Mareti, Sokoni]}   # public list
   ethnicity:   {role: quasi}            # one small group lives in only two villages
   disability:  {role: quasi}            # often visible to neighbours, so it identifies
-  # Sensitive attributes: kept, and checked for attribute disclosure (l-diversity).
+  # Sensitive attributes: kept, and checked for group (attribute) disclosure.
   hiv:         {role: sensitive}
   violence:    {role: sensitive}
   income:      {role: sensitive, bounds: [0, 50000]}   # public bounds for DP, not from the data
   # Not named here, so kept as they are (role other): hh_id, wgt, hh_size, education,
-  # occupation. A stricter file (or a smaller k) would treat them as quasi-identifiers too.
+  # occupation. A stricter file would treat them as quasi-identifiers too.
 thresholds:
   k: 3                                  # every key shared by at least 3 records
-  l: 2                                  # at least 2 distinct sensitive values per key
+  # No l: with small groups, rare yes/no answers (violence, HIV positive) cannot show two
+  # values in every group; group disclosure (one value for nearly all of a group) is checked.
   max_individual_risk: 0.05             # no record with a re-identification risk above 5%
   max_expected_reidentifications: 3     # sum of the individual risks
   max_suppression: 0.05                 # at most 5% of the records lose a value
@@ -664,7 +663,7 @@ outputs:
   microdata: {treatments: [recode, suppress]}
   tables:
     - {by: [village, sex], count: true, min_cell: 5}
-    - {by: [district], mean: income, dp: {epsilon: 0.5}}
+    - {by: [village], mean: income, dp: {epsilon: 0.5}}   # villages listed by the hierarchy
 privacy: {unit: individual, budget: 2.0}   # cap across all DP outputs, kept in the ledger
 """
 """The policy file `sdc demo` writes beside the survey (with ``hierarchies/village.csv``)."""

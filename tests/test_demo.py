@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -336,10 +338,40 @@ def test_demo_policy_is_valid_and_fits_the_survey(survey: pd.DataFrame) -> None:
     assert age.top_code == 80 and age.bounds == (0, 110)
     village = policy.columns["village"]
     assert village.recode is not None and str(village.recode.map) == "hierarchies/village.csv"
-    assert policy.thresholds.k in (3, 5) and policy.thresholds.l == 2
+    assert policy.thresholds.k in (3, 5)
+    assert policy.thresholds.l is None  # infeasible for rare yes/no answers in groups of 3
     assert policy.thresholds.max_suppression == 0.05
     assert policy.outputs.microdata is not None
     assert policy.outputs.microdata.treatments == ["recode", "suppress"]
     assert any(t.count for t in policy.outputs.tables)
     assert any(t.dp for t in policy.outputs.tables)
+    assert policy.columns["district"].categories == sorted(set(survey["district"]))
     assert policy.dp_epsilon <= policy.privacy.budget
+
+
+def test_demo_policy_release_passes_on_the_demo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """End to end: the survey fails the policy before treatment and passes after it."""
+    from sdc.io import read_table
+    from sdc.policy import load_policy
+    from sdc.release.pipeline import release
+
+    monkeypatch.setenv("SDC_PSEUDONYM_KEY", "demo-key-" + "x" * 32)
+    df = make_survey(5000)
+    df.to_csv(tmp_path / "survey.csv", index=False)
+    (tmp_path / "policy.yaml").write_text(DEMO_POLICY, encoding="utf-8")
+    (tmp_path / "hierarchies").mkdir()
+    (tmp_path / "hierarchies" / "village.csv").write_text(village_hierarchy_csv(), "utf-8")
+    table = read_table(tmp_path / "survey.csv")
+    policy = load_policy(tmp_path / "policy.yaml")
+    policy.check_against(table.frame.columns)
+    release(table, policy, tmp_path / "out")
+    before = json.loads((tmp_path / "out" / "risk-before.json").read_text("utf-8"))
+    after = json.loads((tmp_path / "out" / "risk-after.json").read_text("utf-8"))
+    assert not before["passed"]
+    assert {b["name"] for b in before["breaches"]} >= {"k", "max_individual_risk"}
+    assert after["passed"]
+    released = pd.read_csv(tmp_path / "out" / "microdata.csv")
+    assert not {"full_name", "phone", "national_id", "gps_lat", "notes"} & set(released.columns)
+    assert set(released["village"].dropna()) <= set(df["district"])
