@@ -1,0 +1,224 @@
+"""Information loss and utility figures for the release report: before vs after treatment.
+
+All figures are JSON-ready (``None`` where a figure is undefined, never NaN). ``before`` and
+``after`` must hold the same records in the same order (treatments never drop or reorder
+records); columns removed by the policy are reported as ``removed``.
+
+- Categorical quasi-identifiers: distinct categories, Shannon entropy in bits (over
+  non-missing values), missing values, values suppressed (missing after but not before),
+  values changed (recoded or PRAMed; text compared), category loss
+  ``1 - categories_after / categories_before`` and entropy loss
+  ``1 - entropy_after / entropy_before``.
+- Numeric columns: mean and standard deviation before and after, relative change of the
+  mean, values changed, and the change of every pairwise Pearson correlation (on pairs of
+  records observed in both columns).
+- :func:`frequency_change`: total variation distance between the frequency tables of some
+  columns before and after (0 = identical, 1 = disjoint).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sdc.anonymize.hierarchy import normalize_value
+from sdc.errors import DataError
+
+__all__ = ["entropy_bits", "frequency_change", "utility_summary"]
+
+
+def entropy_bits(series: pd.Series) -> float:
+    """Shannon entropy (bits) of the non-missing values of a column (0 for none)."""
+    counts = _texts(series).dropna().value_counts().to_numpy(dtype=np.float64)
+    if counts.sum() == 0:
+        return 0.0
+    p = counts / counts.sum()
+    return float(-(p * np.log2(p)).sum()) + 0.0
+
+
+def utility_summary(
+    before: pd.DataFrame,
+    after: pd.DataFrame,
+    quasi: Sequence[str],
+    numeric: Sequence[str],
+) -> dict[str, Any]:
+    """Per-variable information loss of a treatment.
+
+    Args:
+        before: the data before treatment.
+        after: the treated data, same records in the same order.
+        quasi: categorical quasi-identifiers to report.
+        numeric: numeric columns to report (means, spread, correlations).
+
+    Returns:
+        ``{"rows": n, "quasi": {col: {...}}, "numeric": {col: {...}},
+        "correlations": {"a|b": {"before", "after", "change"}}, "max_correlation_change"}``.
+
+    Raises:
+        DataError: the frames have different numbers of rows, or a column is not in
+            ``before``.
+    """
+    if len(before) != len(after):
+        raise DataError(
+            f"utility needs the same records before and after treatment; got {len(before)} "
+            f"and {len(after)} rows"
+        )
+    absent = [c for c in [*quasi, *numeric] if c not in before.columns]
+    if absent:
+        raise DataError(f"column(s) {', '.join(map(repr, absent))} are not in the data")
+    out: dict[str, Any] = {"rows": len(before), "quasi": {}, "numeric": {}}
+    for col in quasi:
+        out["quasi"][col] = _categorical(before[col], after[col] if col in after else None)
+    for col in numeric:
+        out["numeric"][col] = _numeric_figures(before[col], after[col] if col in after else None)
+    kept = [c for c in numeric if c in after.columns]
+    correlations: dict[str, Any] = {}
+    biggest: float | None = None
+    for i, a in enumerate(kept):
+        for b in kept[i + 1 :]:
+            cb = _corr(before[a], before[b])
+            ca = _corr(after[a], after[b])
+            change = None if cb is None or ca is None else ca - cb
+            correlations[f"{a}|{b}"] = {"before": cb, "after": ca, "change": change}
+            if change is not None and (biggest is None or abs(change) > biggest):
+                biggest = abs(change)
+    out["correlations"] = correlations
+    out["max_correlation_change"] = biggest
+    return out
+
+
+def frequency_change(
+    before: pd.DataFrame, after: pd.DataFrame, by: Sequence[str]
+) -> dict[str, Any]:
+    """How much the frequency table of ``by`` moved: total variation distance and cells.
+
+    Missing values form a cell of their own. Cells are compared by their text.
+
+    Args:
+        before: data before treatment.
+        after: data after treatment.
+        by: the table's classifying columns (present in both).
+
+    Returns:
+        ``{"by": [...], "cells_before", "cells_after", "tvd", "max_abs_change"}``.
+
+    Raises:
+        DataError: a column is missing.
+    """
+    by = list(by)
+    for frame, name in ((before, "before"), (after, "after")):
+        absent = [c for c in by if c not in frame.columns]
+        if absent:
+            raise DataError(f"column(s) {', '.join(map(repr, absent))} are not in the {name} data")
+    tb = _table(before, by)
+    ta = _table(after, by)
+    both = tb.index.union(ta.index)
+    cb = tb.reindex(both, fill_value=0).to_numpy(dtype=np.float64)
+    ca = ta.reindex(both, fill_value=0).to_numpy(dtype=np.float64)
+    pb = cb / cb.sum() if cb.sum() else cb
+    pa = ca / ca.sum() if ca.sum() else ca
+    return {
+        "by": by,
+        "cells_before": int((cb > 0).sum()),
+        "cells_after": int((ca > 0).sum()),
+        "tvd": float(0.5 * np.abs(pb - pa).sum()),
+        "max_abs_change": int(np.abs(cb - ca).max()) if len(both) else 0,
+    }
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _texts(series: pd.Series) -> pd.Series:
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    table = np.array([normalize_value(v) for v in uniques] + [None], dtype=object)
+    return pd.Series(table[np.where(codes < 0, len(uniques), codes)], index=series.index)
+
+
+def _table(df: pd.DataFrame, by: list[str]) -> pd.Series:
+    keys = pd.DataFrame({c: _texts(df[c]).fillna("\x00missing") for c in by})
+    return keys.value_counts()
+
+
+def _finite(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
+def _categorical(before: pd.Series, after: pd.Series | None) -> dict[str, Any]:
+    tb = _texts(before)
+    cats_b = int(tb.nunique())
+    ent_b = entropy_bits(before)
+    fig: dict[str, Any] = {
+        "categories_before": cats_b,
+        "entropy_before": ent_b,
+        "missing_before": int(tb.isna().sum()),
+    }
+    if after is None:
+        fig["removed"] = True
+        return fig
+    ta = _texts(after)
+    cats_a = int(ta.nunique())
+    ent_a = entropy_bits(after)
+    present_b = tb.notna().to_numpy()
+    present_a = ta.notna().to_numpy()
+    both = present_b & present_a
+    fig.update(
+        {
+            "removed": False,
+            "categories_after": cats_a,
+            "entropy_after": ent_a,
+            "missing_after": int((~present_a).sum()),
+            "suppressed": int((present_b & ~present_a).sum()),
+            "changed": int((tb.to_numpy()[both] != ta.to_numpy()[both]).sum()),
+            "category_loss": 1.0 - cats_a / cats_b if cats_b else 0.0,
+            "entropy_loss": 1.0 - ent_a / ent_b if ent_b > 0 else 0.0,
+        }
+    )
+    return fig
+
+
+def _as_float(series: pd.Series) -> np.ndarray:
+    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _numeric_figures(before: pd.Series, after: pd.Series | None) -> dict[str, Any]:
+    xb = _as_float(before)
+    fig: dict[str, Any] = {
+        "mean_before": _finite(np.nanmean(xb)) if (~np.isnan(xb)).any() else None,
+        "sd_before": _finite(np.nanstd(xb, ddof=1)) if (~np.isnan(xb)).sum() > 1 else None,
+        "missing_before": int(np.isnan(xb).sum()),
+    }
+    if after is None:
+        fig["removed"] = True
+        return fig
+    xa = _as_float(after)
+    mean_a = _finite(np.nanmean(xa)) if (~np.isnan(xa)).any() else None
+    mean_b = fig["mean_before"]
+    both = ~np.isnan(xb) & ~np.isnan(xa)
+    fig.update(
+        {
+            "removed": False,
+            "mean_after": mean_a,
+            "sd_after": _finite(np.nanstd(xa, ddof=1)) if (~np.isnan(xa)).sum() > 1 else None,
+            "missing_after": int(np.isnan(xa).sum()),
+            "mean_change": (
+                (mean_a - mean_b) / abs(mean_b)
+                if mean_a is not None and mean_b is not None and mean_b != 0
+                else None
+            ),
+            "changed": int((xb[both] != xa[both]).sum() + (np.isnan(xb) != np.isnan(xa)).sum()),
+        }
+    )
+    return fig
+
+
+def _corr(a: pd.Series, b: pd.Series) -> float | None:
+    x, y = _as_float(a), _as_float(b)
+    ok = ~np.isnan(x) & ~np.isnan(y)
+    if ok.sum() < 2 or np.std(x[ok]) == 0 or np.std(y[ok]) == 0:
+        return None
+    return _finite(float(np.corrcoef(x[ok], y[ok])[0, 1]))
