@@ -152,8 +152,7 @@ def suda2(
 
     total = float(row_score @ mult)
     if total > 0:
-        col_totals = contrib.T @ mult.astype(np.float64)
-        contributions = {v: float(100.0 * col_totals[v] / total) for v in range(m)}
+        contributions = {v: float(100.0 * contrib[v] / total) for v in range(m)}
     else:
         contributions = {v: 0.0 for v in range(m)}
 
@@ -225,7 +224,7 @@ def _dis_suda(
     spread = float(u / dis - u)
     q = float(f32(1.0) + (f32(8.0) - f32(m_eff)) / f32(20.0))
     powered = np.power(score[positive], q)
-    adj = float(np.sum(1.0 / powered))
+    adj = float(np.cumsum(1.0 / powered)[-1])  # sequential, in record order, as sdcMicro
     out[positive] = 1.0 / (1.0 + spread / (powered * adj))
     return out
 
@@ -288,35 +287,26 @@ def _msu_search(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Count the MSUs of each size per distinct key and accumulate variable contributions.
 
-    Level-wise over variable subsets. ``alive[T]`` holds the *surviving* keys of subset ``T``:
-    keys that are non-unique on every proper subset of ``T`` (the candidates of ``T``), are
-    non-unique on ``T`` itself, and share their ``T`` values with at least one single-record
-    key. The candidates of ``S`` are the keys surviving every ``S`` minus one variable. A
-    candidate held by one record that is alone with its values on ``S`` has an MSU there, and
-    any key that matches a candidate on ``S`` is a candidate too, so counting among the
-    candidates gives the true sample counts.
+    Level-wise over variable subsets. ``alive[T]`` marks the *surviving* keys of subset ``T``
+    (a packed bitset over the distinct keys): keys that are non-unique on every proper subset
+    of ``T`` (the candidates of ``T``), are non-unique on ``T`` itself, and share their ``T``
+    values with at least one single-record key. The candidates of ``S`` are the keys surviving
+    every ``S`` minus one variable (subsets are generated as in Apriori, from two survivors
+    with a common prefix). A candidate held by one record that is alone with its values on
+    ``S`` has an MSU there, and any key that matches a candidate on ``S`` is a candidate too,
+    so counting among the candidates gives the true sample counts.
     """
+    search = _Search(rows, mult, top, weights, prim, csize)
     n_rows, m = rows.shape
-    counts = np.zeros((n_rows, top), dtype=np.int64)
-    contrib = np.zeros((n_rows, m), dtype=np.float64)
-    single = mult == 1
-    cards = (rows.max(axis=0) + 1).astype(np.int64)
-
     alive: dict[tuple[int, ...], np.ndarray] = {}
     for v in range(m):
         cand = np.flatnonzero(rows[:, v] >= 0)
-        if cand.size == 0:
-            continue
-        survivors = _subset_step(
-            rows, mult, single, cand, (v,), cards, counts, contrib, weights, prim, csize
-        )
-        if survivors.size:
-            alive[(v,)] = survivors
+        if cand.size:
+            survivors = search.step(cand, (v,))
+            if survivors is not None:
+                alive[(v,)] = survivors
 
-    scratch = np.zeros(n_rows, dtype=bool)
     for size in range(2, top + 1):
-        if not alive:
-            break
         by_prefix: dict[tuple[int, ...], list[int]] = defaultdict(list)
         for subset in alive:
             by_prefix[subset[:-1]].append(subset[-1])
@@ -326,86 +316,84 @@ def _msu_search(
             for i, a in enumerate(lasts):
                 for b in lasts[i + 1 :]:
                     subset = (*prefix, a, b)
-                    parts = []
-                    for drop in range(size):
+                    acc = alive[(*prefix, a)] & alive[(*prefix, b)]
+                    for drop in range(size - 2):
                         part = alive.get(subset[:drop] + subset[drop + 1 :])
                         if part is None:
+                            acc[:] = 0
                             break
-                        parts.append(part)
-                    else:
-                        cand = _intersect(parts, scratch)
-                        if cand.size == 0:
-                            continue
-                        survivors = _subset_step(
-                            rows,
-                            mult,
-                            single,
-                            cand,
-                            subset,
-                            cards,
-                            counts,
-                            contrib,
-                            weights,
-                            prim,
-                            csize,
-                        )
-                        if survivors.size:
-                            nxt[subset] = survivors
+                        acc &= part
+                    if not acc.any():
+                        continue
+                    cand = np.flatnonzero(np.unpackbits(acc, count=n_rows))
+                    survivors = search.step(cand, subset)
+                    if survivors is not None:
+                        nxt[subset] = survivors
         alive = nxt
-    return counts, contrib
-
-
-def _intersect(parts: list[np.ndarray], scratch: np.ndarray) -> np.ndarray:
-    """Intersection of sorted index arrays, smallest first, with a reusable bool scratch."""
-    parts = sorted(parts, key=len)
-    cand = parts[0]
-    for part in parts[1:]:
-        scratch[part] = True
-        cand = cand[scratch[cand]]
-        scratch[part] = False
-        if cand.size == 0:
+        if not alive:
             break
-    return cand
+    return search.counts, search.contrib
 
 
-def _subset_step(
-    rows: np.ndarray,
-    mult: np.ndarray,
-    single: np.ndarray,
-    cand: np.ndarray,
-    subset: tuple[int, ...],
-    cards: np.ndarray,
-    counts: np.ndarray,
-    contrib: np.ndarray,
-    weights: np.ndarray,
-    prim: np.ndarray,
-    csize: np.ndarray,
-) -> np.ndarray:
-    """Record the MSUs on ``subset`` among ``cand`` and return the surviving keys."""
-    cols = np.asarray(subset, dtype=np.int64)
-    sub = rows[np.ix_(cand, cols)]
-    span = 1
-    for c in cols:
-        span *= int(cards[c])
-    if span < _INT64_LIMIT:
-        key = sub[:, 0].copy()
-        for j in range(1, len(cols)):
-            key *= int(cards[cols[j]])
-            key += sub[:, j]
-    else:  # sparse codes with a huge key space: re-factorise as we go
-        key = combine_codes(sub)
-    inv, uniques = pd.factorize(key)
-    group_count = np.bincount(inv, weights=mult[cand], minlength=len(uniques))
-    count = group_count[inv]
-    unique = count == 1
-    if unique.any():
-        found = cand[unique]
-        size = len(subset)
-        counts[found, size - 1] += 1
-        _credit_contributions(found, subset, weights[size - 1], contrib, prim, csize)
-    has_single = np.bincount(inv, weights=single[cand], minlength=len(uniques)) > 0
-    keep = (count >= 2) & has_single[inv]
-    return cand[keep]
+class _Search:
+    """State of one MSU search: key columns, key multiplicities and the running tallies."""
+
+    def __init__(
+        self,
+        rows: np.ndarray,
+        mult: np.ndarray,
+        top: int,
+        weights: np.ndarray,
+        prim: np.ndarray,
+        csize: np.ndarray,
+    ) -> None:
+        n_rows, m = rows.shape
+        self.n_rows = n_rows
+        self.columns = np.ascontiguousarray(rows.T)  # one contiguous array per variable
+        self.cards = [int(c) for c in rows.max(axis=0) + 1]
+        self.mult = mult.astype(np.float64)
+        self.single = (mult == 1).astype(np.float64)
+        self.weights = weights
+        self.prim = prim
+        self.csize = csize
+        self.counts = np.zeros((n_rows, top), dtype=np.int64)
+        self.contrib = np.zeros(m, dtype=np.float64)  # summed over records, per variable
+        self.correlated = np.asarray((csize > 1).any(axis=1))  # keys with a correlated item
+
+    def step(self, cand: np.ndarray, subset: tuple[int, ...]) -> np.ndarray | None:
+        """Record the MSUs on ``subset`` among ``cand``; return the survivors' bitset."""
+        key = self.columns[subset[0]][cand]
+        span = self.cards[subset[0]]
+        for var in subset[1:]:
+            card = self.cards[var]
+            if span * card >= _INT64_LIMIT:  # huge key space: re-factorise as we go
+                key, uniques = pd.factorize(key)
+                span = len(uniques)
+            key = key * card + self.columns[var][cand]
+            span *= card
+        if span > max(4 * cand.size, 1 << 16):
+            key, uniques = pd.factorize(key)
+            span = len(uniques)
+        count = np.bincount(key, weights=self.mult[cand], minlength=span)[key]
+        unique = count == 1
+        if unique.any():
+            found = cand[unique]
+            size = len(subset)
+            self.counts[found, size - 1] += 1
+            weight = self.weights[size - 1]
+            plain = ~self.correlated[found]
+            self.contrib[list(subset)] += weight * np.count_nonzero(plain)
+            if not plain.all():
+                _credit_contributions(
+                    found[~plain], subset, weight, self.contrib, self.prim, self.csize
+                )
+        has_single = np.bincount(key, weights=self.single[cand], minlength=span) > 0
+        keep = (count >= 2) & has_single[key]
+        if not keep.any():
+            return None
+        mask = np.zeros(self.n_rows, dtype=bool)
+        mask[cand[keep]] = True
+        return np.packbits(mask)
 
 
 def _credit_contributions(
@@ -416,26 +404,26 @@ def _credit_contributions(
     prim: np.ndarray,
     csize: np.ndarray,
 ) -> None:
-    """Credit variables for the MSUs on ``subset`` of the keys ``found``, as sdcMicro does.
+    """Add to ``contrib`` (per variable) the credits of MSUs on ``subset`` as sdcMicro does.
 
     sdcMicro finds each MSU once in its *representative* form (every item replaced by the
     lowest-variable item of its perfectly correlated class) and multiplies it by the product
     of the class sizes. Its credits per representative MSU of size ``k`` with weight ``w``:
 
-    * ``k = 1``: the variable gets ``w``.
+    * ``k = 1``: the variable gets ``w`` (an item held by one record has no class).
     * ``k = 2`` (items ``a``, ``b``): ``a`` gets ``|class(b)| w``, ``b`` gets ``|class(a)| w``
-      and every other member of either class gets ``w`` (Suda2.h, FindMsu, "In Main Dataset"
-      branch for 1-MSUs of a subset).
+      and every other member of either class gets ``w`` (Suda2.h, ``FindMsu``, the branch for
+      a 1-MSU of a subset "in main dataset").
     * ``k >= 3``: each representative variable gets ``prod |class| * w``; the other class
-      members get nothing.
+      members get nothing (Suda2.h, ``FindMsu``, the branch for larger MSUs).
 
     Without correlated items all class sizes are 1 and every MSU credits each of its variables
-    with ``w``. Non-representative MSUs are counted in the scores but credited through their
-    representative here.
+    with ``w``; the caller handles those keys directly. The other MSUs of a class product are
+    counted in the scores but credited through their representative here.
     """
     size = len(subset)
     if size == 1:
-        contrib[found, subset[0]] += weight
+        contrib[subset[0]] += weight * found.size
         return
     cols = np.asarray(subset, dtype=np.int64)
     canonical = (prim[np.ix_(found, cols)] == cols).all(axis=1)
@@ -444,13 +432,12 @@ def _credit_contributions(
         return
     sizes = csize[np.ix_(rep, cols)]
     if size >= 3:
-        total = sizes.prod(axis=1).astype(np.float64) * weight
-        contrib[np.ix_(rep, cols)] += total[:, None]
+        contrib[cols] += float(sizes.prod(axis=1).sum()) * weight
         return
     a, b = subset
-    contrib[rep, a] += sizes[:, 1] * weight
-    contrib[rep, b] += sizes[:, 0] * weight
+    contrib[a] += float(sizes[:, 1].sum()) * weight
+    contrib[b] += float(sizes[:, 0].sum()) * weight
     members = (prim[rep] == a) | (prim[rep] == b)
     members[:, a] = False
     members[:, b] = False
-    contrib[rep] += members * weight
+    contrib += members.sum(axis=0) * weight

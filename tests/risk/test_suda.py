@@ -430,5 +430,6 @@ def test_invariant_to_relabelling_and_row_order(codes: np.ndarray, data: st.Data
     shifted = np.where(codes >= 0, codes * 3 + 5, -1)  # relabel every observed value
     other = suda2(shifted[list(perm)])
     np.testing.assert_array_equal(other.score, res.score[list(perm)])
-    np.testing.assert_array_equal(other.dis_score, res.dis_score[list(perm)])
+    # the DIS normaliser is a sum over records in input order: rounding may differ
+    np.testing.assert_allclose(other.dis_score, res.dis_score[list(perm)], rtol=1e-13)
     assert other.contributions == pytest.approx(res.contributions, rel=1e-12, abs=1e-12)
