@@ -284,7 +284,7 @@ def _pearson(df: pd.DataFrame, a: str, b: str) -> float:
 def _pmse(real: np.ndarray, synth: np.ndarray, sizes: Sequence[int]) -> tuple[float, float]:
     """The pMSE of a main-effects logistic regression of "is synthetic" on one-hot codes.
 
-    The model is fitted by L-BFGS on the mean log-loss with a small ridge penalty (which
+    The model is fitted by Newton-CG on the mean log-loss with a small ridge penalty (which
     only fixes the level of the redundant one-hot columns). Returns ``(pmse, null)``, where
     ``null = (k - 1) (1 - c)**2 c / N`` with ``k`` free parameters and ``c`` the synthetic
     share (Snoke, Raab, Nowok, Dibben and Slavkovic 2018).
@@ -299,24 +299,37 @@ def _pmse(real: np.ndarray, synth: np.ndarray, sizes: Sequence[int]) -> tuple[fl
     )
     c = len(synth) / n
     ridge = 1e-6
+    penalty = np.ones(design.shape[1] + 1)
+    penalty[0] = 0.0  # the intercept is not penalised
+    full = sparse.hstack([np.ones((n, 1)), design], format="csr")
 
     def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
-        z = design @ w[1:] + w[0]
+        z = full @ w
         # log(1 + e^z) - y z, computed stably
-        value = float(np.mean(np.logaddexp(0.0, z) - label * z)) + ridge * float(w[1:] @ w[1:])
-        resid = (1.0 / (1.0 + np.exp(-z)) - label) / n
-        grad = np.r_[resid.sum(), design.T @ resid + 2 * ridge * w[1:]]
-        return value, grad
+        value = float(np.mean(np.logaddexp(0.0, z) - label * z))
+        grad = full.T @ ((_sigmoid(z) - label) / n)
+        return value + ridge * float(penalty @ w**2), grad + 2 * ridge * penalty * w
 
-    w0 = np.zeros(design.shape[1] + 1)
+    def hessp(w: np.ndarray, v: np.ndarray) -> np.ndarray:
+        p = _sigmoid(full @ w)
+        return full.T @ (p * (1 - p) / n * (full @ v)) + 2 * ridge * penalty * v
+
+    w0 = np.zeros(full.shape[1])
     w0[0] = math.log(c / (1 - c))
-    fit = optimize.minimize(loss, w0, jac=True, method="L-BFGS-B", options={"maxiter": 500})
-    p = 1.0 / (1.0 + np.exp(-(design @ fit.x[1:] + fit.x[0])))
+    fit = optimize.minimize(
+        loss, w0, jac=True, hessp=hessp, method="Newton-CG", options={"maxiter": 200}
+    )
+    p = _sigmoid(full @ fit.x)
     pmse = float(np.mean((p - c) ** 2))
     used = np.asarray(design.sum(axis=0)).ravel() > 0
     k = 1 + int(used.sum()) - m  # intercept + (levels - 1) per column
     null = max(k - 1, 1) * (1 - c) ** 2 * c / n
     return pmse, float(null)
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    """Logistic function without overflow warnings."""
+    return np.exp(-np.logaddexp(0.0, -z))
 
 
 def nearest_distances(

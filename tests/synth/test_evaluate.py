@@ -146,3 +146,14 @@ def test_cramers_v() -> None:
 def test_errors(real: pd.DataFrame, synth: pd.DataFrame, columns: list[str], message: str) -> None:
     with pytest.raises(DataError, match="^" + re.escape(message) + "$"):
         evaluate(real, synth, columns)
+
+
+def test_pmse_matches_the_saturated_logistic_fit_by_hand() -> None:
+    # One binary column: the fitted propensity of a level is its synthetic share.
+    # 'x': 50 real, 80 synthetic -> 80/130; 'y': 50 real, 20 synthetic -> 20/70; c = 1/2.
+    real = pd.DataFrame({"a": ["x"] * 50 + ["y"] * 50})
+    synth = pd.DataFrame({"a": ["x"] * 80 + ["y"] * 20})
+    ev = evaluate(real, synth, ["a"])
+    expected = (130 * (80 / 130 - 0.5) ** 2 + 70 * (20 / 70 - 0.5) ** 2) / 200
+    assert ev.pmse == pytest.approx(expected, rel=1e-4)
+    assert ev.pmse_null == pytest.approx(1 * 0.25 * 0.5 / 200)
