@@ -23,9 +23,11 @@ Scores (matching sdcMicro 5.x, ``R/suda2.R`` and ``src/Suda2.h``, ``original_sco
       dis = U f / (U f + P (1 - f))
       dis_suda_i = 1 / (1 + (U / dis - U) / (score_i^Q * sum_j score_j^-Q))
 
-  for records with a positive score, 0 otherwise (sum over records with a positive score).
-  sdcMicro evaluates ``dis``, ``U / dis - U`` and ``Q`` in single precision; so do we, so that
-  the figures agree to double precision rounding.
+  for records with a positive score, 0 otherwise (sum over records with a positive score,
+  in record order). ``U / dis - U`` is ``P (1 - f) / f``: ``U`` cancels except for rounding.
+  sdcMicro evaluates ``dis``, ``U / dis - U`` and ``Q`` in single precision; so do we. (Some
+  sdcMicro versions count in ``U`` only unique keys alone in their 16-bit hash bucket; since
+  ``U`` cancels, that moves DIS-SUDA by about 1e-7 relative at most.)
 * The attribute contribution of variable ``v`` is ``100 * sum_i c_iv / sum_i score_i`` where
   ``c_iv`` adds the weights of record ``i``'s MSUs that contain ``v`` (sdcMicro's
   ``attribute_contributions``; they do not sum to 100 because an MSU of size ``k`` counts for
@@ -38,7 +40,7 @@ Scores (matching sdcMicro 5.x, ``R/suda2.R`` and ``src/Suda2.h``, ``original_sco
 
 Missing values (``-1`` codes, sdcMicro's ``missing`` argument, default ``-999``, and ``NA``) are
 not items: an itemset only uses the record's observed variables, and a record with a missing
-value never matches a record on that variable. So a missing value can only *remove* MSUs. For
+value never matches a record on that variable (so it can make *other* records unique). For
 the DIS counts ``U`` and ``P`` whole keys are compared as they are, missing equal to missing.
 This is not the wildcard rule of :func:`sdc.risk.frequencies.key_frequencies`.
 

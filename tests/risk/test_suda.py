@@ -236,6 +236,14 @@ def test_testdata2_matches_brute_force(testdata2_keys: pd.DataFrame) -> None:
     _assert_matches_reference(_codes(testdata2_keys))
 
 
+def test_testdata2_with_missing_values_matches_brute_force(testdata2_keys: pd.DataFrame) -> None:
+    codes = _codes(testdata2_keys)
+    rng = np.random.default_rng(11)
+    codes[rng.random(codes.shape) < 0.1] = -1
+    _assert_matches_reference(codes)
+    _assert_matches_reference(codes, max_msu=2)
+
+
 def test_correlated_items_credit_like_sdcmicro() -> None:
     # v1 = 7 and v2 = 8 are held by exactly records {0, 1}: perfectly correlated items, so
     # record 0's MSUs {v1, v3} and {v2, v3} are one representative MSU (v1, v3) times two.
