@@ -9,11 +9,20 @@ everything after that is numpy on integer arrays, never Python loops over rows.
 
 Missing values follow sdcMicro's ``freqCalc``: with ``missing="wildcard"`` a missing value
 matches every value of its variable, so record *i* and record *j* share a key when, for
-every variable, their values are equal or either one is missing. Comparing all pairs would
-be quadratic; instead records are collapsed to distinct rows and grouped by their pattern
-of missing variables. For a target pattern P, a source row j matches on exactly the
-variables observed in both, ``obs(j) - P``, so one group-by per distinct ``obs(j) - P``
-serves all targets of pattern P. The work is (number of patterns) x (distinct rows).
+every variable, their values are equal or either one is missing. One quirk of ``freqCalc`` is
+kept so that the figures agree with sdcMicro: with two or more key variables, a record whose
+key is missing *entirely* counts every record (``f_k = n``), but records without any missing
+value do not count it (records with some missing values do). With a single key variable
+complete records count it too.
+
+Comparing all pairs would be quadratic. Instead records are collapsed to distinct rows,
+grouped by their *pattern* (the set of observed variables) and keyed by one mixed-radix
+int64 over their observed codes, so that a projection onto fewer variables is a
+subtraction. Rows of patterns P and S match on exactly the variables observed in both,
+``P & S``. Complete rows are counted among themselves once, joined with each partial pattern
+once (one hash lookup serves both directions), and each partial pattern P looks up the
+other partial rows grouped by ``P & S``, the smaller side hashed. The work is about
+(number of patterns) x (distinct rows), all of it in numpy and pandas' hash tables.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ import pandas as pd
 MissingRule = Literal["wildcard", "category"]
 
 _INT64_LIMIT = 2**62
+_SMALL = 20_000  # below this many keys, sorting beats hashing
 
 
 @dataclass(frozen=True)
@@ -116,6 +126,115 @@ def _wildcard_frequencies(codes: np.ndarray, w: np.ndarray) -> KeyFrequencies:
     n_rows = int(row_id.max()) + 1
     _, first = np.unique(row_id, return_index=True)
     rows = codes[first]
+    radix = _mixed_radix(rows)
+    if radix is None:
+        return _wildcard_generic(codes, w)
+    count = np.bincount(row_id, minlength=n_rows).astype(np.float64)
+    weight = np.bincount(row_id, weights=w, minlength=n_rows)
+
+    # Sort the distinct rows by pattern so that each pattern is one contiguous slice.
+    bits = np.int64(1) << np.arange(m, dtype=np.int64)
+    obs_mask = ((rows >= 0) * bits).sum(axis=1)
+    perm = np.argsort(obs_mask, kind="stable")
+    rows, count, weight, obs_mask = rows[perm], count[perm], weight[perm], obs_mask[perm]
+    position = np.empty(n_rows, dtype=np.int64)
+    position[perm] = np.arange(n_rows, dtype=np.int64)
+    patterns, starts = np.unique(obs_mask, return_index=True)
+    ends = np.r_[starts[1:], n_rows]
+    slices = {int(p): slice(int(s), int(e)) for p, s, e in zip(patterns, starts, ends, strict=True)}
+    columns = [np.ascontiguousarray(rows[:, j]) for j in range(m)]
+    # Mixed-radix key of each row over its observed variables; a projection onto fewer
+    # variables subtracts the dropped ones.
+    key = np.zeros(n_rows, dtype=np.int64)
+    for j in range(m):
+        key += np.where(columns[j] >= 0, columns[j] * radix[j], 0)
+
+    def project(pattern: int, onto: int) -> np.ndarray:
+        sl = slices[pattern]
+        out = key[sl]
+        for j in range(m):
+            if (pattern >> j) & 1 and not (onto >> j) & 1:
+                out = out - columns[j][sl] * radix[j]
+        return out
+
+    full = (1 << m) - 1
+    f = np.zeros(n_rows, dtype=np.float64)
+    F = np.zeros(n_rows, dtype=np.float64)
+    partial = [p for p in slices if p != full]
+    if full in slices:
+        whole = slices[full]
+        f[whole], F[whole] = _match_sums(key[whole], key[whole], count[whole], weight[whole])
+    for pattern in partial:
+        targets = slices[pattern]
+        if pattern == 0:
+            # A key missing entirely matches every record.
+            f[targets] += count.sum()
+            F[targets] += weight.sum()
+            if m == 1 and full in slices:
+                # sdcMicro counts it for complete keys only with a single key variable.
+                f[slices[full]] += count[targets].sum()
+                F[slices[full]] += weight[targets].sum()
+            continue
+        if full in slices:
+            _symmetric_join(
+                project(full, pattern), slices[full], key[targets], targets, count, weight, f, F
+            )
+        shared: dict[int, list[int]] = {}
+        for source in partial:
+            shared.setdefault(source & pattern, []).append(source)
+        for common, sources in shared.items():
+            if common == 0:
+                for s in sources:
+                    f[targets] += count[slices[s]].sum()
+                    F[targets] += weight[slices[s]].sum()
+                continue
+            src_key = np.concatenate([project(s, common) for s in sources])
+            src_count = np.concatenate([count[slices[s]] for s in sources])
+            src_weight = np.concatenate([weight[slices[s]] for s in sources])
+            f_add, F_add = _match_sums(src_key, project(pattern, common), src_count, src_weight)
+            f[targets] += f_add
+            F[targets] += F_add
+    at = position[row_id]
+    return KeyFrequencies(fk=np.rint(f[at]).astype(np.int64), Fk=F[at])
+
+
+def _symmetric_join(
+    complete_key: np.ndarray,
+    complete: slice,
+    target_key: np.ndarray,
+    targets: slice,
+    count: np.ndarray,
+    weight: np.ndarray,
+    f: np.ndarray,
+    F: np.ndarray,
+) -> None:
+    """Match complete rows with the rows of one partial pattern, adding counts both ways.
+
+    ``complete_key`` is the complete rows' key projected onto the pattern's observed
+    variables; one lookup of it in the (few) pattern keys serves both directions.
+    """
+    inverse, uniq = pd.factorize(target_key)
+    pos = pd.Index(uniq).get_indexer(complete_key)
+    hit = np.flatnonzero(pos >= 0)
+    if not len(hit):
+        return
+    pos = pos[hit]
+    rows = hit + complete.start
+    n_u = len(uniq)
+    f[targets] += np.bincount(pos, weights=count[rows], minlength=n_u)[inverse]
+    F[targets] += np.bincount(pos, weights=weight[rows], minlength=n_u)[inverse]
+    f[rows] += np.bincount(inverse, weights=count[targets], minlength=n_u)[pos]
+    F[rows] += np.bincount(inverse, weights=weight[targets], minlength=n_u)[pos]
+
+
+def _wildcard_generic(codes: np.ndarray, w: np.ndarray) -> KeyFrequencies:
+    """The wildcard rule for keys too wide for one int64: re-factorised keys per group-by."""
+    n, m = codes.shape
+    # Collapse to distinct rows; code+1 so that missing (-1) becomes 0 and stays distinct.
+    row_id = combine_codes(codes + 1)
+    n_rows = int(row_id.max()) + 1
+    _, first = np.unique(row_id, return_index=True)
+    rows = codes[first]
     row_count = np.bincount(row_id, minlength=n_rows).astype(np.float64)
     row_weight = np.bincount(row_id, weights=w, minlength=n_rows)
 
@@ -162,19 +281,27 @@ def _match_sums(
 ) -> tuple[np.ndarray, np.ndarray]:
     """For each target key, the summed count and weight of the sources with the same key.
 
-    The smaller side is sorted and the larger side is looked up in it, so a handful of
-    targets against a million sources (or the reverse) costs one pass over the larger side.
+    The smaller side is hashed and the larger side looked up in it, so a handful of targets
+    against a million sources (or the reverse) costs one pass over the larger side. Small
+    inputs use sorting, which has less overhead than building a hash table.
     """
-    if len(src_key) <= len(tgt_key):
+    if max(len(src_key), len(tgt_key)) < _SMALL:
         uniq, inverse = np.unique(src_key, return_inverse=True)
         cnt = np.bincount(inverse, weights=count, minlength=len(uniq))
         wsum = np.bincount(inverse, weights=weight, minlength=len(uniq))
-        pos = np.minimum(np.searchsorted(uniq, tgt_key), len(uniq) - 1)
-        hit = uniq[pos] == tgt_key
+        at = np.minimum(np.searchsorted(uniq, tgt_key), len(uniq) - 1)
+        found = uniq[at] == tgt_key
+        return np.where(found, cnt[at], 0.0), np.where(found, wsum[at], 0.0)
+    if len(src_key) <= len(tgt_key):
+        inverse, uniq = pd.factorize(src_key)
+        cnt = np.bincount(inverse, weights=count, minlength=len(uniq))
+        wsum = np.bincount(inverse, weights=weight, minlength=len(uniq))
+        pos = pd.Index(uniq).get_indexer(tgt_key)
+        hit = pos >= 0
         return np.where(hit, cnt[pos], 0.0), np.where(hit, wsum[pos], 0.0)
-    uniq, inverse = np.unique(tgt_key, return_inverse=True)
-    pos = np.minimum(np.searchsorted(uniq, src_key), len(uniq) - 1)
-    hit = uniq[pos] == src_key
+    inverse, uniq = pd.factorize(tgt_key)
+    pos = pd.Index(uniq).get_indexer(src_key)
+    hit = pos >= 0
     cnt = np.bincount(pos[hit], weights=count[hit], minlength=len(uniq))
     wsum = np.bincount(pos[hit], weights=weight[hit], minlength=len(uniq))
     return cnt[inverse], wsum[inverse]
