@@ -151,6 +151,8 @@ _HOUSEHOLD_WORDS = frozenset(
 )
 _HOUSEHOLD_IDS = frozenset("hid hhid idmen idmenage idhogar hhldid hholdid hhno hhnum".split())
 _ID_WORDS = frozenset("id no num number nr code key identifier identifiant ident folio".split())
+# Words that make a "weight" a body weight (health data), not a sampling weight.
+_BODY_WORDS = frozenset("kg kgs kilo kilos lb lbs body birth bmi corporal naissance nacer".split())
 _SIZE_WORDS = frozenset(
     "size taille tamano members membres miembros persons personnes personas nb n count".split()
 )
@@ -196,7 +198,8 @@ _SENSITIVE: tuple[_Vocab, ...] = (
         "sexual orientation or gender identity",
         "lgbt lgbti lgbtq lgbtiq lgbtqi sexuality sexualite sexualidad transgender intersex",
         "sexualorient orientationsex orientacionsex genderident identitedegenre "
-        "identitegenre identidaddegenero identidadgenero sexualidad sexualite sexuality",
+        "identitegenre identidaddegenero identidadgenero sexualidad sexualite sexuality "
+        "sexwork transactionalsex travailsex",
     ),
     _v(
         "health",
@@ -205,8 +208,9 @@ _SENSITIVE: tuple[_Vocab, ...] = (
         "tuberculose pregnant pregnancy enceinte grossesse embarazo embarazada mental "
         "depression medication medicament treatment traitement tratamiento drug drugs "
         "alcohol alcool abortion avortement aborto contraception sti std ist its hepatitis "
-        "malaria cancer diabetes psychiatric",
-        "health sante salud medic diagnos pregnan hivstatus",
+        "malaria cancer diabetes psychiatric bmi anthropometric muac stunting wasting "
+        "haemoglobin hemoglobin",
+        "health sante salud medic diagnos pregnan hivstatus birthweight weightkg poidsnaissance",
     ),
     _v(
         "violence or abuse",
@@ -287,7 +291,7 @@ _QUASI: tuple[_Vocab, ...] = (
         "ward parish canton zone area urban rural urbrur zip zipcode postcode postal "
         "cluster ea subcounty subdistrict quartier barrio colonia aldea vereda "
         "neighborhood neighbourhood settlement community communaute comunidad block "
-        "lga woreda kebele",
+        "lga woreda kebele lieu place lugar birthplace",
         "village district provinc municip departement departament subcount",
     ),
     _v(
@@ -513,6 +517,8 @@ def _choose_weight(stats: list[_Stats]) -> str | None:
 def _is_weight(s: _Stats) -> bool:
     if s.kind != "numeric" or not s.n_present or float(s.values.min()) <= 0:
         return False
+    if s.tokens & _BODY_WORDS:
+        return False
     return _WEIGHT.matches(s.tokens, s.compact) or s.compact == "w"
 
 
@@ -535,7 +541,7 @@ def _classify(s: _Stats, weight: str | None) -> ColumnProfile:
     if s.n_distinct == 1:
         return s.profile("other", "the same value in every row: it cannot single anyone out")
 
-    found = _direct_by_content(s) or _free_text(s) or _direct_by_name(s)
+    found = _direct_by_content(s) or _direct_by_name(s) or _free_text(s)
     if found is None:
         found = _sensitive(s) or _quasi_by_name(s) or _by_shape(s)
     return found
@@ -604,19 +610,29 @@ def _looks_like_person_name(value: str) -> bool:
 
 
 def _looks_like_coordinates(s: _Stats) -> bool:
+    """Numbers in the range of degrees, in a column named like coordinates.
+
+    Names are needed: ratios, z-scores and weights also have many decimals. Bare ``x`` and
+    ``y`` count when most values have at least four decimals.
+    """
     v = s.values
     if not s.n_present or s.integer:
         return False
-    named = _GPS.matches(s.tokens, s.compact) or s.compact == "long"
     lo, hi = float(v.min()), float(v.max())
     limit = 90.0 if (s.tokens & {"lat", "latitude", "latitud"} or "latitud" in s.compact) else 180
     if lo < -limit or hi > limit:
         return False
-    if named:
+    if _named_gps(s):
         return True
+    if s.compact not in {"x", "y", "gpsx", "gpsy", "coordx", "coordy", "xcoord", "ycoord"}:
+        return False
     sample = v.iloc[:_SAMPLE].to_numpy()
-    many_decimals = np.mean(np.abs(sample * 1e4 - np.round(sample * 1e4)) > 1e-6)
-    return bool(many_decimals >= 0.9 and s.uniqueness >= 0.1 and s.n_distinct >= 20)
+    many_decimals = np.mean(np.abs(sample * 1e3 - np.round(sample * 1e3)) > 1e-6)
+    return bool(many_decimals >= 0.9 and s.n_distinct >= 20)
+
+
+def _named_gps(s: _Stats) -> bool:
+    return _GPS.matches(s.tokens, s.compact) or s.compact == "long"
 
 
 def _free_text(s: _Stats) -> ColumnProfile | None:
@@ -634,19 +650,26 @@ def _free_text(s: _Stats) -> ColumnProfile | None:
 
 
 def _direct_by_name(s: _Stats) -> ColumnProfile | None:
+    """Direct identifiers by name, unless the column is a small categorical.
+
+    A yes/no column such as ``has_phone`` or ``gps_taken`` is about the identifier, not
+    the identifier itself: it falls through to the other rules.
+    """
+    if s.kind == "bool" or (s.n_distinct <= _MAX_CODES and s.uniqueness < 0.5):
+        return None
     text = s.kind == "text"
     if _EMAIL.matches(s.tokens, s.compact) and text:
         return s.profile("direct", "the name says e-mail addresses")
-    if _PHONE.matches(s.tokens, s.compact) and s.kind in ("text", "numeric"):
+    if _PHONE.matches(s.tokens, s.compact):
         return s.profile("direct", "the name says phone numbers")
     if _ADDRESS.matches(s.tokens, s.compact) and text:
         return s.profile("direct", "the name says street addresses")
-    if (_GPS.matches(s.tokens, s.compact) or s.compact == "long") and s.kind != "bool":
+    if _named_gps(s) and s.kind != "date":
         return s.profile("direct", "the name says GPS coordinates: they point at a home")
     if _PERSON_NAME.matches(s.tokens, s.compact) and text and not _geography(s):
         return s.profile("direct", "the name says personal names")
     if _ID_NUMBER.matches(s.tokens, s.compact) and s.uniqueness >= _NEAR_UNIQUE:
-        if s.kind in ("text", "numeric") and not _geography(s):
+        if s.kind != "date" and not _geography(s):
             return _id_profile(s, "an ID number (nearly every value different)")
     return None
 
@@ -683,6 +706,8 @@ def _quasi_by_name(s: _Stats) -> ColumnProfile | None:
     for vocab in _QUASI:
         if not vocab.matches(s.tokens, s.compact):
             continue
+        if vocab.label == "date of birth" and s.kind == "text":
+            continue  # "pays_naissance": a place of birth, see geography
         if vocab.label == "household size" or (
             s.tokens & (_HOUSEHOLD_WORDS | {"family", "fam"}) and s.tokens & _SIZE_WORDS
         ):
@@ -740,6 +765,12 @@ def _by_shape(s: _Stats) -> ColumnProfile:
             "other",
             "a measure with nearly all values different",
             hints=("if it is about money, health or another private matter, make it sensitive",),
+        )
+    if s.kind == "numeric" and s.integer and (s.compact.endswith("code") or "code" in s.tokens):
+        return s.profile(
+            "quasi",
+            f"a code with many values ({s.n_distinct}): may combine with others",
+            hints=("group the codes (e.g. by their first digits: recode: {prefix: 1})",),
         )
     if s.kind == "numeric" and s.integer and s.n_distinct <= _MAX_CODES:
         return s.profile(

@@ -92,7 +92,8 @@ CASES: list[tuple[str, Gen, str]] = [
     ("Teléfono", _phones, "direct"),
     ("e_mail", lambda: [f"u{i}" for i in range(N)], "direct"),
     ("correo", _emails, "direct"),
-    ("adresse", lambda: _cats("1 rue A", "2 rue B", "3 rue C"), "direct"),
+    ("adresse", lambda: [f"{i} rue du Port" for i in range(N)], "direct"),
+    ("calle", lambda: [f"C{i % 80}" for i in range(N)], "direct"),
     ("latitude", lambda: _coords(10, 11), "direct"),
     ("gps_lon", lambda: _coords(30, 31), "direct"),
     ("LONG", lambda: _coords(30, 31), "direct"),
@@ -128,6 +129,11 @@ CASES: list[tuple[str, Gen, str]] = [
     ("gender_identity", lambda: _cats("a", "b", "c"), "sensitive"),
     ("identité_de_genre", lambda: _cats("a", "b"), "sensitive"),
     ("political_party", lambda: _cats("a", "b"), "sensitive"),
+    ("weight_kg", _floats_few_decimals, "sensitive"),  # a body weight: health
+    ("poids_naissance", _floats_few_decimals, "sensitive"),
+    ("bmi", _floats_few_decimals, "sensitive"),
+    ("sex_work", lambda: _cats("yes", "no"), "sensitive"),
+    ("income_source", lambda: _cats("farm", "trade"), "sensitive"),
     # sensitive: by content
     ("q17", lambda: _cats("Christian", "Muslim", "Hindu", "None"), "sensitive"),
     ("q18", lambda: _cats("heterosexual", "gay", "lesbian", "bisexual"), "sensitive"),
@@ -170,7 +176,17 @@ CASES: list[tuple[str, Gen, str]] = [
     ("interview_day", _dates, "quasi"),
     ("roof", lambda: _codes(5), "quasi"),
     ("toilet", lambda: _cats("flush", "pit", "none", "other"), "quasi"),
+    ("OCCUCODE", lambda: [100 + i % 150 for i in range(N)], "quasi"),
     ("has_radio", lambda: [i % 2 == 0 for i in range(N)], "quasi"),
+    ("has_phone", lambda: _cats("yes", "no"), "quasi"),  # about a phone, not a phone number
+    ("gps_taken", lambda: [i % 3 == 0 for i in range(N)], "quasi"),
+    ("email_ok", lambda: _codes(2), "quasi"),
+    ("pays_naissance", lambda: _cats("Mali", "Niger", "Senegal"), "quasi"),
+    ("lugar_de_nacimiento", lambda: _cats("a", "b"), "quasi"),
+    ("year_of_birth", lambda: [1940 + i % 60 for i in range(N)], "quasi"),
+    ("age_group", lambda: _cats("0-17", "18-29", "30+"), "quasi"),
+    ("hh_head_sex", lambda: _cats("m", "f"), "quasi"),
+    ("district_id", lambda: _codes(8), "quasi"),
     # other
     ("score", _floats_few_decimals, "other"),
     ("constant", lambda: [1] * N, "other"),
@@ -178,6 +194,9 @@ CASES: list[tuple[str, Gen, str]] = [
     ("measure", _skewed, "other"),
     ("count_items", lambda: [i % 50 for i in range(N)], "other"),
     ("long_labels", lambda: [f"label {i % 150}" for i in range(N)], "other"),
+    ("share_spent", lambda: [float(v) for v in np.round(RNG.random(N), 6)], "other"),
+    ("haz", lambda: [float(v) for v in np.round(RNG.normal(0, 1.2, N), 6)], "other"),
+    ("x", lambda: [float(v) for v in np.round(RNG.normal(0, 1.2, N), 2)], "other"),
 ]
 
 
