@@ -203,6 +203,10 @@ def synthesize(
         raise PolicyError(f"synthetic: delta must be between 0 and 1 (exclusive), got {delta}")
     if isinstance(rows, bool) or not isinstance(rows, int | np.integer) or rows < 1:
         raise PolicyError(f"synthetic: rows must be a whole number >= 1, got {rows}")
+    if seed is not None and (
+        isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0
+    ):
+        raise PolicyError(f"synthetic: seed must be a whole number >= 0 or empty, got {seed}")
     codebook = build_codebook(df, columns, domains, bounds, bins, domain_from_data)
     codes, dropped, clamped = codebook.encode(df)
     if len(codes) == 0:
@@ -237,7 +241,7 @@ def synthesize(
         merged={
             codec.name: tuple(codec.labels()[i] for i in comp.merged)
             for codec, comp in zip(codebook.codecs, run.compression, strict=True)
-            if len(comp.merged) > 1
+            if comp.merged
         },
         rows=int(rows),
         seed=seed,

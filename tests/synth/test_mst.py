@@ -130,10 +130,19 @@ def test_rows_columns_and_codebook_are_respected(tree_df: pd.DataFrame) -> None:
     assert result.clamped == {"age": int(((df["age"] < 18) | (df["age"] > 80)).sum())}
 
 
-def test_sampling_seed_makes_the_sampling_step_reproducible(tree_df: pd.DataFrame) -> None:
-    a = _synth(tree_df, 1.0, rows=200)
-    assert a.seed == 1
-    assert len(a.data) == 200
+def test_seed_none_is_allowed(tree_df: pd.DataFrame) -> None:
+    result = synthesize(
+        tree_df,
+        columns=["A", "C"],
+        domains=DOMAINS,
+        bounds={},
+        epsilon=1.0,
+        delta=1e-9,
+        rows=200,
+        seed=None,
+    )
+    assert result.seed is None
+    assert len(result.data) == 200
 
 
 def test_to_dict_is_json_and_leaves_out_private_counts(tree_df: pd.DataFrame) -> None:
@@ -215,6 +224,8 @@ def test_all_small_cells_merge_into_one() -> None:
         ({"rows": 0}, "synthetic: rows must be a whole number >= 1, got 0"),
         ({"rows": True}, "synthetic: rows must be a whole number >= 1, got True"),
         ({"rows": 2.5}, "synthetic: rows must be a whole number >= 1, got 2.5"),
+        ({"seed": -1}, "synthetic: seed must be a whole number >= 0 or empty, got -1"),
+        ({"seed": "x"}, "synthetic: seed must be a whole number >= 0 or empty, got x"),
     ],
 )
 def test_parameter_errors(tree_df: pd.DataFrame, kwargs: dict[str, object], message: str) -> None:
