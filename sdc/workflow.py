@@ -302,7 +302,7 @@ def run_demo(
     write_csv(survey, data)
     policy_path = out / "policy.yaml"
     write_text_new(policy_path, demo_policy_text())
-    write_text_new(out / "hierarchies" / "village.csv", village_hierarchy_csv(survey))
+    write_text_new(out / "hierarchies" / "village.csv", village_hierarchy_csv())
     key_file = out / "pseudonym.key"
     write_text_new(key_file, secrets.token_hex(32) + "\n")
     key_file.chmod(0o600)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
+
 from sdc.report.html import render_page
 from sdc.report.risk import risk_context
 
@@ -100,8 +102,11 @@ def _summary(result: ReleaseResult, data_name: str) -> str:
 
 
 def _table(t: Any) -> dict[str, Any]:
-    frame = t.table.fillna("")
-    rows = frame.head(MAX_TABLE_ROWS).astype(str).to_numpy().tolist()
+    frame = t.table
+    rows = [
+        ["" if pd.isna(v) else (f"{v:,.4g}" if isinstance(v, float) else str(v)) for v in row]
+        for row in frame.head(MAX_TABLE_ROWS).itertuples(index=False)
+    ]
     flags = ", ".join(f"{n} {k}" for k, n in t.flag_counts.items() if n)
     return {
         "name": t.name,
