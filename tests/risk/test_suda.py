@@ -410,6 +410,40 @@ def test_bad_input_raises_data_error(codes: np.ndarray, kwargs: dict, message: s
         suda2(codes, **kwargs)
 
 
+def _msu_counts_without_pruning(codes: np.ndarray, top: int) -> np.ndarray:
+    """MSU counts from uniqueness on every subset over all records (no candidate pruning)."""
+    n, m = codes.shape
+    unique: dict[tuple[int, ...], np.ndarray] = {}
+    counts = np.zeros((n, top), dtype=np.int64)
+    for k in range(1, top + 1):
+        for s in itertools.combinations(range(m), k):
+            sub = codes[:, list(s)]
+            observed = (sub >= 0).all(axis=1)
+            _, inv, cnt = np.unique(sub, axis=0, return_inverse=True, return_counts=True)
+            uniq = observed & (cnt[inv.ravel()] == 1)
+            unique[s] = uniq
+            minimal = uniq.copy()
+            if k > 1:
+                for v in s:
+                    minimal &= ~unique[tuple(x for x in s if x != v)]
+            counts[:, k - 1] += minimal
+    return counts
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_larger_data_match_unpruned_search(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n, cards = 3000, [2, 6, 11, 4, 30, 3]
+    codes = np.column_stack(
+        [rng.choice(c, size=n, p=(p := 1 / np.arange(1, c + 1)) / p.sum()) for c in cards]
+    )
+    codes[rng.random(codes.shape) < 0.03] = -1
+    res = suda2(codes)
+    expected = _msu_counts_without_pruning(codes, 6)
+    np.testing.assert_array_equal(res.msu_counts, expected)
+    np.testing.assert_array_equal(res.score, expected @ np.array([120.0, 24, 6, 2, 1, 1]))
+
+
 # --------------------------------------------------------------------------------------------
 # Property test against the brute force
 # --------------------------------------------------------------------------------------------
