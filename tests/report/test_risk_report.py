@@ -117,3 +117,28 @@ def test_bar_chart_escapes_labels() -> None:
     svg = bar_chart(["<b>", "x"], [0, 0], title="t&", value_label="v", highlight=[True, False])
     assert "&lt;b&gt;" in svg and "t&amp;" in svg
     assert svg.count("<rect") == 2
+
+
+def test_text_with_suda_t_closeness_and_importance() -> None:
+    df = pd.read_csv(DATA / "francdat.csv")
+    th = RiskThresholds(k=2, t=0.2)
+    r = assess_risk(
+        df, quasi=KEYS, weight="w", sensitive=["Num1"], thresholds=th, importance={"Key4": 2}
+    )
+    text = risk_text(r)
+    assert "records with special uniques (SUDA)" in text
+    assert "4 respondents have a special unique: a small combination of at most 4" in text
+    assert "differs from the whole file by more than t = 0.2." in text
+    assert (
+        "Key4: without it, 2 fewer unique respondents and 0.30 fewer expected "
+        "re-identifications; it is in 54% of the SUDA score (the policy marks it important: 2)."
+        in text
+    )
+    assert "  - t: " in text
+
+
+def test_no_single_variable_creates_the_uniques() -> None:
+    # every record is unique on (a, b) and stays unique without either variable
+    df = pd.DataFrame({"a": [0, 1, 2, 3], "b": [0, 1, 2, 3]})
+    text = risk_text(assess_risk(df, quasi=["a", "b"], suda=False))
+    assert "No single variable creates the uniques" in text

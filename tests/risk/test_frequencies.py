@@ -166,3 +166,48 @@ def test_suppressing_a_value_never_lowers_the_records_frequency(
     assert after.fk[i] >= before.fk[i]
     assert after.Fk[i] >= before.Fk[i] - 1e-9
     assert 1 / after.fk[i] <= 1 / before.fk[i]
+
+
+def test_large_input_hash_path_agrees_with_generic_path() -> None:
+    from sdc.risk.frequencies import _wildcard_frequencies, _wildcard_generic
+
+    rng = np.random.default_rng(11)
+    codes = rng.integers(0, 6, size=(30_000, 4))
+    codes[rng.random(codes.shape) < 0.1] = -1
+    codes[:3] = -1  # a few records missing entirely
+    w = rng.uniform(1, 50, 30_000)
+    fast = _wildcard_frequencies(codes, w)
+    slow = _wildcard_generic(codes, w)
+    assert fast.fk.tolist() == slow.fk.tolist()
+    np.testing.assert_allclose(fast.Fk, slow.Fk, rtol=1e-12)
+    assert fast.fk[0] == 30_000
+
+
+@given(code_matrices())
+@settings(max_examples=60, deadline=None)
+def test_generic_path_matches_brute_force(data: tuple[np.ndarray, np.ndarray]) -> None:
+    from sdc.risk.frequencies import _wildcard_generic
+
+    codes, w = data
+    if not (codes < 0).any():
+        return
+    f = _wildcard_generic(codes, w)
+    fk, Fk = reference(codes, w)
+    assert f.fk.tolist() == fk.astype(int).tolist()
+    np.testing.assert_allclose(f.Fk, Fk, rtol=1e-12)
+
+
+@pytest.mark.parametrize(("n_src", "n_tgt"), [(25_000, 30_000), (40_000, 21_000), (50, 80)])
+def test_match_sums_hash_and_sort_paths(n_src: int, n_tgt: int) -> None:
+    from sdc.risk.frequencies import _match_sums
+
+    rng = np.random.default_rng(n_src)
+    src = rng.integers(0, 5_000, n_src)
+    tgt = rng.integers(0, 6_000, n_tgt)
+    count = rng.integers(1, 4, n_src).astype(float)
+    weight = rng.uniform(1, 9, n_src)
+    f, F = _match_sums(src, tgt, count, weight)
+    by_key = pd.DataFrame({"k": src, "c": count, "w": weight}).groupby("k").sum()
+    expected = by_key.reindex(tgt).fillna(0.0)
+    np.testing.assert_allclose(f, expected["c"].to_numpy())
+    np.testing.assert_allclose(F, expected["w"].to_numpy())
