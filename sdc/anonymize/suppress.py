@@ -35,6 +35,7 @@ batched group-bys over the distinct rows; there is no Python loop over records.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from itertools import combinations
 
@@ -48,6 +49,7 @@ from sdc.risk.frequencies import MissingRule, combine_codes, encode_keys
 __all__ = ["local_suppression", "set_missing", "suppression_order"]
 
 _RADIX_LIMIT = 2**62
+_HASH_FROM = 20_000  # group sizes from which a hash join beats sorting
 
 
 def local_suppression(
@@ -264,16 +266,37 @@ def _project(
     data: np.ndarray, queries: np.ndarray, cards: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Integer keys of two code matrices (all observed) over the same columns."""
-    span = 1
-    for c in cards.tolist():
-        span *= int(c)
-    if span < _RADIX_LIMIT:
+    if math.prod(cards.tolist()) < _RADIX_LIMIT:
         radix = np.ones(len(cards), dtype=np.int64)
-        for j in range(len(cards) - 2, -1, -1):
-            radix[j] = radix[j + 1] * cards[j + 1]
+        if len(cards) > 1:
+            radix[:-1] = np.cumprod(cards[:0:-1])[::-1]
         return data @ radix, queries @ radix
     both = combine_codes(np.vstack([data, queries]))
     return both[: len(data)], both[len(data) :]
+
+
+def _key_sums(dkey: np.ndarray, weight: np.ndarray, qkey: np.ndarray) -> np.ndarray:
+    """For each query key, the summed weight of the data rows with the same key.
+
+    The smaller side is sorted and the larger side looked up in it (a hash join for large
+    groups on both sides), so few queries against many rows cost one pass over the rows.
+    """
+    if len(qkey) < len(dkey) and len(qkey) <= _HASH_FROM:
+        ukeys, qinv = np.unique(qkey, return_inverse=True)
+        pos = np.minimum(np.searchsorted(ukeys, dkey), len(ukeys) - 1)
+        hit = ukeys[pos] == dkey
+        sums = np.bincount(pos[hit], weights=weight[hit], minlength=len(ukeys))
+        return sums[qinv]
+    if len(dkey) > _HASH_FROM:
+        inverse, uniq = pd.factorize(dkey)
+        sums = np.bincount(inverse, weights=weight, minlength=len(uniq))
+        pos = pd.Index(uniq).get_indexer(pd.Index(qkey))
+    else:
+        uniq, inverse = np.unique(dkey, return_inverse=True)
+        sums = np.bincount(inverse, weights=weight, minlength=len(uniq))
+        pos = np.minimum(np.searchsorted(uniq, qkey), len(uniq) - 1)
+        pos = np.where(uniq[pos] == qkey, pos, -1)
+    return np.where(pos >= 0, sums[np.maximum(pos, 0)], 0.0)
 
 
 def _match_counts(
@@ -294,27 +317,30 @@ def _match_counts(
     dmask = (data >= 0).astype(np.int64) @ bits
     qmask = (queries >= 0).astype(np.int64) @ bits
     full = (1 << m) - 1
+    # data rows grouped once by their pattern of observed variables
+    dpatterns, dgroup = np.unique(dmask, return_inverse=True)
+    order = np.argsort(dgroup, kind="stable")
+    bounds = np.searchsorted(dgroup[order], np.arange(len(dpatterns) + 1))
+    members = [order[bounds[i] : bounds[i + 1]] for i in range(len(dpatterns))]
     out = np.zeros(len(queries), dtype=np.int64)
-    for pattern in np.unique(qmask):
+    for pattern in np.unique(qmask).tolist():
         qi = np.flatnonzero(qmask == pattern)
-        shared = dmask & pattern
-        commons = np.unique(shared)
-        for common in commons:
-            di = np.flatnonzero(shared == common) if len(commons) > 1 else None
-            w = weight if di is None else weight[di]
+        qrows = queries[qi]
+        shared = dpatterns & pattern
+        for common in np.unique(shared).tolist():
             if common == 0 and pattern == full and m > 1:
                 continue  # freqCalc's rule: see the docstring
+            groups = np.flatnonzero(shared == common)
+            whole = len(groups) == len(dpatterns)
+            di = None if whole else np.concatenate([members[i] for i in groups])
+            w = weight if di is None else weight[di]
             if common == 0:
                 out[qi] += int(w.sum())
                 continue
-            cols = np.flatnonzero((int(common) >> np.arange(m)) & 1)
-            sub = data[:, cols] if di is None else data[np.ix_(di, cols)]
-            dkey, qkey = _project(sub, queries[np.ix_(qi, cols)], cards[cols])
-            inverse, ukeys = pd.factorize(dkey)
-            sums = np.bincount(inverse, weights=w, minlength=len(ukeys)).astype(np.int64)
-            pos = pd.Index(ukeys).get_indexer(pd.Index(qkey))
-            hit = pos >= 0
-            out[qi[hit]] += sums[pos[hit]]
+            cols = np.flatnonzero((common >> np.arange(m)) & 1)
+            sub = data[:, cols] if di is None else data[di][:, cols]
+            dkey, qkey = _project(sub, qrows[:, cols], cards[cols])
+            out[qi] += np.rint(_key_sums(dkey, w, qkey)).astype(np.int64)
     return out
 
 

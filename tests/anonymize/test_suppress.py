@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from sdc.anonymize.suppress import (
     _collapse,
+    _key_sums,
     _match_counts,
     local_suppression,
     set_missing,
@@ -187,6 +188,16 @@ def test_match_counts_follow_freqcalc_for_entirely_missing_keys(m: int) -> None:
     row_id, rows, counts = _collapse(codes)
     ours = _match_counts(rows, counts, rows, np.full(m, 2))[row_id]
     assert (ours == key_frequencies(codes).fk).all()
+
+
+@pytest.mark.parametrize(("n_data", "n_query"), [(50, 5), (50, 500), (30_000, 25_000)])
+def test_key_sums_all_join_paths(n_data: int, n_query: int) -> None:
+    rng = np.random.default_rng(n_data)
+    dkey = rng.integers(0, 1000, n_data)
+    weight = rng.integers(1, 4, n_data).astype(np.float64)
+    qkey = rng.integers(0, 1200, n_query)
+    expected = pd.Series(weight).groupby(dkey).sum().reindex(qkey, fill_value=0).to_numpy()
+    np.testing.assert_array_equal(_key_sums(dkey, weight, qkey), expected)
 
 
 def test_match_counts_with_huge_cardinalities() -> None:
