@@ -1,0 +1,623 @@
+"""Build and protect tables: the library entry points.
+
+:func:`build_table` turns microdata and a :class:`~sdc.tables.spec.TableSpec` into a
+:class:`ProtectedTable`: a tidy DataFrame as the release bundle holds it, a pivoted
+readable version, the flag counts, the privacy budget spent and the interval audit.
+
+The tidy format (DESIGN.md): one row per cell, margins included; one column per ``by``
+variable, ``Total`` in margins; the value column named after the statistic (``count``,
+``sum``, ``mean``); ``flag`` in ``published``, ``primary``, ``secondary``, ``rounded``,
+``dp``; a suppressed cell has an empty value. DP tables add ``noise_scale``, ``ci_low`` and
+``ci_high``.
+
+Categories: for traditional tables those observed in the data (natural order), plus any a
+``codebook`` lists; records with a missing ``by`` value are left out and counted in
+``dropped_rows``. DP tables take their categories from ``dp.keys`` or the codebook only.
+
+Mean tables are protected through their sums: the primary rules look at the
+contributions, secondary suppression and the audit work on the (additive) sums, and the
+means are published with the same pattern.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sdc.errors import DataError, PolicyError
+from sdc.release.budget import Budget
+from sdc.tables._cube import TOTAL, Cube, build_dimension, categories_of, encode_leaves
+from sdc.tables.dp import dp_cells, truncate_units
+from sdc.tables.rounding import controlled_rounding, random_rounding
+from sdc.tables.rules import compute_stats, primary_cells
+from sdc.tables.spec import TableSpec
+from sdc.tables.suppression import (
+    SuppressionProblem,
+    audit_pattern,
+    secondary_suppression,
+)
+
+FLAGS = ("published", "primary", "secondary", "rounded", "dp")
+Hierarchies = Mapping[str, Mapping[str, str]]
+Codebook = Mapping[str, Sequence[Any]]
+
+
+@dataclass(frozen=True)
+class CellInterval:
+    """What an intruder can learn about one suppressed cell.
+
+    Attributes:
+        cell: the cell's ``by`` labels (``Total`` in margins).
+        flag: ``primary`` or ``secondary``.
+        value: the true value (None when auditing a published table alone).
+        lower: smallest value consistent with the published table and its relations.
+        upper: largest such value (``inf`` if unbounded).
+        required_lower: the interval must reach at least this low (value - LPL), or None.
+        required_upper: the interval must reach at least this high (value + UPL), or None.
+    """
+
+    cell: tuple[str, ...]
+    flag: str
+    value: float | None
+    lower: float
+    upper: float
+    required_lower: float | None
+    required_upper: float | None
+
+    @property
+    def protected(self) -> bool:
+        """Whether the feasible interval covers the protection interval.
+
+        Secondary cells need no protection of their own. Without known protection levels
+        a primary cell is protected when it cannot be recomputed exactly.
+        """
+        if self.flag != "primary":
+            return True
+        if self.required_lower is None or self.required_upper is None:
+            return self.upper - self.lower > 1e-6 * max(1.0, abs(self.upper), abs(self.lower))
+        tol_l = 1e-6 * max(1.0, abs(self.required_lower))
+        tol_u = 1e-6 * max(1.0, abs(self.required_upper))
+        return (
+            self.lower <= self.required_lower + tol_l and self.upper >= self.required_upper - tol_u
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class ProtectedTable:
+    """A built and protected table.
+
+    Attributes:
+        spec: what was asked.
+        name: output name (``spec.table_name``).
+        table: the tidy DataFrame (see the module docstring).
+        pivot: the readable version (:func:`to_pivot`).
+        flag_counts: number of cells per flag (every flag listed, zeros included).
+        budget: privacy budget spent (zero for traditional tables).
+        audit: the interval audit of every suppressed cell (empty without suppression).
+        mechanism: how the table was protected, for the manifest.
+        dropped_rows: records left out for a missing category (None for DP tables, where
+            the number itself would be an unprotected statistic).
+    """
+
+    spec: TableSpec
+    name: str
+    table: pd.DataFrame
+    pivot: pd.DataFrame
+    flag_counts: Mapping[str, int]
+    budget: Budget
+    audit: tuple[CellInterval, ...]
+    mechanism: str
+    dropped_rows: int | None
+    _problem: SuppressionProblem | None = field(default=None, repr=False)
+    _suppressed: np.ndarray | None = field(default=None, repr=False)
+    _labels: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def passed(self) -> bool:
+        """Whether every suppressed primary cell passes the interval audit."""
+        return all(c.protected for c in self.audit)
+
+
+def tables_budget(specs: Sequence[TableSpec]) -> Budget:
+    """Total privacy budget the DP tables of ``specs`` will spend (check it before building)."""
+    total = Budget.zero()
+    for spec in specs:
+        if spec.dp is not None:
+            total = total + Budget(spec.dp.epsilon, spec.dp.delta)
+    return total
+
+
+def _check_columns(df: pd.DataFrame, spec: TableSpec) -> None:
+    needed = list(spec.by) + [c for c in (spec.variable, spec.weight) if c]
+    if spec.dp is not None and spec.dp.unit_column:
+        needed.append(spec.dp.unit_column)
+    missing = [c for c in needed if c not in df.columns]
+    if missing:
+        raise DataError(
+            f"table {spec.table_name}: column(s) {missing} are not in the data; "
+            f"available: {list(df.columns)[:20]}"
+        )
+
+
+def _numeric(df: pd.DataFrame, col: str, what: str) -> np.ndarray:
+    try:
+        values = pd.to_numeric(df[col], errors="raise").to_numpy(dtype=float, na_value=np.nan)
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"{what} column {col!r} must be numeric ({exc})") from exc
+    return values
+
+
+def _dimensions(
+    df: pd.DataFrame, spec: TableSpec, codebook: Codebook | None, hierarchies: Hierarchies | None
+) -> Cube:
+    dims = []
+    for col in spec.by:
+        cats: list[str] | None = None
+        if spec.dp is not None:
+            listed = spec.dp.keys_for(col)
+            if listed is None and codebook is not None and col in codebook:
+                listed = tuple(str(c) for c in codebook[col])
+            if listed is None:
+                raise PolicyError(
+                    f"table {spec.table_name}: the categories of {col!r} must be listed "
+                    "(dp.keys in the policy or a codebook); sdc never takes DP keys from the "
+                    "private data, because the list of categories present would itself leak"
+                )
+            cats = list(listed)
+        else:
+            observed = categories_of(df[col])
+            if codebook is not None and col in codebook:
+                listed_cb = [str(c) for c in codebook[col]]
+                cats = listed_cb + [c for c in observed if c not in set(listed_cb)]
+            else:
+                cats = observed
+        if not cats:
+            raise DataError(f"table {spec.table_name}: column {col!r} has no values")
+        hier = hierarchies.get(col) if hierarchies else None
+        dims.append(build_dimension(col, cats, hier))
+    return Cube(tuple(dims))
+
+
+def to_pivot(table: pd.DataFrame, by: Sequence[str] | None = None) -> pd.DataFrame:
+    """A readable cross-tabulation of a tidy table.
+
+    Rows are the first ``by`` variables, columns the last one (one column named after the
+    statistic for one-way tables). Suppressed cells show ``x``; numbers are formatted as
+    text (counts as integers, other values with up to 2 decimals). Row and column order is
+    the tidy order (``Total`` last).
+
+    Args:
+        table: a tidy table from :func:`build_table`.
+        by: its classification variables (default: the columns before the value column).
+    """
+    stat = next(c for c in ("count", "sum", "mean") if c in table.columns)
+    if by is None:
+        by = list(table.columns[: list(table.columns).index(stat)])
+    by = list(by)
+    values = table[stat]
+    integral = stat == "count" and bool(np.all(np.isclose(values.dropna().astype(float) % 1, 0)))
+
+    def fmt(v: Any) -> str:
+        if pd.isna(v):
+            return "x"
+        if integral:
+            return f"{int(round(float(v)))}"
+        return f"{float(v):,.2f}".rstrip("0").rstrip(".")
+
+    text = values.map(fmt).astype(object)
+    frame = table[by].copy()
+    frame["_v"] = text
+    for col in by:
+        frame[col] = pd.Categorical(frame[col], categories=list(dict.fromkeys(frame[col])))
+    if len(by) == 1:
+        out = frame.set_index(by[0])[["_v"]].rename(columns={"_v": stat})
+        return out
+    wide = frame.pivot_table(
+        index=by[:-1], columns=by[-1], values="_v", aggfunc="first", observed=True, sort=False
+    )
+    wide.columns.name = by[-1]
+    return wide
+
+
+def _flag_counts(flags: pd.Series) -> dict[str, int]:
+    counts = flags.value_counts()
+    return {f: int(counts.get(f, 0)) for f in FLAGS}
+
+
+def build_table(
+    df: pd.DataFrame,
+    spec: TableSpec,
+    *,
+    seed: int | None = None,
+    codebook: Codebook | None = None,
+    hierarchies: Hierarchies | None = None,
+    time_limit: float = 120.0,
+) -> ProtectedTable:
+    """Build one table with all its margins and protect it as ``spec`` says.
+
+    Protection is, by the spec: primary rules + optimal secondary suppression (audited),
+    rounding to a base, differential privacy (OpenDP), or none (a plain table).
+
+    Args:
+        df: the microdata.
+        spec: the table spec.
+        seed: seed for random rounding (DP noise is never seeded).
+        codebook: categories per column: their order, empty categories, and the DP keys
+            when ``dp.keys`` does not list them.
+        hierarchies: per ``by`` column, child -> parent labels for nested margins (village
+            -> district); chains give several levels.
+        time_limit: seconds allowed for secondary suppression.
+
+    Returns:
+        The :class:`ProtectedTable`.
+
+    Raises:
+        DataError: a column is missing or not numeric.
+        PolicyError: DP keys not listed, or an invalid hierarchy.
+        PolicyNotMet: no suppression pattern or controlled rounding exists.
+    """
+    _check_columns(df, spec)
+    cube = _dimensions(df, spec, codebook, hierarchies)
+    labels = cube.labels()
+    stat = spec.statistic
+    var = _numeric(df, spec.variable, "summed") if spec.variable else None
+    if spec.dp is not None:
+        return _build_dp(df, spec, cube, labels, var)
+    weights = _numeric(df, spec.weight, "weight") if spec.weight else np.ones(len(df))
+    codes, keep = encode_leaves(df, cube.dims)
+    keep &= np.isfinite(weights)
+    if var is not None:
+        keep &= np.isfinite(var)
+    dropped = int((~keep).sum())
+    codes, weights = codes[keep], weights[keep]
+    contribution = weights if var is None else weights * var[keep]
+    n_top = 0
+    if spec.dominance is not None:
+        n_top = spec.dominance[0]
+    if spec.p_percent is not None:
+        n_top = max(n_top, 2)
+    stats = compute_stats(cube, codes, contribution, weights, n_top)
+    nonneg = bool((contribution >= 0).all())
+    lower = np.zeros(cube.n_cells) if nonneg else np.full(cube.n_cells, -np.inf)
+    upper = np.full(cube.n_cells, np.inf)
+    relations = cube.relations()
+    if stat == "mean":
+        published = np.divide(
+            stats.value,
+            stats.weight_total,
+            out=np.full(cube.n_cells, np.nan),
+            where=stats.weight_total > 0,
+        )
+    else:
+        published = stats.value.copy()
+    weighted = spec.weight is not None
+    if spec.rounding is not None:
+        if spec.rounding_method == "random":
+            rounded = random_rounding(published, spec.rounding, np.random.default_rng(seed))
+        else:
+            rounded = controlled_rounding(published, spec.rounding, relations)
+        flags = np.full(cube.n_cells, "rounded", dtype=object)
+        mechanism = f"{spec.rounding_method} rounding to base {spec.rounding}"
+        return _finish(
+            spec,
+            labels,
+            rounded,
+            flags,
+            Budget.zero(),
+            (),
+            mechanism,
+            dropped,
+            integral=not weighted and stat == "count",
+        )
+    if not spec.has_primary_rules:
+        flags = np.full(cube.n_cells, "published", dtype=object)
+        return _finish(
+            spec,
+            labels,
+            published,
+            flags,
+            Budget.zero(),
+            (),
+            "none",
+            dropped,
+            integral=not weighted and stat == "count",
+        )
+    prim = primary_cells(cube, stats, spec, lower, weighted)
+    cost = np.ones(cube.n_cells) if spec.cost == "cells" else np.abs(stats.value) + 1.0
+    problem = SuppressionProblem(
+        values=stats.value,
+        lower=lower,
+        upper=upper,
+        relations=relations,
+        primary=prim.primary,
+        upl=prim.upl,
+        lpl=prim.lpl,
+        cost=cost,
+    )
+    suppressed = secondary_suppression(problem, time_limit=time_limit)
+    flags = np.where(prim.primary, "primary", np.where(suppressed, "secondary", "published"))
+    audit = _audit_problem(problem, suppressed, labels)
+    value = np.where(suppressed, np.nan, published)
+    rules = sorted({r for rr in prim.rule if rr for r in rr.split(",")})
+    mechanism = f"primary rules {rules}; optimal secondary suppression (HiGHS), audited"
+    table = _finish(
+        spec,
+        labels,
+        value,
+        flags.astype(object),
+        Budget.zero(),
+        audit,
+        mechanism,
+        dropped,
+        integral=not weighted and stat == "count",
+    )
+    return ProtectedTable(
+        spec=table.spec,
+        name=table.name,
+        table=table.table,
+        pivot=table.pivot,
+        flag_counts=table.flag_counts,
+        budget=table.budget,
+        audit=table.audit,
+        mechanism=table.mechanism,
+        dropped_rows=table.dropped_rows,
+        _problem=problem,
+        _suppressed=suppressed,
+        _labels=labels,
+    )
+
+
+def _build_dp(
+    df: pd.DataFrame, spec: TableSpec, cube: Cube, labels: pd.DataFrame, var: np.ndarray | None
+) -> ProtectedTable:
+    assert spec.dp is not None
+    keep_unit, d_in = truncate_units(df, spec.dp)
+    codes, keep = encode_leaves(df, cube.dims)
+    keep &= keep_unit
+    if var is not None:
+        keep &= np.isfinite(var)
+    cells = dp_cells(
+        cube, codes[keep], None if var is None else var[keep], spec.statistic, spec.dp, d_in
+    )
+    flags = np.full(cube.n_cells, "dp", dtype=object)
+    return _finish(
+        spec,
+        labels,
+        cells.value,
+        flags,
+        cells.budget,
+        (),
+        cells.mechanism,
+        None,
+        integral=spec.statistic == "count",
+        extra={
+            "noise_scale": cells.noise_scale,
+            "ci_low": cells.ci_low,
+            "ci_high": cells.ci_high,
+        },
+    )
+
+
+def _finish(
+    spec: TableSpec,
+    labels: pd.DataFrame,
+    value: np.ndarray,
+    flags: np.ndarray,
+    budget: Budget,
+    audit: tuple[CellInterval, ...],
+    mechanism: str,
+    dropped: int | None,
+    *,
+    integral: bool,
+    extra: Mapping[str, np.ndarray] | None = None,
+) -> ProtectedTable:
+    table = labels.copy()
+    stat = spec.statistic
+    if integral:
+        table[stat] = pd.array(np.where(np.isnan(value), np.nan, np.rint(value)), dtype="Int64")
+    else:
+        table[stat] = value.astype(float)
+    table["flag"] = pd.Series(flags, dtype="str")
+    for col, arr in (extra or {}).items():
+        table[col] = arr.astype(float)
+    return ProtectedTable(
+        spec=spec,
+        name=spec.table_name,
+        table=table,
+        pivot=to_pivot(table, spec.by),
+        flag_counts=_flag_counts(table["flag"]),
+        budget=budget,
+        audit=audit,
+        mechanism=mechanism,
+        dropped_rows=dropped,
+    )
+
+
+def _audit_problem(
+    problem: SuppressionProblem, suppressed: np.ndarray, labels: pd.DataFrame
+) -> tuple[CellInterval, ...]:
+    reaches = audit_pattern(problem, suppressed)
+    rows = labels.to_numpy(dtype=object)
+    out = []
+    for cell, reach in sorted(reaches.items()):
+        v = float(problem.values[cell])
+        is_primary = bool(problem.primary[cell])
+        out.append(
+            CellInterval(
+                cell=tuple(str(x) for x in rows[cell]),
+                flag="primary" if is_primary else "secondary",
+                value=v,
+                lower=v - reach.lower,
+                upper=v + reach.upper,
+                required_lower=v - float(problem.lpl[cell]) if is_primary else None,
+                required_upper=v + float(problem.upl[cell]) if is_primary else None,
+            )
+        )
+    return tuple(out)
+
+
+def build_tables(
+    df: pd.DataFrame,
+    specs: Sequence[TableSpec],
+    *,
+    seed: int | None = None,
+    codebook: Codebook | None = None,
+    hierarchies: Hierarchies | None = None,
+    time_limit: float = 120.0,
+) -> list[ProtectedTable]:
+    """Build several tables (see :func:`build_table`); names must be distinct.
+
+    Raises:
+        PolicyError: if two specs have the same name.
+    """
+    names = [s.table_name for s in specs]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise PolicyError(f"outputs.tables: two tables are named {dupes[0]!r}; give one a name")
+    return [
+        build_table(
+            df, s, seed=seed, codebook=codebook, hierarchies=hierarchies, time_limit=time_limit
+        )
+        for s in specs
+    ]
+
+
+def audit_suppression(
+    table: ProtectedTable | pd.DataFrame,
+    *,
+    hierarchies: Hierarchies | None = None,
+    nonnegative: bool = True,
+) -> list[CellInterval]:
+    """Compute the feasible interval of every suppressed cell by linear programming.
+
+    For a :class:`ProtectedTable` the true values and protection levels are known, so each
+    primary cell is checked against its protection interval. For a published tidy table
+    (e.g. read back from a bundle) only the published numbers are known: the intervals
+    are those an intruder can compute, and a primary cell counts as protected when it
+    cannot be recomputed exactly.
+
+    Args:
+        table: a protected table, or a tidy DataFrame of a count or sum table.
+        hierarchies: the hierarchies the table was built with (tidy input only).
+        nonnegative: whether cells are known to be >= 0 (tidy input only).
+
+    Raises:
+        DataError: if the tidy table is not a complete count or sum table.
+    """
+    if isinstance(table, ProtectedTable):
+        if table._problem is None or table._suppressed is None or table._labels is None:
+            return []
+        return list(_audit_problem(table._problem, table._suppressed, table._labels))
+    return _audit_tidy(table, hierarchies, nonnegative)
+
+
+def _audit_tidy(
+    tidy: pd.DataFrame, hierarchies: Hierarchies | None, nonnegative: bool
+) -> list[CellInterval]:
+    stat = next((c for c in ("count", "sum") if c in tidy.columns), None)
+    if stat is None or "flag" not in tidy.columns:
+        raise DataError(
+            "audit needs a tidy count or sum table with a 'flag' column (means are not "
+            "additive: audit the sum table they come from)"
+        )
+    by = list(tidy.columns[: list(tidy.columns).index(stat)])
+    dims = []
+    for col in by:
+        labels = [str(v) for v in dict.fromkeys(tidy[col].astype(str))]
+        hier = dict(hierarchies.get(col, {})) if hierarchies else {}
+        parents = set(hier.values())
+        leaves = [v for v in labels if v != TOTAL and v not in parents]
+        dims.append(build_dimension(col, leaves, hier or None))
+    cube = Cube(tuple(dims))
+    index = {}
+    for i, row in enumerate(cube.labels().itertuples(index=False)):
+        index[tuple(row)] = i
+    pos = np.full(len(tidy), -1, dtype=np.int64)
+    for i, row in enumerate(tidy[by].astype(str).itertuples(index=False)):
+        pos[i] = index.get(tuple(row), -1)
+    if (pos < 0).any() or len(np.unique(pos)) != cube.n_cells or len(tidy) != cube.n_cells:
+        raise DataError(
+            "audit needs every cell of the table, margins included, exactly once; "
+            "is the hierarchy the one the table was built with?"
+        )
+    values = np.zeros(cube.n_cells)
+    raw = pd.to_numeric(tidy[stat], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    values[pos] = raw
+    suppressed = np.zeros(cube.n_cells, dtype=bool)
+    suppressed[pos] = np.isnan(raw)
+    flags = np.empty(cube.n_cells, dtype=object)
+    flags[pos] = tidy["flag"].astype(str).to_numpy()
+    primary = flags == "primary"
+    values[suppressed] = 0.0  # unknown; replaced by a feasible point in _feasible_point
+    lower = np.zeros(cube.n_cells) if nonnegative else np.full(cube.n_cells, -np.inf)
+    problem = SuppressionProblem(
+        values=values,
+        lower=lower,
+        upper=np.full(cube.n_cells, np.inf),
+        relations=cube.relations(),
+        primary=primary,
+        upl=np.zeros(cube.n_cells),
+        lpl=np.zeros(cube.n_cells),
+        cost=np.ones(cube.n_cells),
+    )
+    problem = _feasible_point(problem, suppressed)
+    reaches = audit_pattern(problem, suppressed)
+    cell_labels = cube.labels().to_numpy(dtype=object)
+    out = []
+    for cell, reach in sorted(reaches.items()):
+        point = float(problem.values[cell])
+        out.append(
+            CellInterval(
+                cell=tuple(str(x) for x in cell_labels[cell]),
+                flag="primary" if primary[cell] else "secondary",
+                value=None,
+                lower=point - reach.lower,
+                upper=point + reach.upper,
+                required_lower=None,
+                required_upper=None,
+            )
+        )
+    return out
+
+
+def _feasible_point(problem: SuppressionProblem, suppressed: np.ndarray) -> SuppressionProblem:
+    """Put the unknown suppressed cells at some values consistent with the published ones.
+
+    The attacker LP measures how far suppressed cells can move from a feasible table; for
+    a published table any feasible completion serves (the reach is then reported as an
+    absolute interval).
+    """
+    from scipy.optimize import linprog
+
+    rel = problem.relations
+    sup = np.flatnonzero(suppressed)
+    pub = ~suppressed
+    rhs = -(rel[:, pub] @ problem.values[pub])
+    sub = rel[:, sup]
+    rows = np.flatnonzero(np.diff(sub.tocsr().indptr) > 0)
+    point = problem.values.copy()
+    if len(sup) and len(rows):
+        bounds = [(problem.lower[j], None) for j in sup]
+        res = linprog(
+            np.zeros(len(sup)), A_eq=sub[rows], b_eq=rhs[rows], bounds=bounds, method="highs"
+        )
+        if res.status != 0:
+            raise DataError(
+                "the published table is inconsistent: its margins do not add up for any "
+                "non-negative values of the suppressed cells"
+            )
+        point[sup] = res.x
+    return SuppressionProblem(
+        values=point,
+        lower=problem.lower,
+        upper=problem.upper,
+        relations=rel,
+        primary=problem.primary,
+        upl=problem.upl,
+        lpl=problem.lpl,
+        cost=problem.cost,
+    )

@@ -1,0 +1,347 @@
+"""Differentially private counts, sums and means for a whole table (OpenDP).
+
+How a DP table is made:
+
+* **Keys** come from the policy or a codebook (``dp.keys``), never from the data: every
+  combination of the listed categories is a cell and gets noise, records with an unlisted
+  value are left out. Without listed keys :class:`~sdc.errors.PolicyError` is raised
+  (data-derived keys would need a thresholded mechanism with delta, which we do not offer).
+* **Privacy unit**: with ``unit_column`` (a household or person identifier) each unit keeps
+  at most ``contribution_bound`` records (its first ones, in file order) before anything is
+  aggregated; the sensitivity is then ``contribution_bound`` records. Without a unit column
+  a record is one individual (``d_in = 1``).
+* **One measurement per statistic for all interior cells** (a vector query): counts are
+  OpenDP's ``make_count_by_categories`` chained with ``make_laplace`` (discrete Laplace on
+  integers) or ``make_gaussian`` (discrete Gaussian, zCDP converted to (epsilon, delta));
+  sums clamp each record to the public ``bounds`` and add Laplace or Gaussian noise with
+  ``d_in = contribution_bound * max(|lo|, |hi|)``. A mean is a noisy sum over a noisy count,
+  with epsilon (and delta) split equally between them (basic composition).
+* **Noise is OpenDP's**: its secure sampler, never seeded.
+* **Post-processing** (costs no privacy): noisy counts below 0 become 0; sums of a
+  non-negative variable likewise; every margin is the sum of its interior cells, so the
+  table adds up exactly and counts stay non-negative integers. Means are clamped to the
+  bounds.
+* **Accuracy**: ``noise_scale`` is the standard deviation of the noise in the cell (a
+  margin over ``m`` interior cells carries the sum of ``m`` independent noises, so
+  ``sqrt(m)`` times the cell's). ``ci_low``/``ci_high`` is the 95% interval of the true
+  (clamped) value from the noise distribution: exact for single cells, by convolution for
+  margins of up to 50 cells and by the normal approximation beyond, cut at 0 for
+  non-negative statistics. For means it is the Bonferroni combination of the 97.5%
+  intervals of sum and count. The intervals cover the noise, not the bias from clamping,
+  truncation of contributions or the post-processing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import opendp.prelude as dp
+import pandas as pd
+from scipy.stats import norm
+
+from sdc.release.budget import Budget
+from sdc.tables._cube import Cube
+from sdc.tables.spec import DpSpec
+
+dp.enable_features("contrib")
+
+NoiseKind = Literal["discrete_laplace", "discrete_gaussian", "laplace", "gaussian"]
+
+#: Margins over at most this many cells get exact (convolution) intervals.
+_EXACT_MAX_TERMS = 50
+
+
+@dataclass(frozen=True)
+class DpCells:
+    """A DP table's published cells (flat, margins included).
+
+    Attributes:
+        value: post-processed values.
+        noise_scale: standard deviation of each cell's noise.
+        ci_low: lower end of the 95% interval.
+        ci_high: upper end of the 95% interval.
+        budget: the (epsilon, delta) the table spent.
+        mechanism: a description of the OpenDP measurements, for the manifest.
+    """
+
+    value: np.ndarray
+    noise_scale: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    budget: Budget
+    mechanism: str
+
+
+@dataclass(frozen=True)
+class _Noisy:
+    leaves: np.ndarray
+    kind: NoiseKind
+    scale: float
+    budget: Budget
+    description: str
+
+
+def noise_sd(kind: NoiseKind, scale: float) -> float:
+    """Standard deviation of one draw of the mechanism's noise.
+
+    Args:
+        kind: the noise distribution.
+        scale: OpenDP's ``scale`` (Laplace ``b`` or Gaussian ``sigma``).
+    """
+    if kind == "laplace":
+        return math.sqrt(2.0) * scale
+    if kind == "gaussian":
+        return scale
+    support, pmf = _discrete_pmf(kind, scale)
+    return float(math.sqrt((pmf * support.astype(float) ** 2).sum()))
+
+
+def _discrete_pmf(kind: NoiseKind, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    if kind == "discrete_laplace":
+        k = int(math.ceil(40 * scale)) + 2
+        support = np.arange(-k, k + 1)
+        w = np.exp(-np.abs(support) / scale)
+    else:
+        k = int(math.ceil(12 * scale)) + 2
+        support = np.arange(-k, k + 1)
+        w = np.exp(-(support.astype(float) ** 2) / (2 * scale**2))
+    return support, w / w.sum()
+
+
+def noise_quantile(kind: NoiseKind, scale: float, terms: int, coverage: float = 0.95) -> float:
+    """Half-width ``q`` with ``P(|sum of terms noises| <= q) >= coverage``.
+
+    Args:
+        kind: the noise distribution of one cell.
+        scale: OpenDP's ``scale``.
+        terms: number of independent noises summed in the cell (1 for an interior cell).
+        coverage: two-sided coverage, e.g. 0.95.
+    """
+    z = float(norm.ppf(0.5 + coverage / 2))
+    if kind == "gaussian":
+        return z * scale * math.sqrt(terms)
+    if kind == "laplace" and terms == 1:
+        return scale * math.log(1.0 / (1.0 - coverage))
+    if terms > _EXACT_MAX_TERMS:
+        return z * noise_sd(kind, scale) * math.sqrt(terms)
+    if kind == "laplace":
+        step = scale / 20.0
+        k = int(40 * 20)
+        support = np.arange(-k, k + 1)
+        pmf = np.exp(-np.abs(support) * step / scale)
+        pmf /= pmf.sum()
+    else:
+        support, pmf = _discrete_pmf(kind, scale)
+        step = 1.0
+    total = pmf
+    if terms > 1:
+        size = len(pmf) * terms
+        nfft = 1 << int(math.ceil(math.log2(size)))
+        spectrum = np.fft.rfft(pmf, nfft) ** terms
+        total = np.clip(np.fft.irfft(spectrum, nfft)[: (len(pmf) - 1) * terms + 1], 0.0, None)
+        total /= total.sum()
+    half = (len(total) - 1) // 2
+    # Coverage of [-j, j] for j = 0, 1, ...: centre plus both tails inwards.
+    centre = total[half]
+    sym = total[half + 1 :] + total[half - 1 :: -1][: len(total) - half - 1]
+    cover = centre + np.concatenate([[0.0], np.cumsum(sym)])
+    j = int(np.searchsorted(cover, coverage - 1e-12))
+    return float(j * step)
+
+
+def _keys_error(column: str) -> str:
+    return (
+        f"DP table: the categories of {column!r} must be listed (dp.keys in the policy or a "
+        "codebook); sdc never takes DP keys from the private data, because the list of "
+        "categories present would itself leak"
+    )
+
+
+def truncate_units(df: pd.DataFrame, spec: DpSpec) -> tuple[np.ndarray, int]:
+    """Keep at most ``contribution_bound`` records per privacy unit.
+
+    Returns:
+        ``(keep, d_in)``: a row mask and the sensitivity in records.
+    """
+    if spec.unit_column is None:
+        return np.ones(len(df), dtype=bool), 1
+    rank = df.groupby(spec.unit_column, sort=False, dropna=False).cumcount().to_numpy()
+    return rank < spec.contribution_bound, spec.contribution_bound
+
+
+def _measure_counts(
+    leaf_flat: np.ndarray, n_leaves: int, d_in: int, spec: DpSpec, budget: Budget
+) -> _Noisy:
+    cats = [str(i) for i in range(n_leaves)]
+    domain = dp.vector_domain(dp.atom_domain(T=str))
+    data = leaf_flat.astype(str).tolist()
+    if spec.mechanism == "laplace":
+        count = dp.t.make_count_by_categories(
+            domain, dp.symmetric_distance(), cats, null_category=False
+        )
+        scale = d_in / budget.epsilon
+        meas = count >> dp.m.then_laplace(scale)
+        spent = Budget(float(meas.map(d_in)))
+        kind: NoiseKind = "discrete_laplace"
+        chain = "make_count_by_categories >> make_laplace (discrete Laplace)"
+    else:
+        count = dp.t.make_count_by_categories(
+            domain, dp.symmetric_distance(), cats, null_category=False, MO=dp.L2Distance[int]
+        )
+
+        def build(s: float) -> Any:
+            inner = count >> dp.m.then_gaussian(s)
+            return dp.c.make_fix_delta(dp.c.make_zCDP_to_approxDP(inner), budget.delta)
+
+        scale = float(dp.binary_search_param(build, d_in, (budget.epsilon, budget.delta)))
+        meas = build(scale)
+        eps, delta = meas.map(d_in)
+        spent = Budget(float(eps), float(delta))
+        kind = "discrete_gaussian"
+        chain = "make_count_by_categories >> make_gaussian (discrete Gaussian, zCDP -> approxDP)"
+    leaves = np.asarray(meas(data), dtype=float)
+    return _Noisy(
+        leaves=leaves,
+        kind=kind,
+        scale=scale,
+        budget=spent,
+        description=f"counts: OpenDP {chain}, scale {scale:.6g}, d_in {d_in} records",
+    )
+
+
+def _measure_sums(sums: np.ndarray, sensitivity: float, spec: DpSpec, budget: Budget) -> _Noisy:
+    domain = dp.vector_domain(dp.atom_domain(T=float, nan=False))
+    data = [float(x) for x in sums]
+    if spec.mechanism == "laplace":
+        scale = sensitivity / budget.epsilon
+        meas = dp.m.make_laplace(domain, dp.l1_distance(T=float), scale)
+        spent = Budget(float(meas.map(sensitivity)))
+        kind: NoiseKind = "laplace"
+    else:
+
+        def build(s: float) -> Any:
+            inner = dp.m.make_gaussian(domain, dp.l2_distance(T=float), s)
+            return dp.c.make_fix_delta(dp.c.make_zCDP_to_approxDP(inner), budget.delta)
+
+        scale = float(dp.binary_search_param(build, sensitivity, (budget.epsilon, budget.delta)))
+        meas = build(scale)
+        eps, delta = meas.map(sensitivity)
+        spent = Budget(float(eps), float(delta))
+        kind = "gaussian"
+    leaves = np.asarray(meas(data), dtype=float)
+    return _Noisy(
+        leaves=leaves,
+        kind=kind,
+        scale=scale,
+        budget=spent,
+        description=(
+            f"sums: clamped per record, OpenDP make_{spec.mechanism} on the vector of cell "
+            f"sums, scale {scale:.6g}, sensitivity {sensitivity:.6g}"
+        ),
+    )
+
+
+def _intervals(
+    cube: Cube, kind: NoiseKind, scale: float, value: np.ndarray, coverage: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-cell noise sd and interval half-width, from the number of summed noises."""
+    terms = np.rint(cube.aggregate(np.ones(tuple(d.n_leaves for d in cube.dims)))).astype(int)
+    sd = noise_sd(kind, scale) * np.sqrt(terms)
+    half = np.empty(len(value))
+    cache: dict[int, float] = {}
+    for t in np.unique(terms):
+        cache[int(t)] = noise_quantile(kind, scale, int(t), coverage)
+    half = np.array([cache[int(t)] for t in terms])
+    return sd, half
+
+
+def dp_cells(
+    cube: Cube,
+    leaf_codes: np.ndarray,
+    variable: np.ndarray | None,
+    statistic: str,
+    spec: DpSpec,
+    d_in: int,
+) -> DpCells:
+    """Measure a DP table and post-process it (see the module docstring).
+
+    Args:
+        cube: the table structure built from the listed keys.
+        leaf_codes: ``(n, d)`` leaf codes of the kept records (all >= 0).
+        variable: the summed/averaged variable of the kept records (None for counts).
+        statistic: ``count``, ``sum`` or ``mean``.
+        spec: the DP spec.
+        d_in: records per privacy unit after truncation.
+    """
+    n_leaves = tuple(d.n_leaves for d in cube.dims)
+    size = int(np.prod(n_leaves))
+    leaf_flat = (
+        np.ravel_multi_index(tuple(leaf_codes.T), n_leaves)
+        if len(leaf_codes)
+        else np.zeros(0, dtype=np.int64)
+    )
+    total = Budget(spec.epsilon, spec.delta)
+    agg: Callable[[np.ndarray], np.ndarray] = lambda leaves: cube.aggregate(  # noqa: E731
+        leaves.reshape(n_leaves)
+    )
+    if statistic == "count":
+        noisy = _measure_counts(leaf_flat, size, d_in, spec, total)
+        value = agg(np.maximum(noisy.leaves, 0.0))
+        sd, half = _intervals(cube, noisy.kind, noisy.scale, value, 0.95)
+        return DpCells(
+            value=np.rint(value),
+            noise_scale=sd,
+            ci_low=np.maximum(value - half, 0.0),
+            ci_high=value + half,
+            budget=noisy.budget,
+            mechanism=noisy.description,
+        )
+    assert variable is not None and spec.bounds is not None
+    lo, hi = spec.bounds
+    clamped = np.clip(variable, lo, hi)
+    raw_sums = np.bincount(leaf_flat, weights=clamped, minlength=size)
+    sensitivity = d_in * max(abs(lo), abs(hi))
+    nonneg = lo >= 0
+    if statistic == "sum":
+        noisy = _measure_sums(raw_sums, sensitivity, spec, total)
+        leaves = np.maximum(noisy.leaves, 0.0) if nonneg else noisy.leaves
+        value = agg(leaves)
+        sd, half = _intervals(cube, noisy.kind, noisy.scale, value, 0.95)
+        low = value - half
+        return DpCells(
+            value=value,
+            noise_scale=sd,
+            ci_low=np.maximum(low, 0.0) if nonneg else low,
+            ci_high=value + half,
+            budget=noisy.budget,
+            mechanism=noisy.description,
+        )
+    half_budget = Budget(total.epsilon / 2, total.delta / 2)
+    n_noisy = _measure_counts(leaf_flat, size, d_in, spec, half_budget)
+    s_noisy = _measure_sums(raw_sums, sensitivity, spec, half_budget)
+    counts = agg(np.maximum(n_noisy.leaves, 0.0))
+    sums = agg(s_noisy.leaves)
+    denom = np.maximum(counts, 1.0)
+    mean = np.clip(sums / denom, lo, hi)
+    c_sd, c_half = _intervals(cube, n_noisy.kind, n_noisy.scale, counts, 0.975)
+    s_sd, s_half = _intervals(cube, s_noisy.kind, s_noisy.scale, sums, 0.975)
+    sd = np.sqrt(s_sd**2 + (mean * c_sd) ** 2) / denom
+    c_lo, c_hi = counts - c_half, counts + c_half
+    s_lo, s_hi = sums - s_half, sums + s_half
+    ok = c_lo > 0
+    safe_lo = np.where(ok, c_lo, 1.0)
+    corners = np.stack([s_lo / safe_lo, s_lo / c_hi, s_hi / safe_lo, s_hi / c_hi])
+    ci_low = np.where(ok, np.clip(corners.min(axis=0), lo, hi), lo)
+    ci_high = np.where(ok, np.clip(corners.max(axis=0), lo, hi), hi)
+    return DpCells(
+        value=mean,
+        noise_scale=sd,
+        ci_low=ci_low,
+        ci_high=ci_high,
+        budget=n_noisy.budget + s_noisy.budget,
+        mechanism=f"mean = noisy sum / noisy count; {n_noisy.description}; {s_noisy.description}",
+    )
