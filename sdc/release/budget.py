@@ -79,9 +79,11 @@ class Budget:
                 f"cannot take {other.describe()} from {self.describe()}: "
                 "it is more than the budget holds"
             )
+        eps = self.epsilon - other.epsilon
+        delta = self.delta - other.delta
         return Budget(
-            max(self.epsilon - other.epsilon, 0.0),
-            max(self.delta - other.delta, 0.0),
+            0.0 if eps <= _TOLERANCE * max(1.0, self.epsilon) else eps,
+            0.0 if delta <= _TOLERANCE else delta,
         )
 
     def __le__(self, other: object) -> bool:

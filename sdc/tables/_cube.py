@@ -92,6 +92,7 @@ def build_dimension(
             "recode it first"
         )
     levels: list[list[str]] = [cats]
+    seen: set[str] = set(cats)
     if hierarchy:
         current = cats
         while True:
@@ -107,19 +108,16 @@ def build_dimension(
             parents = list(dict.fromkeys(str(hierarchy[c]) for c in current))
             if TOTAL in parents:
                 raise PolicyError(f"hierarchy of {name!r}: {TOTAL!r} is reserved for the margin")
+            # A label met again (also every cycle) would make the margins ambiguous.
+            clash = seen.intersection(parents)
+            if clash:
+                raise PolicyError(
+                    f"hierarchy of {name!r}: {sorted(clash)[:3]} appear on two levels; "
+                    "labels must be unique across levels"
+                )
+            seen.update(parents)
             levels.append(parents)
             current = parents
-            if len(levels) > 20:
-                raise PolicyError(f"hierarchy of {name!r} has a cycle")
-    seen: set[str] = set()
-    for level_labels in levels:
-        clash = seen.intersection(level_labels)
-        if clash:
-            raise PolicyError(
-                f"hierarchy of {name!r}: {sorted(clash)[:3]} appear on two levels; "
-                "labels must be unique across levels"
-            )
-        seen.update(level_labels)
     # Post-order: each node after its descendants, Total last.
     n_levels = len(levels) + 1
     child_lists: list[dict[str, list[str]]] = []
@@ -233,9 +231,8 @@ class Cube:
         n_rows = 0
         for axis, d in enumerate(self.dims):
             others = [range(s) for i, s in enumerate(shape) if i != axis]
-            other_grid = np.array(list(itertools.product(*others)), dtype=np.int64).reshape(
-                -1, len(shape) - 1
-            )
+            combos = list(itertools.product(*others))
+            other_grid = np.array(combos, dtype=np.int64).reshape(len(combos), len(shape) - 1)
             n_other = other_grid.shape[0]
             for node, kids in d.children().items():
                 members = np.concatenate([[node], kids])

@@ -608,7 +608,8 @@ def _feasible_point(problem: SuppressionProblem, suppressed: np.ndarray) -> Supp
         if res.status != 0:
             raise DataError(
                 "the published table is inconsistent: its margins do not add up for any "
-                "non-negative values of the suppressed cells"
+                "non-negative values of the suppressed cells (was it built with a hierarchy "
+                "that the audit was not given?)"
             )
         point[sup] = res.x
     return SuppressionProblem(
