@@ -121,6 +121,22 @@ class ProtectedTable:
         """Whether every suppressed primary cell passes the interval audit."""
         return all(c.protected for c in self.audit)
 
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready facts for the manifest and reports (no cell values)."""
+        return {
+            "name": self.name,
+            "by": list(self.spec.by),
+            "statistic": self.spec.statistic,
+            "variable": self.spec.variable,
+            "cells": len(self.table),
+            "flags": dict(self.flag_counts),
+            "epsilon": self.budget.epsilon,
+            "delta": self.budget.delta,
+            "mechanism": self.mechanism,
+            "audit_passed": self.passed,
+            "dropped_rows": self.dropped_rows,
+        }
+
 
 def tables_budget(specs: Sequence[TableSpec]) -> Budget:
     """Total privacy budget the DP tables of ``specs`` will spend (check it before building)."""
@@ -221,6 +237,19 @@ def to_pivot(table: pd.DataFrame, by: Sequence[str] | None = None) -> pd.DataFra
     )
     wide.columns.name = by[-1]
     return wide
+
+
+def _describe_rules(spec: TableSpec) -> str:
+    parts = []
+    if spec.min_cell is not None:
+        parts.append(f"min_cell {spec.min_cell}")
+    if spec.dominance is not None:
+        parts.append(f"dominance n={spec.dominance[0]} k={spec.dominance[1]:g}")
+    if spec.p_percent is not None:
+        parts.append(f"p_percent {spec.p_percent:g}")
+    if spec.group_share is not None:
+        parts.append(f"group_share {spec.group_share:g} of {spec.sensitive}")
+    return ", ".join(parts)
 
 
 def _flag_counts(flags: pd.Series) -> dict[str, int]:
@@ -342,8 +371,12 @@ def build_table(
     flags = np.where(prim.primary, "primary", np.where(suppressed, "secondary", "published"))
     audit = _audit_problem(problem, suppressed, labels)
     value = np.where(suppressed, np.nan, published)
-    rules = sorted({r for rr in prim.rule if rr for r in rr.split(",")})
-    mechanism = f"primary rules {rules}; optimal secondary suppression (HiGHS), audited"
+    mechanism = (
+        f"rules {_describe_rules(spec)}: {int(prim.primary.sum())} sensitive cells; "
+        f"optimal secondary suppression (HiGHS, cost {spec.cost}): "
+        f"{int((suppressed & ~prim.primary).sum())} more; interval audit "
+        f"{'passed' if all(c.protected for c in audit) else 'FAILED'}"
+    )
     table = _finish(
         spec,
         labels,

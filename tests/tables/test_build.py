@@ -59,6 +59,20 @@ def test_tidy_format_exact(survey_df: pd.DataFrame) -> None:
         "rounded": 0,
         "dp": 0,
     }
+    assert t.summary() == {
+        "name": "count_by_district_sex",
+        "by": ["district", "sex"],
+        "statistic": "count",
+        "variable": None,
+        "cells": 9,
+        "flags": dict(t.flag_counts),
+        "epsilon": 0.0,
+        "delta": 0.0,
+        "mechanism": "rules min_cell 5: 0 sensitive cells; optimal secondary "
+        "suppression (HiGHS, cost value): 0 more; interval audit passed",
+        "audit_passed": True,
+        "dropped_rows": 4,
+    }
     csv = t.table.to_csv(index=False)
     assert csv.splitlines()[0] == "district,sex,count,flag"
 
@@ -102,6 +116,7 @@ def test_magnitude_table_p_percent_end_to_end() -> None:
     assert prim == [["a", "x"]]
     assert t.flag_counts["secondary"] == 3
     assert t.passed
+    assert t.mechanism.startswith("rules p_percent 0.1: 1 sensitive cells;")
     assert t.table["sum"].dtype == float
     audit = audit_suppression(t.table)
     assert all(c.protected for c in audit)

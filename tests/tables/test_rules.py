@@ -84,6 +84,8 @@ def test_threshold_on_magnitude_and_several_rules() -> None:
     _, _, prim = _stats(df, spec)
     assert prim.primary.tolist() == [True, False, False]
     assert prim.rule[0] == "threshold,dominance"
+    t = build_table(df, spec)
+    assert t.mechanism.startswith("rules min_cell 3, dominance n=1 k=0.8: 1 sensitive cells")
     # dominance 90 / 0.8 - 100 = 12.5 beats 10% of 100
     assert prim.upl[0] == pytest.approx(12.5)
 
@@ -110,4 +112,5 @@ def test_group_disclosure_rule() -> None:
     a_yes = next(c for c in t.audit if c.cell == ("A", "yes"))
     # ceil(0.9 * 20) = 18: the interval must reach 17 or below.
     assert a_yes.required_lower == 17 and a_yes.lower <= 17
+    assert "group_share 0.9 of hiv" in t.mechanism
     assert t.passed
