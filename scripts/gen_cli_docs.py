@@ -26,8 +26,19 @@ def walk(command: click.Command, path: list[str]) -> list[tuple[list[str], click
 
 
 def help_text(path: list[str], command: click.Command) -> str:
-    """The --help output of one command, as the terminal shows it (80 columns)."""
-    ctx = click.Context(command, info_name=" ".join(path), terminal_width=80, max_content_width=80)
+    """The --help output of one command, as the terminal shows it (80 columns).
+
+    The context chain runs from the root group down, as when a user types the command, so
+    that settings the group passes on (``-h`` for help) show in every command's help.
+    """
+    ctx = click.Context(
+        cli, info_name=path[0], terminal_width=80, max_content_width=80, **cli.context_settings
+    )
+    group: click.Command = cli
+    for name in path[1:]:
+        assert isinstance(group, click.Group)
+        group = group.commands[name]
+        ctx = click.Context(group, info_name=name, parent=ctx)
     return command.get_help(ctx)
 
 

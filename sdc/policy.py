@@ -240,9 +240,9 @@ class Privacy(_Model):
 
 
 class Suda(_Model):
-    """SUDA2 settings."""
+    """SUDA2 settings; without ``max_msu`` every size is searched, as sdcMicro's suda2 does."""
 
-    max_msu: Annotated[int, Field(ge=1, le=10)] = 4
+    max_msu: Annotated[int, Field(ge=1)] | None = None
     dis_fraction: Annotated[float, Field(gt=0, le=1)] = 0.01
 
 

@@ -409,7 +409,8 @@ def assess_risk(
         missing: ``"wildcard"`` (a missing value matches any value, sdcMicro's rule) or
             ``"category"`` (missing is one more value).
         thresholds: the limits to check.
-        max_msu: largest minimal sample unique SUDA2 looks for (default min(4, len(quasi))).
+        max_msu: largest minimal sample unique SUDA2 looks for; None (the default) searches
+            every size, as sdcMicro's suda2 does.
         dis_fraction: sampling fraction for the DIS-SUDA score.
         suda: run SUDA2.
         importance: policy importance per quasi-identifier (1 = most important, recode last).
@@ -456,7 +457,7 @@ def assess_risk(
             codes,
             quasi,
             records,
-            max_msu if max_msu is not None else min(4, len(quasi)),
+            max_msu,
             dis_fraction,
         )
 
@@ -601,7 +602,7 @@ def _run_suda(
     codes: np.ndarray,
     quasi: tuple[str, ...],
     records: pd.DataFrame,
-    max_msu: int,
+    max_msu: int | None,
     dis_fraction: float,
 ) -> tuple[SudaSummary, dict[str, float]]:
     from sdc.risk.suda import suda2  # imported lazily: SUDA2 lives in its own module
@@ -612,7 +613,7 @@ def _run_suda(
     records["suda"] = score
     records["dis_suda"] = dis
     summary = SudaSummary(
-        max_msu=max_msu,
+        max_msu=result.max_msu,
         dis_fraction=dis_fraction,
         records_with_msu=int(np.count_nonzero(score > 0)),
         max_score=_max(score),
