@@ -1,8 +1,8 @@
 """The errors `sdc` raises for things a user can fix.
 
 Every class here is a *user* error: the CLI prints its message on one line and exits 2
-(or 1 for :class:`PolicyNotMet` and :class:`BudgetExceeded`, findings, not mistakes). Anything else that
-escapes the library is a bug and keeps its traceback.
+(or 1 for :class:`PolicyNotMet` and :class:`BudgetExceeded`: findings, not mistakes).
+Anything else that escapes the library is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
