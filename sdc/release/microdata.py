@@ -127,7 +127,11 @@ def treat_microdata(
                     done.append(record)
         elif step == "suppress":
             frame, record = local_suppression(
-                frame, policy.quasi, policy.thresholds.k, importance=_importance(policy)
+                frame,
+                policy.quasi,
+                policy.thresholds.k,
+                importance=_importance(policy),
+                missing=policy.missing,
             )
             done.append(record)
     if spec.generalize == "auto":
