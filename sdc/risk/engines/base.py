@@ -101,8 +101,8 @@ class FrequencyResult:
         Fk: per-record ``F_k`` (float64; equal to ``f_k`` without weights), or None.
         rk: per-record individual risk when a risk function was given, else None.
         household_risk: per-record household risk when a household column was given.
-        out_path: the Parquet file (or, for Spark, Parquet folder) holding the per-record
-            results, when the caller asked for one.
+        out_path: the Parquet file (or, for Spark, Parquet folder; a string when it is a
+            URI such as ``hdfs://...``) holding the per-record results, when asked for.
     """
 
     engine: str
@@ -112,7 +112,7 @@ class FrequencyResult:
     Fk: np.ndarray | None = field(default=None, repr=False)
     rk: np.ndarray | None = field(default=None, repr=False)
     household_risk: np.ndarray | None = field(default=None, repr=False)
-    out_path: Path | None = None
+    out_path: Path | str | None = None
 
 
 @runtime_checkable

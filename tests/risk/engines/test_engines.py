@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -15,21 +13,17 @@ from hypothesis import strategies as st
 
 from sdc.errors import DataError
 from sdc.risk.engines import CountingEngine, get_engine
+from sdc.risk.engines.spark_engine import spark_unavailable
 from sdc.risk.individual import household_risk, individual_risk
 
 from .conftest import QUASI, Sources, make_survey, reference
 
-SPARK_MISSING = (
-    "pyspark is not installed"
-    if importlib.util.find_spec("pyspark") is None
-    else "Java is not installed"
-    if shutil.which("java") is None
-    else None
-)
+SPARK_MISSING = spark_unavailable()
 SPARK = pytest.param(
     "spark",
     marks=[
         pytest.mark.spark,
+        pytest.mark.slow,
         pytest.mark.skipif(SPARK_MISSING is not None, reason=f"spark engine: {SPARK_MISSING}"),
     ],
 )
@@ -38,7 +32,15 @@ ENGINES = ["pandas", "duckdb", SPARK]
 
 def engine_for(name: str) -> CountingEngine:
     if name == "spark":
-        return get_engine("spark", master="local[2]", config={"spark.sql.shuffle.partitions": "4"})
+        return get_engine(
+            "spark",
+            master="local[2]",
+            config={
+                "spark.sql.shuffle.partitions": "4",
+                "spark.ui.enabled": "false",
+                "spark.ui.showConsoleProgress": "false",
+            },
+        )
     if name == "duckdb":
         return get_engine("duckdb", threads=2, memory_limit="1GB")
     return get_engine("pandas")
@@ -326,3 +328,45 @@ def test_get_engine() -> None:
         get_engine("polars")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="takes no options"):
         get_engine("pandas", threads=2)
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+@pytest.mark.skipif(SPARK_MISSING is not None, reason=f"spark engine: {SPARK_MISSING}")
+def test_spark_row_order_across_many_splits(survey_sources: Sources) -> None:
+    # Tiny splits: the CSV is read by many tasks, yet rows come back in file order.
+    eng = engine_for("spark")
+    conf = eng.spark.conf  # type: ignore[attr-defined]
+    conf.set("spark.sql.files.maxPartitionBytes", "2048")
+    conf.set("spark.sql.files.openCostInBytes", "0")
+    try:
+        assert eng.spark.read.csv(str(survey_sources.csv)).rdd.getNumPartitions() > 4  # type: ignore[attr-defined]
+        df = survey_sources.frame
+        ref = reference(df, QUASI, "wgt", "wildcard")
+        res = eng.key_frequencies(survey_sources.csv, QUASI, "wgt")
+        assert res.fk is not None and res.Fk is not None
+        np.testing.assert_array_equal(res.fk, ref.fk)
+        np.testing.assert_array_equal(res.Fk, ref.Fk)
+    finally:
+        conf.set("spark.sql.files.maxPartitionBytes", "134217728")
+        conf.set("spark.sql.files.openCostInBytes", "4194304")
+
+
+def test_spark_unavailable_is_explained(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sdc.risk.engines.spark_engine as spark_engine
+
+    monkeypatch.setattr(spark_engine.importlib.util, "find_spec", lambda name: None)
+    assert (
+        spark_unavailable() == "pyspark is not installed; install it with: pip install 'sdc[spark]'"
+    )
+    with pytest.raises(
+        DataError, match=r"^the spark engine cannot start: pyspark is not installed"
+    ):
+        get_engine("spark")
+    monkeypatch.undo()
+    monkeypatch.setattr(spark_engine.shutil, "which", lambda name: None)
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    assert (
+        spark_unavailable()
+        == "Java is not installed; Spark needs Java 17 (set JAVA_HOME or put java on PATH)"
+    )

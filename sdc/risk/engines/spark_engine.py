@@ -1,0 +1,524 @@
+"""Spark engine: the same counting plan on a Spark cluster (or local mode).
+
+The plan is the DuckDB engine's (see :mod:`sdc.risk.engines.duckdb_engine`), written with
+the DataFrame API: distinct cells with their missing pattern, one group-by per step of
+:func:`~sdc.risk.engines.base.wildcard_plan`, summary figures and distinct ``(f_k, F_k)``
+pairs as aggregates over the cells; per-record results only on request, either collected
+(small data) or written by the executors as a Parquet folder (``out_path``), sorted by row.
+
+Record order: Parquet gives ``_metadata.row_index`` per file; a CSV file gives its split
+offset and, within a split, Spark's monotonically increasing id, which follows the read
+order. Either way the row number is exact and computed without a single-partition sort.
+
+``pyspark`` is an optional dependency (``pip install 'sdc[spark]'``) and needs Java 17.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from sdc.errors import DataError
+from sdc.risk.engines.base import (
+    DataSource,
+    FrequencyResult,
+    RiskFunction,
+    check_columns,
+    check_request,
+    evaluate_pairs,
+    source_kind,
+    source_name,
+    summary_from,
+    wildcard_plan,
+)
+from sdc.risk.frequencies import MissingRule
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, SparkSession
+    from pyspark.sql import DataFrame as SparkFrame
+
+#: Text that stands for a missing value in CSV files, as :data:`sdc.io.MISSING_MARKERS`.
+_CSV_MISSING = ["", "NA", "N/A", "NaN", "nan", "NULL", "null", "."]
+_ROW = "__sdc_row"
+
+
+def spark_unavailable() -> str | None:
+    """Why the Spark engine cannot run here (pyspark or Java missing), or None."""
+    if importlib.util.find_spec("pyspark") is None:
+        return "pyspark is not installed; install it with: pip install 'sdc[spark]'"
+    java_home = os.environ.get("JAVA_HOME")
+    if shutil.which("java") is None and not (java_home and Path(java_home, "bin", "java").exists()):
+        return "Java is not installed; Spark needs Java 17 (set JAVA_HOME or put java on PATH)"
+    return None
+
+
+def _is_uri(source: object) -> bool:
+    return isinstance(source, str) and "://" in source
+
+
+class SparkEngine:
+    """Counting engine on Apache Spark.
+
+    Args:
+        master: the Spark master URL: ``local[2]`` (default: local mode with two cores),
+            ``spark://host:7077``, ``yarn``, ``k8s://...``. An already running Spark session
+            is reused as it is.
+        app_name: the application name shown in the Spark UI.
+        config: extra Spark settings, e.g. ``{"spark.executor.memory": "8g"}``.
+
+    Raises:
+        DataError: pyspark or Java is missing.
+    """
+
+    name = "spark"
+
+    def __init__(
+        self,
+        *,
+        master: str = "local[2]",
+        app_name: str = "sdc",
+        config: dict[str, str] | None = None,
+    ) -> None:
+        why = spark_unavailable()
+        if why is not None:
+            raise DataError(f"the spark engine cannot start: {why}")
+        self.master = master
+        self.app_name = app_name
+        self.config = dict(config or {})
+        self._session: SparkSession | None = None
+
+    @property
+    def spark(self) -> SparkSession:
+        """The Spark session, started on first use."""
+        if self._session is None:
+            from pyspark.sql import SparkSession
+
+            builder = SparkSession.builder.master(self.master).appName(self.app_name)
+            for key, value in self.config.items():
+                builder = builder.config(key, value)
+            self._session = builder.getOrCreate()
+            for key, value in self.config.items():
+                if key.startswith("spark.sql."):
+                    self._session.conf.set(key, value)
+        return self._session
+
+    # -- reading --------------------------------------------------------------------------
+
+    def _source(
+        self, source: DataSource, wanted: Sequence[str | None]
+    ) -> tuple[SparkFrame, dict[str, tuple[str, str]]]:
+        """A Spark DataFrame with ``__sdc_row`` and the wanted columns (SQL name, type)."""
+        from pyspark.sql import functions as F
+
+        need = list(dict.fromkeys(c for c in wanted if c is not None))
+        name = source_name(source) if not _is_uri(source) else str(source).rsplit("/", 1)[-1]
+        if isinstance(source, pd.DataFrame):
+            check_columns([str(c) for c in source.columns], need, name)
+            arrays = [_arrow_column(source[c]) for c in need]
+            arrays.append(pa.array(np.arange(len(source), dtype=np.int64)))
+            names = [f"c{i}" for i in range(len(need))] + [_ROW]
+            frame = self.spark.createDataFrame(pa.table(arrays, names=names))
+            sql_names = {c: f"c{i}" for i, c in enumerate(need)}
+        else:
+            kind = _uri_kind(str(source)) if _is_uri(source) else source_kind(source)
+            path = str(source)
+            if kind == "csv":
+                frame, sql_names = self._read_csv(path, need, name)
+            else:
+                raw = self.spark.read.parquet(path)
+                check_columns(raw.columns, need, name)
+                meta = raw.select(
+                    *[F.col(f"`{c}`") for c in need],
+                    F.col("_metadata.file_path").alias("__seg"),
+                    F.col("_metadata.row_index").alias("__pos"),
+                )
+                frame = _number_rows(meta)
+                sql_names = {c: c for c in need}
+        types = dict(frame.dtypes)
+        return frame, {c: (sql_names[c], types[sql_names[c]]) for c in need}
+
+    def _read_csv(self, path: str, need: list[str], name: str) -> tuple[SparkFrame, dict[str, str]]:
+        """Read a CSV file as :func:`sdc.io.read_table` would: markers, spaces, numbers."""
+        from pyspark.sql import functions as F
+
+        delimiter = ","
+        if not _is_uri(path):
+            from sdc.io import sniff_delimiter
+
+            with open(path, "rb") as handle:
+                delimiter = sniff_delimiter(handle.read(65536).decode("utf-8", errors="replace"))
+        raw = self.spark.read.options(header=True, inferSchema=False, sep=delimiter).csv(path)
+        stripped = {c.strip(): c for c in raw.columns}
+        check_columns(list(stripped), need, name)
+        cleaned = []
+        for i, col in enumerate(need):
+            text = F.ltrim(F.col(f"`{stripped[col]}`"))
+            cleaned.append(F.when(text.isin(_CSV_MISSING), None).otherwise(text).alias(f"c{i}"))
+        frame = raw.select(
+            *cleaned,
+            F.col("_metadata.file_path").alias("__seg"),
+            F.col("_metadata.file_block_start").alias("__block"),
+            F.monotonically_increasing_id().alias("__mono"),
+        )
+        # Numbers as pandas reads them: a column is numeric when every value parses.
+        checks = []
+        for i in range(len(need)):
+            c = F.col(f"c{i}")
+            checks.append(F.count(c).alias(f"t{i}"))
+            checks.append(F.count(F.expr(f"try_cast(c{i} AS DOUBLE)")).alias(f"d{i}"))
+        counts = frame.agg(*checks).collect()[0] if need else None
+        numeric = [i for i in range(len(need)) if counts and counts[f"t{i}"] == counts[f"d{i}"]]
+        for i in numeric:
+            frame = frame.withColumn(f"c{i}", F.expr(f"try_cast(c{i} AS DOUBLE)"))
+        # Row numbers: (file, split) segments in order; within a split, the read order.
+        seg = F.concat_ws("#", F.col("__seg"), F.lpad(F.col("__block").cast("string"), 20, "0"))
+        frame = frame.withColumn("__seg", seg)
+        first = frame.groupBy("__seg").agg(F.min("__mono").alias("__first"))
+        frame = frame.join(F.broadcast(first), "__seg").withColumn(
+            "__pos", F.col("__mono") - F.col("__first")
+        )
+        frame = _number_rows(frame.drop("__block", "__mono", "__first"))
+        return frame, {c: f"c{i}" for i, c in enumerate(need)}
+
+    # -- key frequencies ------------------------------------------------------------------
+
+    def key_frequencies(
+        self,
+        source: DataSource,
+        quasi: Sequence[str],
+        weight: str | None = None,
+        missing: MissingRule = "wildcard",
+        *,
+        k: int | None = None,
+        risk: RiskFunction | None = None,
+        household: str | None = None,
+        out_path: str | os.PathLike[str] | None = None,
+    ) -> FrequencyResult:
+        """Count every record's key in Spark; see :class:`~sdc.risk.engines.CountingEngine`.
+
+        With ``out_path`` the per-record results are written by the executors as a Parquet
+        folder (part files in row order; ``pandas.read_parquet`` reads it back in order).
+        """
+        from pyspark import StorageLevel
+        from pyspark.sql import functions as F
+
+        quasi = list(quasi)
+        check_request(quasi, missing, k, risk, household)
+        if out_path is not None and not _is_uri(out_path) and Path(out_path).exists():
+            raise DataError(f"{out_path}: already exists; choose a new name for the results")
+        frame, cols = self._source(source, [*quasi, weight, household])
+        m = len(quasi)
+        keys = [f"k{j}" for j in range(m)]
+        select = [F.col(_ROW)]
+        select += [_clean(*cols[q]).alias(kc) for q, kc in zip(quasi, keys, strict=True)]
+        select.append(
+            F.col(cols[weight][0]).cast("double").alias("__w")
+            if weight is not None
+            else F.lit(1.0).alias("__w")
+        )
+        if household is not None:
+            select.append(_nan_to_null(*cols[household]).alias("__hh"))
+        src = frame.select(*select)
+        if weight is not None:
+            bad = src.filter(F.col("__w").isNull() | F.isnan("__w")).count()
+            if bad:
+                raise DataError(
+                    f"weight column {weight!r} of {source_name(source)} has {bad} missing "
+                    "value(s); every record needs a sampling weight"
+                )
+
+        if missing == "wildcard" and m:
+            pat: Column = sum(
+                (F.when(F.col(kc).isNull(), 0).otherwise(1 << j) for j, kc in enumerate(keys)),
+                F.lit(0),
+            )
+        else:
+            pat = F.lit((1 << m) - 1)
+        cells = (
+            src.withColumn("pat", pat)
+            .groupBy(*keys, "pat")
+            .agg(F.count(F.lit(1)).alias("n"), F.sum("__w").alias("ws"))
+            .withColumn("cell", F.monotonically_increasing_id())
+            .persist(StorageLevel.MEMORY_AND_DISK)
+        )
+        cached = [cells]
+        try:
+            cellfreq = _frequencies(cells, keys).persist(StorageLevel.MEMORY_AND_DISK)
+            cached.append(cellfreq)
+            n = F.col("n")
+            stats = cellfreq.agg(
+                F.count(F.lit(1)),
+                F.coalesce(F.sum(n), F.lit(0)),
+                F.coalesce(F.sum(F.when(F.col("cf") == 1, n)), F.lit(0)),
+                F.coalesce(F.sum(F.when(F.col("cf") < 3, n)), F.lit(0)),
+                F.coalesce(F.sum(F.when(F.col("cf") < int(k or 0), n)), F.lit(0)),
+                F.coalesce(F.sum(n / F.col("cf")), F.lit(0.0)),
+            ).collect()[0]
+            raw = (
+                cellfreq.groupBy("cf", "cw")
+                .agg(F.sum("n").alias("records"))
+                .orderBy("cf", "cw")
+                .toArrow()
+            )
+            pairs = pd.DataFrame(
+                {
+                    "f_k": raw.column("cf").to_numpy().astype(np.int64),
+                    "F_k": raw.column("cw").to_numpy().astype(np.float64),
+                    "records": raw.column("records").to_numpy().astype(np.int64),
+                }
+            )
+            pairs = evaluate_pairs(pairs, risk)
+            summary = summary_from(
+                records=int(stats[1]),
+                keys=int(stats[0]),
+                sample_uniques=int(stats[2]),
+                fk_below_3=int(stats[3]),
+                k=k,
+                fk_below_k=int(stats[4]),
+                sum_inv_fk=float(stats[5]),
+                pairs=pairs,
+            )
+            records, names = self._records(src, cellfreq, keys, pairs, risk, household)
+            if out_path is not None:
+                self._write(records, names, str(out_path))
+                where: Path | str = str(out_path) if _is_uri(out_path) else Path(out_path)
+                return FrequencyResult(self.name, summary, pairs, out_path=where)
+            table = records.toArrow()
+            arrays = {
+                name: table.column(i).to_numpy(zero_copy_only=False) for i, name in enumerate(names)
+            }
+            return FrequencyResult(
+                self.name,
+                summary,
+                pairs,
+                fk=np.asarray(arrays["f_k"], dtype=np.int64),
+                Fk=np.asarray(arrays["F_k"], dtype=np.float64),
+                rk=None if risk is None else np.asarray(arrays["r_k"], dtype=np.float64),
+                household_risk=(
+                    None
+                    if household is None
+                    else np.asarray(arrays["household_risk"], dtype=np.float64)
+                ),
+            )
+        finally:
+            for frame_ in cached:
+                frame_.unpersist()
+
+    def _records(
+        self,
+        src: SparkFrame,
+        cellfreq: SparkFrame,
+        keys: list[str],
+        pairs: pd.DataFrame,
+        risk: RiskFunction | None,
+        household: str | None,
+    ) -> tuple[SparkFrame, list[str]]:
+        """Per-record results in row order, and their final column names."""
+        from pyspark.sql import functions as F
+
+        cells = cellfreq
+        if risk is not None:
+            per_pair = pa.table(
+                {
+                    "pf": pairs["f_k"].to_numpy(),
+                    "pw": pairs["F_k"].to_numpy(),
+                    "pr": pairs["r_k"].to_numpy(),
+                }
+            )
+            table = self.spark.createDataFrame(per_pair)
+            cells = cellfreq.join(
+                table, (cellfreq["cf"] == table["pf"]) & (cellfreq["cw"] == table["pw"])
+            )
+        s, c = src.alias("s"), cells.alias("c")
+        conds = [F.col(f"s.{kc}").eqNullSafe(F.col(f"c.{kc}")) for kc in keys]
+        if conds:
+            cond = conds[0]
+            for eq in conds[1:]:
+                cond = cond & eq
+            joined = s.join(c, on=cond, how="inner")
+        else:
+            joined = s.crossJoin(c)
+        cols = [F.col(f"s.{_ROW}").alias("rw"), F.col("c.cf"), F.col("c.cw")]
+        names = ["row", "f_k", "F_k"]
+        if risk is not None:
+            cols.append(F.col("c.pr"))
+            names.append("r_k")
+        if household is not None:
+            cols.append(F.col("s.__hh"))
+        recs = joined.select(*cols)
+        if household is not None:
+            hh = (
+                recs.filter(F.col("__hh").isNotNull())
+                .groupBy("__hh")
+                .agg((1 - F.product(1 - F.col("pr"))).alias("hr"))
+            )
+            recs = recs.join(hh, "__hh", "left").select(
+                "rw", "cf", "cw", "pr", F.coalesce(F.col("hr"), F.col("pr")).alias("hrisk")
+            )
+            names.append("household_risk")
+        return recs.orderBy("rw"), names
+
+    def _write(self, records: SparkFrame, names: list[str], path: str) -> None:
+        """Write the records under their final names (``f_k`` and ``F_k`` need case)."""
+        conf = self.spark.conf
+        before = conf.get("spark.sql.caseSensitive")
+        conf.set("spark.sql.caseSensitive", "true")
+        try:
+            records.toDF(*names).write.parquet(path)
+        finally:
+            conf.set("spark.sql.caseSensitive", before or "false")
+
+    # -- grouped sums -----------------------------------------------------------------------
+
+    def grouped_sums(
+        self,
+        source: DataSource,
+        by: Sequence[str],
+        value: str | None = None,
+        weight: str | None = None,
+    ) -> pd.DataFrame:
+        """Counts and sums per cell in Spark; see :class:`~sdc.risk.engines.CountingEngine`."""
+        from pyspark.sql import functions as F
+
+        by = list(by)
+        frame, cols = self._source(source, [*by, value, weight])
+        w = F.col(cols[weight][0]).cast("double") if weight is not None else None
+        if w is not None:
+            bad = frame.filter(w.isNull() | F.isnan(w)).count()
+            if bad:
+                raise DataError(
+                    f"weight column {weight!r} of {source_name(source)} has {bad} missing "
+                    "value(s); every record needs a sampling weight"
+                )
+        groups = [_clean(*cols[b]).alias(f"g{i}") for i, b in enumerate(by)]
+        aggs = [
+            F.count(F.lit(1)).alias("n"),
+            (F.coalesce(F.sum(w), F.lit(0.0)) if w is not None else F.count(F.lit(1)))
+            .cast("double")
+            .alias("wn"),
+        ]
+        if value is not None:
+            v = _nan_to_null(*cols[value]).cast("double")
+            aggs.append(F.sum(v).alias("s"))
+            aggs.append(F.sum(v * w if w is not None else v).alias("ws"))
+        if by:
+            grouped = frame.groupBy(*groups).agg(*aggs)
+            grouped = grouped.orderBy(*[F.col(f"g{i}").asc_nulls_last() for i in range(len(by))])
+        else:
+            grouped = frame.agg(*aggs)
+        out = grouped.toArrow().to_pandas()
+        names = [*by, "count", "weighted_count"] + (["sum", "weighted_sum"] if value else [])
+        out.columns = pd.Index(names)
+        out["count"] = out["count"].astype(np.int64)
+        for stat in names[len(by) + 1 :]:
+            out[stat] = out[stat].astype(np.float64)
+        return out
+
+
+def _frequencies(cells: SparkFrame, keys: list[str]) -> SparkFrame:
+    """Cells with ``cf`` (f_k) and ``cw`` (F_k) under the wildcard plan.
+
+    Spark pays a shuffle per group-by, so the plan's steps are not run one by one: each
+    cell is exploded into one row per shared-variable set C it takes part in (as a source
+    and as a target), with the variables outside C blanked. One group-by of the sources on
+    (C, blanked key, source pattern) and one join with the targets on (C, blanked key),
+    keeping the source patterns Q with ``P & Q == C``, then give every step at once.
+    """
+    from pyspark.sql import functions as F
+
+    patterns = [int(r[0]) for r in cells.select("pat").distinct().collect()]
+    if len(patterns) <= 1:
+        return cells.withColumn("cf", F.col("n")).withColumn("cw", F.col("ws"))
+    m = len(keys)
+    source_c: set[tuple[int, int]] = set()
+    target_c: set[tuple[int, int]] = set()
+    for step in wildcard_plan(patterns, m):
+        source_c.update((q, step.common) for q in step.sources)
+        target_c.update((p, step.common) for p in step.targets)
+    spark = cells.sparkSession
+
+    def pattern_table(pairs: set[tuple[int, int]]) -> SparkFrame:
+        rows = sorted(pairs)
+        table = pa.table(
+            {
+                "pat": pa.array([r[0] for r in rows], pa.int64()),
+                "c": pa.array([r[1] for r in rows], pa.int64()),
+            }
+        )
+        return F.broadcast(spark.createDataFrame(table))
+
+    blanked = [
+        F.when(F.col("c").bitwiseAND(1 << j) != 0, F.col(kc)).alias(kc) for j, kc in enumerate(keys)
+    ]
+    sources = (
+        cells.join(pattern_table(source_c), "pat")
+        .select("c", *blanked, F.col("pat").alias("qpat"), "n", "ws")
+        .groupBy("c", *keys, "qpat")
+        .agg(F.sum("n").alias("n"), F.sum("ws").alias("ws"))
+    )
+    targets = cells.join(pattern_table(target_c), "pat").select(
+        "cell", F.col("pat").alias("tpat"), "c", *blanked
+    )
+    t, a = targets.alias("t"), sources.alias("a")
+    cond = F.col("t.c") == F.col("a.c")
+    for kc in keys:
+        cond = cond & F.col(f"t.{kc}").eqNullSafe(F.col(f"a.{kc}"))
+    matched = t.join(a, cond).filter(F.col("t.tpat").bitwiseAND(F.col("a.qpat")) == F.col("t.c"))
+    totals = matched.groupBy(F.col("t.cell").alias("cell")).agg(
+        F.sum("a.n").cast("long").alias("cf"), F.sum("a.ws").alias("cw")
+    )
+    return cells.join(totals, "cell")
+
+
+def _number_rows(frame: SparkFrame) -> SparkFrame:
+    """Replace (``__seg``, ``__pos``) by a global 0-based ``__sdc_row`` in segment order."""
+    from pyspark.sql import functions as F
+
+    sizes = frame.groupBy("__seg").agg(F.count(F.lit(1)).alias("size")).toArrow().to_pandas()
+    sizes = sizes.sort_values("__seg", kind="stable")
+    offsets = np.concatenate([[0], np.cumsum(sizes["size"].to_numpy(dtype=np.int64))[:-1]])
+    table = pa.table(
+        {"__seg": sizes["__seg"].astype(str).to_numpy(), "__offset": offsets.astype(np.int64)}
+    )
+    spark = frame.sparkSession
+    starts = spark.createDataFrame(table)
+    joined = frame.join(F.broadcast(starts), "__seg")
+    return joined.withColumn(_ROW, F.col("__offset") + F.col("__pos")).drop(
+        "__seg", "__pos", "__offset"
+    )
+
+
+def _arrow_column(values: pd.Series) -> pa.Array:
+    """A column for Spark; an all-missing column becomes text (Spark has no null type)."""
+    array = pa.array(values, from_pandas=True)
+    return array.cast(pa.string()) if pa.types.is_null(array.type) else array
+
+
+def _uri_kind(uri: str) -> str:
+    suffix = Path(uri.rsplit("/", 1)[-1]).suffix.lower()
+    return "csv" if suffix in {".csv", ".tsv", ".txt"} else "parquet"
+
+
+def _clean(col: str, dtype: str) -> Any:
+    """A key column with every kind of missing value (NULL, NaN, empty text) as NULL."""
+    from pyspark.sql import functions as F
+
+    if dtype == "string":
+        return F.when(F.col(col) == "", None).otherwise(F.col(col))
+    return _nan_to_null(col, dtype)
+
+
+def _nan_to_null(col: str, dtype: str) -> Any:
+    from pyspark.sql import functions as F
+
+    if dtype in ("double", "float"):
+        return F.when(F.isnan(F.col(col)), None).otherwise(F.col(col))
+    return F.col(col)
