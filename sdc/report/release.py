@@ -360,10 +360,7 @@ def _min_fk(report: RiskReport) -> int:
 
 
 def _below(report: RiskReport, k: int) -> int:
-    for ka in report.k_anonymity:
-        if ka.k == k:
-            return ka.violations
-    return int((report.records["f_k"] < k).sum())
+    return int((report.records["f_k"] < k).sum()) if report.n_records else 0
 
 
 # --------------------------------------------------------------------------- treatments
@@ -657,10 +654,8 @@ def _protection(t: ProtectedTable) -> str:
         parts.append(f"cells with fewer than {spec.min_cell} respondents are suppressed")
     if spec.dominance:
         n, k = spec.dominance
-        parts.append(
-            f"cells where the {_n(n, 'largest contributor')} hold more than {k:.0%} of the "
-            "total are suppressed"
-        )
+        who = "the largest contributor holds" if n == 1 else f"the {n} largest contributors hold"
+        parts.append(f"cells where {who} more than {k:.0%} of the total are suppressed")
     if spec.p_percent:
         parts.append(
             f"cells where the second-largest contributor could estimate the largest within "
@@ -672,7 +667,8 @@ def _protection(t: ProtectedTable) -> str:
         )
     if spec.rounding:
         parts.append(f"counts are rounded to a multiple of {spec.rounding}")
-    text = (_and(parts).capitalize() + ". ") if parts else "No disclosure rule applies. "
+    rules = _and(parts)
+    text = (rules[:1].upper() + rules[1:] + ". ") if parts else "No disclosure rule applies. "
     primary = t.flag_counts.get("primary", 0)
     if primary:
         text += (

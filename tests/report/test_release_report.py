@@ -273,3 +273,64 @@ def test_no_dp_means_no_budget_spent(tmp_path: Path, monkeypatch: pytest.MonkeyP
     page = (tmp_path / "rel" / "report.html").read_text()
     assert "no privacy budget was spent" in page
     assert 'id="synthetic"' not in page
+
+
+RULES = """\
+version: 1
+name: rules
+data: {household: hh}
+columns:
+  name: {role: direct}
+  age: {role: quasi, recode: {bands: [20, 40, 60]}, bottom_code: 25}
+  sex: {role: quasi, categories: [f, m]}
+  village: {role: quasi, categories: [Alpha, Beta, Gamma, Delta]}
+  income: {role: sensitive}
+thresholds: {k: 2, max_suppression: 0.5}
+outputs:
+  microdata: {treatments: [recode, suppress]}
+  tables:
+    - {by: [village, sex], count: true, rounding: {base: 5}}
+    - {by: [village], sum: income, dominance: {n: 1, k: 0.6}, p_percent: 0.1}
+"""
+
+
+def test_rounding_dominance_and_households(tmp_path: Path) -> None:
+    frame = survey().drop(columns=["pid", "notes", "hiv"])
+    frame["hh"] = frame.index // 2
+    frame.loc[frame["village"] == "Delta", "income"] = [5000.0, 1.0, 1.0]
+    frame.to_csv(tmp_path / "s.csv", index=False)
+    (tmp_path / "p.yaml").write_text(RULES)
+    policy = parse_policy(RULES, source=tmp_path / "p.yaml")
+    result = release(
+        read_table(tmp_path / "s.csv"),
+        policy,
+        tmp_path / "rel",
+        seed=1,
+        ledger=Ledger(tmp_path / "l"),
+    )
+    page = (tmp_path / "rel" / "report.html").read_text()
+    assert "Counts are rounded to a multiple of 5." in page
+    assert " (r)</td>" in page
+    assert "Cells where the largest contributor holds more than 60% of the total" in page
+    assert "could estimate the largest within 10%" in page
+    assert "values below 25 counted as 25" in page
+    assert _row(page, "expected re-identifications counting households")[0]
+    assert result.tables[1].flag_counts["primary"] >= 1
+    assert "5,000.00" not in page and "5000" not in page
+
+
+def test_helpers_for_odd_inputs() -> None:
+    from sdc.anonymize._treatment import Treatment
+    from sdc.report import release as rr
+
+    wide = pd.DataFrame(
+        {"a": ["x"] * 13, "b": [f"c{i}" for i in range(13)], "count": 1, "flag": "published"}
+    )
+    assert rr._grid(wide, ["a", "b"], "count") is None
+    assert rr._missing(" ") and rr._missing(None) and not rr._missing(0)
+    assert rr._num("abc") == "abc" and rr._num(float("inf")) == "inf"
+    assert (
+        rr._num(0.123456) == "0.123" and rr._num(12.345) == "12.35" and rr._num(1234.5) == "1,234"
+    )
+    odd = Treatment(name="custom", columns=("a",), changed={"a": 2})
+    assert rr._describe(odd, None) == "Applied custom to a; 2 values changed."  # type: ignore[arg-type]
