@@ -205,10 +205,30 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, str, tuple[str, ...]]:
             keep_default_na=False,
             na_values=MISSING_MARKERS,
             skipinitialspace=True,
+            dtype=str,
         )
     except pd.errors.ParserError as exc:
         raise DataError(f"{path.name}: not a consistent table ({_first_line(exc)})") from exc
+    for column in frame.columns:
+        frame[column] = _infer_column(frame[column])
     return frame, encoding, notes
+
+
+def _infer_column(values: pd.Series) -> pd.Series:
+    """Numbers become numbers, except codes with leading zeros (postcodes, admin codes).
+
+    ``01234`` read as the number 1234 would lose the digits that prefix recoding keeps, and
+    merge unrelated areas, so a column with any such value stays text.
+    """
+    present = values.dropna()
+    if present.empty or present.str.match(r"^[+-]?0\d").any():
+        return values
+    numbers = pd.to_numeric(values, errors="coerce")
+    if numbers[values.notna()].isna().any():
+        return values
+    if (numbers.dropna() % 1 == 0).all() and not numbers.isna().any():
+        return numbers.astype("int64")
+    return numbers
 
 
 def _check_header(path: Path, header: list[str]) -> None:

@@ -8,6 +8,7 @@ Python (``import sdc``) and from CI jobs.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -315,7 +316,11 @@ def run_demo(
     before = assess(table.frame, policy)
     write_risk_outputs(before, table, json_path=out / "risk.json", html_path=out / "risk.html")
     step("releasing")
-    result = release(table, policy, out / "release", key_file=key_file, seed=seed, progress=step)
+    # The demo spends from its own ledger, not the user's, unless SDC_LEDGER says otherwise.
+    ledger = Ledger() if os.environ.get("SDC_LEDGER") else Ledger(out / "ledger.jsonl")
+    result = release(
+        table, policy, out / "release", key_file=key_file, seed=seed, ledger=ledger, progress=step
+    )
     step("checking the release")
     verified = check_bundle(out / "release", policy)
     return DemoOutcome(

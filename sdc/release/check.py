@@ -20,6 +20,7 @@ from sdc.errors import DataError
 from sdc.io import file_sha256, read_table
 from sdc.policy import Policy
 from sdc.release.bundle import MANIFEST, read_manifest
+from sdc.release.pipeline import table_spec
 from sdc.tables import audit_suppression
 from sdc.workflow import assess
 
@@ -189,9 +190,10 @@ def _check_microdata(folder: Path, manifest: dict[str, Any], policy: Policy) -> 
 
 def _check_tables(folder: Path, manifest: dict[str, Any], policy: Policy) -> list[CheckItem]:
     items = []
-    wanted = {entry.name for entry in policy.outputs.tables if entry.name}
+    wanted = {table_spec(policy, i).table_name for i in range(len(policy.outputs.tables))}
     for entry in manifest.get("tables", []):
         name = entry["name"]
+        wanted.discard(name)
         path = folder / "tables" / f"{name}.csv"
         if not path.exists():
             items.append(CheckItem(f"table {name}", False, "the table file is missing"))
@@ -205,7 +207,6 @@ def _check_tables(folder: Path, manifest: dict[str, Any], policy: Policy) -> lis
                 "; ".join(problems) if problems else _table_ok(tidy, entry),
             )
         )
-        wanted.discard(name)
     if wanted:
         items.append(CheckItem("tables", False, f"tables missing: {sorted(wanted)}"))
     return items

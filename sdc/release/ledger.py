@@ -199,7 +199,7 @@ class Ledger:
             max(cap.delta - spent.delta, 0.0),
         )
         name = f"{dataset} " if dataset else ""
-        if request.delta > 0 or cap.delta > 0:
+        if request.delta > 0 or spent.delta > 0:
             needs = (
                 f"epsilon {format_number(request.epsilon)} and delta {format_number(request.delta)}"
             )

@@ -9,7 +9,7 @@ where the policy puts it so that it works on the recoded values.
 from __future__ import annotations
 
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -173,7 +173,9 @@ def hierarchy_for(policy: Policy, column: str) -> Hierarchy | None:
     recode = policy.columns[column].recode
     if recode is None or recode.map is None:
         return None
-    return Hierarchy.from_csv(policy.resolve(recode.map))
+    loaded = Hierarchy.from_csv(policy.resolve(recode.map))
+    # Name it as the policy does: an absolute path would put local folders in the manifest.
+    return replace(loaded, source=recode.map.as_posix())
 
 
 def _searched(policy: Policy, name: str) -> bool:

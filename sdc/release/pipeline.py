@@ -157,7 +157,9 @@ def release(
         result = ReleaseResult(
             out, manifest, before, after, treated, tables, synthetic, evaluation, spent
         )
-        (tmp / "report.html").write_text(release_html(result, table.path.name), encoding="utf-8")
+        (tmp / "report.html").write_text(
+            release_html(result, table.path.name, original=table.frame), encoding="utf-8"
+        )
         manifest["outputs"] = {
             name: {"sha256": sha, "rows": rows.get(name)}
             for name, sha in output_hashes(tmp).items()
@@ -267,7 +269,7 @@ def _synthesize(
         epsilon=spec.epsilon,
         delta=spec.delta,
         rows=spec.rows or len(base),
-        seed=spec.seed if spec.seed is not None else seed,
+        seed=spec.seed,  # never the release seed: the manifest records this one
         bins=spec.bins,
     )
     quality = evaluate(base, result.data, columns, bounds=numeric, bins=spec.bins)

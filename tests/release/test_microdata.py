@@ -391,11 +391,6 @@ def test_suppression_limit_names_the_fix(tmp_path: Path) -> None:
         treat_microdata(survey(), policy, seed=1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sdc.io.read_table parses 01234 as the integer 1234, so a prefix recode of "
-    "codes with leading zeros keeps the wrong digits (io.py: keep such columns as text)",
-)
 def test_prefix_keeps_leading_zeros(tmp_path: Path) -> None:
     frame = survey()
     frame["postcode"] = np.where(np.arange(len(frame)) % 2, "01234", "01299")

@@ -320,7 +320,8 @@ def test_budget_refusal_leaves_no_bundle_and_no_ledger_entry(tmp_path: Path) -> 
     ledger.record(table.sha256, ["earlier"], Budget(0.7), "laplace", "earlier")
     before = ledger.path.read_bytes()
     with pytest.raises(
-        BudgetExceeded, match=r"needs epsilon 0\.4 .*only epsilon 0\.3 .*survey\.csv"
+        BudgetExceeded,
+        match=r"^release needs epsilon 0\.4 but only 0\.3 of 1\.0 is left for survey\.csv",
     ):
         release(table, policy, tmp_path / "rel", ledger=ledger)
     assert not (tmp_path / "rel").exists()
@@ -449,12 +450,6 @@ SEEDED = """\
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pipeline._synthesize passes release(seed=...) to synthesize() when "
-    "outputs.synthetic has no seed, and SynthResult.to_dict() writes it to "
-    "manifest['synthetic']['seed']: the withheld seed of PRAM and noise is published",
-)
 def test_release_seed_is_withheld_with_synthetic_output(tmp_path: Path) -> None:
     text = BASE_POLICY.replace("  hiv: {role: sensitive}\n", SEEDED) + (
         "outputs:\n"
