@@ -134,3 +134,14 @@ def test_unknown_sheet(tmp_path: Path, survey_df: pd.DataFrame) -> None:
 def test_folder_is_not_a_file(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="is a folder"):
         read_table(tmp_path)
+
+
+def test_codes_with_leading_zeros_stay_text_and_numbers_are_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "s.csv"
+    path.write_text("post,age,income,mixed\n01234,30,1.5,a\n20000,,2e3,1\n", encoding="utf-8")
+    frame = read_table(path).frame
+    assert frame["post"].tolist() == ["01234", "20000"]
+    assert frame["age"].tolist()[0] == 30 and frame["age"].isna().tolist() == [False, True]
+    assert frame["income"].tolist() == [1.5, 2000.0]
+    assert frame["mixed"].tolist() == ["a", "1"]
+    assert str(read_table(path).frame["age"].dtype) == "float64"
