@@ -560,17 +560,22 @@ def _attribute_disclosure(
     for var in sensitive:
         gc = group_counts(groups, df[var])
         distinct, entropy, recursive = l_diversity(gc, th.recursive_c)
+        # A group whose sensitive values are all missing discloses nothing about them, so
+        # l-diversity is judged on the groups with at least one observed value.
+        judged = gc.observed > 0
+        if not judged.any():
+            judged = np.ones_like(judged)
         keys_below = records_below = None
         if th.l is not None:
-            below = distinct < th.l
+            below = (distinct < th.l) & judged
             keys_below = int(below.sum())
             records_below = int(gc.size[below].sum())
         ldiv.append(
             LDiversity(
                 var,
-                int(distinct.min()),
-                float(entropy.min()),
-                int(recursive.min()),
+                int(distinct[judged].min()),
+                float(entropy[judged].min()),
+                int(recursive[judged].min()),
                 keys_below,
                 records_below,
             )

@@ -219,3 +219,18 @@ def test_suppression_never_raises_the_records_risk(
     assert after.records["r_k"][i] <= before.records["r_k"][i]
     assert (after.records["f_k"] >= 1).all()
     assert after.expected_reidentifications == pytest.approx(after.records["r_k"].sum())
+
+
+def test_groups_with_only_missing_sensitive_values_do_not_set_l() -> None:
+    df = pd.DataFrame(
+        {
+            "q": ["a", "a", "b", "b"],
+            "s": ["x", "y", None, None],
+        }
+    )
+    report = assess_risk(
+        df, quasi=["q"], sensitive=["s"], thresholds=RiskThresholds(k=2, l=2), suda=False
+    )
+    assert report.l_diversity[0].distinct_min == 2
+    assert report.l_diversity[0].keys_below_l == 0
+    assert report.passed
