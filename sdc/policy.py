@@ -180,6 +180,7 @@ class TableOutput(_Model):
 
     by: Annotated[list[str], Field(min_length=1, max_length=4)]
     name: str | None = None
+    hierarchical: bool = False
     count: bool = False
     sum: str | None = None
     mean: str | None = None

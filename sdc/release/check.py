@@ -20,7 +20,7 @@ from sdc.errors import DataError
 from sdc.io import file_sha256, read_table
 from sdc.policy import Policy
 from sdc.release.bundle import MANIFEST, read_manifest
-from sdc.release.pipeline import table_spec
+from sdc.release.pipeline import table_hierarchies, table_spec
 from sdc.tables import audit_suppression
 from sdc.workflow import assess
 
@@ -190,7 +190,8 @@ def _check_microdata(folder: Path, manifest: dict[str, Any], policy: Policy) -> 
 
 def _check_tables(folder: Path, manifest: dict[str, Any], policy: Policy) -> list[CheckItem]:
     items = []
-    wanted = {table_spec(policy, i).table_name for i in range(len(policy.outputs.tables))}
+    index = {table_spec(policy, i).table_name: i for i in range(len(policy.outputs.tables))}
+    wanted = set(index)
     for entry in manifest.get("tables", []):
         name = entry["name"]
         wanted.discard(name)
@@ -199,7 +200,7 @@ def _check_tables(folder: Path, manifest: dict[str, Any], policy: Policy) -> lis
             items.append(CheckItem(f"table {name}", False, "the table file is missing"))
             continue
         tidy = pd.read_csv(path, keep_default_na=False, na_values=[""])
-        problems = _table_problems(tidy, entry, policy)
+        problems = _table_problems(tidy, entry, policy, index.get(name))
         items.append(
             CheckItem(
                 f"table {name}",
@@ -212,7 +213,10 @@ def _check_tables(folder: Path, manifest: dict[str, Any], policy: Policy) -> lis
     return items
 
 
-def _table_problems(tidy: pd.DataFrame, entry: dict[str, Any], policy: Policy) -> list[str]:
+def _table_problems(
+    tidy: pd.DataFrame, entry: dict[str, Any], policy: Policy, position: int | None
+) -> list[str]:
+    """What is wrong with a published table; ``position`` is its index in the policy."""
     problems = []
     stat = entry["statistic"]
     flags = tidy["flag"].astype(str)
@@ -226,14 +230,15 @@ def _table_problems(tidy: pd.DataFrame, entry: dict[str, Any], policy: Policy) -
         if not {"noise_scale", "ci_low", "ci_high"} <= set(tidy.columns):
             problems.append("DP cells lack noise_scale or their 95% interval")
         return problems
-    min_cell = _min_cell_for(entry, policy)
+    min_cell = policy.outputs.tables[position].min_cell if position is not None else None
     if stat == "count" and min_cell is not None:
         small = values[published & (flags == "published")]
         if ((small > 0) & (small < min_cell)).any():
             problems.append(f"a published count is below min_cell {min_cell}")
     if (flags.isin(["primary", "secondary"])).any() and stat in ("count", "sum"):
         try:
-            audit = audit_suppression(tidy)
+            nested = table_hierarchies(policy, position) if position is not None else None
+            audit = audit_suppression(tidy, hierarchies=nested)
         except DataError as exc:
             problems.append(f"suppression pattern cannot be audited: {exc}")
         else:
@@ -244,13 +249,6 @@ def _table_problems(tidy: pd.DataFrame, entry: dict[str, Any], policy: Policy) -
                     "published cells"
                 )
     return problems
-
-
-def _min_cell_for(entry: dict[str, Any], policy: Policy) -> int | None:
-    for table in policy.outputs.tables:
-        if list(table.by) == list(entry["by"]) and table.statistic == entry["statistic"]:
-            return table.min_cell
-    return None
 
 
 def _table_ok(tidy: pd.DataFrame, entry: dict[str, Any]) -> str:

@@ -30,7 +30,7 @@ from sdc.release.microdata import TreatedMicrodata, hierarchy_for, treat_microda
 from sdc.report.release import release_html
 from sdc.risk import RiskReport
 from sdc.synth import SynthEvaluation, SynthResult, evaluate, synthesize
-from sdc.tables import DpSpec, ProtectedTable, TableSpec, build_tables
+from sdc.tables import DpSpec, ProtectedTable, TableSpec, build_table
 from sdc.workflow import assess
 
 Progress = Callable[[str], None]
@@ -112,13 +112,16 @@ def release(
     tables: tuple[ProtectedTable, ...] = ()
     if policy.outputs.tables:
         step("building tables")
+        book = codebook(policy)
         tables = tuple(
-            build_tables(
+            build_table(
                 base,
-                [table_spec(policy, i) for i in range(len(policy.outputs.tables))],
+                table_spec(policy, i),
                 seed=seed,
-                codebook=codebook(policy),
+                codebook=book,
+                hierarchies=table_hierarchies(policy, i),
             )
+            for i in range(len(policy.outputs.tables))
         )
         failed = [t.name for t in tables if not t.passed]
         if failed:
@@ -203,6 +206,36 @@ def codebook(policy: Policy) -> dict[str, list[Any]]:
             if hierarchy is not None:
                 book[name] = list(hierarchy.values)
     return book
+
+
+def table_hierarchies(policy: Policy, index: int) -> dict[str, dict[str, str]] | None:
+    """Nested margins of ``outputs.tables[index]`` when it says ``hierarchical: true``.
+
+    Each ``by`` column with a hierarchy file (``recode.map``) gets margins at every coarser
+    level below the top ``*`` (village -> district): ``{column: {child: parent}}``.
+    """
+    entry = policy.outputs.tables[index]
+    if not entry.hierarchical:
+        return None
+    found: dict[str, dict[str, str]] = {}
+    for column in entry.by:
+        hierarchy = hierarchy_for(policy, column) if column in policy.columns else None
+        if hierarchy is None:
+            continue
+        links: dict[str, str] = {}
+        for level in range(hierarchy.levels - 1):
+            if len(hierarchy.labels(level + 1)) <= 1:
+                break  # the top level (usually '*') is the table's own Total
+            for row in hierarchy.rows:
+                links[row[level]] = row[level + 1]
+        if links:
+            found[column] = links
+    if not found:
+        raise PolicyError(
+            f"{policy.where('outputs', 'tables', str(index), 'hierarchical')}: hierarchical "
+            "margins need a by column with recode: {map: FILE} of three or more levels"
+        )
+    return found
 
 
 def table_spec(policy: Policy, index: int) -> TableSpec:

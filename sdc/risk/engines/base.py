@@ -174,7 +174,8 @@ class PlanStep:
 
     Records of the ``targets`` patterns receive, from the records of the ``sources``
     patterns, the count and weight of those that agree on the key variables in ``common``
-    (a bit mask of variable positions; 0 means every source record matches).
+    (a bit mask of variable positions; 0 means every source record matches). A target's
+    own pattern is never among its sources (see :func:`wildcard_plan`).
     """
 
     common: int
@@ -196,6 +197,11 @@ def wildcard_plan(patterns: Sequence[int], m: int) -> list[PlanStep]:
     :func:`sdc.risk.frequencies.key_frequencies`), complete records (P = all observed) do
     not count records with no key variable observed, except with a single key variable.
 
+    The plan leaves out what a record gets from its own pattern (Q = P, hence C = P): the
+    distinct keys of one pattern differ on its observed variables, so that is exactly the
+    record's own key count and weight, which the engines add without a group-by. For data
+    without much missingness this removes the only step that touches every key twice.
+
     Args:
         patterns: the distinct observed-variable masks present in the data.
         m: number of key variables.
@@ -213,7 +219,9 @@ def wildcard_plan(patterns: Sequence[int], m: int) -> list[PlanStep]:
         for common, sources in sorted(by_common.items()):
             if common == 0 and p == full and m > 1:
                 continue
-            grouped.setdefault((common, tuple(sources)), []).append(p)
+            others = tuple(q for q in sources if q != p)
+            if others:
+                grouped.setdefault((common, others), []).append(p)
     return [PlanStep(c, s, tuple(t)) for (c, s), t in sorted(grouped.items())]
 
 

@@ -387,15 +387,17 @@ class DuckDBEngine:
             f"SELECT {group + ', ' if m else ''}{pat} AS pat, count(*) AS n, {wsum} AS ws "
             f"FROM src GROUP BY {group if m else 'pat'}"
         )
-        con.execute(
-            f"CREATE TEMP TABLE cells AS SELECT row_number() OVER () AS cell, * FROM ({inner})"
-        )
-        patterns = [int(p[0]) for p in con.execute("SELECT DISTINCT pat FROM cells").fetchall()]
-        if len(patterns) <= 1:
+        con.execute(f"CREATE TEMP TABLE cells0 AS {inner}")
+        con.execute("CREATE TEMP TABLE cells AS SELECT rowid AS cell, * FROM cells0")
+        con.execute("DROP TABLE cells0")
+        counted = con.execute("SELECT pat, count(*) FROM cells GROUP BY pat").fetchall()
+        sizes = {int(p): int(c) for p, c in counted}
+        plan = wildcard_plan(list(sizes), m) if len(sizes) > 1 else []
+        if not plan:
             con.execute("CREATE TEMP TABLE cellfreq AS SELECT *, n AS cf, ws AS cw FROM cells")
             return
         parts = []
-        for step in wildcard_plan(patterns, m):
+        for step in plan:
             sources = ", ".join(map(str, step.sources))
             targets = ", ".join(map(str, step.targets))
             cols = [keys[j] for j in step.columns(m)]
@@ -406,14 +408,25 @@ class DuckDBEngine:
                 )
                 continue
             on = " AND ".join(f"t.{c} = a.{c}" for c in cols)
+            src = f"cells WHERE pat IN ({sources})"
+            if sum(sizes[q] for q in step.targets) < sum(sizes[q] for q in step.sources):
+                # Few targets: aggregate only the sources that some target can match.
+                semi = " AND ".join(f"s.{c} = u.{c}" for c in cols)
+                src = (
+                    f"(SELECT s.* FROM cells s SEMI JOIN (SELECT DISTINCT {', '.join(cols)} "
+                    f"FROM cells WHERE pat IN ({targets})) u ON {semi} "
+                    f"WHERE s.pat IN ({sources}))"
+                )
             parts.append(
                 f"SELECT t.cell, a.n, a.ws FROM cells t JOIN (SELECT {', '.join(cols)}, "
-                f"sum(n) AS n, sum(ws) AS ws FROM cells WHERE pat IN ({sources}) "
+                f"sum(n) AS n, sum(ws) AS ws FROM {src} "
                 f"GROUP BY ALL) a ON {on} WHERE t.pat IN ({targets})"
             )
+        # Every cell counts itself (n, ws); the plan's steps add what other patterns match.
         con.execute(
-            "CREATE TEMP TABLE cellfreq AS SELECT c.*, x.cf, x.cw FROM cells c JOIN "
-            "(SELECT cell, sum(n)::BIGINT AS cf, sum(ws) AS cw FROM ("
+            "CREATE TEMP TABLE cellfreq AS SELECT c.*, (c.n + coalesce(x.n, 0))::BIGINT AS cf, "
+            "c.ws + coalesce(x.ws, 0) AS cw FROM cells c LEFT JOIN "
+            "(SELECT cell, sum(n) AS n, sum(ws) AS ws FROM ("
             + " UNION ALL ".join(parts)
             + ") GROUP BY cell) x USING (cell)"
         )

@@ -430,17 +430,19 @@ def _frequencies(cells: SparkFrame, keys: list[str]) -> SparkFrame:
     cell is exploded into one row per shared-variable set C it takes part in (as a source
     and as a target), with the variables outside C blanked. One group-by of the sources on
     (C, blanked key, source pattern) and one join with the targets on (C, blanked key),
-    keeping the source patterns Q with ``P & Q == C``, then give every step at once.
+    keeping the source patterns Q with ``P & Q == C`` and ``Q != P``, give every step at
+    once; each cell adds its own count and weight.
     """
     from pyspark.sql import functions as F
 
     patterns = [int(r[0]) for r in cells.select("pat").distinct().collect()]
-    if len(patterns) <= 1:
-        return cells.withColumn("cf", F.col("n")).withColumn("cw", F.col("ws"))
     m = len(keys)
+    plan = wildcard_plan(patterns, m) if len(patterns) > 1 else []
+    if not plan:
+        return cells.withColumn("cf", F.col("n")).withColumn("cw", F.col("ws"))
     source_c: set[tuple[int, int]] = set()
     target_c: set[tuple[int, int]] = set()
-    for step in wildcard_plan(patterns, m):
+    for step in plan:
         source_c.update((q, step.common) for q in step.sources)
         target_c.update((p, step.common) for p in step.targets)
     spark = cells.sparkSession
@@ -471,11 +473,20 @@ def _frequencies(cells: SparkFrame, keys: list[str]) -> SparkFrame:
     cond = F.col("t.c") == F.col("a.c")
     for kc in keys:
         cond = cond & F.col(f"t.{kc}").eqNullSafe(F.col(f"a.{kc}"))
-    matched = t.join(a, cond).filter(F.col("t.tpat").bitwiseAND(F.col("a.qpat")) == F.col("t.c"))
-    totals = matched.groupBy(F.col("t.cell").alias("cell")).agg(
-        F.sum("a.n").cast("long").alias("cf"), F.sum("a.ws").alias("cw")
+    # Own pattern excluded: every cell counts itself below, as in the plan.
+    matched = t.join(a, cond).filter(
+        (F.col("t.tpat").bitwiseAND(F.col("a.qpat")) == F.col("t.c"))
+        & (F.col("t.tpat") != F.col("a.qpat"))
     )
-    return cells.join(totals, "cell")
+    totals = matched.groupBy(F.col("t.cell").alias("cell")).agg(
+        F.sum("a.n").alias("xn"), F.sum("a.ws").alias("xw")
+    )
+    return (
+        cells.join(totals, "cell", "left")
+        .withColumn("cf", (F.col("n") + F.coalesce(F.col("xn"), F.lit(0))).cast("long"))
+        .withColumn("cw", F.col("ws") + F.coalesce(F.col("xw"), F.lit(0.0)))
+        .drop("xn", "xw")
+    )
 
 
 def _number_rows(frame: SparkFrame) -> SparkFrame:
