@@ -97,7 +97,8 @@ class FrequencyResult:
         pairs: one row per distinct ``(f_k, F_k)`` pair, sorted by ``f_k`` then ``F_k``, with
             columns ``f_k`` (int64), ``F_k`` (float64), ``records`` (int64: how many records
             have the pair) and, when a risk function was given, ``r_k`` (float64).
-        fk: per-record ``f_k`` (int64) in input order, or None when written to ``out_path``.
+        fk: per-record ``f_k`` (int64) in input order, or None when written to ``out_path``
+            or not asked for (``per_record=False``).
         Fk: per-record ``F_k`` (float64; equal to ``f_k`` without weights), or None.
         rk: per-record individual risk when a risk function was given, else None.
         household_risk: per-record household risk when a household column was given.
@@ -132,6 +133,7 @@ class CountingEngine(Protocol):
         risk: RiskFunction | None = None,
         household: str | None = None,
         out_path: str | os.PathLike[str] | None = None,
+        per_record: bool = True,
     ) -> FrequencyResult:
         """Count every record's key.
 
@@ -147,6 +149,8 @@ class CountingEngine(Protocol):
                 is a household of its own).
             out_path: write the per-record results to this Parquet file instead of
                 returning arrays.
+            per_record: False to skip per-record results altogether (only the summary and
+                the pairs), the fastest way to assess a census file.
         """
         ...
 

@@ -282,6 +282,7 @@ class DuckDBEngine:
         risk: RiskFunction | None = None,
         household: str | None = None,
         out_path: str | os.PathLike[str] | None = None,
+        per_record: bool = True,
     ) -> FrequencyResult:
         """Count every record's key in DuckDB; see :class:`~sdc.risk.engines.CountingEngine`.
 
@@ -313,11 +314,11 @@ class DuckDBEngine:
                 "SELECT count(*), coalesce(sum(n), 0), coalesce(sum(n) FILTER (WHERE cf = 1), 0),"
                 " coalesce(sum(n) FILTER (WHERE cf < 3), 0),"
                 f" coalesce(sum(n) FILTER (WHERE cf < {int(k or 0)}), 0),"
-                " coalesce(sum(n::DOUBLE / cf), 0) FROM cellfreq"
+                " coalesce(sum(n::DOUBLE / cf), 0) FROM freq"
             ).fetchone()
             assert stats is not None
             raw = con.execute(
-                "SELECT cf, cw, sum(n)::BIGINT AS records FROM cellfreq GROUP BY ALL ORDER BY ALL"
+                "SELECT cf, cw, sum(n)::BIGINT AS records FROM freq GROUP BY ALL ORDER BY ALL"
             ).fetchnumpy()
             pairs = pd.DataFrame(
                 {
@@ -337,6 +338,8 @@ class DuckDBEngine:
                 sum_inv_fk=float(stats[5]),
                 pairs=pairs,
             )
+            if out_path is None and not per_record:
+                return FrequencyResult(self.name, summary, pairs)
             records_sql, names = self._records_sql(con, keys, pairs, risk is not None, household)
             if out_path is not None:
                 _stream_to_parquet(con, records_sql, names, Path(out_path))
@@ -394,7 +397,8 @@ class DuckDBEngine:
         sizes = {int(p): int(c) for p, c in counted}
         plan = wildcard_plan(list(sizes), m) if len(sizes) > 1 else []
         if not plan:
-            con.execute("CREATE TEMP TABLE cellfreq AS SELECT *, n AS cf, ws AS cw FROM cells")
+            con.execute("CREATE TEMP VIEW freq AS SELECT cell, n, n AS cf, ws AS cw FROM cells")
+            con.execute("CREATE TEMP VIEW cellfreq AS SELECT *, n AS cf, ws AS cw FROM cells")
             return
         parts = []
         for step in plan:
@@ -423,12 +427,17 @@ class DuckDBEngine:
                 f"GROUP BY ALL) a ON {on} WHERE t.pat IN ({targets})"
             )
         # Every cell counts itself (n, ws); the plan's steps add what other patterns match.
+        # ``freq`` is narrow (what summaries need); ``cellfreq`` adds the keys for records.
         con.execute(
-            "CREATE TEMP TABLE cellfreq AS SELECT c.*, (c.n + coalesce(x.n, 0))::BIGINT AS cf, "
-            "c.ws + coalesce(x.ws, 0) AS cw FROM cells c LEFT JOIN "
+            "CREATE TEMP TABLE freq AS SELECT c.cell, c.n, (c.n + coalesce(x.n, 0))::BIGINT AS cf,"
+            " c.ws + coalesce(x.ws, 0) AS cw FROM cells c LEFT JOIN "
             "(SELECT cell, sum(n) AS n, sum(ws) AS ws FROM ("
             + " UNION ALL ".join(parts)
             + ") GROUP BY cell) x USING (cell)"
+        )
+        con.execute(
+            "CREATE TEMP VIEW cellfreq AS SELECT c.*, f.cf, f.cw FROM cells c "
+            "JOIN freq f USING (cell)"
         )
 
     def _records_sql(

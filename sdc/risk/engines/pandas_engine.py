@@ -85,6 +85,7 @@ class PandasEngine:
         risk: RiskFunction | None = None,
         household: str | None = None,
         out_path: str | os.PathLike[str] | None = None,
+        per_record: bool = True,
     ) -> FrequencyResult:
         """Count every record's key in memory; see :class:`~sdc.risk.engines.CountingEngine`."""
         quasi = list(quasi)
@@ -114,6 +115,8 @@ class PandasEngine:
             sum_inv_fk=float(np.sum(1.0 / fk)) if n else 0.0,
             pairs=pairs,
         )
+        if out_path is None and not per_record:
+            return FrequencyResult(self.name, summary, pairs)
         rk = hh = None
         if risk is not None:
             rk = pairs["r_k"].to_numpy(dtype=np.float64)[grouped.ngroup().to_numpy()]

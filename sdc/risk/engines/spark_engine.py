@@ -201,6 +201,7 @@ class SparkEngine:
         risk: RiskFunction | None = None,
         household: str | None = None,
         out_path: str | os.PathLike[str] | None = None,
+        per_record: bool = True,
     ) -> FrequencyResult:
         """Count every record's key in Spark; see :class:`~sdc.risk.engines.CountingEngine`.
 
@@ -286,6 +287,8 @@ class SparkEngine:
                 sum_inv_fk=float(stats[5]),
                 pairs=pairs,
             )
+            if out_path is None and not per_record:
+                return FrequencyResult(self.name, summary, pairs)
             records, names = self._records(src, cellfreq, keys, pairs, risk, household)
             if out_path is not None:
                 self._write(records, names, str(out_path))

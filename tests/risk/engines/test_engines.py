@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -127,6 +128,24 @@ def test_results_written_to_parquet(engine: str, survey_sources: Sources, tmp_pa
     np.testing.assert_array_equal(table["r_k"], individual_risk(ref.fk, ref.Fk))
     with pytest.raises(DataError, match="already exists"):
         engine_for(engine).key_frequencies(survey_sources.csv, QUASI, "wgt", out_path=out)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_summary_only(engine: str, survey_sources: Sources) -> None:
+    full = engine_for(engine).key_frequencies(
+        survey_sources.parquet, QUASI, "wgt", risk=individual_risk
+    )
+    only = engine_for(engine).key_frequencies(
+        survey_sources.parquet, QUASI, "wgt", risk=individual_risk, per_record=False
+    )
+    assert only.fk is None and only.Fk is None and only.rk is None and only.out_path is None
+    # Float sums may differ in the last bit between runs of a multi-threaded engine.
+    a, b = dataclasses.asdict(only.summary), dataclasses.asdict(full.summary)
+    for name in ("sum_inv_fk", "mean_inv_fk", "risk_sum", "risk_max"):
+        assert a.pop(name) == pytest.approx(b.pop(name), rel=1e-12)
+    assert a == b
+    assert only.summary.records == full.summary.records and only.summary.keys == full.summary.keys
+    pd.testing.assert_frame_equal(only.pairs, full.pairs, check_exact=False, rtol=1e-12)
 
 
 def test_results_written_without_risk(survey_sources: Sources, tmp_path: Path) -> None:
