@@ -389,3 +389,25 @@ def test_spark_unavailable_is_explained(monkeypatch: pytest.MonkeyPatch) -> None
         spark_unavailable()
         == "Java is not installed; Spark needs Java 17 (set JAVA_HOME or put java on PATH)"
     )
+
+
+def test_csv_to_parquet(tmp_path: Path) -> None:
+    from sdc.risk.engines import csv_to_parquet
+
+    src = tmp_path / "in.csv"
+    src.write_bytes("name; age ;town\nAnn; 23;Bo\u00e9\nBob;NA; .\nCy;;N/A\n".encode("latin-1"))
+    seen: list[float] = []
+    out = csv_to_parquet(src, tmp_path / "out.parquet", progress=seen.append, threads=1)
+    table = pq.read_table(out).to_pandas()
+    assert list(table.columns) == ["name", "age", "town"]
+    assert table["name"].tolist() == ["Ann", "Bob", "Cy"]
+    assert table["town"].iloc[0] == "Bo\u00e9" and table["town"].iloc[1:].isna().all()
+    assert table["age"].iloc[0] == 23 and table["age"].iloc[1:].isna().all()
+    assert seen and seen[-1] == 1.0
+    with pytest.raises(DataError, match=r"out.parquet: already exists"):
+        csv_to_parquet(src, out)
+    with pytest.raises(DataError, match=r"nope.csv: no such file$"):
+        csv_to_parquet(tmp_path / "nope.csv", tmp_path / "x.parquet")
+    (tmp_path / "bad.parquet").write_text("not parquet")
+    with pytest.raises(DataError, match=r"^bad.parquet: not a readable Parquet file"):
+        get_engine("duckdb").key_frequencies(tmp_path / "bad.parquet", ["a"])
