@@ -22,6 +22,7 @@ from sdc.errors import SdcError
 from sdc.io import write_text, write_text_new
 from sdc.policy import load_policy
 from sdc.report import risk_text
+from sdc.risk.engines import EngineName
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -55,6 +56,21 @@ def policy_option(func: F) -> F:
         required=True,
         type=click.Path(path_type=Path),
         help="Policy file (YAML, version 1).",
+    )(func)
+
+
+def engine_options(func: F) -> F:
+    """--engine and --spark-master, shared by risk and release."""
+    func = click.option(
+        "--spark-master",
+        default=None,
+        help="Spark master URL for --engine spark (default: local[2]), e.g. spark://host:7077.",
+    )(func)
+    return click.option(
+        "--engine",
+        type=click.Choice(["pandas", "duckdb", "spark"]),
+        default=None,
+        help="Counting engine (default: the policy's engine, else pandas).",
     )(func)
 
 
@@ -157,6 +173,7 @@ def scan(data: Path, sheet: str | None, output: Path | None) -> None:
 @cli.command()
 @data_argument
 @policy_option
+@engine_options
 @click.option(
     "--json", "json_path", type=click.Path(path_type=Path), help="Write every figure as JSON."
 )
@@ -173,6 +190,8 @@ def risk(
     data: Path,
     sheet: str | None,
     policy_path: Path,
+    engine: EngineName | None,
+    spark_master: str | None,
     json_path: Path | None,
     html_path: Path | None,
     records_path: Path | None,
@@ -180,26 +199,36 @@ def risk(
     """Measure the re-identification risk of DATA under a policy.
 
     Prints a summary, plain-language findings and which variables to recode. Exits 1 when
-    a policy threshold is exceeded.
+    a policy threshold is exceeded. With --engine duckdb or spark the engine reads the file
+    itself (CSV or Parquet, larger than memory) and computes the frequency-based measures.
 
     \b
     Example:
         sdc risk survey.csv --policy policy.yaml --html risk.html
+        sdc risk census.parquet --policy policy.yaml --engine duckdb --records r.parquet
     """
-    table, report = workflow.risk(data, policy_path, sheet=sheet)
-    _echo_notes(table.notes)
-    click.echo(risk_text(report))
-    written = workflow.write_risk_outputs(
-        report, table, json_path=json_path, html_path=html_path, records_path=records_path
+    outcome = workflow.run_risk(
+        data,
+        policy_path,
+        sheet=sheet,
+        engine=engine,
+        spark_master=spark_master,
+        json_path=json_path,
+        html_path=html_path,
+        records_path=records_path,
     )
-    for path in written:
+    if outcome.table is not None:
+        _echo_notes(outcome.table.notes)
+    click.echo(workflow.risk_summary_text(outcome.report))
+    for path in outcome.written:
         click.echo(f"Wrote {path}")
-    sys.exit(0 if report.passed else 1)
+    sys.exit(0 if outcome.report.passed else 1)
 
 
 @cli.command()
 @data_argument
 @policy_option
+@engine_options
 @click.option("--out", "-o", required=True, type=click.Path(path_type=Path), help="Bundle folder.")
 @click.option(
     "--force", is_flag=True, help="Replace an existing bundle (only once the new one is complete)."
@@ -215,6 +244,8 @@ def release(
     data: Path,
     sheet: str | None,
     policy_path: Path,
+    engine: EngineName | None,
+    spark_master: str | None,
     out: Path,
     force: bool,
     key_file: Path | None,
@@ -236,6 +267,8 @@ def release(
         force=force,
         key_file=key_file,
         seed=seed,
+        engine=engine,
+        spark_master=spark_master,
         progress=_progress,
     )
     click.echo(f"Release written to {result.out}/")

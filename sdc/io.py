@@ -254,6 +254,43 @@ def _check_frame(frame: pd.DataFrame, path: Path) -> None:
         raise DataError(f"{path.name}: the first row has no column names")
 
 
+def read_columns(path: str | Path) -> list[str]:
+    """Column names of a CSV or Parquet file, without reading its records.
+
+    Used by the out-of-core engines, which read the file themselves: the policy is checked
+    against the columns before any counting starts.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such file")
+    fmt = detect_format(path)
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            return [str(name) for name in pq.read_schema(path).names]
+        except Exception as exc:
+            raise DataError(
+                f"{path.name}: not a readable Parquet file ({_first_line(exc)})"
+            ) from exc
+    if fmt != "csv":
+        raise DataError(
+            f"{path.name}: the duckdb and spark engines read CSV or Parquet; convert the "
+            f"{fmt} file first, or use --engine pandas"
+        )
+    with open(path, "rb") as handle:
+        head = handle.read(65536)
+    if not head.strip():
+        raise DataError(f"{path.name}: the file is empty")
+    if b"\n" in head:
+        head = head[: head.rindex(b"\n")]  # whole lines only: never half a UTF-8 character
+    text, _, _ = _decode(head, path)
+    delimiter = sniff_delimiter(text)
+    header = next(csv.reader(_io.StringIO(text), delimiter=delimiter))
+    _check_header(path, header)
+    return [h.strip() for h in header]
+
+
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     """Write a DataFrame as UTF-8 CSV; missing and suppressed values become empty fields."""
     frame.to_csv(path, index=False, na_rep="", encoding="utf-8")

@@ -18,12 +18,14 @@ import pandas as pd
 
 from sdc.anonymize.hierarchy import Hierarchy
 from sdc.errors import DataError, PolicyError
-from sdc.io import Table, read_table, write_csv, write_text
+from sdc.io import Table, read_columns, read_table, write_csv, write_text
 from sdc.policy import Policy, load_policy
 from sdc.release.budget import format_number
 from sdc.release.ledger import Ledger, LedgerSummaryRow, short_sha
-from sdc.report import risk_html, risk_json
+from sdc.report import risk_html, risk_json, risk_text
 from sdc.risk import RiskReport, RiskThresholds, assess_risk
+from sdc.risk.engines import CountingEngine, EngineName, get_engine
+from sdc.risk.scale import ScaleRiskReport, assess_at_scale, scale_text
 from sdc.scan import ScanResult, draft_policy, scan
 
 if TYPE_CHECKING:
@@ -153,13 +155,24 @@ def risk_thresholds(policy: Policy) -> RiskThresholds:
     )
 
 
-def assess(frame: pd.DataFrame, policy: Policy, *, suda: bool = True) -> RiskReport:
-    """Risk report of a DataFrame under a policy (its quasi-identifiers, weights, thresholds)."""
+def assess_policy_has_quasi(policy: Policy) -> None:
+    """Risk is measured on the quasi-identifiers: a policy without any cannot be assessed."""
     if not policy.quasi:
         raise PolicyError(
             f"{policy.where('columns')}: no column has role: quasi; risk is measured on the "
             "quasi-identifiers, so mark the ones an outsider could know (age, sex, village...)"
         )
+
+
+def assess(
+    frame: pd.DataFrame,
+    policy: Policy,
+    *,
+    suda: bool = True,
+    engine: CountingEngine | None = None,
+) -> RiskReport:
+    """Risk report of a DataFrame under a policy (its quasi-identifiers, weights, thresholds)."""
+    assess_policy_has_quasi(policy)
     importance = {
         name: col.importance for name, col in policy.columns.items() if col.importance is not None
     }
@@ -175,35 +188,130 @@ def assess(frame: pd.DataFrame, policy: Policy, *, suda: bool = True) -> RiskRep
         dis_fraction=policy.suda.dis_fraction,
         suda=suda,
         importance=importance or None,
+        engine=engine,
     )
 
 
-def risk(data: Path, policy_path: Path, *, sheet: str | None = None) -> tuple[Table, RiskReport]:
-    """``sdc risk``: read, validate and measure."""
-    table, policy = load_inputs(data, policy_path, sheet=sheet)
-    return table, assess(table.frame, policy)
+def counting_engine(
+    policy: Policy, engine: EngineName | None = None, spark_master: str | None = None
+) -> CountingEngine:
+    """The engine a command counts with: ``--engine`` if given, else the policy's ``engine``."""
+    name = engine or policy.engine
+    if name == "spark":
+        return get_engine("spark", master=spark_master or "local[2]")
+    if spark_master is not None:
+        raise DataError("--spark-master only applies to --engine spark")
+    return get_engine(name)
+
+
+@dataclass(frozen=True)
+class RiskOutcome:
+    """What ``sdc risk`` measured and wrote (``table`` is None with an out-of-core engine)."""
+
+    table: Table | None
+    report: RiskReport | ScaleRiskReport
+    written: list[Path]
+
+
+def run_risk(
+    data: Path,
+    policy_path: Path,
+    *,
+    sheet: str | None = None,
+    engine: EngineName | None = None,
+    spark_master: str | None = None,
+    json_path: Path | None = None,
+    html_path: Path | None = None,
+    records_path: Path | None = None,
+) -> RiskOutcome:
+    """``sdc risk``: read, validate, measure and write the requested renderings.
+
+    With the pandas engine the file is read into memory and every measure is computed.
+    With ``duckdb`` or ``spark`` the engine reads the file itself and only the
+    frequency-based measures are computed; per-record results go straight from the engine
+    to ``records_path`` (Parquet).
+    """
+    check_outputs_spare_input(data, json_path, html_path, records_path)
+    policy = load_policy(policy_path)
+    counter = counting_engine(policy, engine, spark_master)
+    if counter.name == "pandas":
+        table, policy = load_inputs(data, policy_path, sheet=sheet)
+        report: RiskReport | ScaleRiskReport = assess(table.frame, policy)
+    else:
+        table = None
+        report = _risk_out_of_core(data, policy, counter, html_path, records_path)
+    written = write_risk_outputs(
+        report, data, json_path=json_path, html_path=html_path, records_path=records_path
+    )
+    return RiskOutcome(table, report, written)
+
+
+def _risk_out_of_core(
+    data: Path,
+    policy: Policy,
+    counter: CountingEngine,
+    html_path: Path | None,
+    records_path: Path | None,
+) -> ScaleRiskReport:
+    policy.check_against(read_columns(data), data_name=Path(data).name)
+    assess_policy_has_quasi(policy)
+    if html_path is not None:
+        raise DataError(
+            f"--html needs every measure, which only the in-memory engine computes; use "
+            f"--json with --engine {counter.name}, or run without --engine"
+        )
+    if records_path is not None and records_path.suffix.lower() not in (".parquet", ".pq"):
+        raise DataError(
+            f"{records_path}: with --engine {counter.name} per-record results are written as "
+            "Parquet; name the file .parquet"
+        )
+    return assess_at_scale(
+        str(data),
+        quasi=policy.quasi,
+        weight=policy.data.weight,
+        missing=policy.missing,
+        thresholds=risk_thresholds(policy),
+        counter=counter,
+        records_path=records_path,
+    )
+
+
+def check_outputs_spare_input(data: Path, *outputs: Path | None) -> None:
+    """Refuse an output path that is the input file: the input is never overwritten."""
+    for path in outputs:
+        if path is not None and path.resolve() == Path(data).resolve():
+            raise DataError(f"{path}: refusing to overwrite the input data")
+
+
+def risk_summary_text(report: RiskReport | ScaleRiskReport) -> str:
+    """The terminal rendering of either kind of risk report."""
+    return scale_text(report) if isinstance(report, ScaleRiskReport) else risk_text(report)
 
 
 def write_risk_outputs(
-    report: RiskReport,
-    table: Table,
+    report: RiskReport | ScaleRiskReport,
+    data: Path,
     *,
     json_path: Path | None = None,
     html_path: Path | None = None,
     records_path: Path | None = None,
 ) -> list[Path]:
-    """Write the requested renderings of a risk report; never over the input file."""
-    targets = [p for p in (json_path, html_path, records_path) if p is not None]
-    for path in targets:
-        if path.resolve() == table.path.resolve():
-            raise DataError(f"{path}: refusing to overwrite the input data")
+    """Write the requested renderings of a risk report; never over the input file.
+
+    With an out-of-core engine the per-record file was already written by the engine.
+    """
+    check_outputs_spare_input(data, json_path, html_path, records_path)
+    if isinstance(report, ScaleRiskReport):
+        if json_path is not None:
+            write_text(json_path, json.dumps(report.to_dict(), indent=2) + "\n")
+        return [p for p in (json_path, records_path) if p is not None]
     if json_path is not None:
         write_text(json_path, json.dumps(risk_json(report), indent=2) + "\n")
     if html_path is not None:
-        write_text(html_path, risk_html(report, title=f"Disclosure risk of {table.path.name}"))
+        write_text(html_path, risk_html(report, title=f"Disclosure risk of {Path(data).name}"))
     if records_path is not None:
         write_csv(report.records, records_path)
-    return targets
+    return [p for p in (json_path, html_path, records_path) if p is not None]
 
 
 def run_release(
@@ -215,13 +323,28 @@ def run_release(
     force: bool = False,
     key_file: Path | None = None,
     seed: int | None = None,
+    engine: EngineName | None = None,
+    spark_master: str | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> ReleaseResult:
-    """``sdc release``: read, validate, treat and write the bundle."""
+    """``sdc release``: read, validate, treat and write the bundle.
+
+    Treatments run in memory; the chosen engine counts the keys of the risk checks.
+    """
     from sdc.release.pipeline import release
 
     table, policy = load_inputs(data, policy_path, sheet=sheet)
-    return release(table, policy, out, force=force, key_file=key_file, seed=seed, progress=progress)
+    counter = counting_engine(policy, engine, spark_master)
+    return release(
+        table,
+        policy,
+        out,
+        force=force,
+        key_file=key_file,
+        seed=seed,
+        engine=counter,
+        progress=progress,
+    )
 
 
 def run_check(bundle: Path, policy_path: Path) -> CheckResult:
@@ -314,7 +437,7 @@ def run_demo(
     step("measuring risk")
     table, policy = load_inputs(data, policy_path)
     before = assess(table.frame, policy)
-    write_risk_outputs(before, table, json_path=out / "risk.json", html_path=out / "risk.html")
+    write_risk_outputs(before, data, json_path=out / "risk.json", html_path=out / "risk.html")
     step("releasing")
     # The demo spends from its own ledger, not the user's, unless SDC_LEDGER says otherwise.
     ledger = Ledger() if os.environ.get("SDC_LEDGER") else Ledger(out / "ledger.jsonl")

@@ -29,6 +29,7 @@ from sdc.release.ledger import Ledger
 from sdc.release.microdata import TreatedMicrodata, hierarchy_for, treat_microdata
 from sdc.report.release import release_html
 from sdc.risk import RiskReport
+from sdc.risk.engines import CountingEngine
 from sdc.synth import SynthEvaluation, SynthResult, evaluate, synthesize
 from sdc.tables import DpSpec, ProtectedTable, TableSpec, build_table
 from sdc.workflow import assess
@@ -65,6 +66,7 @@ def release(
     key_file: Path | None = None,
     seed: int | None = None,
     ledger: Ledger | None = None,
+    engine: CountingEngine | None = None,
     progress: Progress | None = None,
 ) -> ReleaseResult:
     """Treat ``table`` by ``policy`` and write the bundle to ``out``.
@@ -77,6 +79,7 @@ def release(
         key_file: file with the pseudonymisation key (else ``SDC_PSEUDONYM_KEY``).
         seed: seed of the non-DP randomness (PRAM, noise, rounding, synthetic sampling).
         ledger: the privacy-budget ledger (default: ``SDC_LEDGER`` or ``~/.sdc``).
+        engine: the counting engine of the risk checks (default: in memory).
         progress: called with a short label as each step starts.
 
     Raises:
@@ -98,13 +101,13 @@ def release(
         ledger.check(table.sha256, request, cap, dataset=table.path.name)
 
     step("risk before treatment")
-    before = assess(table.frame, policy)
+    before = assess(table.frame, policy, engine=engine)
     treated = after = None
     if policy.outputs.microdata is not None:
         step("treating microdata")
         treated = treat_microdata(table.frame, policy, seed=seed, key_file=key_file)
         step("risk after treatment")
-        after = assess(treated.frame, policy)
+        after = assess(treated.frame, policy, engine=engine)
         if after.breaches:
             raise PolicyNotMet(_not_met(after, policy))
 

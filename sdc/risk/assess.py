@@ -17,6 +17,7 @@ import pandas as pd
 
 from sdc.errors import DataError, PolicyError
 from sdc.risk.diversity import group_counts, l_diversity, t_closeness, top_share
+from sdc.risk.engines.base import CountingEngine
 from sdc.risk.frequencies import MissingRule, combine_codes, encode_keys, key_frequencies
 from sdc.risk.individual import high_risk_count, household_risk, individual_risk
 
@@ -397,6 +398,7 @@ def assess_risk(
     dis_fraction: float = 0.01,
     suda: bool = True,
     importance: Mapping[str, int] | None = None,
+    engine: CountingEngine | None = None,
 ) -> RiskReport:
     """Measure the disclosure risk of a file.
 
@@ -414,6 +416,8 @@ def assess_risk(
         dis_fraction: sampling fraction for the DIS-SUDA score.
         suda: run SUDA2.
         importance: policy importance per quasi-identifier (1 = most important, recode last).
+        engine: the counting engine for the key frequencies (default: in-memory numpy);
+            every engine gives the same numbers.
 
     Returns:
         The :class:`RiskReport`.
@@ -429,9 +433,13 @@ def assess_risk(
     weights = _weights(df, weight) if weight is not None else None
 
     codes = encode_keys(df, quasi, missing)
-    freq = key_frequencies(codes, weights, missing)
-    fk = freq.fk
-    Fk = freq.Fk
+    if engine is None or engine.name == "pandas":
+        freq = key_frequencies(codes, weights, missing)
+        fk, Fk = freq.fk, freq.Fk
+    else:
+        counted = engine.key_frequencies(df, list(quasi), weight, missing)
+        assert counted.fk is not None and counted.Fk is not None
+        fk, Fk = counted.fk, counted.Fk
     risk = individual_risk(fk, Fk if weights is not None else None)
 
     records = pd.DataFrame({"row": np.arange(n, dtype=np.int64), "f_k": fk, "F_k": Fk, "r_k": risk})

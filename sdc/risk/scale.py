@@ -1,0 +1,261 @@
+"""Risk of census-size files through a counting engine (``sdc risk --engine duckdb|spark``).
+
+Files larger than memory never come back to Python: the engine counts keys where the data
+are and returns its summary figures and the distinct ``(f_k, F_k)`` pairs with their
+multiplicities. Every frequency-based measure follows from those: k-anonymity, sample
+uniques, individual risk (Benedetti-Franconi is a function of ``(f_k, F_k)`` alone), global
+risk and expected re-identifications, and the histograms. Measures that need the records
+themselves (l-diversity, t-closeness, SUDA2, variable contributions) are left to the
+in-memory engine and listed as not computed, never silently zero.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from sdc.risk.assess import FK_CLASSES, RISK_BINS, SCHEMA, Breach, RiskThresholds
+from sdc.risk.engines.base import CountingEngine, DataSource, FrequencyResult
+from sdc.risk.frequencies import MissingRule
+from sdc.risk.individual import individual_risk
+
+#: Measures only the in-memory engine computes.
+IN_MEMORY_ONLY = ("l_diversity", "t_closeness", "group_disclosure", "suda", "contributions")
+
+
+@dataclass(frozen=True)
+class ScaleRiskReport:
+    """Frequency-based risk figures of a file counted by an engine.
+
+    Attributes:
+        engine: the engine that counted (``pandas``, ``duckdb`` or ``spark``).
+        n_records, quasi, weight, household, missing, thresholds: what was measured.
+        keys: distinct combinations of key values.
+        sample_uniques: records with ``f_k == 1``.
+        below_k: records with ``f_k < k`` for k = 2, 3 and the policy's k.
+        min_fk: the smallest key frequency.
+        global_risk, expected_reidentifications, max_risk: as in :class:`RiskReport`.
+        risk_method: ``benedetti-franconi`` with weights, ``1/fk`` without.
+        records_above_max_risk: records over ``max_individual_risk`` (if set).
+        risk_histogram, fk_histogram: as in :class:`RiskReport`.
+        records_path: the Parquet file of per-record results, when asked for.
+    """
+
+    engine: str
+    n_records: int
+    quasi: tuple[str, ...]
+    weight: str | None
+    household: str | None
+    missing: MissingRule
+    thresholds: RiskThresholds
+    keys: int
+    sample_uniques: int
+    below_k: tuple[tuple[int, int], ...]
+    min_fk: int
+    risk_method: str
+    global_risk: float
+    expected_reidentifications: float
+    max_risk: float
+    records_above_max_risk: int | None
+    risk_histogram: tuple[tuple[float, int], ...]
+    fk_histogram: tuple[tuple[int, int], ...]
+    records_path: str | None = field(default=None)
+
+    @property
+    def breaches(self) -> list[Breach]:
+        """Frequency-based thresholds that do not hold."""
+        th = self.thresholds
+        out = []
+        if self.n_records and self.min_fk < th.k:
+            out.append(Breach("k", self.min_fk, th.k))
+        if th.max_individual_risk is not None and self.max_risk > th.max_individual_risk:
+            out.append(Breach("max_individual_risk", self.max_risk, th.max_individual_risk))
+        limit = th.max_expected_reidentifications
+        if limit is not None and self.expected_reidentifications > limit:
+            out.append(
+                Breach("max_expected_reidentifications", self.expected_reidentifications, limit)
+            )
+        return out
+
+    @property
+    def passed(self) -> bool:
+        """Whether every frequency-based threshold holds."""
+        return not self.breaches
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON report: the ``sdc.risk/1`` fields an engine can compute, plus ``engine``."""
+        n = self.n_records
+        return {
+            "schema": SCHEMA,
+            "engine": self.engine,
+            "records": n,
+            "quasi": list(self.quasi),
+            "weight": self.weight,
+            "household": self.household,
+            "missing": self.missing,
+            "thresholds": self.thresholds.to_dict(),
+            "passed": self.passed,
+            "breaches": [b.to_dict() for b in self.breaches],
+            "keys": self.keys,
+            "sample_uniques": {
+                "count": self.sample_uniques,
+                "share": _share(self.sample_uniques, n),
+            },
+            "k_anonymity": [
+                {"k": k, "violations": v, "share": _share(v, n)} for k, v in self.below_k
+            ],
+            "individual_risk": {
+                "method": self.risk_method,
+                "global_risk": self.global_risk,
+                "expected_reidentifications": self.expected_reidentifications,
+                "max_individual_risk": self.max_risk,
+                "records_above_max_individual_risk": self.records_above_max_risk,
+                "histogram": [{"up_to": e, "records": c} for e, c in self.risk_histogram],
+            },
+            "key_sizes": [{"from": lo, "records": c} for lo, c in self.fk_histogram],
+            "not_computed": list(IN_MEMORY_ONLY),
+            "records_path": self.records_path,
+        }
+
+
+def assess_at_scale(
+    source: DataSource,
+    *,
+    quasi: Sequence[str],
+    weight: str | None = None,
+    missing: MissingRule = "wildcard",
+    thresholds: RiskThresholds = RiskThresholds(),  # noqa: B008 - frozen, immutable default
+    counter: CountingEngine,
+    records_path: str | os.PathLike[str] | None = None,
+) -> ScaleRiskReport:
+    """Measure the frequency-based risk of a file with a counting engine.
+
+    Args:
+        source: a CSV or Parquet path (or a DataFrame).
+        quasi: the quasi-identifiers.
+        weight: the sampling-weight column, or None.
+        missing: the missing-value rule.
+        thresholds: the limits to check.
+        counter: the counting engine (:func:`sdc.risk.engines.get_engine`).
+        records_path: write per-record ``row, f_k, F_k, r_k`` to this Parquet file.
+    """
+    result = counter.key_frequencies(
+        source,
+        list(quasi),
+        weight,
+        missing,
+        k=thresholds.k,
+        risk=individual_risk,
+        out_path=records_path,
+        per_record=records_path is not None,
+    )
+    return _report(result, quasi, weight, missing, thresholds)
+
+
+def _report(
+    result: FrequencyResult,
+    quasi: Sequence[str],
+    weight: str | None,
+    missing: MissingRule,
+    thresholds: RiskThresholds,
+) -> ScaleRiskReport:
+    summary = result.summary
+    pairs = result.pairs
+    fk = pairs["f_k"].to_numpy(dtype=np.int64)
+    count = pairs["records"].to_numpy(dtype=np.int64)
+    risk = pairs["r_k"].to_numpy(dtype=np.float64)
+    n = summary.records
+    below = tuple((k, int(count[fk < k].sum())) for k in sorted({2, 3, thresholds.k}))
+    edges = np.asarray(RISK_BINS)
+    risk_bin = np.minimum(np.searchsorted(edges, risk, side="left"), len(edges) - 1)
+    risk_hist = np.bincount(risk_bin, weights=count, minlength=len(edges)).astype(np.int64)
+    classes = np.asarray(FK_CLASSES)
+    fk_bin = np.searchsorted(classes, fk, side="right") - 1
+    fk_hist = np.bincount(fk_bin, weights=count, minlength=len(classes)).astype(np.int64)
+    limit = thresholds.max_individual_risk
+    return ScaleRiskReport(
+        engine=result.engine,
+        n_records=n,
+        quasi=tuple(quasi),
+        weight=weight,
+        household=None,
+        missing=missing,
+        thresholds=thresholds,
+        keys=summary.keys,
+        sample_uniques=summary.sample_uniques,
+        below_k=below,
+        min_fk=int(fk.min()) if len(fk) else 0,
+        risk_method="benedetti-franconi" if weight else "1/fk",
+        global_risk=float(summary.risk_mean or 0.0),
+        expected_reidentifications=float(summary.risk_sum or 0.0),
+        max_risk=float(summary.risk_max or 0.0),
+        records_above_max_risk=int(count[risk > limit].sum()) if limit is not None else None,
+        risk_histogram=tuple((float(e), int(c)) for e, c in zip(edges, risk_hist, strict=True)),
+        fk_histogram=tuple((int(lo), int(c)) for lo, c in zip(classes, fk_hist, strict=True)),
+        records_path=str(result.out_path) if result.out_path is not None else None,
+    )
+
+
+def _share(count: int, n: int) -> float:
+    return count / n if n else 0.0
+
+
+def scale_text(report: ScaleRiskReport) -> str:
+    """A short terminal summary (no record values: only counts and rates)."""
+    th = report.thresholds
+    rows = [
+        ("records", f"{report.n_records:,}", ""),
+        ("smallest group (k-anonymity)", f"{report.min_fk:,}", str(th.k)),
+        ("sample uniques", _count_share(report.sample_uniques, report.n_records), ""),
+    ]
+    rows += [
+        (f"records below k = {k}", _count_share(v, report.n_records), "") for k, v in report.below_k
+    ]
+    rows += [
+        ("global risk (mean)", f"{report.global_risk:.2%}", ""),
+        (
+            "expected re-identifications",
+            f"{report.expected_reidentifications:,.2f}",
+            _opt(th.max_expected_reidentifications),
+        ),
+        ("highest individual risk", f"{report.max_risk:.3g}", _opt(th.max_individual_risk)),
+    ]
+    failed = {b.name for b in report.breaches}
+    names = {
+        "smallest group (k-anonymity)": "k",
+        "expected re-identifications": "max_expected_reidentifications",
+        "highest individual risk": "max_individual_risk",
+    }
+    rows.insert(0, ("measure", "value", "limit"))
+    width = max(len(r[0]) for r in rows)
+    lines = [
+        f"Risk of {report.n_records:,} records counted with the {report.engine} engine; "
+        f"key: {', '.join(report.quasi)}" + (f"; weight: {report.weight}" if report.weight else ""),
+        "",
+    ]
+    for label, value, limit in rows:
+        status = "status" if label == "measure" else ""
+        if limit and label != "measure":
+            status = "FAIL" if names.get(label) in failed else "ok"
+        lines.append(f"  {label.ljust(width)}  {value:>16}  {limit:>6}  {status}")
+    lines.append("")
+    lines.append(
+        "Not computed by this engine (they need the records in memory): "
+        + ", ".join(m.replace("_", "-") for m in IN_MEMORY_ONLY)
+        + ". Run without --engine on a sample for them."
+    )
+    if report.records_path:
+        lines.append(f"Per-record risks (steward only): {report.records_path}")
+    return "\n".join(lines)
+
+
+def _count_share(count: int, n: int) -> str:
+    return f"{count:,} ({_share(count, n):.1%})"
+
+
+def _opt(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"
