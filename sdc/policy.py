@@ -102,6 +102,17 @@ class Column(_Model):
     bounds: tuple[float, float] | None = None
     importance: Annotated[int, Field(ge=1)] | None = None
     categories: list[str | int | float | bool] | None = None
+
+    @field_validator("categories")
+    @classmethod
+    def _no_yaml_booleans(
+        cls, value: list[str | int | float | bool] | None
+    ) -> list[str | int | float | bool] | None:
+        # YAML reads unquoted yes/no/true/false as booleans, which then match no data value.
+        if value is not None and any(isinstance(v, bool) for v in value):
+            raise ValueError("quote yes/no/true/false in categories, e.g. ['yes', 'no']")
+        return value
+
     pram: Pram | None = None
     microaggregation: Microaggregation | None = None
     noise: Noise | None = None
@@ -263,6 +274,7 @@ class Policy(_Model):
 
     _source: Path | None = PrivateAttr(default=None)
     _lines: dict[tuple[str, ...], int] = PrivateAttr(default_factory=dict)
+    _text: str = PrivateAttr(default="")
 
     @field_validator("columns")
     @classmethod
@@ -272,6 +284,19 @@ class Policy(_Model):
         return value
 
     # ---- derived views -------------------------------------------------------------
+    @property
+    def dp_delta(self) -> float:
+        """Total delta of all DP outputs of this policy."""
+        total = sum(t.dp.delta for t in self.outputs.tables if t.dp)
+        if self.outputs.synthetic:
+            total += self.outputs.synthetic.delta
+        return total
+
+    @property
+    def text(self) -> str:
+        """The policy file's text as it was validated (its hash goes into manifests)."""
+        return self._text
+
     @property
     def dp_epsilon(self) -> float:
         """Total epsilon of all DP outputs of this policy (tables and synthetic data)."""
@@ -387,20 +412,89 @@ def parse_policy(text: str, source: Path | None = None) -> Policy:
     if not isinstance(raw, dict):
         raise PolicyError(f"{name}: a policy is a YAML mapping starting with 'version: 1'")
     lines: dict[tuple[str, ...], int] = {}
-    _collect_lines(node, (), lines)
+    try:
+        _collect_lines(node, (), lines)
+    except _DuplicateKey as dup:
+        raise PolicyError(
+            f"{name} line {dup.line}: {dup.key} is given twice; keep one (YAML would silently "
+            "use the last)"
+        ) from None
     try:
         policy = Policy.model_validate(raw)
     except ValidationError as exc:
         raise PolicyError(_explain(exc, name, lines)) from exc
     policy._source = source.resolve() if source else None
     policy._lines = lines
+    policy._text = text
+    _check_consistency(policy)
+    return policy
+
+
+def _check_consistency(policy: Policy) -> None:
+    """Rules that span several keys, each reported at the line that has to change."""
     if policy.dp_epsilon > policy.privacy.budget + 1e-12:
         raise PolicyError(
             f"{policy.where('privacy', 'budget')}: the DP outputs need epsilon "
             f"{policy.dp_epsilon:g} but privacy.budget is {policy.privacy.budget:g}; "
             "raise the budget or lower the outputs' epsilon"
         )
-    return policy
+    if policy.dp_delta > policy.privacy.delta + 1e-15:
+        raise PolicyError(
+            f"{policy.where('privacy', 'delta')}: the DP outputs need delta "
+            f"{policy.dp_delta:g} but privacy.delta is {policy.privacy.delta:g}; raise "
+            "privacy.delta or lower the outputs' delta"
+        )
+    for role_key in ("weight", "household"):
+        column = getattr(policy.data, role_key)
+        spec = policy.columns.get(column) if column else None
+        if spec is not None and spec.role != "other":
+            raise PolicyError(
+                f"{policy.where('columns', column)}: {column!r} is the {role_key} column "
+                f"(data.{role_key}); give it role: other or leave it out of columns"
+            )
+    if policy.privacy.unit == "household" and policy.data.household is None:
+        raise PolicyError(
+            f"{policy.where('privacy', 'unit')}: privacy.unit household needs the household "
+            "id column: add data: {household: COLUMN}"
+        )
+    microdata = policy.outputs.microdata
+    if policy.missing == "category" and microdata and "suppress" in microdata.treatments:
+        raise PolicyError(
+            f"{policy.where('missing')}: local suppression blanks values that must match "
+            "anything (missing: wildcard); with missing: category use generalize: auto or "
+            "drop suppress from the treatments"
+        )
+    for i, table in enumerate(policy.outputs.tables):
+        if table.dp is None:
+            continue
+        variable = table.sum or table.mean
+        if variable is not None and (
+            variable not in policy.columns or policy.columns[variable].bounds is None
+        ):
+            raise PolicyError(
+                f"{policy.where('outputs', 'tables', str(i), 'dp')}: a DP {table.statistic} "
+                f"needs public bounds: add {variable}: {{bounds: [low, high]}} to columns"
+            )
+        for by in table.by:
+            spec = policy.columns.get(by)
+            listed = spec is not None and (
+                spec.categories is not None or (spec.recode is not None and spec.recode.map)
+            )
+            if not listed:
+                raise PolicyError(
+                    f"{policy.where('outputs', 'tables', str(i), 'by')}: a DP table needs the "
+                    f"public list of {by!r} categories: add categories: [...] to columns.{by} "
+                    "(never read off the data)"
+                )
+
+
+class _DuplicateKey(Exception):
+    """A key given twice in one mapping (YAML would silently keep the last one)."""
+
+    def __init__(self, key: str, line: int) -> None:
+        super().__init__(key)
+        self.key = key
+        self.line = line
 
 
 def _collect_lines(
@@ -410,8 +504,12 @@ def _collect_lines(
         return
     out.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
         for key, value in node.value:
             sub = (*path, str(key.value))
+            if str(key.value) in seen:
+                raise _DuplicateKey(".".join(sub), key.start_mark.line + 1)
+            seen.add(str(key.value))
             out[sub] = key.start_mark.line + 1
             _collect_lines(value, sub, out)
     elif isinstance(node, yaml.SequenceNode):
@@ -469,4 +567,6 @@ def _explain(exc: ValidationError, name: str, lines: dict[tuple[str, ...], int])
         expected = err.get("ctx", {}).get("expected", "")
         return f"{where}: {key} must be one of {expected} (got {err.get('input')!r})"
     msg = str(err["msg"]).removeprefix("Value error, ")
+    if kind == "string_type" and isinstance(err.get("input"), int | float):
+        msg += f" (quote it: '{err.get('input')}')"
     return f"{where}: {key}: {msg}"

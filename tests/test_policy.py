@@ -17,7 +17,7 @@ columns:
   resp_id:    {role: direct, action: pseudonymize}
   age:        {role: quasi, recode: {bands: [0, 18, 30, 45, 60]}, top_code: 80, bounds: [0, 110]}
   sex:        {role: quasi}
-  village:    {role: quasi, importance: 1}
+  village:    {role: quasi, importance: 1, categories: [A, B]}
   hiv:        {role: sensitive}
   income:     {role: sensitive, bounds: [0, 50000]}
   notes:      {role: drop}
@@ -182,3 +182,62 @@ def test_missing_policy_file(tmp_path: Path) -> None:
     (tmp_path / "latin.yaml").write_bytes("name: é".encode("latin-1"))
     with pytest.raises(PolicyError, match="not UTF-8"):
         load_policy(tmp_path / "latin.yaml")
+
+
+BASE = """\
+version: 1
+name: x
+data: {weight: w}
+columns:
+  age: {role: quasi}
+  sex: {role: quasi, categories: [f, m]}
+  income: {role: sensitive, bounds: [0, 100]}
+"""
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            "  v: {role: quasi, categories: [yes, no]}\n",
+            "p.yaml line 8: columns.v.categories: quote yes/no/true/false in categories, e.g. ['yes', 'no']",
+        ),
+        (
+            "  age: {role: other}\n",
+            "p.yaml line 8: columns.age is given twice; keep one (YAML would silently use the last)",
+        ),
+        (
+            "  w: {role: quasi}\n",
+            "p.yaml line 8: 'w' is the weight column (data.weight); give it role: other or leave it out of columns",
+        ),
+        (
+            "privacy: {unit: household}\n",
+            "p.yaml line 8: privacy.unit household needs the household id column: add data: {household: COLUMN}",
+        ),
+        (
+            "outputs:\n  tables:\n    - {by: [sex], sum: income, dp: {epsilon: 0.5}}\n  synthetic: {epsilon: 0.1, delta: 0.01}\n",
+            "p.yaml: the DP outputs need delta 0.01 but privacy.delta is 1e-06; raise privacy.delta or lower the outputs' delta",
+        ),
+        (
+            "  notes: {role: other}\noutputs:\n  tables:\n    - {by: [sex], sum: notes, dp: {epsilon: 0.5}}\n",
+            "p.yaml line 11: a DP sum needs public bounds: add notes: {bounds: [low, high]} to columns",
+        ),
+        (
+            "outputs:\n  tables:\n    - {by: [age], count: true, dp: {epsilon: 0.5}}\n",
+            "p.yaml line 10: a DP table needs the public list of 'age' categories: add categories: [...] to columns.age (never read off the data)",
+        ),
+        (
+            "  2019: {role: other}\n",
+            "p.yaml line 8: columns.2019.[key]: Input should be a valid string (quote it: '2019')",
+        ),
+    ],
+)
+def test_cross_key_rules(extra: str, message: str) -> None:
+    with pytest.raises(PolicyError) as info:
+        parse_policy(BASE + extra, source=Path("p.yaml"))
+    assert str(info.value) == message
+
+
+def test_dp_table_with_listed_categories_and_bounds_is_valid() -> None:
+    text = BASE + "outputs:\n  tables:\n    - {by: [sex], mean: income, dp: {epsilon: 0.5}}\n"
+    assert parse_policy(text, source=Path("p.yaml")).dp_epsilon == 0.5
