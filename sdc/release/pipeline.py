@@ -96,7 +96,7 @@ def release(
     started = _now()
     ledger = ledger or Ledger()
     request = dp_request(policy)
-    cap = Budget(policy.privacy.budget, max(policy.privacy.delta, request.delta))
+    cap = Budget(policy.privacy.budget, policy.privacy.delta)
     if request.epsilon > 0:
         ledger.check(table.sha256, request, cap, dataset=table.path.name)
 
@@ -338,8 +338,10 @@ def _write_outputs(
         rows["synthetic.csv"] = rows["synthetic.parquet"] = len(synthetic.data)
         assert evaluation is not None
         write_json(folder / "synthetic-evaluation.json", evaluation.to_dict())
-    write_json(folder / "risk-before.json", before.to_dict())
     if after is not None:
+        # Only beside released microdata: with tables or synthetic data alone, the exact risk
+        # figures of the input would be unprotected statistics of the private data.
+        write_json(folder / "risk-before.json", before.to_dict())
         write_json(folder / "risk-after.json", after.to_dict())
     return rows
 
@@ -360,7 +362,7 @@ def _manifest(
     hashes: dict[str, str],
     seed: int | None,
 ) -> dict[str, Any]:
-    policy_text = policy.source.read_bytes() if policy.source else b""
+    policy_text = policy.text.encode("utf-8")
     manifest: dict[str, Any] = {
         "schema": "sdc.manifest/1",
         "tool": {"name": "sdc", "version": sdc.__version__},
@@ -376,7 +378,10 @@ def _manifest(
             "columns": len(table.frame.columns),
         },
         "outputs": {name: {"sha256": sha, "rows": rows.get(name)} for name, sha in hashes.items()},
-        "risk": {"before": _risk_summary(before), "after": _risk_summary(after) if after else None},
+        "risk": {
+            "before": _risk_summary(before) if after else None,
+            "after": _risk_summary(after) if after else None,
+        },
         "privacy": {
             "unit": policy.privacy.unit,
             "contribution": policy.privacy.contribution,

@@ -74,10 +74,14 @@ def release_html(
         "outputs": _outputs(manifest),
         "input": manifest.get("input", {}),
         "policy_sha": str(manifest.get("policy_sha256", ""))[:16],
+        # Without released microdata the exact risk figures of the input stay out of the
+        # report: next to DP outputs they would be unprotected statistics of the data.
         "before": risk_context(
             result.before,
             "Risk before treatment (the input data, not released)",
-        ),
+        )
+        if result.after
+        else None,
         "after": risk_context(result.after, "Risk after treatment (the released microdata)")
         if result.after
         else None,
@@ -108,9 +112,8 @@ def _summary(result: ReleaseResult, data_name: str) -> list[str]:
         made.append(f"{_n(len(result.tables), 'protected table')}")
     if result.synthetic is not None:
         made.append(f"{len(result.synthetic.data):,} synthetic records")
-    out.append(
-        f"From {data_name} ({before.n_records:,} records) this bundle releases " + _and(made) + "."
-    )
+    size = f" ({before.n_records:,} records)" if md is not None else ""
+    out.append(f"From {data_name}{size} this bundle releases " + _and(made) + ".")
     keys = _and(list(before.quasi))
     if md is not None and after is not None:
         min_after = int(after.records["f_k"].min()) if after.n_records else 0

@@ -256,7 +256,9 @@ def test_tables_only_release_has_no_microdata_sections(tmp_path: Path) -> None:
     )
     page = (tmp_path / "rel" / "report.html").read_text()
     assert 'id="compare"' not in page and 'id="done"' not in page and 'id="cost"' not in page
-    assert "Risk before treatment (the input data, not released)" in page
+    # exact risk figures of the input stay out when no microdata is released
+    assert "Risk before treatment" not in page and "sample uniques" not in page
+    assert not (tmp_path / "rel" / "risk-before.json").exists()
     assert "2 protected tables" in page
     assert result.after is None
 
