@@ -13,8 +13,9 @@ import csv
 import hashlib
 import io as _io
 import os
-import tempfile
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,8 +105,11 @@ def read_table(path: str | Path, *, sheet: str | None = None) -> Table:
         raise DataError(f"{path.name}: the file is empty")
     encoding: str | None = None
     notes: tuple[str, ...] = ()
+    sha256: str | None = None
     if fmt == "csv":
-        frame, encoding, notes = _read_csv(path)
+        raw = path.read_bytes()
+        sha256 = hashlib.sha256(raw).hexdigest()  # the bytes are in memory: hash them once
+        frame, encoding, notes = _read_csv(raw, path)
     elif fmt == "xlsx":
         frame = _read_excel(path, sheet)
     elif fmt == "stata":
@@ -115,7 +119,7 @@ def read_table(path: str | Path, *, sheet: str | None = None) -> Table:
     else:
         frame = _read_with(path, "Parquet", lambda: pd.read_parquet(path))
     _check_frame(frame, path)
-    return Table(frame, path, fmt, file_sha256(path), encoding, notes)
+    return Table(frame, path, fmt, sha256 or file_sha256(path), encoding, notes)
 
 
 def _read_with(path: Path, kind: str, reader: object) -> pd.DataFrame:
@@ -190,8 +194,7 @@ def sniff_delimiter(sample: str) -> str:
         return best if n else ","
 
 
-def _read_csv(path: Path) -> tuple[pd.DataFrame, str, tuple[str, ...]]:
-    raw = path.read_bytes()
+def _read_csv(raw: bytes, path: Path) -> tuple[pd.DataFrame, str, tuple[str, ...]]:
     text, encoding, notes = _decode(raw, path)
     if not text.strip():
         raise DataError(f"{path.name}: the file is empty")
@@ -291,37 +294,71 @@ def read_columns(path: str | Path) -> list[str]:
     return [h.strip() for h in header]
 
 
+@contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """Turn a file-system failure (a folder in the way, no permission) into one clear error."""
+    try:
+        yield
+    except OSError as exc:
+        reason = exc.strerror or _first_line(exc)
+        raise DataError(f"{path}: cannot write ({reason})") from exc
+
+
+def _whole_numbers_as_integers(frame: pd.DataFrame) -> pd.DataFrame:
+    """Float columns holding only whole numbers (codes with a blank) as nullable integers.
+
+    pandas stores an integer code column with one missing value as floats, which a CSV
+    would show as ``4.0``; the released file keeps the codes as the input wrote them.
+    """
+    out = frame
+    for column in frame.columns:
+        values = frame[column]
+        if pd.api.types.is_float_dtype(values.dtype) and values.isna().any():
+            present = values.dropna()
+            if len(present) and bool((present % 1 == 0).all()) and present.abs().max() < 2**53:
+                if out is frame:
+                    out = frame.copy()
+                out[column] = values.astype("Int64")
+    return out
+
+
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     """Write a DataFrame as UTF-8 CSV; missing and suppressed values become empty fields."""
-    frame.to_csv(path, index=False, na_rep="", encoding="utf-8")
+    with _writing(path):
+        _whole_numbers_as_integers(frame).to_csv(path, index=False, na_rep="", encoding="utf-8")
 
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
     """Write a DataFrame as Parquet (pyarrow), keeping column names and types."""
-    frame.to_parquet(path, index=False)
+    with _writing(path):
+        frame.to_parquet(path, index=False)
 
 
 def write_text(path: Path, text: str) -> None:
     """Write a UTF-8 text file (a report), creating its folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    with _writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
 
 
 def write_text_new(path: Path, text: str) -> None:
-    """Write a text file that must not exist yet, atomically (temp file + rename).
+    """Write a text file that must not exist yet (created exclusively, never overwritten).
 
     Raises:
         DataError: the file already exists; nothing is overwritten.
     """
+    exists = f"{path}: already exists; choose another name or remove it first"
     if path.exists():
-        raise DataError(f"{path}: already exists; choose another name or remove it first")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.link(tmp, path)  # fails if path appeared meanwhile: never overwrite
-    except FileExistsError as exc:
-        raise DataError(f"{path}: already exists; choose another name or remove it first") from exc
-    finally:
-        os.unlink(tmp)
+        raise DataError(exists)
+    with _writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)  # never overwrite
+        except FileExistsError as exc:
+            raise DataError(exists) from exc
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        except BaseException:
+            path.unlink(missing_ok=True)  # no half-written file
+            raise

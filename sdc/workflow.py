@@ -42,7 +42,13 @@ def load_inputs(data: Path, policy_path: Path, *, sheet: str | None = None) -> t
     table = read_table(data, sheet=sheet)
     policy.check_against(table.frame.columns, data_name=table.path.name)
     check_hierarchies(policy, table.frame)
+    check_categories(policy, table.frame)
     check_weights(policy, table.frame)
+    if policy.quasi and policy.thresholds.k > len(table.frame):
+        raise PolicyError(
+            f"{policy.where('thresholds', 'k')}: k is {policy.thresholds.k} but "
+            f"{table.path.name} has only {len(table.frame)} records; no release can reach it"
+        )
     return table, policy
 
 
@@ -55,6 +61,33 @@ def validate_policy(policy_path: Path, data: Path | None = None) -> Policy:
                 _load_hierarchy(policy, name)
         return policy
     return load_inputs(data, policy_path)[1]
+
+
+def check_categories(policy: Policy, frame: pd.DataFrame) -> None:
+    """Every value of a column with listed ``categories`` is in the list.
+
+    A value missing from the list would silently drop its records from DP tables and
+    synthetic data. The message names the values: it is read by the steward only.
+    """
+    for name, column in policy.columns.items():
+        if column.categories is None or name not in frame.columns:
+            continue
+        listed = {_label(c) for c in column.categories}
+        unknown = sorted({_label(v) for v in frame[name].dropna().unique()} - listed)
+        if unknown:
+            shown = ", ".join(map(repr, unknown[:3]))
+            more = f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
+            raise PolicyError(
+                f"{policy.where('columns', name, 'categories')}: {name!r} has values not in "
+                f"its categories: {shown}{more}; list every category (quote yes/no)"
+            )
+
+
+def _label(value: object) -> str:
+    """A category as text, whole floats without their ``.0`` (codes read as 1.0 match 1)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def check_weights(policy: Policy, frame: pd.DataFrame) -> None:

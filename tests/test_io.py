@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from sdc.errors import DataError
-from sdc.io import read_table, sniff_delimiter, write_csv, write_parquet, write_text_new
+from sdc.io import read_table, sniff_delimiter, write_csv, write_parquet, write_text, write_text_new
 
 
 def test_reads_csv_with_semicolons_and_reports_utf8(tmp_path: Path) -> None:
@@ -86,7 +86,7 @@ def test_spss_value_labels_are_kept(tmp_path: Path) -> None:
 
 def test_write_csv_leaves_suppressed_values_empty(tmp_path: Path) -> None:
     write_csv(pd.DataFrame({"a": [1, None], "b": ["x", None]}), tmp_path / "o.csv")
-    assert (tmp_path / "o.csv").read_text() == "a,b\n1.0,x\n,\n"
+    assert (tmp_path / "o.csv").read_text() == "a,b\n1,x\n,\n"
 
 
 def test_write_text_new_never_overwrites(tmp_path: Path) -> None:
@@ -145,3 +145,16 @@ def test_codes_with_leading_zeros_stay_text_and_numbers_are_numbers(tmp_path: Pa
     assert frame["income"].tolist() == [1.5, 2000.0]
     assert frame["mixed"].tolist() == ["a", "1"]
     assert str(read_table(path).frame["age"].dtype) == "float64"
+
+
+def test_write_errors_are_one_line(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(DataError, match=r"afile/x.csv: cannot write \("):
+        write_csv(pd.DataFrame({"a": [1]}), tmp_path / "afile" / "x.csv")
+    with pytest.raises(DataError, match=r": cannot write \(Is a directory\)"):
+        write_text(tmp_path, "x")
+
+
+def test_whole_float_codes_are_written_as_integers(tmp_path: Path) -> None:
+    write_csv(pd.DataFrame({"code": [4.0, None, 2.0], "x": [0.5, None, 1.0]}), tmp_path / "o.csv")
+    assert (tmp_path / "o.csv").read_text() == "code,x\n4,0.5\n,\n2,1.0\n"

@@ -24,24 +24,47 @@ MANIFEST = "manifest.json"
 
 
 def check_target(out: Path, inputs: list[Path], *, force: bool = False) -> None:
-    """Refuse a target that is an input file or an existing folder (unless ``force``)."""
+    """Refuse a target that is, or holds, an input, or an existing folder.
+
+    ``force`` only replaces an earlier release bundle (a folder with a readable
+    ``manifest.json``): any other folder may hold the steward's own files.
+
+    Args:
+        out: the bundle folder to write.
+        inputs: every file the release reads or keeps (data, policy, hierarchy files, key
+            file, ledger); none may be the target or inside it.
+        force: replace an existing bundle.
+    """
     resolved = out.resolve()
     for path in inputs:
-        if path.resolve() == resolved or path.resolve().parent == resolved and force:
+        target = path.resolve()
+        if target == resolved or target.is_relative_to(resolved):
             raise DataError(f"{out}: refusing to write a release over the input {path.name}")
-    if out.exists() and not force:
+    if not out.exists():
+        return
+    if not force:
         raise DataError(
             f"{out}: already exists; choose a new folder (a release is never overwritten)"
         )
-    if out.exists() and not out.is_dir():
+    if not out.is_dir():
         raise DataError(f"{out}: exists and is not a folder")
+    try:
+        read_manifest(out)
+    except DataError:
+        raise DataError(
+            f"{out}: --force only replaces an earlier release bundle, and this folder has no "
+            "sdc manifest; choose a new folder"
+        ) from None
 
 
 @contextmanager
 def staged_folder(out: Path, *, force: bool = False) -> Iterator[Path]:
     """Yield a temporary folder; on success move it to ``out``, on error remove it."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".partial"))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".partial"))
+    except OSError as exc:
+        raise DataError(f"{out}: cannot create the release folder ({exc.strerror})") from exc
     tmp.chmod(0o755)  # mkdtemp makes it private; a bundle is meant to be shared
     try:
         yield tmp
@@ -51,7 +74,11 @@ def staged_folder(out: Path, *, force: bool = False) -> Iterator[Path]:
             old = out.with_name(f".{out.name}.old")
             shutil.rmtree(old, ignore_errors=True)
             os.rename(out, old)
-            os.rename(tmp, out)
+            try:
+                os.rename(tmp, out)
+            except OSError:
+                os.rename(old, out)  # put the earlier bundle back
+                raise
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.rename(tmp, out)

@@ -93,7 +93,8 @@ def treat_microdata(
     assert spec is not None, "treat_microdata needs outputs.microdata"
     original = frame
     frame, done = remove_identifiers(frame, policy, key_file=key_file)
-    seed = secrets.randbits(32) if seed is None else seed
+    # 128 bits: a short seed could be found by search and the randomisation undone.
+    seed = secrets.randbits(128) if seed is None else seed
     rng = np.random.default_rng(seed)
     generalization = None
     steps = list(spec.treatments)
@@ -160,7 +161,7 @@ def treat_microdata(
 
 
 def _draw(rng: np.random.Generator) -> int:
-    return int(rng.integers(0, 2**31 - 1))
+    return int(rng.integers(0, 2**63 - 1))
 
 
 def _importance(policy: Policy) -> dict[str, int] | None:

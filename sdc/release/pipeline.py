@@ -87,7 +87,7 @@ def release(
         BudgetExceeded: the DP outputs would pass the policy's budget for this dataset.
     """
     step = progress or (lambda _label: None)
-    check_target(out, [table.path] + ([policy.source] if policy.source else []), force=force)
+    check_target(out, _inputs(table, policy, key_file, ledger), force=force)
     if not (policy.outputs.microdata or policy.outputs.tables or policy.outputs.synthetic):
         raise PolicyError(
             f"{policy.where('outputs')}: the policy asks for no output; add outputs.microdata, "
@@ -185,6 +185,22 @@ def release(
                 dataset=table.path.name,
             )
     return result
+
+
+def _inputs(
+    table: Table, policy: Policy, key_file: Path | None, ledger: Ledger | None
+) -> list[Path]:
+    """Every file a release reads or keeps: none may be inside the bundle folder."""
+    paths = [table.path]
+    if policy.source is not None:
+        paths.append(policy.source)
+    for column in policy.columns.values():
+        if column.recode is not None and column.recode.map is not None:
+            paths.append(policy.resolve(column.recode.map))
+    if key_file is not None:
+        paths.append(key_file)
+    paths.append((ledger or Ledger()).path)
+    return paths
 
 
 def dp_request(policy: Policy) -> Budget:

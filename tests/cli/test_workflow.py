@@ -173,13 +173,38 @@ def test_release_refuses_unmeetable_policy_and_writes_nothing(workdir: Path) -> 
     assert [p.name for p in workdir.iterdir() if p.name.startswith(".rel")] == []
 
 
-def test_release_force_replaces_only_after_success(workdir: Path) -> None:
-    (workdir / "rel").mkdir()
+def test_release_force_replaces_only_an_earlier_bundle(workdir: Path) -> None:
+    (workdir / "mine").mkdir()
+    (workdir / "mine" / "precious.txt").write_text("keep")
+    code, _, err = run(
+        "release", "survey.csv", "--policy", "policy.yaml", "--out", "mine", "--force"
+    )
+    assert code == 2 and "--force only replaces an earlier release bundle" in err
+    assert (workdir / "mine" / "precious.txt").read_text() == "keep"
+    assert run("release", "survey.csv", "--policy", "policy.yaml", "--out", "rel")[0] == 0
     (workdir / "rel" / "old.txt").write_text("old")
     code, _, _ = run("release", "survey.csv", "--policy", "policy.yaml", "--out", "rel", "--force")
     assert code == 0
     assert not (workdir / "rel" / "old.txt").exists()
     assert (workdir / "rel" / "manifest.json").exists()
+
+
+def test_release_never_deletes_a_folder_holding_its_inputs(workdir: Path) -> None:
+    (workdir / "sub").mkdir()
+    (workdir / "sub" / "d.csv").write_bytes((workdir / "survey.csv").read_bytes())
+    code, _, err = run("release", "sub/d.csv", "--policy", "policy.yaml", "--out", ".", "--force")
+    assert code == 2 and "refusing to write a release over the input" in err
+    assert (workdir / "sub" / "d.csv").exists()
+
+
+def test_categories_must_cover_the_data(workdir: Path) -> None:
+    (workdir / "cat.yaml").write_text(POLICY.replace("categories: [A, B, C]", "categories: [A, B]"))
+    code, _, err = run("risk", "survey.csv", "--policy", "cat.yaml")
+    assert code == 2
+    assert (
+        err
+        == "Error: cat.yaml line 9: 'village' has values not in its categories: 'C'; list every category (quote yes/no)\n"
+    )
 
 
 def test_release_never_writes_over_the_input(workdir: Path) -> None:

@@ -380,6 +380,13 @@ def test_force_replaces_only_after_success(tmp_path: Path) -> None:
     out = tmp_path / "rel"
     out.mkdir()
     (out / "old.txt").write_text("old")
+    with pytest.raises(DataError, match="--force only replaces an earlier release bundle"):
+        release(read_table(data), policy, out, force=True, ledger=Ledger(tmp_path / "l"))
+    release(read_table(data), policy, tmp_path / "first", ledger=Ledger(tmp_path / "l"))
+    (tmp_path / "first" / "old.txt").write_text("old")  # an earlier bundle, plus a stray file
+    out.joinpath("old.txt").unlink()
+    out.rmdir()
+    (tmp_path / "first").rename(out)
     strict_text = (BASE_POLICY + MICRO).replace(
         "{k: 2, max_suppression: 0.5}", "{k: 30, max_suppression: 0.01}"
     )
