@@ -113,33 +113,9 @@ def demo(out: Path, rows: int, seed: int) -> None:
         sdc demo --out demo-out
     """
     outcome = workflow.run_demo(out, rows=rows, seed=seed, progress=_progress)
-    before = outcome.before
-    click.echo(risk_text(before))
+    click.echo(risk_text(outcome.before))
     click.echo("")
-    click.echo(f"Demo written to {outcome.folder}/:")
-    click.echo(
-        f"  {outcome.data.name:<18} the fake survey ({rows:,} respondents, with direct identifiers)"
-    )
-    click.echo(
-        f"  {outcome.policy.name:<18} the policy used (edit it and re-run the commands below)"
-    )
-    click.echo(f"  {outcome.draft_policy.name:<18} what `sdc scan` drafts from the data alone")
-    click.echo(
-        f"  {outcome.risk_html.name:<18} the risk report before treatment (open it in a browser)"
-    )
-    click.echo(
-        f"  {'release/':<18} the release bundle: microdata, tables, report.html, manifest.json"
-    )
-    after = outcome.release.after
-    if after is not None:
-        click.echo(
-            f"\nAfter treatment: smallest group {int(after.records['f_k'].min())} "
-            f"(k = {after.thresholds.k}), expected re-identifications "
-            f"{before.expected_reidentifications:.1f} -> "
-            f"{after.expected_reidentifications:.1f}."
-        )
-    click.echo(f"`sdc check` on the bundle: {'PASS' if outcome.check.passed else 'FAIL'}")
-    click.echo("\nTry: sdc risk " + f"{outcome.data} --policy {outcome.policy}")
+    click.echo(workflow.demo_summary(outcome))
 
 
 @cli.command()

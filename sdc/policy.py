@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -28,6 +29,7 @@ from pydantic import (
     model_validator,
 )
 
+from sdc.anonymize.hierarchy import Hierarchy
 from sdc.errors import PolicyError
 
 Role = Literal["direct", "quasi", "sensitive", "drop", "other"]
@@ -275,6 +277,7 @@ class Policy(_Model):
     _source: Path | None = PrivateAttr(default=None)
     _lines: dict[tuple[str, ...], int] = PrivateAttr(default_factory=dict)
     _text: str = PrivateAttr(default="")
+    _hierarchies: dict[str, Hierarchy] = PrivateAttr(default_factory=dict)
 
     @field_validator("columns")
     @classmethod
@@ -329,6 +332,34 @@ class Policy(_Model):
         if path.is_absolute() or self._source is None:
             return path
         return self._source.parent / path
+
+    def hierarchy(self, column: str) -> Hierarchy | None:
+        """The hierarchy file of a column's ``recode.map``, loaded once and checked.
+
+        The hierarchy is named as the policy writes the path (an absolute path would put
+        local folders into manifests).
+
+        Raises:
+            PolicyError: the file does not exist, is malformed, or lacks the level asked for.
+        """
+        recode = self.columns[column].recode
+        if recode is None or recode.map is None:
+            return None
+        if column not in self._hierarchies:
+            path = self.resolve(recode.map)
+            if not path.is_file():
+                raise PolicyError(
+                    f"{self.where('columns', column, 'recode', 'map')}: hierarchy file {path} "
+                    "does not exist (paths are relative to the policy file)"
+                )
+            loaded = Hierarchy.from_csv(path)
+            if recode.level is not None and recode.level >= loaded.levels:
+                raise PolicyError(
+                    f"{self.where('columns', column, 'recode', 'level')}: level {recode.level} "
+                    f"but {path.name} has levels 0..{loaded.levels - 1}"
+                )
+            self._hierarchies[column] = replace(loaded, source=recode.map.as_posix())
+        return self._hierarchies[column]
 
     def where(self, *keys: str) -> str:
         """``file line N`` for a key path, for error messages."""

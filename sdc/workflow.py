@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from sdc.anonymize.hierarchy import Hierarchy
 from sdc.errors import DataError, PolicyError
 from sdc.io import Table, read_columns, read_table, write_csv, write_text
 from sdc.policy import Policy, load_policy
@@ -56,9 +55,8 @@ def validate_policy(policy_path: Path, data: Path | None = None) -> Policy:
     """Validate a policy file, and against a data file when one is given."""
     if data is None:
         policy = load_policy(policy_path)
-        for name, column in policy.columns.items():
-            if column.recode and column.recode.map:
-                _load_hierarchy(policy, name)
+        for name in policy.columns:
+            policy.hierarchy(name)
         return policy
     return load_inputs(data, policy_path)[1]
 
@@ -104,30 +102,13 @@ def check_weights(policy: Policy, frame: pd.DataFrame) -> None:
         )
 
 
-def _load_hierarchy(policy: Policy, column: str) -> Hierarchy:
-    recode = policy.columns[column].recode
-    assert recode is not None and recode.map is not None
-    path = policy.resolve(recode.map)
-    if not path.exists():
-        raise PolicyError(
-            f"{policy.where('columns', column, 'recode', 'map')}: hierarchy file {path} "
-            "does not exist (paths are relative to the policy file)"
-        )
-    hierarchy = Hierarchy.from_csv(path)
-    if recode.level is not None and recode.level >= hierarchy.levels:
-        raise PolicyError(
-            f"{policy.where('columns', column, 'recode', 'level')}: level {recode.level} "
-            f"but {path.name} has levels 0..{hierarchy.levels - 1}"
-        )
-    return hierarchy
-
-
 def check_hierarchies(policy: Policy, frame: pd.DataFrame) -> None:
     """Every hierarchy file exists, has the level asked for and covers the data's values."""
     for name, column in policy.columns.items():
         if column.recode is None or column.recode.map is None:
             continue
-        hierarchy = _load_hierarchy(policy, name)
+        hierarchy = policy.hierarchy(name)
+        assert hierarchy is not None
         uncovered = hierarchy.missing_values(frame[name])
         if uncovered:
             shown = ", ".join(map(repr, uncovered[:3]))
@@ -490,3 +471,26 @@ def run_demo(
         result,
         verified,
     )
+
+
+def demo_summary(outcome: DemoOutcome) -> str:
+    """Where ``sdc demo`` put everything and what the release achieved, in a few lines."""
+    before, after = outcome.before, outcome.release.after
+    lines = [
+        f"Demo written to {outcome.folder}/:",
+        f"  {outcome.data.name:<18} the fake survey ({before.n_records:,} respondents, "
+        "with direct identifiers)",
+        f"  {outcome.policy.name:<18} the policy used (edit it and re-run the commands below)",
+        f"  {outcome.draft_policy.name:<18} what `sdc scan` drafts from the data alone",
+        f"  {outcome.risk_html.name:<18} the risk report before treatment (open it in a browser)",
+        f"  {'release/':<18} the release bundle: microdata, tables, report.html, manifest.json",
+    ]
+    if after is not None:
+        lines.append(
+            f"\nAfter treatment: smallest group {int(after.records['f_k'].min())} "
+            f"(k = {after.thresholds.k}), expected re-identifications "
+            f"{before.expected_reidentifications:.1f} -> {after.expected_reidentifications:.1f}."
+        )
+    lines.append(f"`sdc check` on the bundle: {'PASS' if outcome.check.passed else 'FAIL'}")
+    lines.append(f"\nTry: sdc risk {outcome.data} --policy {outcome.policy}")
+    return "\n".join(lines)

@@ -9,14 +9,13 @@ where the policy puts it so that it works on the recoded values.
 from __future__ import annotations
 
 import secrets
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from sdc.anonymize._treatment import Treatment
-from sdc.anonymize.hierarchy import Hierarchy
 from sdc.anonymize.identifiers import drop_columns, pseudonymize
 from sdc.anonymize.microaggregation import microaggregate
 from sdc.anonymize.noise import add_noise
@@ -169,16 +168,6 @@ def _importance(policy: Policy) -> dict[str, int] | None:
     return found or None
 
 
-def hierarchy_for(policy: Policy, column: str) -> Hierarchy | None:
-    """The hierarchy file of a column's ``recode.map``, loaded, or None."""
-    recode = policy.columns[column].recode
-    if recode is None or recode.map is None:
-        return None
-    loaded = Hierarchy.from_csv(policy.resolve(recode.map))
-    # Name it as the policy does: an absolute path would put local folders in the manifest.
-    return replace(loaded, source=recode.map.as_posix())
-
-
 def _searched(policy: Policy, name: str) -> bool:
     col = policy.columns[name]
     return (
@@ -206,7 +195,7 @@ def _recode(
             frame,
             name,
             bands=recode.bands if recode else None,
-            hierarchy=hierarchy_for(policy, name),
+            hierarchy=policy.hierarchy(name),
             level=recode.level if recode else None,
             prefix=recode.prefix if recode else None,
             date=recode.date if recode else None,
@@ -222,7 +211,7 @@ def _search(frame: pd.DataFrame, policy: Policy) -> GeneralizationResult:
     hierarchies = {}
     for name in policy.quasi:
         if _searched(policy, name):
-            found = hierarchy_for(policy, name)
+            found = policy.hierarchy(name)
             assert found is not None
             hierarchies[name] = found
     if not hierarchies:

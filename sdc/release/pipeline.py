@@ -26,7 +26,7 @@ from sdc.policy import Policy
 from sdc.release.budget import Budget
 from sdc.release.bundle import MANIFEST, check_target, output_hashes, staged_folder, write_json
 from sdc.release.ledger import Ledger
-from sdc.release.microdata import TreatedMicrodata, hierarchy_for, treat_microdata
+from sdc.release.microdata import TreatedMicrodata, treat_microdata
 from sdc.report.release import release_html
 from sdc.risk import RiskReport
 from sdc.risk.engines import CountingEngine
@@ -95,7 +95,7 @@ def release(
         )
     started = _now()
     ledger = ledger or Ledger()
-    request = dp_request(policy)
+    request = Budget(policy.dp_epsilon, policy.dp_delta)
     cap = Budget(policy.privacy.budget, policy.privacy.delta)
     if request.epsilon > 0:
         ledger.check(table.sha256, request, cap, dataset=table.path.name)
@@ -203,17 +203,6 @@ def _inputs(
     return paths
 
 
-def dp_request(policy: Policy) -> Budget:
-    """What the policy's DP outputs will spend, before any is measured."""
-    total = Budget.zero()
-    for entry in policy.outputs.tables:
-        if entry.dp is not None:
-            total = total + Budget(entry.dp.epsilon, entry.dp.delta)
-    if policy.outputs.synthetic is not None:
-        total = total + Budget(policy.outputs.synthetic.epsilon, policy.outputs.synthetic.delta)
-    return total
-
-
 def codebook(policy: Policy) -> dict[str, list[Any]]:
     """Public categories per column: the policy's ``categories``, else a hierarchy's values."""
     book: dict[str, list[Any]] = {}
@@ -221,7 +210,7 @@ def codebook(policy: Policy) -> dict[str, list[Any]]:
         if col.categories is not None:
             book[name] = list(col.categories)
         elif col.recode is not None and col.recode.map is not None:
-            hierarchy = hierarchy_for(policy, name)
+            hierarchy = policy.hierarchy(name)
             if hierarchy is not None:
                 book[name] = list(hierarchy.values)
     return book
@@ -238,7 +227,7 @@ def table_hierarchies(policy: Policy, index: int) -> dict[str, dict[str, str]] |
         return None
     found: dict[str, dict[str, str]] = {}
     for column in entry.by:
-        hierarchy = hierarchy_for(policy, column) if column in policy.columns else None
+        hierarchy = policy.hierarchy(column) if column in policy.columns else None
         if hierarchy is None:
             continue
         links: dict[str, str] = {}
