@@ -11,19 +11,31 @@ The file is ``~/.sdc/ledger.jsonl`` unless the environment variable ``SDC_LEDGER
 another. Writes append one complete line with ``open("a")`` and ``fsync``, so concurrent
 releases cannot interleave partial records and a crash leaves at worst one unreadable
 last line, which :meth:`Ledger.entries` reports with its line number.
+
+Check and record are two steps, so two releases running at the same time could both pass
+the check and together exceed the cap. :meth:`Ledger.locked` closes that gap: it holds an
+exclusive ``flock`` on ``<ledger>.lock`` beside the ledger, and ``sdc release`` holds it
+from the budget check until the ledger line is written, so concurrent releases on any
+dataset in the same ledger run their check-and-record one after the other.
+
+A ledger that cannot be read or written (a folder, a file that is not UTF-8, missing
+permissions, a line that is not a valid record) raises :class:`~sdc.errors.DataError`
+naming the file, the line where it applies, and how to fix it.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sdc.errors import BudgetExceeded, DataError
+from sdc.errors import BudgetExceeded, DataError, PolicyError
 from sdc.release.budget import Budget, format_number
 
 #: Environment variable naming the ledger file.
@@ -107,6 +119,19 @@ class LedgerSummaryRow:
         }
 
 
+def _reason(exc: OSError) -> str:
+    """The operating system's short reason for an I/O error (``Permission denied``)."""
+    return exc.strerror or str(exc)
+
+
+def _is_dir(path: Path) -> bool:
+    """Whether ``path`` is a folder; ``False`` when it cannot even be looked at."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
+
+
 def short_sha(sha256: str) -> str:
     """The abbreviated hash used in messages: first 4 hex digits and an ellipsis."""
     return f"{sha256[:4]}…"
@@ -125,35 +150,129 @@ class Ledger:
     def __repr__(self) -> str:
         return f"Ledger({str(self.path)!r})"
 
+    @property
+    def lock_path(self) -> Path:
+        """The lock file beside the ledger: ``<ledger>.lock``."""
+        return self.path.with_name(self.path.name + ".lock")
+
+    def _where(self) -> str:
+        """How the ledger's location is chosen, for the fix in a message."""
+        return "SDC_LEDGER" if os.environ.get(LEDGER_ENV) else "the ledger path (SDC_LEDGER)"
+
+    def _folder_error(self) -> DataError:
+        return DataError(
+            f"the privacy-budget ledger {self.path} is a folder; point {self._where()} to a "
+            f"file such as {self.path / 'ledger.jsonl'}"
+        )
+
+    @contextmanager
+    def locked(self) -> Iterator[Ledger]:
+        """Hold the ledger's exclusive lock, so a budget check and its record are atomic.
+
+        Takes an exclusive ``fcntl.flock`` on :attr:`lock_path` (creating it and its folder
+        if needed) and blocks until any other process holding it lets go. Inside the block
+        :meth:`check` and :meth:`record` work as usual; no other process that also uses
+        ``locked()`` can check or record on this ledger in between. ``sdc release`` holds the
+        lock from the budget check until the ledger line is written::
+
+            with ledger.locked():
+                ledger.check(sha, request, cap, dataset=name)
+                ...  # measure, write the bundle
+                ledger.record(sha, outputs, spent, mechanism, policy, dataset=name)
+
+        The lock is not re-entrant: do not nest ``locked()`` on the same ledger (even through
+        another :class:`Ledger` object), it would wait for itself. Reading and writing without
+        the lock still work, but then give no such guarantee.
+
+        Yields:
+            This ledger.
+
+        Raises:
+            DataError: if the ledger is a folder or the lock file cannot be created or locked.
+        """
+        if _is_dir(self.path):
+            raise self._folder_error()
+        lock = self.lock_path
+        try:
+            lock.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as exc:
+            raise DataError(
+                f"cannot create the privacy-budget ledger lock {lock}: {_reason(exc)}; make "
+                f"its folder writable or point {self._where()} to a file in a writable folder"
+            ) from exc
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            except OSError as exc:
+                raise DataError(
+                    f"cannot lock the privacy-budget ledger lock {lock}: {_reason(exc)}; "
+                    f"point {self._where()} to a file on a local disk that supports locking"
+                ) from exc
+            try:
+                yield self
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
     def entries(self) -> list[LedgerEntry]:
         """Every recorded release, in file order.
 
         Raises:
-            DataError: if a line is not a valid ledger record (names the file and line).
+            DataError: if the ledger is a folder, cannot be read, is not UTF-8 text, or a line
+                is not a valid ledger record (names the file and line).
         """
-        if not self.path.exists():
+        try:
+            with self.path.open("rb") as fh:
+                raw = fh.readlines()
+        except FileNotFoundError:
             return []
+        except IsADirectoryError as exc:
+            raise self._folder_error() from exc
+        except OSError as exc:
+            raise DataError(
+                f"cannot read the privacy-budget ledger {self.path}: {_reason(exc)}; give "
+                f"yourself read and write access to it or point {self._where()} to another file"
+            ) from exc
         out: list[LedgerEntry] = []
-        with self.path.open(encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, start=1):
-                if not line.strip():
-                    continue
-                out.append(self._parse(line, lineno))
+        for lineno, data in enumerate(raw, start=1):
+            try:
+                line = data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataError(
+                    f"{self.path} line {lineno}: not UTF-8 text, so not a ledger record "
+                    f"({exc.reason} at byte {exc.start}); fix or remove that line, or point "
+                    f"{self._where()} to the right file"
+                ) from exc
+            if not line.strip():
+                continue
+            out.append(self._parse(line, lineno))
         return out
 
     def _parse(self, line: str, lineno: int) -> LedgerEntry:
         try:
             obj = json.loads(line)
+            if not isinstance(obj, dict):
+                raise TypeError(f"expected a JSON object, got {type(obj).__name__}")
+            outputs = obj["outputs"]
+            if not isinstance(outputs, list):
+                raise TypeError(f"outputs must be a list, got {type(outputs).__name__}")
             return LedgerEntry(
                 time=str(obj["time"]),
                 dataset_sha256=str(obj["dataset_sha256"]),
                 dataset=str(obj.get("dataset", "")),
-                outputs=tuple(str(o) for o in obj["outputs"]),
+                outputs=tuple(str(o) for o in outputs),
                 budget=Budget(float(obj["epsilon"]), float(obj.get("delta", 0.0))),
                 mechanism=str(obj["mechanism"]),
                 policy_name=str(obj["policy"]),
             )
-        except (ValueError, KeyError, TypeError) as exc:
+        except KeyError as exc:
+            raise DataError(
+                f"{self.path} line {lineno}: not a valid ledger record (missing field "
+                f"{exc}); fix or remove that line (the other lines still count)"
+            ) from exc
+        except (ValueError, TypeError, OverflowError, RecursionError, PolicyError) as exc:
             raise DataError(
                 f"{self.path} line {lineno}: not a valid ledger record ({exc}); "
                 "fix or remove that line (the other lines still count)"
@@ -239,6 +358,10 @@ class Ledger:
 
         Returns:
             The recorded entry.
+
+        Raises:
+            DataError: if the ledger cannot be written (a folder, no permission, disk full);
+                the release is then not recorded.
         """
         when = (time or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
         entry = LedgerEntry(
@@ -251,13 +374,22 @@ class Ledger:
             policy_name=policy_name,
         )
         line = json.dumps(entry.as_dict(), ensure_ascii=False, sort_keys=True) + "\n"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # One write of one complete line in append mode: POSIX appends are atomic with
-        # respect to other appenders for writes of this size.
-        with self.path.open("a", encoding="utf-8") as fh:
-            fh.write(line)
-            fh.flush()
-            os.fsync(fh.fileno())
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # One write of one complete line in append mode: POSIX appends are atomic with
+            # respect to other appenders for writes of this size.
+            with self.path.open("a", encoding="utf-8") as fh:
+                fh.write(line)
+                fh.flush()
+                os.fsync(fh.fileno())
+        except IsADirectoryError as exc:
+            raise self._folder_error() from exc
+        except OSError as exc:
+            raise DataError(
+                f"cannot write the privacy-budget ledger {self.path}: {_reason(exc)}; the "
+                f"release was not recorded; make the file and its folder writable (and check "
+                f"the disk has space) or point {self._where()} to a writable file"
+            ) from exc
         return entry
 
     def summary(self) -> list[LedgerSummaryRow]:
