@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -97,94 +98,97 @@ def release(
     ledger = ledger or Ledger()
     request = Budget(policy.dp_epsilon, policy.dp_delta)
     cap = Budget(policy.privacy.budget, policy.privacy.delta)
-    if request.epsilon > 0:
-        ledger.check(table.sha256, request, cap, dataset=table.path.name)
+    # From the budget check until the spending is written, no other release may spend from
+    # this ledger: otherwise two releases could both pass the check and together pass the cap.
+    with ledger.locked() if request.epsilon > 0 else nullcontext():
+        if request.epsilon > 0:
+            ledger.check(table.sha256, request, cap, dataset=table.path.name)
 
-    step("risk before treatment")
-    before = assess(table.frame, policy, engine=engine)
-    treated = after = None
-    if policy.outputs.microdata is not None:
-        step("treating microdata")
-        treated = treat_microdata(table.frame, policy, seed=seed, key_file=key_file)
-        step("risk after treatment")
-        after = assess(treated.frame, policy, engine=engine)
-        if after.breaches:
-            raise PolicyNotMet(_not_met(after, policy))
+        step("risk before treatment")
+        before = assess(table.frame, policy, engine=engine)
+        treated = after = None
+        if policy.outputs.microdata is not None:
+            step("treating microdata")
+            treated = treat_microdata(table.frame, policy, seed=seed, key_file=key_file)
+            step("risk after treatment")
+            after = assess(treated.frame, policy, engine=engine)
+            if after.breaches:
+                raise PolicyNotMet(_not_met(after, policy))
 
-    base = _without_identifiers(table.frame, policy)
-    tables: tuple[ProtectedTable, ...] = ()
-    if policy.outputs.tables:
-        step("building tables")
-        book = codebook(policy)
-        tables = tuple(
-            build_table(
-                base,
-                table_spec(policy, i),
-                seed=seed,
-                codebook=book,
-                hierarchies=table_hierarchies(policy, i),
+        base = _without_identifiers(table.frame, policy)
+        tables: tuple[ProtectedTable, ...] = ()
+        if policy.outputs.tables:
+            step("building tables")
+            book = codebook(policy)
+            tables = tuple(
+                build_table(
+                    base,
+                    table_spec(policy, i),
+                    seed=seed,
+                    codebook=book,
+                    hierarchies=table_hierarchies(policy, i),
+                )
+                for i in range(len(policy.outputs.tables))
             )
-            for i in range(len(policy.outputs.tables))
-        )
-        failed = [t.name for t in tables if not t.passed]
-        if failed:
-            raise PolicyNotMet(
-                f"table(s) {', '.join(failed)}: a suppressed cell could be recomputed from the "
-                "published cells; coarsen the table or use rounding or dp"
-            )
-    synthetic = evaluation = None
-    if policy.outputs.synthetic is not None:
-        step("synthesising records")
-        synthetic, evaluation = _synthesize(base, policy, seed)
+            failed = [t.name for t in tables if not t.passed]
+            if failed:
+                raise PolicyNotMet(
+                    f"table(s) {', '.join(failed)}: a suppressed cell could be recomputed from the "
+                    "published cells; coarsen the table or use rounding or dp"
+                )
+        synthetic = evaluation = None
+        if policy.outputs.synthetic is not None:
+            step("synthesising records")
+            synthetic, evaluation = _synthesize(base, policy, seed)
 
-    spent = sum((t.budget for t in tables), Budget.zero())
-    if synthetic is not None:
-        spent = spent + Budget(synthetic.epsilon, synthetic.delta)
+        spent = sum((t.budget for t in tables), Budget.zero())
+        if synthetic is not None:
+            spent = spent + Budget(synthetic.epsilon, synthetic.delta)
 
-    step("writing the bundle")
-    with staged_folder(out, force=force) as tmp:
-        rows = _write_outputs(tmp, treated, tables, synthetic, evaluation, before, after)
-        manifest = _manifest(
-            table,
-            policy,
-            treated,
-            tables,
-            synthetic,
-            evaluation,
-            before,
-            after,
-            spent,
-            cap,
-            started,
-            rows,
-            output_hashes(tmp),
-            seed,
-        )
-        result = ReleaseResult(
-            out, manifest, before, after, treated, tables, synthetic, evaluation, spent
-        )
-        (tmp / "report.html").write_text(
-            release_html(result, table.path.name, original=table.frame), encoding="utf-8"
-        )
-        manifest["outputs"] = {
-            name: {"sha256": sha, "rows": rows.get(name)}
-            for name, sha in output_hashes(tmp).items()
-        }
-        manifest["finished"] = _now()
-        write_json(tmp / MANIFEST, manifest)
-        if spent.epsilon > 0:
-            dp_outputs = [t.name for t in tables if t.budget.epsilon > 0]
-            if synthetic is not None:
-                dp_outputs.append("synthetic")
-            ledger.record(
-                table.sha256,
-                dp_outputs,
+        step("writing the bundle")
+        with staged_folder(out, force=force) as tmp:
+            rows = _write_outputs(tmp, treated, tables, synthetic, evaluation, before, after)
+            manifest = _manifest(
+                table,
+                policy,
+                treated,
+                tables,
+                synthetic,
+                evaluation,
+                before,
+                after,
                 spent,
-                _mechanisms(tables, synthetic),
-                policy.name,
-                dataset=table.path.name,
+                cap,
+                started,
+                rows,
+                output_hashes(tmp),
+                seed,
             )
-    return result
+            result = ReleaseResult(
+                out, manifest, before, after, treated, tables, synthetic, evaluation, spent
+            )
+            (tmp / "report.html").write_text(
+                release_html(result, table.path.name, original=table.frame), encoding="utf-8"
+            )
+            manifest["outputs"] = {
+                name: {"sha256": sha, "rows": rows.get(name)}
+                for name, sha in output_hashes(tmp).items()
+            }
+            manifest["finished"] = _now()
+            write_json(tmp / MANIFEST, manifest)
+            if spent.epsilon > 0:
+                dp_outputs = [t.name for t in tables if t.budget.epsilon > 0]
+                if synthetic is not None:
+                    dp_outputs.append("synthetic")
+                ledger.record(
+                    table.sha256,
+                    dp_outputs,
+                    spent,
+                    _mechanisms(tables, synthetic),
+                    policy.name,
+                    dataset=table.path.name,
+                )
+        return result
 
 
 def _inputs(
