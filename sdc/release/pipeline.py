@@ -22,7 +22,7 @@ import pandas as pd
 
 import sdc
 from sdc.errors import PolicyError, PolicyNotMet
-from sdc.io import Table, write_csv, write_parquet
+from sdc.io import Table, write_csv, write_parquet, write_text
 from sdc.policy import Policy
 from sdc.release.budget import Budget
 from sdc.release.bundle import MANIFEST, check_target, output_hashes, staged_folder, write_json
@@ -119,23 +119,7 @@ def release(
         tables: tuple[ProtectedTable, ...] = ()
         if policy.outputs.tables:
             step("building tables")
-            book = codebook(policy)
-            tables = tuple(
-                build_table(
-                    base,
-                    table_spec(policy, i),
-                    seed=seed,
-                    codebook=book,
-                    hierarchies=table_hierarchies(policy, i),
-                )
-                for i in range(len(policy.outputs.tables))
-            )
-            failed = [t.name for t in tables if not t.passed]
-            if failed:
-                raise PolicyNotMet(
-                    f"table(s) {', '.join(failed)}: a suppressed cell could be recomputed from the "
-                    "published cells; coarsen the table or use rounding or dp"
-                )
+            tables = _build_tables(base, policy, seed)
         synthetic = evaluation = None
         if policy.outputs.synthetic is not None:
             step("synthesising records")
@@ -167,8 +151,8 @@ def release(
             result = ReleaseResult(
                 out, manifest, before, after, treated, tables, synthetic, evaluation, spent
             )
-            (tmp / "report.html").write_text(
-                release_html(result, table.path.name, original=table.frame), encoding="utf-8"
+            write_text(
+                tmp / "report.html", release_html(result, table.path.name, original=table.frame)
             )
             manifest["outputs"] = {
                 name: {"sha256": sha, "rows": rows.get(name)}
@@ -177,18 +161,47 @@ def release(
             manifest["finished"] = _now()
             write_json(tmp / MANIFEST, manifest)
             if spent.epsilon > 0:
-                dp_outputs = [t.name for t in tables if t.budget.epsilon > 0]
-                if synthetic is not None:
-                    dp_outputs.append("synthetic")
-                ledger.record(
-                    table.sha256,
-                    dp_outputs,
-                    spent,
-                    _mechanisms(tables, synthetic),
-                    policy.name,
-                    dataset=table.path.name,
-                )
+                _record_spending(ledger, table, policy, result)
         return result
+
+
+def _build_tables(
+    base: pd.DataFrame, policy: Policy, seed: int | None
+) -> tuple[ProtectedTable, ...]:
+    """Every policy table, protected; refuse when a suppression pattern fails its audit."""
+    book = codebook(policy)
+    tables = tuple(
+        build_table(
+            base,
+            table_spec(policy, i),
+            seed=seed,
+            codebook=book,
+            hierarchies=table_hierarchies(policy, i),
+        )
+        for i in range(len(policy.outputs.tables))
+    )
+    failed = [t.name for t in tables if not t.passed]
+    if failed:
+        raise PolicyNotMet(
+            f"table(s) {', '.join(failed)}: a suppressed cell could be recomputed from the "
+            "published cells; coarsen the table or use rounding or dp"
+        )
+    return tables
+
+
+def _record_spending(ledger: Ledger, table: Table, policy: Policy, result: ReleaseResult) -> None:
+    """Write the release's DP spending to the ledger (inside the ledger lock)."""
+    dp_outputs = [t.name for t in result.tables if t.budget.epsilon > 0]
+    if result.synthetic is not None:
+        dp_outputs.append("synthetic")
+    ledger.record(
+        table.sha256,
+        dp_outputs,
+        result.budget,
+        _mechanisms(result.tables, result.synthetic),
+        policy.name,
+        dataset=table.path.name,
+    )
 
 
 def _inputs(
