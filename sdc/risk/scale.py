@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
+from sdc.errors import DataError
 from sdc.risk.assess import FK_CLASSES, RISK_BINS, SCHEMA, Breach, RiskThresholds
-from sdc.risk.engines.base import CountingEngine, DataSource, FrequencyResult
+from sdc.risk.engines.base import CountingEngine, DataSource, FrequencyResult, source_name
 from sdc.risk.frequencies import MissingRule
 from sdc.risk.individual import individual_risk
 
@@ -43,6 +45,9 @@ class ScaleRiskReport:
         records_above_max_risk: records over ``max_individual_risk`` (if set).
         risk_histogram, fk_histogram: as in :class:`RiskReport`.
         records_path: the Parquet file of per-record results, when asked for.
+
+    Household risk is not counted by the engines' summary: with a household column it is
+    listed in :attr:`not_computed` (``household_risk``), never reported as zero.
     """
 
     engine: str
@@ -66,16 +71,22 @@ class ScaleRiskReport:
     records_path: str | None = field(default=None)
 
     @property
+    def not_computed(self) -> tuple[str, ...]:
+        """Measures of the in-memory report this one leaves out."""
+        return IN_MEMORY_ONLY + (("household_risk",) if self.household is not None else ())
+
+    @property
     def breaches(self) -> list[Breach]:
-        """Frequency-based thresholds that do not hold."""
+        """Frequency-based thresholds that do not hold (a NaN figure never passes)."""
         th = self.thresholds
         out = []
-        if self.n_records and self.min_fk < th.k:
+        if self.n_records and not (self.min_fk >= th.k):
             out.append(Breach("k", self.min_fk, th.k))
-        if th.max_individual_risk is not None and self.max_risk > th.max_individual_risk:
-            out.append(Breach("max_individual_risk", self.max_risk, th.max_individual_risk))
+        limit = th.max_individual_risk
+        if limit is not None and not (self.max_risk <= limit):
+            out.append(Breach("max_individual_risk", self.max_risk, limit))
         limit = th.max_expected_reidentifications
-        if limit is not None and self.expected_reidentifications > limit:
+        if limit is not None and not (self.expected_reidentifications <= limit):
             out.append(
                 Breach("max_expected_reidentifications", self.expected_reidentifications, limit)
             )
@@ -117,7 +128,7 @@ class ScaleRiskReport:
                 "histogram": [{"up_to": e, "records": c} for e, c in self.risk_histogram],
             },
             "key_sizes": [{"from": lo, "records": c} for lo, c in self.fk_histogram],
-            "not_computed": list(IN_MEMORY_ONLY),
+            "not_computed": list(self.not_computed),
             "records_path": self.records_path,
         }
 
@@ -131,6 +142,7 @@ def assess_at_scale(
     thresholds: RiskThresholds = RiskThresholds(),  # noqa: B008 - frozen, immutable default
     counter: CountingEngine,
     records_path: str | os.PathLike[str] | None = None,
+    household: str | None = None,
 ) -> ScaleRiskReport:
     """Measure the frequency-based risk of a file with a counting engine.
 
@@ -142,7 +154,15 @@ def assess_at_scale(
         thresholds: the limits to check.
         counter: the counting engine (:func:`sdc.risk.engines.get_engine`).
         records_path: write per-record ``row, f_k, F_k, r_k`` to this Parquet file.
+        household: the household-id column, or None. Household risk is not computed at
+            scale; the report names the column and lists ``household_risk`` as not computed.
+
+    Raises:
+        DataError: the data have no records, a weight is missing, not a number, not
+            positive or infinite, or the engine cannot read the file.
     """
+    if isinstance(source, pd.DataFrame) and len(source) == 0:
+        raise DataError("the data have no records; there is nothing to assess")
     result = counter.key_frequencies(
         source,
         list(quasi),
@@ -153,13 +173,17 @@ def assess_at_scale(
         out_path=records_path,
         per_record=records_path is not None,
     )
-    return _report(result, quasi, weight, missing, thresholds)
+    if result.summary.records == 0:
+        # Engines refuse empty files themselves; this guards any other source.
+        raise DataError(f"{source_name(source)}: has no records; there is nothing to assess")
+    return _report(result, quasi, weight, household, missing, thresholds)
 
 
 def _report(
     result: FrequencyResult,
     quasi: Sequence[str],
     weight: str | None,
+    household: str | None,
     missing: MissingRule,
     thresholds: RiskThresholds,
 ) -> ScaleRiskReport:
@@ -182,7 +206,7 @@ def _report(
         n_records=n,
         quasi=tuple(quasi),
         weight=weight,
-        household=None,
+        household=household,
         missing=missing,
         thresholds=thresholds,
         keys=summary.keys,
@@ -193,7 +217,7 @@ def _report(
         global_risk=float(summary.risk_mean or 0.0),
         expected_reidentifications=float(summary.risk_sum or 0.0),
         max_risk=float(summary.risk_max or 0.0),
-        records_above_max_risk=int(count[risk > limit].sum()) if limit is not None else None,
+        records_above_max_risk=int(count[~(risk <= limit)].sum()) if limit is not None else None,
         risk_histogram=tuple((float(e), int(c)) for e, c in zip(edges, risk_hist, strict=True)),
         fk_histogram=tuple((int(lo), int(c)) for lo, c in zip(classes, fk_hist, strict=True)),
         records_path=str(result.out_path) if result.out_path is not None else None,
@@ -245,7 +269,7 @@ def scale_text(report: ScaleRiskReport) -> str:
     lines.append("")
     lines.append(
         "Not computed by this engine (they need the records in memory): "
-        + ", ".join(m.replace("_", "-") for m in IN_MEMORY_ONLY)
+        + ", ".join(m.replace("_", "-") for m in report.not_computed)
         + ". Run without --engine on a sample for them."
     )
     if report.records_path:

@@ -279,6 +279,41 @@ def check_request(
         raise ValueError(f"quasi-identifiers are listed twice: {list(quasi)}")
 
 
+def weight_error(weight: str, name: str, bad: int) -> DataError:
+    """The error for a weight column with ``bad`` unusable values (the in-memory wording)."""
+    return DataError(
+        f"weight column {weight!r} of {name} has {bad} missing, non-numeric, non-positive or "
+        "infinite values; every record needs a positive weight"
+    )
+
+
+def check_rows(records: int, bad_weights: int, weight: str | None, name: str, file: bool) -> None:
+    """Refuse a file without records and a weight column with unusable values.
+
+    Args:
+        records: number of records the engine counted.
+        bad_weights: records whose weight is missing, not a number, not positive or infinite.
+        weight: the weight column, or None.
+        name: the data's name for messages.
+        file: whether the data came from a file (an empty DataFrame is allowed: it gives
+            empty results, while an empty file is refused as :func:`sdc.io.read_table` does).
+
+    Raises:
+        DataError: the file has no records, or some weight is unusable.
+    """
+    if file and records == 0:
+        raise DataError(f"{name}: has a header but no records")
+    if weight is not None and bad_weights:
+        raise weight_error(weight, name, bad_weights)
+
+
+def engine_error(name: str, engine: str, exc: BaseException) -> DataError:
+    """One line for an engine failure on the user's data: ``DATA: cannot be read by ...``."""
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return DataError(f"{name}: cannot be read by the {engine} engine ({first})")
+
+
 def source_name(source: DataSource) -> str:
     """A short name for messages: the file name, or ``the data`` for a DataFrame."""
     return "the data" if isinstance(source, pd.DataFrame) else Path(source).name

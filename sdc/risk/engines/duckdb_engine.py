@@ -41,6 +41,8 @@ from sdc.risk.engines.base import (
     RiskFunction,
     check_columns,
     check_request,
+    check_rows,
+    engine_error,
     evaluate_pairs,
     source_kind,
     source_name,
@@ -56,6 +58,10 @@ ProgressCallback = Callable[[float], None]
 
 _ROW = "__sdc_row"
 _FLOAT_TYPES = ("FLOAT", "DOUBLE", "REAL")
+_NUMBER_TYPES = frozenset(
+    "BOOLEAN TINYINT SMALLINT INTEGER BIGINT HUGEINT UTINYINT USMALLINT UINTEGER UBIGINT "
+    "UHUGEINT FLOAT DOUBLE REAL DECIMAL VARCHAR".split()
+)
 
 
 def _ident(name: str) -> str:
@@ -294,6 +300,7 @@ class DuckDBEngine:
         check_request(quasi, missing, k, risk, household)
         if out_path is not None and Path(out_path).exists():
             raise DataError(f"{out_path}: already exists; choose a new name for the results")
+        name = source_name(source)
         con, tmp, own_tmp = self._open()
         try:
             relation, row, cols = self._source(con, source, tmp, [*quasi, weight, household])
@@ -302,12 +309,11 @@ class DuckDBEngine:
             select = [f"{row} AS __row"]
             select += [f"{_clean(*cols[q])} AS {kc}" for q, kc in zip(quasi, keys, strict=True)]
             if weight is not None:
-                select.append(f"CAST({cols[weight][0]} AS DOUBLE) AS __w")
+                select.append(f"{_as_double(*cols[weight])} AS __w")
             if household is not None:
                 select.append(f"{_nan_to_null(*cols[household])} AS __hh")
             con.execute(f"CREATE TEMP VIEW src AS SELECT {', '.join(select)} FROM {relation}")
-            if weight is not None:
-                _check_weights(con, weight, source_name(source))
+            _check_rows(con, weight, name, not isinstance(source, pd.DataFrame))
 
             self._cells(con, keys, weighted=weight is not None, missing=missing)
             stats = con.execute(
@@ -359,6 +365,8 @@ class DuckDBEngine:
                     else np.asarray(arrays["household_risk"], dtype=np.float64)
                 ),
             )
+        except duckdb.Error as exc:
+            raise engine_error(name, self.name, exc) from exc
         finally:
             con.close()
             if own_tmp:
@@ -494,13 +502,13 @@ class DuckDBEngine:
     ) -> pd.DataFrame:
         """Counts and sums per cell in DuckDB; see :class:`~sdc.risk.engines.CountingEngine`."""
         by = list(by)
+        name = source_name(source)
         con, tmp, own_tmp = self._open()
         try:
             relation, _, cols = self._source(con, source, tmp, [*by, value, weight])
-            w = None if weight is None else f"CAST({cols[weight][0]} AS DOUBLE)"
-            if weight is not None:
-                con.execute(f"CREATE TEMP VIEW src AS SELECT {w} AS __w FROM {relation}")
-                _check_weights(con, weight, source_name(source))
+            w = None if weight is None else _as_double(*cols[weight])
+            con.execute(f"CREATE TEMP VIEW src AS SELECT {w or 'NULL'} AS __w FROM {relation}")
+            _check_rows(con, weight, name, not isinstance(source, pd.DataFrame))
             groups = [f"g{i}" for i in range(len(by))]
             select = [f"{_clean(*cols[b])} AS {g}" for b, g in zip(by, groups, strict=True)]
             select.append("count(*)::BIGINT AS n")
@@ -514,6 +522,8 @@ class DuckDBEngine:
                 order = ", ".join(f"{g} ASC NULLS LAST" for g in groups)
                 sql += f" GROUP BY {', '.join(groups)} ORDER BY {order}"
             out = con.execute(sql).df()
+        except duckdb.Error as exc:
+            raise engine_error(name, self.name, exc) from exc
         finally:
             con.close()
             if own_tmp:
@@ -543,6 +553,9 @@ def _stream_to_parquet(
             for batch in reader:
                 writer.write_batch(pa.RecordBatch.from_arrays(batch.columns, schema=schema))
         tmp.replace(path)
+    except OSError as exc:
+        reason = exc.strerror or (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise DataError(f"{path}: cannot write ({reason})") from exc
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -575,11 +588,20 @@ def _nan_to_null(expr: str, dtype: str) -> str:
     return expr
 
 
-def _check_weights(con: duckdb.DuckDBPyConnection, weight: str, name: str) -> None:
-    row = con.execute("SELECT count(*) FROM src WHERE __w IS NULL OR isnan(__w)").fetchone()
-    bad = int(row[0]) if row else 0
-    if bad:
-        raise DataError(
-            f"weight column {weight!r} of {name} has {bad} missing value(s); "
-            "every record needs a sampling weight"
-        )
+def _as_double(expr: str, dtype: str) -> str:
+    """A weight or value column as DOUBLE; NULL where it is not a number.
+
+    Text goes through ``TRY_CAST``; types DuckDB cannot cast to a number at all (dates,
+    lists...) through their text, so they give NULL rather than a binder error.
+    """
+    if dtype.split("(")[0] in _NUMBER_TYPES:
+        return f"TRY_CAST({expr} AS DOUBLE)"
+    return f"TRY_CAST(CAST({expr} AS VARCHAR) AS DOUBLE)"
+
+
+def _check_rows(con: duckdb.DuckDBPyConnection, weight: str | None, name: str, file: bool) -> None:
+    """Count the records and the unusable weights in one query; refuse either problem."""
+    bad = "count(*) FILTER (WHERE __w IS NULL OR isnan(__w) OR isinf(__w) OR __w <= 0)"
+    row = con.execute(f"SELECT count(*), {bad if weight is not None else 0} FROM src").fetchone()
+    assert row is not None
+    check_rows(int(row[0]), int(row[1]), weight, name, file)

@@ -26,6 +26,7 @@ from sdc.risk.engines.base import (
     source_kind,
     source_name,
     summary_from,
+    weight_error,
 )
 from sdc.risk.frequencies import MissingRule, combine_codes, encode_keys, key_frequencies
 
@@ -44,18 +45,20 @@ def _load(source: DataSource, columns: Sequence[str | None]) -> pd.DataFrame:
 
 
 def _weights(frame: pd.DataFrame, weight: str | None, name: str) -> np.ndarray | None:
+    """The weights as float64; every one must be a finite positive number."""
     if weight is None:
         return None
-    try:
-        w = frame[weight].to_numpy(dtype=np.float64, na_value=np.nan)
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"weight column {weight!r} of {name} is not numeric") from exc
-    bad = int(np.isnan(w).sum())
+    column = frame[weight]
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        column = column.astype(object)
+    if pd.api.types.is_datetime64_any_dtype(column) or pd.api.types.is_timedelta64_dtype(column):
+        w = np.full(len(column), np.nan)  # dates are not weights (duckdb agrees)
+    else:
+        values = pd.to_numeric(column, errors="coerce")
+        w = np.asarray(values.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
+    bad = int(np.count_nonzero(~(np.isfinite(w) & (w > 0))))
     if bad:
-        raise DataError(
-            f"weight column {weight!r} of {name} has {bad} missing value(s); "
-            "every record needs a sampling weight"
-        )
+        raise weight_error(weight, name, bad)
     return w
 
 

@@ -33,6 +33,8 @@ from sdc.risk.engines.base import (
     RiskFunction,
     check_columns,
     check_request,
+    check_rows,
+    engine_error,
     evaluate_pairs,
     source_kind,
     source_name,
@@ -62,6 +64,53 @@ def spark_unavailable() -> str | None:
 
 def _is_uri(source: object) -> bool:
     return isinstance(source, str) and "://" in source
+
+
+def _display_name(source: DataSource) -> str:
+    return str(source).rsplit("/", 1)[-1] if _is_uri(source) else source_name(source)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _spark_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions Spark raises for data it cannot read or process."""
+    from py4j.protocol import Py4JJavaError
+    from pyspark.errors import PySparkException
+
+    return (PySparkException, Py4JJavaError)
+
+
+_NUMBER_TYPES = frozenset(
+    ("boolean", "tinyint", "smallint", "int", "bigint", "float", "double", "decimal", "string")
+)
+
+
+def _as_double(col: str, dtype: str) -> Any:
+    """A weight column as double; null where it is not a number (never an ANSI error).
+
+    Types Spark cannot cast to a number (dates...) go through their text, giving null.
+    """
+    from pyspark.sql import functions as F
+
+    column = F.col(col)
+    if dtype.split("(")[0] not in _NUMBER_TYPES:
+        column = column.cast("string")
+    return column.try_cast("double")
+
+
+def _check_rows(src: SparkFrame, weight: str | None, name: str, file: bool) -> None:
+    """Count the records and the unusable weights in one job; refuse either problem."""
+    from pyspark.sql import functions as F
+
+    w = F.col("__w")
+    bad = w.isNull() | F.isnan(w) | (F.abs(w) == float("inf")) | (w <= 0)
+    row = src.agg(
+        F.count(F.lit(1)), F.coalesce(F.sum(F.when(bad, 1).otherwise(0)), F.lit(0))
+    ).collect()[0]
+    check_rows(int(row[0]), int(row[1]), weight, name, file)
 
 
 class SparkEngine:
@@ -110,6 +159,13 @@ class SparkEngine:
                     self._session.conf.set(key, value)
         return self._session
 
+    def _start(self) -> None:
+        """Start the session now, so a failure says so rather than blaming the data."""
+        try:
+            _ = self.spark
+        except _spark_errors() as exc:
+            raise DataError(f"the spark engine cannot start ({_first_line(exc)})") from exc
+
     # -- reading --------------------------------------------------------------------------
 
     def _source(
@@ -119,7 +175,7 @@ class SparkEngine:
         from pyspark.sql import functions as F
 
         need = list(dict.fromkeys(c for c in wanted if c is not None))
-        name = source_name(source) if not _is_uri(source) else str(source).rsplit("/", 1)[-1]
+        name = _display_name(source)
         if isinstance(source, pd.DataFrame):
             check_columns([str(c) for c in source.columns], need, name)
             arrays = [_arrow_column(source[c]) for c in need]
@@ -208,33 +264,47 @@ class SparkEngine:
         With ``out_path`` the per-record results are written by the executors as a Parquet
         folder (part files in row order; ``pandas.read_parquet`` reads it back in order).
         """
-        from pyspark import StorageLevel
-        from pyspark.sql import functions as F
-
         quasi = list(quasi)
         check_request(quasi, missing, k, risk, household)
         if out_path is not None and not _is_uri(out_path) and Path(out_path).exists():
             raise DataError(f"{out_path}: already exists; choose a new name for the results")
+        self._start()
+        try:
+            return self._key_frequencies(
+                source, quasi, weight, missing, k, risk, household, out_path, per_record
+            )
+        except _spark_errors() as exc:
+            raise engine_error(_display_name(source), self.name, exc) from exc
+
+    def _key_frequencies(
+        self,
+        source: DataSource,
+        quasi: list[str],
+        weight: str | None,
+        missing: MissingRule,
+        k: int | None,
+        risk: RiskFunction | None,
+        household: str | None,
+        out_path: str | os.PathLike[str] | None,
+        per_record: bool,
+    ) -> FrequencyResult:
+        from pyspark import StorageLevel
+        from pyspark.sql import functions as F
+
         frame, cols = self._source(source, [*quasi, weight, household])
         m = len(quasi)
         keys = [f"k{j}" for j in range(m)]
         select = [F.col(_ROW)]
         select += [_clean(*cols[q]).alias(kc) for q, kc in zip(quasi, keys, strict=True)]
         select.append(
-            F.col(cols[weight][0]).cast("double").alias("__w")
+            _as_double(*cols[weight]).alias("__w")
             if weight is not None
             else F.lit(1.0).alias("__w")
         )
         if household is not None:
             select.append(_nan_to_null(*cols[household]).alias("__hh"))
         src = frame.select(*select)
-        if weight is not None:
-            bad = src.filter(F.col("__w").isNull() | F.isnan("__w")).count()
-            if bad:
-                raise DataError(
-                    f"weight column {weight!r} of {source_name(source)} has {bad} missing "
-                    "value(s); every record needs a sampling weight"
-                )
+        _check_rows(src, weight, _display_name(source), not isinstance(source, pd.DataFrame))
 
         if missing == "wildcard" and m:
             pat: Column = sum(
@@ -389,18 +459,22 @@ class SparkEngine:
         weight: str | None = None,
     ) -> pd.DataFrame:
         """Counts and sums per cell in Spark; see :class:`~sdc.risk.engines.CountingEngine`."""
+        by = list(by)
+        self._start()
+        try:
+            return self._grouped_sums(source, by, value, weight)
+        except _spark_errors() as exc:
+            raise engine_error(_display_name(source), self.name, exc) from exc
+
+    def _grouped_sums(
+        self, source: DataSource, by: list[str], value: str | None, weight: str | None
+    ) -> pd.DataFrame:
         from pyspark.sql import functions as F
 
-        by = list(by)
         frame, cols = self._source(source, [*by, value, weight])
-        w = F.col(cols[weight][0]).cast("double") if weight is not None else None
-        if w is not None:
-            bad = frame.filter(w.isNull() | F.isnan(w)).count()
-            if bad:
-                raise DataError(
-                    f"weight column {weight!r} of {source_name(source)} has {bad} missing "
-                    "value(s); every record needs a sampling weight"
-                )
+        w = _as_double(*cols[weight]) if weight is not None else None
+        checked = frame.select((w if w is not None else F.lit(1.0)).alias("__w"))
+        _check_rows(checked, weight, _display_name(source), not isinstance(source, pd.DataFrame))
         groups = [_clean(*cols[b]).alias(f"g{i}") for i, b in enumerate(by)]
         aggs = [
             F.count(F.lit(1)).alias("n"),

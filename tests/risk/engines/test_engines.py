@@ -316,7 +316,10 @@ def test_errors(engine: str, survey_sources: Sources, tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"^'agee' is not a column of the data"):
         eng.grouped_sums(survey_sources.frame, ["agee"])
     bad = survey_sources.frame.assign(wgt=np.where(np.arange(600) < 2, np.nan, 1.0))
-    message = r"^weight column 'wgt' of the data has 2 missing value\(s\); every record needs a sampling weight$"
+    message = (
+        r"^weight column 'wgt' of the data has 2 missing, non-numeric, non-positive or "
+        r"infinite values; every record needs a positive weight$"
+    )
     with pytest.raises(DataError, match=message):
         eng.key_frequencies(bad, QUASI, "wgt")
     with pytest.raises(DataError, match=message):
