@@ -2,19 +2,26 @@
 
 A clearance officer (or a CI job) gets a bundle folder and the policy it must meet. The
 check trusts nothing in the bundle it can recompute: it re-hashes every file, re-reads
-the released microdata and recomputes its risk under the given policy, audits every
-suppressed table cell by linear programming, and adds up the privacy budget. The
+the released microdata (CSV and Parquet) and recomputes its risk under the given policy,
+checks that pseudonymised columns hold keyed pseudonyms, audits every suppressed table
+cell by linear programming, and adds up the privacy budget (epsilon and delta). The
 manifest's own claims are only used where nothing else can be known (the suppression
 share needs the original data), and then compared with the policy's limits.
+
+A bundle is untrusted input: a manifest that cannot be read at all raises
+:class:`~sdc.errors.DataError`, but malformed fields of a readable manifest and output
+files that cannot be read or parsed become failed checks with a clear detail.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from pathlib import Path, PurePosixPath
+from typing import Annotated, Any
 
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from sdc.errors import DataError
 from sdc.io import file_sha256, read_table
@@ -34,6 +41,108 @@ _AT_MOST = (
     "max_suppression",
     "group_share",
 )
+#: Flags of table cells that show a value.
+_SHOWN = ("published", "rounded", "dp")
+_FLAGS = frozenset((*_SHOWN, "primary", "secondary"))
+#: A keyed pseudonym: lowercase hex digits of an HMAC, 8 to 64 of them.
+_PSEUDONYM_LENGTHS = (8, 64)
+#: With at least this many values, a pseudonym column of plain numbers is refused: an HMAC
+#: in hex is all decimal digits with probability (10/16)^length (at most 0.023 per value).
+_DIGITS_ONLY_MIN = 5
+
+# ---- the manifest fields the check reads -------------------------------------------------
+
+_Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+_NonNegative = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0)]
+_Text = Annotated[str, Field(strict=True)]
+
+
+class _Loose(BaseModel):
+    """A manifest section: the fields used here are typed, any others are ignored."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class _Output(_Loose):
+    sha256: _Text
+    rows: Annotated[int, Field(strict=True, ge=0)] | None = None
+
+
+class _Thresholds(_Loose):
+    k: _Number | None = None
+    l: _Number | None = None  # noqa: E741 - the measure is called l
+    t: _Number | None = None
+    max_individual_risk: _Number | None = None
+    max_expected_reidentifications: _Number | None = None
+    max_suppression: _Number | None = None
+    group_share: _Number | None = None
+
+
+class _Column(_Loose):
+    role: _Text | None = None
+
+
+class _MadePolicy(_Loose):
+    thresholds: _Thresholds = Field(default_factory=_Thresholds)
+    columns: dict[str, _Column] = Field(default_factory=dict)
+
+
+class _Treatment(_Loose):
+    name: _Text
+    columns: list[_Text] = Field(default_factory=list)
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+
+class _Microdata(_Loose):
+    suppression_share: Annotated[_NonNegative, Field(le=1)] | None = None
+    treatments: list[_Treatment] = Field(default_factory=list)
+
+
+class _Budget(_Loose):
+    epsilon: _NonNegative
+    delta: _NonNegative
+
+
+class _Table(_Loose):
+    # a file name inside tables/: no folder separators, no leading dot ("..")
+    name: Annotated[str, Field(strict=True, pattern=r"^[^/\\.][^/\\]*$")]
+    by: list[_Text]
+    statistic: _Text
+    budget: _Budget
+
+
+class _Privacy(_Loose):
+    spent: _Budget
+
+
+class _Synthetic(_Loose):
+    epsilon: _NonNegative
+    delta: _NonNegative
+
+
+class _Malformed(Exception):
+    """A manifest field that is missing or has the wrong type; the message says which."""
+
+
+def _field(manifest: dict[str, Any], key: str, shape: Any, *, required: bool = True) -> Any:
+    """``manifest[key]`` validated as ``shape``; None when optional and absent."""
+    if key not in manifest or (not required and manifest[key] is None):
+        if required:
+            raise _Malformed(f"manifest.json has no {key!r}")
+        return None
+    return _validated(manifest[key], shape, key)
+
+
+def _validated(value: Any, shape: Any, where: str) -> Any:
+    try:
+        return TypeAdapter(shape).validate_python(value)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join([where, *map(str, first["loc"])])
+        if first["type"] in ("dict_type", "model_type"):
+            first["msg"] = "Input should be a JSON object"
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise _Malformed(f"manifest.json: {loc}: {first['msg']}{more}") from None
 
 
 @dataclass(frozen=True)
@@ -70,49 +179,88 @@ class CheckResult:
 def check_bundle(folder: Path, policy: Policy) -> CheckResult:
     """Verify a bundle against a policy.
 
+    The items, in order: ``hashes``, ``policy``; for microdata ``microdata`` (only when
+    it fails: missing, unwanted, unreadable, or its Parquet copy differs), ``identifiers``,
+    ``risk``, ``suppression``; one ``table NAME`` per table (``tables`` if the policy's
+    tables are missing); ``synthetic`` when the policy or the bundle has synthetic data;
+    ``budget``.
+
+    Args:
+        folder: the bundle folder.
+        policy: the policy the bundle must meet (the officer's, not the bundle's own).
+
+    Returns:
+        Every check made; ``passed`` is True only if all passed.
+
     Raises:
         DataError: the folder is not a bundle (no or unreadable manifest).
     """
     manifest = read_manifest(folder)
     items: list[CheckItem] = []
-    items += _check_hashes(folder, manifest)
-    items += _check_policy(manifest, policy)
-    if (folder / "microdata.csv").exists():
-        items += _check_microdata(folder, manifest, policy)
+    items += _guarded("hashes", lambda: _check_hashes(folder, manifest))
+    items += _guarded("policy", lambda: _check_policy(manifest, policy))
+    items += _check_microdata(folder, manifest, policy)
     items += _check_tables(folder, manifest, policy)
-    items += _check_budget(manifest, policy)
+    items += _check_synthetic(folder, policy)
+    items += _guarded("budget", lambda: _check_budget(manifest, policy))
     return CheckResult(folder, tuple(items))
 
 
+def _guarded(name: str, check: Callable[[], list[CheckItem]]) -> list[CheckItem]:
+    """Run a check; a malformed manifest field it needs becomes its failed item."""
+    try:
+        return check()
+    except _Malformed as exc:
+        return [CheckItem(name, False, str(exc))]
+
+
+# ---- hashes --------------------------------------------------------------------------------
+
+
+def _inside(name: str) -> bool:
+    """Whether a listed output name is a relative path that stays inside the bundle."""
+    path = PurePosixPath(name)
+    return bool(name) and "\\" not in name and not path.is_absolute() and ".." not in path.parts
+
+
 def _check_hashes(folder: Path, manifest: dict[str, Any]) -> list[CheckItem]:
-    listed: dict[str, Any] = manifest.get("outputs", {})
-    items = []
+    listed: dict[str, _Output] = _field(manifest, "outputs", dict[str, _Output])
     bad = []
     for name, entry in listed.items():
         path = folder / name
-        if not path.is_file():
+        if not _inside(name):
+            bad.append(f"{name} is not a path inside the bundle")
+        elif not path.is_file():
             bad.append(f"{name} is missing")
-        elif file_sha256(path) != entry.get("sha256"):
-            bad.append(f"{name} was changed after the release (SHA-256 differs)")
+        else:
+            try:
+                digest = file_sha256(path)
+            except OSError as exc:
+                bad.append(f"{name} cannot be read ({exc.strerror})")
+                continue
+            if digest != entry.sha256:
+                bad.append(f"{name} was changed after the release (SHA-256 differs)")
     extra = sorted(
         p.relative_to(folder).as_posix()
         for p in folder.rglob("*")
         if p.is_file() and p.name != MANIFEST and p.relative_to(folder).as_posix() not in listed
     )
     bad += [f"{name} is not listed in the manifest" for name in extra]
-    items.append(
+    return [
         CheckItem(
             "hashes",
             not bad,
             "; ".join(bad) if bad else f"{len(listed)} files match their SHA-256 in the manifest",
         )
-    )
-    return items
+    ]
+
+
+# ---- policy --------------------------------------------------------------------------------
 
 
 def _check_policy(manifest: dict[str, Any], policy: Policy) -> list[CheckItem]:
-    made = manifest.get("policy", {})
-    made_t = made.get("thresholds", {})
+    made: _MadePolicy = _field(manifest, "policy", _MadePolicy)
+    made_t = made.thresholds.model_dump()
     want = policy.thresholds.model_dump()
     weaker = []
     for key in _AT_LEAST + _AT_MOST:
@@ -124,7 +272,7 @@ def _check_policy(manifest: dict[str, Any], policy: Policy) -> list[CheckItem]:
             weaker.append(f"{key} was not set (policy: {need:g})")
         elif (key in _AT_LEAST and had < need) or (key in _AT_MOST and had > need):
             weaker.append(f"{key} was {had:g} (policy: {need:g})")
-    made_quasi = {n for n, c in made.get("columns", {}).items() if c.get("role") == "quasi"}
+    made_quasi = {n for n, c in made.columns.items() if c.role == "quasi"}
     missing = [q for q in policy.quasi if q not in made_quasi]
     if missing:
         weaker.append(f"not treated as quasi-identifiers: {', '.join(missing)}")
@@ -136,44 +284,42 @@ def _check_policy(manifest: dict[str, Any], policy: Policy) -> list[CheckItem]:
     return [CheckItem("policy", not weaker, detail)]
 
 
+# ---- microdata -----------------------------------------------------------------------------
+
+
 def _check_microdata(folder: Path, manifest: dict[str, Any], policy: Policy) -> list[CheckItem]:
-    frame = read_table(folder / "microdata.csv").frame
-    items = []
-    keyed = {n for n, c in policy.columns.items() if c.action == "pseudonymize"}
-    leaked = [
-        c
-        for c in policy.columns_with("direct") + policy.columns_with("drop")
-        if c in frame.columns and c not in keyed
-    ]
-    items.append(
-        CheckItem(
-            "identifiers",
-            not leaked,
-            f"columns that must be removed are present: {', '.join(leaked)}"
-            if leaked
-            else "no direct identifier or dropped column is present",
+    wanted = policy.outputs.microdata is not None
+    path = folder / "microdata.csv"
+    if not path.exists():
+        if wanted:
+            detail = (
+                "the policy asks for microdata (outputs.microdata) but there is no microdata.csv"
+            )
+            return [CheckItem("microdata", False, detail)]
+        return []
+    problems = []
+    if not wanted:
+        problems.append(
+            "the bundle holds microdata.csv but the policy has no outputs.microdata "
+            "(it allows no record-level release)"
         )
-    )
-    absent = [q for q in policy.quasi if q not in frame.columns]
-    if absent:
-        items.append(
-            CheckItem("risk", False, f"quasi-identifiers missing from the microdata: {absent}")
-        )
-        return items
-    report = assess(frame, policy, suda=False)
-    fk_min = int(report.records["f_k"].min()) if len(frame) else 0
-    breaches = report.breaches
-    items.append(
-        CheckItem(
-            "risk",
-            not breaches,
-            "; ".join(f"{b.name} is {b.value:g} (limit {b.limit:g})" for b in breaches)
-            if breaches
-            else f"recomputed: smallest group {fk_min} >= k {policy.thresholds.k}; "
-            "every risk threshold holds",
-        )
-    )
-    share = manifest.get("microdata", {}).get("suppression_share")
+    try:
+        frame = read_table(path).frame
+    except DataError as exc:
+        problems.append(f"microdata.csv cannot be read: {exc}")
+        return [CheckItem("microdata", False, "; ".join(problems))]
+    mismatch = _parquet_mismatch(folder, "microdata", frame)
+    if mismatch:
+        problems.append(mismatch)
+    try:
+        section: _Microdata | None = _field(manifest, "microdata", _Microdata, required=False)
+    except _Malformed as exc:
+        problems.append(str(exc))
+        section = None
+    items = [CheckItem("microdata", False, "; ".join(problems))] if problems else []
+    items.append(_check_identifiers(frame, policy, section))
+    items.append(_check_risk(frame, policy))
+    share = section.suppression_share if section is not None else None
     limit = policy.thresholds.max_suppression
     if share is None:
         items.append(CheckItem("suppression", False, "the manifest records no suppression share"))
@@ -188,44 +334,191 @@ def _check_microdata(folder: Path, manifest: dict[str, Any], policy: Policy) -> 
     return items
 
 
+def _check_identifiers(
+    frame: pd.DataFrame, policy: Policy, section: _Microdata | None
+) -> CheckItem:
+    keyed = [
+        n for n, c in policy.columns.items() if c.role == "direct" and c.action == "pseudonymize"
+    ]
+    leaked = [
+        c
+        for c in policy.columns_with("direct") + policy.columns_with("drop")
+        if c in frame.columns and c not in keyed
+    ]
+    problems = []
+    if leaked:
+        problems.append(f"columns that must be removed are present: {', '.join(leaked)}")
+    treatments = section.treatments if section is not None else []
+    present = [c for c in keyed if c in frame.columns]
+    for column in present:
+        problem = _pseudonym_problem(frame[column], column, treatments)
+        if problem:
+            problems.append(problem)
+    if problems:
+        return CheckItem("identifiers", False, "; ".join(problems))
+    detail = "no direct identifier or dropped column is present"
+    if present:
+        detail += f"; {', '.join(present)} hold(s) keyed pseudonyms"
+    return CheckItem("identifiers", True, detail)
+
+
+def _pseudonym_problem(values: pd.Series, column: str, treatments: list[_Treatment]) -> str:
+    """What is wrong with a pseudonymised column ('' if nothing); never shows its values."""
+    records = [t for t in treatments if t.name == "pseudonymize" and column in t.columns]
+    if not records:
+        return (
+            f"{column} must be pseudonymised but no pseudonymize treatment in the manifest names it"
+        )
+    lo, hi = _PSEUDONYM_LENGTHS
+    length = records[0].parameters.get("length")
+    if isinstance(length, int) and not isinstance(length, bool) and lo <= length <= hi:
+        lo = hi = length
+    text = values.dropna().astype(str)
+    bad = int((~text.str.fullmatch(f"[0-9a-f]{{{lo},{hi}}}")).sum())
+    digits = f"{lo}" if lo == hi else f"{lo} to {hi}"
+    if bad:
+        return f"{column}: {bad} value(s) are not keyed pseudonyms ({digits} lowercase hex digits)"
+    if len(text) >= _DIGITS_ONLY_MIN and text.str.fullmatch("[0-9]+").all():
+        return f"{column}: every value is a plain number, not a keyed pseudonym"
+    return ""
+
+
+def _check_risk(frame: pd.DataFrame, policy: Policy) -> CheckItem:
+    absent = [q for q in policy.quasi if q not in frame.columns]
+    if absent:
+        return CheckItem("risk", False, f"quasi-identifiers missing from the microdata: {absent}")
+    try:
+        report = assess(frame, policy, suda=False)
+    except DataError as exc:
+        return CheckItem("risk", False, f"the risk cannot be recomputed: {exc}")
+    fk_min = int(report.records["f_k"].min()) if len(frame) else 0
+    breaches = report.breaches
+    return CheckItem(
+        "risk",
+        not breaches,
+        "; ".join(f"{b.name} is {b.value:g} (limit {b.limit:g})" for b in breaches)
+        if breaches
+        else f"recomputed: smallest group {fk_min} >= k {policy.thresholds.k}; "
+        "every risk threshold holds",
+    )
+
+
+def _parquet_mismatch(folder: Path, stem: str, frame: pd.DataFrame) -> str:
+    """How ``STEM.parquet`` (when present) differs from ``STEM.csv`` read as ``frame``."""
+    path = folder / f"{stem}.parquet"
+    if not path.exists():
+        return ""
+    try:
+        other = read_table(path).frame
+    except DataError as exc:
+        return f"{path.name} cannot be read: {exc}"
+    if list(other.columns) != list(frame.columns):
+        only_p = [c for c in other.columns if c not in frame.columns]
+        only_c = [c for c in frame.columns if c not in other.columns]
+        what = (
+            f"only in the Parquet file: {only_p}; only in the CSV: {only_c}"
+            if only_p or only_c
+            else "the same columns in another order"
+        )
+        return f"{path.name} and {stem}.csv have different columns ({what})"
+    if len(other) != len(frame):
+        return f"{path.name} has {len(other)} records but {stem}.csv has {len(frame)}"
+    differ = [c for c in frame.columns if not _same_values(frame[c], other[c])]
+    if differ:
+        return f"{path.name} and {stem}.csv hold different values in {differ}"
+    return ""
+
+
+def _same_values(a: pd.Series, b: pd.Series) -> bool:
+    """Values equal as text (missing = empty), or as numbers where both sides are numbers."""
+    ta, tb = _as_text(a), _as_text(b)
+    same = ta.to_numpy() == tb.to_numpy()
+    if same.all():
+        return True
+    na = pd.to_numeric(ta, errors="coerce").to_numpy(dtype=float, na_value=float("nan"))
+    nb = pd.to_numeric(tb, errors="coerce").to_numpy(dtype=float, na_value=float("nan"))
+    return bool((same | (na == nb)).all())
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    text = values.astype(object).where(values.notna(), "")
+    return text.astype(str).reset_index(drop=True)
+
+
+# ---- tables --------------------------------------------------------------------------------
+
+
 def _check_tables(folder: Path, manifest: dict[str, Any], policy: Policy) -> list[CheckItem]:
     items = []
     index = {table_spec(policy, i).table_name: i for i in range(len(policy.outputs.tables))}
     wanted = set(index)
-    for entry in manifest.get("tables", []):
-        name = entry["name"]
-        wanted.discard(name)
-        path = folder / "tables" / f"{name}.csv"
-        if not path.exists():
-            items.append(CheckItem(f"table {name}", False, "the table file is missing"))
+    try:
+        entries = _field(manifest, "tables", list[Any], required=False) or []
+    except _Malformed as exc:
+        return [CheckItem("tables", False, str(exc))]
+    for i, raw in enumerate(entries):
+        name = raw.get("name") if isinstance(raw, dict) else None
+        label = f"table {name}" if isinstance(name, str) else f"tables[{i}]"
+        try:
+            entry: _Table = _validated(raw, _Table, f"tables[{i}]")
+        except _Malformed as exc:
+            items.append(CheckItem(label, False, str(exc)))
+            if isinstance(name, str):
+                wanted.discard(name)
             continue
-        tidy = pd.read_csv(path, keep_default_na=False, na_values=[""])
-        problems = _table_problems(tidy, entry, policy, index.get(name))
+        wanted.discard(entry.name)
+        path = folder / "tables" / f"{entry.name}.csv"
+        if not path.exists():
+            items.append(CheckItem(label, False, "the table file is missing"))
+            continue
+        try:
+            tidy = pd.read_csv(path, keep_default_na=False, na_values=[""], encoding="utf-8")
+        except (
+            OSError,
+            UnicodeDecodeError,
+            pd.errors.EmptyDataError,
+            pd.errors.ParserError,
+        ) as exc:
+            detail = f"{path.name} cannot be read as a UTF-8 CSV table ({_first_line(exc)})"
+            items.append(CheckItem(label, False, detail))
+            continue
+        problems = _table_problems(tidy, entry, policy, index.get(entry.name))
         items.append(
-            CheckItem(
-                f"table {name}",
-                not problems,
-                "; ".join(problems) if problems else _table_ok(tidy, entry),
-            )
+            CheckItem(label, not problems, "; ".join(problems) if problems else _table_ok(tidy))
         )
     if wanted:
         items.append(CheckItem("tables", False, f"tables missing: {sorted(wanted)}"))
     return items
 
 
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
 def _table_problems(
-    tidy: pd.DataFrame, entry: dict[str, Any], policy: Policy, position: int | None
+    tidy: pd.DataFrame, entry: _Table, policy: Policy, position: int | None
 ) -> list[str]:
     """What is wrong with a published table; ``position`` is its index in the policy."""
-    problems = []
-    stat = entry["statistic"]
-    flags = tidy["flag"].astype(str)
+    stat = entry.statistic
+    if "flag" not in tidy.columns:
+        return ["no flag column"]
     if stat not in tidy.columns:
         return [f"no {stat} column"]
+    absent = [c for c in entry.by if c not in tidy.columns]
+    if absent:
+        return [f"no column for the by variable(s) {absent}"]
+    flags = tidy["flag"].astype(str)
+    unknown = sorted(set(flags) - _FLAGS)
+    if unknown:
+        return [f"unknown cell flag(s) {unknown} (expected one of {sorted(_FLAGS)})"]
+    problems = []
     values = pd.to_numeric(tidy[stat], errors="coerce")
-    published = flags.isin(["published", "rounded", "dp"])
+    published = flags.isin(_SHOWN)
     if values[~published].notna().any():
         problems.append("a suppressed cell shows a value")
+    if values[published].isna().any():
+        problems.append("a published cell has no number")
     if (flags == "dp").any():
         if not {"noise_scale", "ci_low", "ci_high"} <= set(tidy.columns):
             problems.append("DP cells lack noise_scale or their 95% interval")
@@ -235,11 +528,13 @@ def _table_problems(
         small = values[published & (flags == "published")]
         if ((small > 0) & (small < min_cell)).any():
             problems.append(f"a published count is below min_cell {min_cell}")
-    if (flags.isin(["primary", "secondary"])).any() and stat in ("count", "sum"):
+    if flags.isin(["primary", "secondary"]).any() and stat in ("count", "sum") and not problems:
+        if list(tidy.columns[: list(tidy.columns).index(stat)]) != list(entry.by):
+            return [f"the columns before {stat} are not the by variables {entry.by}"]
         try:
             nested = table_hierarchies(policy, position) if position is not None else None
             audit = audit_suppression(tidy, hierarchies=nested)
-        except DataError as exc:
+        except (DataError, ValueError) as exc:
             problems.append(f"suppression pattern cannot be audited: {exc}")
         else:
             exposed = [c for c in audit if not c.protected]
@@ -251,29 +546,77 @@ def _table_problems(
     return problems
 
 
-def _table_ok(tidy: pd.DataFrame, entry: dict[str, Any]) -> str:
-    counts = tidy["flag"].value_counts().to_dict()
+def _table_ok(tidy: pd.DataFrame) -> str:
+    counts = tidy["flag"].astype(str).value_counts().to_dict()
     shown = ", ".join(f"{n} {flag}" for flag, n in sorted(counts.items()))
     return f"{len(tidy)} cells ({shown}); suppression audit passed"
 
 
-def _check_budget(manifest: dict[str, Any], policy: Policy) -> list[CheckItem]:
-    privacy = manifest.get("privacy", {})
-    spent = float(privacy.get("spent", {}).get("epsilon", 0.0))
-    parts = sum(float(t.get("budget", {}).get("epsilon", 0.0)) for t in manifest.get("tables", []))
-    synth = manifest.get("synthetic")
-    if synth:
-        parts += float(synth.get("epsilon", 0.0))
-    cap = policy.privacy.budget
+# ---- synthetic data ------------------------------------------------------------------------
+
+
+def _check_synthetic(folder: Path, policy: Policy) -> list[CheckItem]:
+    wanted = policy.outputs.synthetic is not None
+    path = folder / "synthetic.csv"
+    if not path.exists():
+        if wanted:
+            detail = (
+                "the policy asks for synthetic data (outputs.synthetic) but there is no "
+                "synthetic.csv"
+            )
+            return [CheckItem("synthetic", False, detail)]
+        return []
     problems = []
-    if abs(parts - spent) > 1e-9:
-        problems.append(f"the outputs add up to epsilon {parts:g} but the manifest says {spent:g}")
-    if spent > cap + 1e-12:
-        problems.append(f"epsilon {spent:g} spent, above the policy's budget {cap:g}")
-    return [
-        CheckItem(
-            "budget",
-            not problems,
-            "; ".join(problems) if problems else f"epsilon {spent:g} spent of {cap:g}",
-        )
+    if not wanted:
+        problems.append("the bundle holds synthetic.csv but the policy has no outputs.synthetic")
+    try:
+        frame = read_table(path).frame
+    except DataError as exc:
+        problems.append(f"synthetic.csv cannot be read: {exc}")
+        return [CheckItem("synthetic", False, "; ".join(problems))]
+    leaked = [c for c in policy.columns_with("direct") + policy.columns_with("drop") if c in frame]
+    if leaked:
+        problems.append(f"columns that must be removed are present: {', '.join(leaked)}")
+    mismatch = _parquet_mismatch(folder, "synthetic", frame)
+    if mismatch:
+        problems.append(mismatch)
+    detail = "; ".join(problems) if problems else f"{len(frame)} synthetic records, readable"
+    return [CheckItem("synthetic", not problems, detail)]
+
+
+# ---- budget --------------------------------------------------------------------------------
+
+
+def _check_budget(manifest: dict[str, Any], policy: Policy) -> list[CheckItem]:
+    privacy: _Privacy = _field(manifest, "privacy", _Privacy)
+    spent = privacy.spent
+    tables = [
+        _validated(raw, _Table, f"tables[{i}]")
+        for i, raw in enumerate(_field(manifest, "tables", list[Any], required=False) or [])
     ]
+    synth: _Synthetic | None = _field(manifest, "synthetic", _Synthetic, required=False)
+    eps = sum(t.budget.epsilon for t in tables)
+    delta = sum(t.budget.delta for t in tables)
+    if synth is not None:
+        eps += synth.epsilon
+        delta += synth.delta
+    cap, cap_delta = policy.privacy.budget, policy.privacy.delta
+    problems = []
+    if abs(eps - spent.epsilon) > 1e-9:
+        problems.append(
+            f"the outputs add up to epsilon {eps:g} but the manifest says {spent.epsilon:g}"
+        )
+    if abs(delta - spent.delta) > 1e-15 + 1e-9 * max(delta, spent.delta):
+        problems.append(
+            f"the outputs add up to delta {delta:g} but the manifest says {spent.delta:g}"
+        )
+    if spent.epsilon > cap + 1e-12:
+        problems.append(f"epsilon {spent.epsilon:g} spent, above the policy's budget {cap:g}")
+    if spent.delta > cap_delta * (1 + 1e-9):
+        problems.append(
+            f"delta {spent.delta:g} spent, above the policy's privacy.delta {cap_delta:g}"
+        )
+    detail = f"epsilon {spent.epsilon:g} spent of {cap:g}"
+    if spent.delta > 0:
+        detail += f"; delta {spent.delta:g} of {cap_delta:g}"
+    return [CheckItem("budget", not problems, "; ".join(problems) if problems else detail)]
