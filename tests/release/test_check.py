@@ -278,7 +278,8 @@ def test_a_restored_identifier_column_fails(bundle: Path, policy: Policy) -> Non
     frame = read_table(bundle / "microdata.csv").frame
     frame["name"] = "someone"
     frame.to_csv(bundle / "microdata.csv", index=False)
-    rehash(bundle, "microdata.csv")
+    frame.to_parquet(bundle / "microdata.parquet", index=False)  # a thorough forger edits both
+    rehash(bundle, "microdata.csv", "microdata.parquet")
     result = check_bundle(bundle, policy)
     assert failed(result) == {"identifiers"}
     assert "columns that must be removed are present: name" in item(result, "identifiers").detail
@@ -288,7 +289,8 @@ def test_a_unique_record_fails_the_recomputed_risk(bundle: Path, policy: Policy)
     frame = read_table(bundle / "microdata.csv").frame
     frame.loc[0, ["age", "sex", "village"]] = ["0-29", "f", "Z"]
     frame.to_csv(bundle / "microdata.csv", index=False)
-    rehash(bundle, "microdata.csv")
+    frame.to_parquet(bundle / "microdata.parquet", index=False)  # a thorough forger edits both
+    rehash(bundle, "microdata.csv", "microdata.parquet")
     result = check_bundle(bundle, policy)
     assert failed(result) == {"risk"}
     assert "k is 1 (limit 2)" in item(result, "risk").detail
@@ -297,7 +299,8 @@ def test_a_unique_record_fails_the_recomputed_risk(bundle: Path, policy: Policy)
 def test_a_missing_quasi_identifier_column_fails(bundle: Path, policy: Policy) -> None:
     frame = read_table(bundle / "microdata.csv").frame.drop(columns=["village"])
     frame.to_csv(bundle / "microdata.csv", index=False)
-    rehash(bundle, "microdata.csv")
+    frame.to_parquet(bundle / "microdata.parquet", index=False)  # a thorough forger edits both
+    rehash(bundle, "microdata.csv", "microdata.parquet")
     result = check_bundle(bundle, policy)
     assert failed(result) == {"risk"}
     assert "missing from the microdata" in item(result, "risk").detail
