@@ -218,6 +218,16 @@ class TableOutput(_Model):
             )
         return self
 
+    @field_validator("name")
+    @classmethod
+    def _file_name(cls, value: str | None) -> str | None:
+        # The name becomes tables/NAME.csv in the bundle: no folders, no hidden files.
+        if value is not None and (
+            not value.strip() or value.startswith(".") or any(c in value for c in "/\\:")
+        ):
+            raise ValueError("a table name becomes a file name: use letters, digits, - and _")
+        return value
+
     @property
     def statistic(self) -> Literal["count", "sum", "mean"]:
         """The statistic this table publishes."""

@@ -241,3 +241,10 @@ def test_cross_key_rules(extra: str, message: str) -> None:
 def test_dp_table_with_listed_categories_and_bounds_is_valid() -> None:
     text = BASE + "outputs:\n  tables:\n    - {by: [sex], mean: income, dp: {epsilon: 0.5}}\n"
     assert parse_policy(text, source=Path("p.yaml")).dp_epsilon == 0.5
+
+
+@pytest.mark.parametrize("name", ["../x", "a/b", ".hidden", "c:d"])
+def test_table_names_cannot_leave_the_bundle(name: str) -> None:
+    text = BASE + f"outputs:\n  tables:\n    - {{by: [sex], count: true, name: '{name}'}}\n"
+    with pytest.raises(PolicyError, match="a table name becomes a file name"):
+        parse_policy(text, source=Path("p.yaml"))
