@@ -572,7 +572,8 @@ def _number_rows(frame: SparkFrame) -> SparkFrame:
 
     sizes = frame.groupBy("__seg").agg(F.count(F.lit(1)).alias("size")).toArrow().to_pandas()
     sizes = sizes.sort_values("__seg", kind="stable")
-    offsets = np.concatenate([[0], np.cumsum(sizes["size"].to_numpy(dtype=np.int64))[:-1]])
+    counts = sizes["size"].to_numpy(dtype=np.int64)
+    offsets = np.cumsum(counts) - counts  # no segments at all for a file without records
     table = pa.table(
         {"__seg": sizes["__seg"].astype(str).to_numpy(), "__offset": offsets.astype(np.int64)}
     )
