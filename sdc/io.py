@@ -199,7 +199,7 @@ def _read_csv(raw: bytes, path: Path) -> tuple[pd.DataFrame, str, tuple[str, ...
     if not text.strip():
         raise DataError(f"{path.name}: the file is empty")
     delimiter = sniff_delimiter(text[:65536])
-    header = next(csv.reader(_io.StringIO(text), delimiter=delimiter))
+    header = _header(text, delimiter, path)
     _check_header(path, header)
     try:
         frame = pd.read_csv(
@@ -232,6 +232,14 @@ def _infer_column(values: pd.Series) -> pd.Series:
     if (numbers.dropna() % 1 == 0).all() and not numbers.isna().any():
         return numbers.astype("int64")
     return numbers
+
+
+def _header(text: str, delimiter: str, path: Path) -> list[str]:
+    """The first row of a CSV text, or a DataError when it is not parseable as CSV."""
+    try:
+        return next(csv.reader(_io.StringIO(text, newline=""), delimiter=delimiter))
+    except (csv.Error, StopIteration) as exc:
+        raise DataError(f"{path.name}: not a consistent table ({_first_line(exc)})") from exc
 
 
 def _check_header(path: Path, header: list[str]) -> None:
@@ -289,7 +297,7 @@ def read_columns(path: str | Path) -> list[str]:
         head = head[: head.rindex(b"\n")]  # whole lines only: never half a UTF-8 character
     text, _, _ = _decode(head, path)
     delimiter = sniff_delimiter(text)
-    header = next(csv.reader(_io.StringIO(text), delimiter=delimiter))
+    header = _header(text, delimiter, path)
     _check_header(path, header)
     return [h.strip() for h in header]
 

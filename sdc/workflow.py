@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from sdc.errors import DataError, PolicyError
@@ -94,11 +95,11 @@ def check_weights(policy: Policy, frame: pd.DataFrame) -> None:
     if weight is None:
         return
     values = pd.to_numeric(frame[weight], errors="coerce")
-    bad = int(values.isna().sum() + (values <= 0).sum())
+    bad = int((~(np.isfinite(values) & (values > 0))).sum())
     if bad:
         raise DataError(
             f"{policy.where('data', 'weight')}: weight column {weight!r} has {bad} missing, "
-            "non-numeric or non-positive values; every record needs a positive weight"
+            "non-numeric, non-positive or infinite values; every record needs a positive weight"
         )
 
 
@@ -283,6 +284,7 @@ def _risk_out_of_core(
         str(data),
         quasi=policy.quasi,
         weight=policy.data.weight,
+        household=policy.data.household,
         missing=policy.missing,
         thresholds=risk_thresholds(policy),
         counter=counter,

@@ -153,7 +153,7 @@ CASES = [
         "bad weights",
         RISK,
         _edit("survey.csv", DATA.replace(",10\n", ",ten\n")),
-        "Error: policy.yaml line 3: weight column 'wgt' has 2 missing, non-numeric or non-positive values",
+        "Error: policy.yaml line 3: weight column 'wgt' has 2 missing, non-numeric, non-positive or infinite values",
     ),
     (
         "no quasi",
