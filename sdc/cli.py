@@ -247,6 +247,7 @@ def release(
         spark_master=spark_master,
         progress=_progress,
     )
+    _echo_notes(result.notes)
     click.echo(f"Release written to {result.out}/")
     for name in result.files:
         click.echo(f"  {name}")

@@ -51,6 +51,7 @@ class ReleaseResult:
     synthetic: SynthResult | None
     evaluation: SynthEvaluation | None
     budget: Budget
+    notes: tuple[str, ...] = ()  # what reading the input found (e.g. an encoding fallback)
 
     @property
     def files(self) -> list[str]:
@@ -149,7 +150,16 @@ def release(
                 seed,
             )
             result = ReleaseResult(
-                out, manifest, before, after, treated, tables, synthetic, evaluation, spent
+                out,
+                manifest,
+                before,
+                after,
+                treated,
+                tables,
+                synthetic,
+                evaluation,
+                spent,
+                notes=table.notes,
             )
             write_text(
                 tmp / "report.html", release_html(result, table.path.name, original=table.frame)
