@@ -244,6 +244,7 @@ class SyntheticOutput(_Model):
     seed: int | None = None
     columns: list[str] | None = None
     bins: Annotated[int, Field(ge=2, le=200)] = 16
+    holdout: Annotated[float, Field(ge=0, lt=0.5)] = 0.0
 
 
 class Outputs(_Model):

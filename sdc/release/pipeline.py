@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 import sdc
@@ -329,8 +330,16 @@ def _synthesize(
     bounds = {c: policy.columns[c].bounds for c in columns if c in policy.columns}
     numeric = {c: b for c, b in bounds.items() if b is not None}
     domains = {c: book[c] for c in columns if c in book and c not in numeric}
+    train, holdout = base, None
+    if spec.holdout > 0:
+        # Keep a random share of the real records out of the synthesis, so the privacy check
+        # can compare how close synthetic records come to the real ones with how close
+        # unseen real records come (distance to the closest record).
+        order = np.random.default_rng(spec.seed).permutation(len(base))
+        cut = int(round(len(base) * spec.holdout))
+        train, holdout = base.iloc[order[cut:]], base.iloc[order[:cut]]
     result = synthesize(
-        base,
+        train,
         columns=columns,
         domains=domains,
         bounds=numeric,
@@ -340,7 +349,7 @@ def _synthesize(
         seed=spec.seed,  # never the release seed: the manifest records this one
         bins=spec.bins,
     )
-    quality = evaluate(base, result.data, columns, bounds=numeric, bins=spec.bins)
+    quality = evaluate(train, result.data, columns, holdout, bounds=numeric, bins=spec.bins)
     return result, quality
 
 
