@@ -160,6 +160,12 @@ class CountingEngine(Protocol):
         by: Sequence[str],
         value: str | None = None,
         weight: str | None = None,
+        *,
+        top: int = 0,
+        value_detail: bool = False,
+        clamp: tuple[float, float] | None = None,
+        unit: str | None = None,
+        contribution_bound: int = 1,
     ) -> pd.DataFrame:
         """Counts, weighted counts and sums per cell of ``by``, for tables.
 
@@ -167,7 +173,23 @@ class CountingEngine(Protocol):
         missing value - null, NaN or empty text - forms its own cell, sorted last), with
         columns ``by...``, ``count`` (int64), ``weighted_count`` (float64; the count
         without weights) and, with ``value``, ``sum`` and ``weighted_sum`` (float64;
-        missing values are skipped; ``weighted_sum`` equals ``sum`` without weights).
+        missing values - null, NaN, infinite - are skipped; ``weighted_sum`` equals ``sum``
+        without weights). The optional columns, in this order, follow:
+
+        - ``value_detail=True`` (needs ``value``): ``value_count`` (int64, records with a
+          value), ``value_weighted_count`` (float64, their weights) and ``value_min``
+          (float64, NaN for none).
+        - ``top > 0``: ``top_1`` ... ``top_<top>`` (float64), the largest contributions of
+          the cell in decreasing order, NaN where the cell has fewer. A record's
+          contribution is ``value * weight`` (``value`` without weights, ``weight``
+          without a value, 1 with neither); records without a value contribute nothing.
+        - ``unit`` or ``clamp`` given: the privacy-unit columns for DP tables. With
+          ``unit``, each unit (records with equal ``unit``; records without one form a
+          single unit) keeps only its first ``contribution_bound`` records in input order,
+          counted over all records before any grouping; without ``unit`` every record is
+          kept. ``clamped_count`` (int64) counts the kept records (those with a value when
+          ``value`` is given) and, with ``clamp = (lo, hi)``, ``clamped_sum`` (float64;
+          0.0 for none) adds their values clipped to ``[lo, hi]``. Weights are not used.
         """
         ...
 
@@ -373,3 +395,65 @@ def empty_pairs() -> pd.DataFrame:
             "records": np.empty(0, dtype=np.int64),
         }
     )
+
+
+def check_grouped_request(
+    value: str | None,
+    top: int,
+    value_detail: bool,
+    clamp: tuple[float, float] | None,
+    contribution_bound: int,
+) -> None:
+    """Validate the optional arguments of ``grouped_sums``."""
+    if isinstance(top, bool) or not isinstance(top, int) or top < 0:
+        raise ValueError(f"top must be an integer >= 0, not {top!r}")
+    if value_detail and value is None:
+        raise ValueError("value_detail needs a value column")
+    if clamp is not None:
+        if value is None:
+            raise ValueError("clamp needs a value column")
+        lo, hi = clamp
+        if not (np.isfinite(lo) and np.isfinite(hi) and lo <= hi):
+            raise ValueError(f"clamp must be finite bounds (lo, hi) with lo <= hi, not {clamp!r}")
+    if (
+        isinstance(contribution_bound, bool)
+        or not isinstance(contribution_bound, int)
+        or contribution_bound < 1
+    ):
+        raise ValueError(f"contribution_bound must be an integer >= 1, not {contribution_bound!r}")
+
+
+def grouped_columns(
+    by: Sequence[str],
+    value: str | None,
+    top: int,
+    value_detail: bool,
+    clamp: tuple[float, float] | None,
+    unit: str | None,
+) -> list[str]:
+    """The columns ``grouped_sums`` returns, in order."""
+    names = [*by, "count", "weighted_count"]
+    if value is not None:
+        names += ["sum", "weighted_sum"]
+    if value_detail:
+        names += ["value_count", "value_weighted_count", "value_min"]
+    names += [f"top_{i}" for i in range(1, top + 1)]
+    if unit is not None or clamp is not None:
+        names.append("clamped_count")
+        if clamp is not None:
+            names.append("clamped_sum")
+    return names
+
+
+#: Integer columns of ``grouped_sums``; every other statistic is float64.
+GROUPED_INT_COLUMNS = frozenset({"count", "value_count", "clamped_count"})
+
+
+def grouped_dtypes(out: pd.DataFrame, n_by: int) -> pd.DataFrame:
+    """Give the statistics of a ``grouped_sums`` result their documented dtypes."""
+    for stat in out.columns[n_by:]:
+        if stat in GROUPED_INT_COLUMNS:
+            out[stat] = out[stat].fillna(0).astype(np.int64)
+        else:
+            out[stat] = out[stat].astype(np.float64)
+    return out

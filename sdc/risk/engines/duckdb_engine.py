@@ -40,10 +40,13 @@ from sdc.risk.engines.base import (
     FrequencyResult,
     RiskFunction,
     check_columns,
+    check_grouped_request,
     check_request,
     check_rows,
     engine_error,
     evaluate_pairs,
+    grouped_columns,
+    grouped_dtypes,
     source_kind,
     source_name,
     summary_from,
@@ -499,28 +502,80 @@ class DuckDBEngine:
         by: Sequence[str],
         value: str | None = None,
         weight: str | None = None,
+        *,
+        top: int = 0,
+        value_detail: bool = False,
+        clamp: tuple[float, float] | None = None,
+        unit: str | None = None,
+        contribution_bound: int = 1,
     ) -> pd.DataFrame:
-        """Counts and sums per cell in DuckDB; see :class:`~sdc.risk.engines.CountingEngine`."""
+        """Counts and sums per cell in DuckDB; see :class:`~sdc.risk.engines.CountingEngine`.
+
+        The contribution bound is a window (``row_number()`` per unit in input order)
+        evaluated before the group-by, so only per-cell aggregates leave DuckDB.
+        """
         by = list(by)
+        check_grouped_request(value, top, value_detail, clamp, contribution_bound)
         name = source_name(source)
         con, tmp, own_tmp = self._open()
         try:
-            relation, _, cols = self._source(con, source, tmp, [*by, value, weight])
+            relation, row, cols = self._source(con, source, tmp, [*by, value, weight, unit])
             w = None if weight is None else _as_double(*cols[weight])
             con.execute(f"CREATE TEMP VIEW src AS SELECT {w or 'NULL'} AS __w FROM {relation}")
             _check_rows(con, weight, name, not isinstance(source, pd.DataFrame))
             groups = [f"g{i}" for i in range(len(by))]
-            select = [f"{_clean(*cols[b])} AS {g}" for b, g in zip(by, groups, strict=True)]
-            select.append("count(*)::BIGINT AS n")
-            select.append(f"coalesce(sum({w}), 0)::DOUBLE AS wn" if w else "count(*)::DOUBLE AS wn")
+            inner = [f"{_clean(*cols[b])} AS {g}" for b, g in zip(by, groups, strict=True)]
+            inner.append(f"{w or '1.0::DOUBLE'} AS __w")
             if value is not None:
-                v = f"CAST({_nan_to_null(*cols[value])} AS DOUBLE)"
+                raw = f"CAST({_nan_to_null(*cols[value])} AS DOUBLE)"
+                inner.append(f"(CASE WHEN isfinite({raw}) THEN {raw} END) AS __v")
+            if unit is not None:
+                inner.append(
+                    f"row_number() OVER (PARTITION BY {_nan_to_null(*cols[unit])} "
+                    f"ORDER BY {row}) AS __rk"
+                )
+            base = f"(SELECT {', '.join(inner)} FROM {relation})"
+            v = "__v" if value is not None else None
+            select = [*groups, "count(*)::BIGINT AS n"]
+            select.append("coalesce(sum(__w), 0)::DOUBLE AS wn" if w else "count(*)::DOUBLE AS wn")
+            if v is not None:
                 select.append(f"sum({v}) AS s")
-                select.append(f"sum({v} * {w}) AS ws" if w else f"sum({v}) AS ws")
-            sql = f"SELECT {', '.join(select)} FROM {relation}"
+                select.append(f"sum({v} * __w) AS ws" if w else f"sum({v}) AS ws")
+            if value_detail:
+                select.append(f"count({v})::BIGINT AS vc")
+                select.append(f"coalesce(sum(__w) FILTER (WHERE {v} IS NOT NULL), 0)::DOUBLE AS vw")
+                select.append(f"min({v}) AS vmin")
+            if top > 0:
+                contribution = "__w" if v is None else (f"{v} * __w" if w else v)
+                select.append(f"max({contribution}, {int(top)}) AS __top")
+            if unit is not None or clamp is not None:
+                keep = [
+                    c
+                    for c in (
+                        f"__rk <= {int(contribution_bound)}" if unit else None,
+                        f"{v} IS NOT NULL" if v else None,
+                    )
+                    if c
+                ]
+                where = " AND ".join(keep) or "TRUE"
+                select.append(f"count(*) FILTER (WHERE {where})::BIGINT AS cc")
+                if clamp is not None:
+                    lo, hi = (repr(float(b)) for b in clamp)
+                    clipped = f"least(greatest({v}, {lo}::DOUBLE), {hi}::DOUBLE)"
+                    select.append(f"coalesce(sum({clipped}) FILTER (WHERE {where}), 0.0) AS cs")
+            sql = f"SELECT {', '.join(select)} FROM {base}"
             if by:
                 order = ", ".join(f"{g} ASC NULLS LAST" for g in groups)
                 sql += f" GROUP BY {', '.join(groups)} ORDER BY {order}"
+            if top > 0:
+                outer: list[str] = []
+                for item in select:
+                    alias = item.rsplit(" AS ", 1)[-1]
+                    if alias != "__top":
+                        outer.append(alias)
+                        continue
+                    outer += [f"list_extract(__top, {i})::DOUBLE" for i in range(1, top + 1)]
+                sql = f"SELECT {', '.join(outer)} FROM ({sql})"
             out = con.execute(sql).df()
         except duckdb.Error as exc:
             raise engine_error(name, self.name, exc) from exc
@@ -528,12 +583,8 @@ class DuckDBEngine:
             con.close()
             if own_tmp:
                 shutil.rmtree(tmp, ignore_errors=True)
-        names = [*by, "count", "weighted_count"] + (["sum", "weighted_sum"] if value else [])
-        out.columns = pd.Index(names)
-        out["count"] = out["count"].astype(np.int64)
-        for stat in names[len(by) + 1 :]:
-            out[stat] = out[stat].astype(np.float64)
-        return out
+        out.columns = pd.Index(grouped_columns(by, value, top, value_detail, clamp, unit))
+        return grouped_dtypes(out, len(by))
 
 
 def _stream_to_parquet(

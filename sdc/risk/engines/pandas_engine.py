@@ -21,8 +21,10 @@ from sdc.risk.engines.base import (
     FrequencyResult,
     RiskFunction,
     check_columns,
+    check_grouped_request,
     check_request,
     evaluate_pairs,
+    grouped_dtypes,
     source_kind,
     source_name,
     summary_from,
@@ -143,10 +145,17 @@ class PandasEngine:
         by: Sequence[str],
         value: str | None = None,
         weight: str | None = None,
+        *,
+        top: int = 0,
+        value_detail: bool = False,
+        clamp: tuple[float, float] | None = None,
+        unit: str | None = None,
+        contribution_bound: int = 1,
     ) -> pd.DataFrame:
         """Counts and sums per cell in memory; see :class:`~sdc.risk.engines.CountingEngine`."""
         by = list(by)
-        frame = _load(source, [*by, value, weight])
+        check_grouped_request(value, top, value_detail, clamp, contribution_bound)
+        frame = _load(source, [*by, value, weight, unit])
         name = source_name(source)
         w = _weights(frame, weight, name)
         data: dict[str, object] = {}
@@ -156,15 +165,18 @@ class PandasEngine:
                 col = col.replace("", np.nan)
             data[b] = col.to_numpy()
         ones = np.ones(len(frame), dtype=np.float64)
-        data["__w"] = ones if w is None else w
+        weights = ones if w is None else w
+        data["__w"] = weights
         data["__n"] = ones
+        v: np.ndarray | None = None
         if value is not None:
             try:
                 v = frame[value].to_numpy(dtype=np.float64, na_value=np.nan)
             except (TypeError, ValueError) as exc:
                 raise DataError(f"value column {value!r} of {name} is not numeric") from exc
+            v = np.where(np.isfinite(v), v, np.nan)
             data["__v"] = v
-            data["__wv"] = v * (ones if w is None else w)
+            data["__wv"] = v * weights
         work = pd.DataFrame(data)
         aggs = {"count": ("__n", "size"), "weighted_count": ("__w", "sum")}
         if value is not None:
@@ -180,8 +192,42 @@ class PandasEngine:
         if value is not None:
             empty = out.pop("__nv").to_numpy() == 0
             out.loc[empty, ["sum", "weighted_sum"]] = np.nan
-        out["count"] = out["count"].astype(np.int64)
-        for stat in ("weighted_count", "sum", "weighted_sum"):
-            if stat in out:
-                out[stat] = out[stat].astype(np.float64)
-        return out
+        gid = groups.ngroup().to_numpy(dtype=np.int64)
+        size = len(out)
+        has = np.ones(len(frame), dtype=bool) if v is None else ~np.isnan(v)
+        if value_detail:
+            assert v is not None
+            out["value_count"] = np.bincount(gid[has], minlength=size)
+            out["value_weighted_count"] = np.bincount(
+                gid[has], weights=weights[has], minlength=size
+            )
+            low = np.full(size, np.inf)
+            np.minimum.at(low, gid[has], v[has])
+            out["value_min"] = np.where(np.isinf(low), np.nan, low)
+        if top > 0:
+            contribution = weights if v is None else v * weights
+            out = out.assign(**_top_columns(gid[has], contribution[has], size, top))
+        if unit is not None or clamp is not None:
+            kept = has.copy()
+            if unit is not None:
+                rank = frame.groupby(unit, sort=False, dropna=False).cumcount().to_numpy()
+                kept &= rank < contribution_bound
+            out["clamped_count"] = np.bincount(gid[kept], minlength=size)
+            if clamp is not None:
+                assert v is not None
+                clipped = np.clip(v[kept], clamp[0], clamp[1])
+                out["clamped_sum"] = np.bincount(gid[kept], weights=clipped, minlength=size)
+        return grouped_dtypes(out, len(by))
+
+
+def _top_columns(gid: np.ndarray, contribution: np.ndarray, size: int, top: int) -> dict:
+    """``top_1..top_<top>``: each group's largest contributions, NaN where it has fewer."""
+    tops = np.full((size, top), np.nan)
+    order = np.lexsort((-contribution, gid))
+    sg = gid[order]
+    first = np.r_[True, sg[1:] != sg[:-1]] if len(sg) else np.zeros(0, dtype=bool)
+    start = np.maximum.accumulate(np.where(first, np.arange(len(sg)), 0))
+    rank = np.arange(len(sg)) - start
+    take = rank < top
+    tops[sg[take], rank[take]] = contribution[order][take]
+    return {f"top_{i + 1}": tops[:, i] for i in range(top)}

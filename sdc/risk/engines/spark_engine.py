@@ -32,10 +32,13 @@ from sdc.risk.engines.base import (
     FrequencyResult,
     RiskFunction,
     check_columns,
+    check_grouped_request,
     check_request,
     check_rows,
     engine_error,
     evaluate_pairs,
+    grouped_columns,
+    grouped_dtypes,
     source_kind,
     source_name,
     summary_from,
@@ -457,47 +460,104 @@ class SparkEngine:
         by: Sequence[str],
         value: str | None = None,
         weight: str | None = None,
+        *,
+        top: int = 0,
+        value_detail: bool = False,
+        clamp: tuple[float, float] | None = None,
+        unit: str | None = None,
+        contribution_bound: int = 1,
     ) -> pd.DataFrame:
-        """Counts and sums per cell in Spark; see :class:`~sdc.risk.engines.CountingEngine`."""
+        """Counts and sums per cell in Spark; see :class:`~sdc.risk.engines.CountingEngine`.
+
+        The contribution bound and the top contributions are windows evaluated by the
+        executors before the group-by; only per-cell aggregates are collected.
+        """
         by = list(by)
+        check_grouped_request(value, top, value_detail, clamp, contribution_bound)
         self._start()
         try:
-            return self._grouped_sums(source, by, value, weight)
+            return self._grouped_sums(
+                source, by, value, weight, top, value_detail, clamp, unit, contribution_bound
+            )
         except _spark_errors() as exc:
             raise engine_error(_display_name(source), self.name, exc) from exc
 
     def _grouped_sums(
-        self, source: DataSource, by: list[str], value: str | None, weight: str | None
+        self,
+        source: DataSource,
+        by: list[str],
+        value: str | None,
+        weight: str | None,
+        top: int,
+        value_detail: bool,
+        clamp: tuple[float, float] | None,
+        unit: str | None,
+        contribution_bound: int,
     ) -> pd.DataFrame:
+        from pyspark.sql import Window
         from pyspark.sql import functions as F
 
-        frame, cols = self._source(source, [*by, value, weight])
+        frame, cols = self._source(source, [*by, value, weight, unit])
         w = _as_double(*cols[weight]) if weight is not None else None
         checked = frame.select((w if w is not None else F.lit(1.0)).alias("__w"))
         _check_rows(checked, weight, _display_name(source), not isinstance(source, pd.DataFrame))
-        groups = [_clean(*cols[b]).alias(f"g{i}") for i, b in enumerate(by)]
+        keys = [f"g{i}" for i in range(len(by))]
+        select = [_clean(*cols[b]).alias(k) for b, k in zip(by, keys, strict=True)]
+        select.append((w if w is not None else F.lit(1.0)).alias("__w"))
+        if value is not None:
+            raw = _nan_to_null(*cols[value]).cast("double")
+            finite = raw.isNotNull() & ~F.isnan(raw) & (F.abs(raw) != float("inf"))
+            select.append(F.when(finite, raw).alias("__v"))
+        if unit is not None:
+            per_unit = Window.partitionBy(_nan_to_null(*cols[unit])).orderBy(F.col(_ROW))
+            select.append(F.row_number().over(per_unit).alias("__rk"))
+        work = frame.select(*select)
+        v = F.col("__v") if value is not None else None
+        wc = F.col("__w")
+        if top > 0:
+            c = wc if v is None else (v * wc if w is not None else v)
+            work = work.withColumn("__c", c)
+            by_cell = Window.partitionBy(*keys) if keys else Window.partitionBy(F.lit(0))
+            work = work.withColumn(
+                "__crk", F.row_number().over(by_cell.orderBy(F.col("__c").desc_nulls_last()))
+            )
         aggs = [
             F.count(F.lit(1)).alias("n"),
-            (F.coalesce(F.sum(w), F.lit(0.0)) if w is not None else F.count(F.lit(1)))
+            (F.coalesce(F.sum(wc), F.lit(0.0)) if w is not None else F.count(F.lit(1)))
             .cast("double")
             .alias("wn"),
         ]
-        if value is not None:
-            v = _nan_to_null(*cols[value]).cast("double")
+        if v is not None:
             aggs.append(F.sum(v).alias("s"))
-            aggs.append(F.sum(v * w if w is not None else v).alias("ws"))
-        if by:
-            grouped = frame.groupBy(*groups).agg(*aggs)
-            grouped = grouped.orderBy(*[F.col(f"g{i}").asc_nulls_last() for i in range(len(by))])
+            aggs.append(F.sum(v * wc if w is not None else v).alias("ws"))
+        if value_detail:
+            assert v is not None
+            aggs.append(F.count(v).alias("vc"))
+            aggs.append(F.coalesce(F.sum(F.when(v.isNotNull(), wc)), F.lit(0.0)).alias("vw"))
+            aggs.append(F.min(v).alias("vmin"))
+        if top > 0:
+            best = F.when((F.col("__crk") <= top) & F.col("__c").isNotNull(), F.col("__c"))
+            listed = F.sort_array(F.collect_list(best), asc=False)
+            aggs += [F.get(listed, i).alias(f"t{i}") for i in range(top)]
+        if unit is not None or clamp is not None:
+            keep = F.lit(True)
+            if unit is not None:
+                keep = keep & (F.col("__rk") <= contribution_bound)
+            if v is not None:
+                keep = keep & v.isNotNull()
+            aggs.append(F.count(F.when(keep, F.lit(1))).alias("cc"))
+            if clamp is not None:
+                assert v is not None
+                clipped = F.least(F.greatest(v, F.lit(float(clamp[0]))), F.lit(float(clamp[1])))
+                aggs.append(F.coalesce(F.sum(F.when(keep, clipped)), F.lit(0.0)).alias("cs"))
+        if keys:
+            grouped = work.groupBy(*keys).agg(*aggs)
+            grouped = grouped.orderBy(*[F.col(k).asc_nulls_last() for k in keys])
         else:
-            grouped = frame.agg(*aggs)
+            grouped = work.agg(*aggs)
         out = grouped.toArrow().to_pandas()
-        names = [*by, "count", "weighted_count"] + (["sum", "weighted_sum"] if value else [])
-        out.columns = pd.Index(names)
-        out["count"] = out["count"].astype(np.int64)
-        for stat in names[len(by) + 1 :]:
-            out[stat] = out[stat].astype(np.float64)
-        return out
+        out.columns = pd.Index(grouped_columns(by, value, top, value_detail, clamp, unit))
+        return grouped_dtypes(out, len(by))
 
 
 def _frequencies(cells: SparkFrame, keys: list[str]) -> SparkFrame:
