@@ -30,10 +30,11 @@ import pandas as pd
 
 from sdc.errors import DataError, PolicyError
 from sdc.release.budget import Budget
+from sdc.risk.engines.base import CountingEngine, DataSource
 from sdc.tables._cube import TOTAL, Cube, build_dimension, categories_of, encode_leaves
-from sdc.tables.dp import dp_cells, truncate_units
+from sdc.tables.dp import DpCells, dp_cells, dp_cells_from_aggregates, truncate_units
 from sdc.tables.rounding import controlled_rounding, random_rounding
-from sdc.tables.rules import compute_stats, primary_cells
+from sdc.tables.rules import CellStats, compute_stats, primary_cells, stats_from_groups
 from sdc.tables.spec import TableSpec
 from sdc.tables.suppression import (
     SuppressionProblem,
@@ -258,21 +259,33 @@ def _flag_counts(flags: pd.Series) -> dict[str, int]:
 
 
 def build_table(
-    df: pd.DataFrame,
+    df: DataSource,
     spec: TableSpec,
     *,
     seed: int | None = None,
     codebook: Codebook | None = None,
     hierarchies: Hierarchies | None = None,
     time_limit: float = 120.0,
+    engine: CountingEngine | None = None,
 ) -> ProtectedTable:
     """Build one table with all its margins and protect it as ``spec`` says.
 
     Protection is, by the spec: primary rules + optimal secondary suppression (audited),
     rounding to a base, differential privacy (OpenDP), or none (a plain table).
 
+    With a counting ``engine`` the interior cells' aggregates (records, weighted counts
+    and sums, the largest contributions for the dominance and p% rules; for DP tables the
+    counts and clamped sums after keeping at most ``contribution_bound`` records per unit)
+    come from ``engine.grouped_sums`` where the data are, and only those aggregates enter
+    Python; the margins, the protection and the DP measurement run here, on the same code
+    as the in-memory path, and give the same table. Differences: the engines refuse
+    weights that are missing, non-positive or infinite (the in-memory path drops records
+    with a non-finite weight), and their sums may differ in the last bits where the values
+    are not exact in floating point (summation order).
+
     Args:
-        df: the microdata.
+        df: the microdata: a DataFrame, or (read through ``engine``, or the pandas engine
+            when no engine is given) the path of a CSV or Parquet file.
         spec: the table spec.
         seed: seed for random rounding (DP noise is never seeded).
         codebook: categories per column: their order, empty categories, and the DP keys
@@ -280,6 +293,8 @@ def build_table(
         hierarchies: per ``by`` column, child -> parent labels for nested margins (village
             -> district); chains give several levels.
         time_limit: seconds allowed for secondary suppression.
+        engine: a counting engine (``sdc.risk.engines.get_engine(...)``), or None to
+            compute in memory from the DataFrame.
 
     Returns:
         The :class:`ProtectedTable`.
@@ -289,28 +304,32 @@ def build_table(
         PolicyError: DP keys not listed, or an invalid hierarchy.
         PolicyNotMet: no suppression pattern or controlled rounding exists.
     """
-    _check_columns(df, spec)
-    cube = _dimensions(df, spec, codebook, hierarchies)
+    if engine is None and not isinstance(df, pd.DataFrame):
+        from sdc.risk.engines.pandas_engine import PandasEngine
+
+        engine = PandasEngine()
+    groups: pd.DataFrame | None = None
+    if engine is not None:
+        groups = _engine_groups(engine, df, spec)
+        frame = groups
+    else:
+        assert isinstance(df, pd.DataFrame)
+        _check_columns(df, spec)
+        frame = df
+    cube = _dimensions(frame, spec, codebook, hierarchies)
     labels = cube.labels()
     stat = spec.statistic
-    var = _numeric(df, spec.variable, "summed") if spec.variable else None
     if spec.dp is not None:
-        return _build_dp(df, spec, cube, labels, var)
-    weights = _numeric(df, spec.weight, "weight") if spec.weight else np.ones(len(df))
-    codes, keep = encode_leaves(df, cube.dims)
-    keep &= np.isfinite(weights)
-    if var is not None:
-        keep &= np.isfinite(var)
-    dropped = int((~keep).sum())
-    codes, weights = codes[keep], weights[keep]
-    contribution = weights if var is None else weights * var[keep]
-    n_top = 0
-    if spec.dominance is not None:
-        n_top = spec.dominance[0]
-    if spec.p_percent is not None:
-        n_top = max(n_top, 2)
-    stats = compute_stats(cube, codes, contribution, weights, n_top)
-    nonneg = bool((contribution >= 0).all())
+        if groups is not None:
+            cells = _dp_from_groups(groups, spec, cube)
+        else:
+            var = _numeric(frame, spec.variable, "summed") if spec.variable else None
+            cells = _dp_from_frame(frame, spec, cube, var)
+        return _finish_dp(spec, labels, cells)
+    if groups is not None:
+        stats, nonneg, dropped = _stats_from_groups(groups, spec, cube)
+    else:
+        stats, nonneg, dropped = _stats_from_frame(frame, spec, cube)
     lower = np.zeros(cube.n_cells) if nonneg else np.full(cube.n_cells, -np.inf)
     upper = np.full(cube.n_cells, np.inf)
     relations = cube.relations()
@@ -404,19 +423,118 @@ def build_table(
     )
 
 
-def _build_dp(
-    df: pd.DataFrame, spec: TableSpec, cube: Cube, labels: pd.DataFrame, var: np.ndarray | None
-) -> ProtectedTable:
+def _n_top(spec: TableSpec) -> int:
+    """How many largest contributions per cell the primary rules need."""
+    n_top = spec.dominance[0] if spec.dominance is not None else 0
+    if spec.p_percent is not None:
+        n_top = max(n_top, 2)
+    return n_top
+
+
+def _engine_groups(engine: CountingEngine, source: DataSource, spec: TableSpec) -> pd.DataFrame:
+    """The per-group aggregates a table needs, computed by ``engine``."""
+    if spec.dp is not None:
+        var = spec.variable if spec.statistic != "count" else None
+        return engine.grouped_sums(
+            source,
+            list(spec.by),
+            var,
+            None,
+            clamp=spec.dp.bounds if var is not None else None,
+            unit=spec.dp.unit_column,
+            contribution_bound=spec.dp.contribution_bound,
+        )
+    return engine.grouped_sums(
+        source,
+        list(spec.by),
+        spec.variable,
+        spec.weight,
+        top=_n_top(spec) if spec.has_primary_rules else 0,
+        value_detail=spec.variable is not None,
+    )
+
+
+def _stats_from_frame(df: pd.DataFrame, spec: TableSpec, cube: Cube) -> tuple[CellStats, bool, int]:
+    """Cell aggregates from the records in memory: stats, non-negativity, dropped records."""
+    var = _numeric(df, spec.variable, "summed") if spec.variable else None
+    weights = _numeric(df, spec.weight, "weight") if spec.weight else np.ones(len(df))
+    codes, keep = encode_leaves(df, cube.dims)
+    keep &= np.isfinite(weights)
+    if var is not None:
+        keep &= np.isfinite(var)
+    dropped = int((~keep).sum())
+    codes, weights = codes[keep], weights[keep]
+    contribution = weights if var is None else weights * var[keep]
+    stats = compute_stats(cube, codes, contribution, weights, _n_top(spec))
+    return stats, bool((contribution >= 0).all()), dropped
+
+
+def _stats_from_groups(
+    groups: pd.DataFrame, spec: TableSpec, cube: Cube
+) -> tuple[CellStats, bool, int]:
+    """Cell aggregates from an engine's groups: stats, non-negativity, dropped records.
+
+    Weights are positive (the engines refuse others), so a contribution is negative
+    exactly when its value is.
+    """
+    codes, keep = encode_leaves(groups, cube.dims)
+    if spec.variable is not None:
+        records = groups["value_count"].to_numpy(dtype=float)
+        weight_total = groups["value_weighted_count"].to_numpy(dtype=float)
+        value = groups["weighted_sum"].fillna(0.0).to_numpy(dtype=float)
+        low = groups["value_min"].to_numpy(dtype=float)[keep]
+        nonneg = bool(np.all(np.isnan(low) | (low >= 0)))
+    else:
+        records = groups["count"].to_numpy(dtype=float)
+        weight_total = value = groups["weighted_count"].to_numpy(dtype=float)
+        nonneg = True
+    top_cols = [c for c in groups.columns if str(c).startswith("top_")]
+    tops = groups[top_cols].to_numpy(dtype=float) if top_cols else np.zeros((len(groups), 0))
+    stats = stats_from_groups(
+        cube, codes[keep], records[keep], value[keep], weight_total[keep], tops[keep]
+    )
+    dropped = int(groups["count"].sum() - records[keep].sum())
+    return stats, nonneg, dropped
+
+
+def _dp_from_frame(
+    df: pd.DataFrame, spec: TableSpec, cube: Cube, var: np.ndarray | None
+) -> DpCells:
     assert spec.dp is not None
     keep_unit, d_in = truncate_units(df, spec.dp)
     codes, keep = encode_leaves(df, cube.dims)
     keep &= keep_unit
     if var is not None:
         keep &= np.isfinite(var)
-    cells = dp_cells(
+    return dp_cells(
         cube, codes[keep], None if var is None else var[keep], spec.statistic, spec.dp, d_in
     )
-    flags = np.full(cube.n_cells, "dp", dtype=object)
+
+
+def _dp_from_groups(groups: pd.DataFrame, spec: TableSpec, cube: Cube) -> DpCells:
+    """DP cells from an engine's truncated, clamped aggregates (records never leave it)."""
+    assert spec.dp is not None
+    d_in = spec.dp.contribution_bound if spec.dp.unit_column is not None else 1
+    codes, keep = encode_leaves(groups, cube.dims)
+    n_leaves = tuple(d.n_leaves for d in cube.dims)
+    size = int(np.prod(n_leaves))
+    flat = (
+        np.ravel_multi_index(tuple(codes[keep].T), n_leaves)
+        if keep.any()
+        else np.zeros(0, dtype=np.int64)
+    )
+    column = "clamped_count" if "clamped_count" in groups.columns else "count"
+    counts = np.bincount(flat, weights=groups[column].to_numpy(dtype=float)[keep], minlength=size)
+    sums = None
+    if "clamped_sum" in groups.columns:
+        sums = np.bincount(
+            flat, weights=groups["clamped_sum"].to_numpy(dtype=float)[keep], minlength=size
+        )
+    return dp_cells_from_aggregates(cube, counts, sums, spec.statistic, spec.dp, d_in)
+
+
+def _finish_dp(spec: TableSpec, labels: pd.DataFrame, cells: DpCells) -> ProtectedTable:
+    flags = np.full(len(labels), "dp", dtype=object)
     return _finish(
         spec,
         labels,
@@ -494,13 +612,14 @@ def _audit_problem(
 
 
 def build_tables(
-    df: pd.DataFrame,
+    df: DataSource,
     specs: Sequence[TableSpec],
     *,
     seed: int | None = None,
     codebook: Codebook | None = None,
     hierarchies: Hierarchies | None = None,
     time_limit: float = 120.0,
+    engine: CountingEngine | None = None,
 ) -> list[ProtectedTable]:
     """Build several tables (see :func:`build_table`); names must be distinct.
 
@@ -513,7 +632,13 @@ def build_tables(
         raise PolicyError(f"outputs.tables: two tables are named {dupes[0]!r}; give one a name")
     return [
         build_table(
-            df, s, seed=seed, codebook=codebook, hierarchies=hierarchies, time_limit=time_limit
+            df,
+            s,
+            seed=seed,
+            codebook=codebook,
+            hierarchies=hierarchies,
+            time_limit=time_limit,
+            engine=engine,
         )
         for s in specs
     ]

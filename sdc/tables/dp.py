@@ -213,6 +213,50 @@ def _measure_counts(
     )
 
 
+def _measure_count_vector(counts: np.ndarray, d_in: int, spec: DpSpec, budget: Budget) -> _Noisy:
+    """Noisy counts from the vector of truncated cell counts (the engine path).
+
+    ``make_count_by_categories`` on records maps ``d_in`` records (symmetric distance) to
+    an L1 (or L2) distance of ``d_in`` between count vectors: one record moves one count
+    by one. Measuring the aggregated vector with OpenDP's integer ``make_laplace`` /
+    ``make_gaussian`` at that distance is therefore the same mechanism - discrete noise
+    of the same scale on the same counts, with the same privacy map - only the counting
+    (and the truncation to ``contribution_bound`` records per unit) happened in the
+    engine instead of in OpenDP's transformation.
+    """
+    domain = dp.vector_domain(dp.atom_domain(T=int))
+    data = [int(x) for x in np.rint(counts)]
+    if spec.mechanism == "laplace":
+        scale = d_in / budget.epsilon
+        meas = dp.m.make_laplace(domain, dp.l1_distance(T=int), scale)
+        spent = Budget(float(meas.map(d_in)))
+        kind: NoiseKind = "discrete_laplace"
+        chain = "make_laplace on the vector of cell counts (discrete Laplace)"
+    else:
+
+        def build(s: float) -> Any:
+            inner = dp.m.make_gaussian(domain, dp.l2_distance(T=int), s)
+            return dp.c.make_fix_delta(dp.c.make_zCDP_to_approxDP(inner), budget.delta)
+
+        scale = float(dp.binary_search_param(build, d_in, (budget.epsilon, budget.delta)))
+        meas = build(scale)
+        eps, delta = meas.map(d_in)
+        spent = Budget(float(eps), float(delta))
+        kind = "discrete_gaussian"
+        chain = "make_gaussian on the vector of cell counts (discrete Gaussian, zCDP -> approxDP)"
+    leaves = np.asarray(meas(data), dtype=float)
+    return _Noisy(
+        leaves=leaves,
+        kind=kind,
+        scale=scale,
+        budget=spent,
+        description=(
+            f"counts: aggregated in the counting engine, OpenDP {chain}, scale {scale:.6g}, "
+            f"d_in {d_in} records"
+        ),
+    )
+
+
 def _measure_sums(sums: np.ndarray, sensitivity: float, spec: DpSpec, budget: Budget) -> _Noisy:
     domain = dp.vector_domain(dp.atom_domain(T=float, nan=False))
     data = [float(x) for x in sums]
@@ -284,12 +328,70 @@ def dp_cells(
         if len(leaf_codes)
         else np.zeros(0, dtype=np.int64)
     )
+    raw_sums = None
+    if statistic != "count":
+        assert variable is not None and spec.bounds is not None
+        clamped = np.clip(variable, spec.bounds[0], spec.bounds[1])
+        raw_sums = np.bincount(leaf_flat, weights=clamped, minlength=size)
+    return _dp_table(
+        cube,
+        statistic,
+        spec,
+        d_in,
+        lambda budget: _measure_counts(leaf_flat, size, d_in, spec, budget),
+        raw_sums,
+    )
+
+
+def dp_cells_from_aggregates(
+    cube: Cube,
+    counts: np.ndarray,
+    clamped_sums: np.ndarray | None,
+    statistic: str,
+    spec: DpSpec,
+    d_in: int,
+) -> DpCells:
+    """Measure a DP table from interior-cell aggregates computed by a counting engine.
+
+    The engine has kept at most ``contribution_bound`` records per unit and clamped each
+    value to the bounds before aggregating (see ``grouped_sums``); the measurement and the
+    post-processing are those of :func:`dp_cells`, on the same aggregates.
+
+    Args:
+        cube: the table structure built from the listed keys.
+        counts: kept records per interior cell (flat, C order of the leaves); for means,
+            the kept records with a value.
+        clamped_sums: sum of the clamped values per interior cell (None for counts).
+        statistic: ``count``, ``sum`` or ``mean``.
+        spec: the DP spec.
+        d_in: records per privacy unit after truncation.
+    """
+    return _dp_table(
+        cube,
+        statistic,
+        spec,
+        d_in,
+        lambda budget: _measure_count_vector(counts, d_in, spec, budget),
+        None if clamped_sums is None else np.asarray(clamped_sums, dtype=float),
+    )
+
+
+def _dp_table(
+    cube: Cube,
+    statistic: str,
+    spec: DpSpec,
+    d_in: int,
+    measure_counts: Callable[[Budget], _Noisy],
+    raw_sums: np.ndarray | None,
+) -> DpCells:
+    """Measure (counts through ``measure_counts``, sums on ``raw_sums``) and post-process."""
+    n_leaves = tuple(d.n_leaves for d in cube.dims)
     total = Budget(spec.epsilon, spec.delta)
     agg: Callable[[np.ndarray], np.ndarray] = lambda leaves: cube.aggregate(  # noqa: E731
         leaves.reshape(n_leaves)
     )
     if statistic == "count":
-        noisy = _measure_counts(leaf_flat, size, d_in, spec, total)
+        noisy = measure_counts(total)
         value = agg(np.maximum(noisy.leaves, 0.0))
         sd, half = _intervals(cube, noisy.kind, noisy.scale, value, 0.95)
         return DpCells(
@@ -300,10 +402,8 @@ def dp_cells(
             budget=noisy.budget,
             mechanism=noisy.description,
         )
-    assert variable is not None and spec.bounds is not None
+    assert raw_sums is not None and spec.bounds is not None
     lo, hi = spec.bounds
-    clamped = np.clip(variable, lo, hi)
-    raw_sums = np.bincount(leaf_flat, weights=clamped, minlength=size)
     sensitivity = d_in * max(abs(lo), abs(hi))
     nonneg = lo >= 0
     if statistic == "sum":
@@ -321,7 +421,7 @@ def dp_cells(
             mechanism=noisy.description,
         )
     half_budget = Budget(total.epsilon / 2, total.delta / 2)
-    n_noisy = _measure_counts(leaf_flat, size, d_in, spec, half_budget)
+    n_noisy = measure_counts(half_budget)
     s_noisy = _measure_sums(raw_sums, sensitivity, spec, half_budget)
     counts = agg(np.maximum(n_noisy.leaves, 0.0))
     sums = agg(s_noisy.leaves)

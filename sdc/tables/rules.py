@@ -88,30 +88,80 @@ def compute_stats(
         n_top: how many largest contributions to keep per cell (0 for none).
     """
     n_leaves = tuple(d.n_leaves for d in cube.dims)
-    leaf_flat = (
-        np.ravel_multi_index(tuple(leaf_codes.T), n_leaves)
-        if len(leaf_codes)
-        else (np.zeros(0, dtype=np.int64))
-    )
+    leaf_flat = _flat(leaf_codes, n_leaves)
     size = int(np.prod(n_leaves))
-    rec = np.bincount(leaf_flat, minlength=size).astype(float).reshape(n_leaves)
-    val = np.bincount(leaf_flat, weights=contribution, minlength=size).reshape(n_leaves)
-    wt = np.bincount(leaf_flat, weights=weights, minlength=size).reshape(n_leaves)
+    rec = np.bincount(leaf_flat, minlength=size).astype(float)
+    val = np.bincount(leaf_flat, weights=contribution, minlength=size)
+    wt = np.bincount(leaf_flat, weights=weights, minlength=size)
+    return _cell_stats(cube, rec, val, wt, leaf_codes, contribution, n_top)
+
+
+def stats_from_groups(
+    cube: Cube,
+    leaf_codes: np.ndarray,
+    records: np.ndarray,
+    value: np.ndarray,
+    weight_total: np.ndarray,
+    top: np.ndarray,
+) -> CellStats:
+    """Aggregate per-group results from a counting engine to every cell.
+
+    The engine has already grouped the records by their ``by`` values; a group maps to
+    one interior cell (several groups may map to the same cell). The largest
+    contributions of a margin are among the largest of its interior cells, so the
+    groups' ``top`` lists give every cell's exactly: they are treated as the only
+    records that can be among the top, as :func:`compute_stats` treats all records.
+
+    Args:
+        cube: the table structure.
+        leaf_codes: ``(g, d)`` leaf codes of the groups (all >= 0).
+        records: contributing records per group.
+        value: the protected magnitude per group.
+        weight_total: sum of weights per group.
+        top: ``(g, t)`` largest contributions per group, decreasing, NaN where fewer.
+    """
+    n_leaves = tuple(d.n_leaves for d in cube.dims)
+    leaf_flat = _flat(leaf_codes, n_leaves)
+    size = int(np.prod(n_leaves))
+    rec = np.bincount(leaf_flat, weights=records, minlength=size)
+    val = np.bincount(leaf_flat, weights=value, minlength=size)
+    wt = np.bincount(leaf_flat, weights=weight_total, minlength=size)
+    rows, slots = np.nonzero(~np.isnan(top))
+    return _cell_stats(cube, rec, val, wt, leaf_codes[rows], top[rows, slots], top.shape[1])
+
+
+def _flat(leaf_codes: np.ndarray, n_leaves: tuple[int, ...]) -> np.ndarray:
+    if not len(leaf_codes):
+        return np.zeros(0, dtype=np.int64)
+    return np.asarray(np.ravel_multi_index(tuple(leaf_codes.T), n_leaves), dtype=np.int64)
+
+
+def _cell_stats(
+    cube: Cube,
+    rec: np.ndarray,
+    val: np.ndarray,
+    wt: np.ndarray,
+    top_codes: np.ndarray,
+    top_values: np.ndarray,
+    n_top: int,
+) -> CellStats:
+    """Leaf-level sums to every cell, and the ``n_top`` largest contributions per cell."""
+    n_leaves = tuple(d.n_leaves for d in cube.dims)
     top = np.zeros((cube.n_cells, n_top))
-    if n_top > 0 and len(leaf_codes):
+    if n_top > 0 and len(top_codes):
         for levels in cube.level_combinations():
-            cells = cube.leaf_to_cell(leaf_codes, levels)
-            order = np.lexsort((-contribution, cells))
+            cells = cube.leaf_to_cell(top_codes, levels)
+            order = np.lexsort((-top_values, cells))
             sc = cells[order]
             first = np.r_[True, sc[1:] != sc[:-1]]
             group_start = np.maximum.accumulate(np.where(first, np.arange(len(sc)), 0))
             rank = np.arange(len(sc)) - group_start
             take = rank < n_top
-            top[sc[take], rank[take]] = contribution[order][take]
+            top[sc[take], rank[take]] = top_values[order][take]
     return CellStats(
-        records=np.rint(cube.aggregate(rec)).astype(np.int64),
-        value=cube.aggregate(val),
-        weight_total=cube.aggregate(wt),
+        records=np.rint(cube.aggregate(rec.reshape(n_leaves))).astype(np.int64),
+        value=cube.aggregate(val.reshape(n_leaves)),
+        weight_total=cube.aggregate(wt.reshape(n_leaves)),
         top=top,
     )
 

@@ -7,6 +7,7 @@ record (the generated survey has values and weights exact in floating point).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,15 @@ def _key(value: object) -> object:
     return value
 
 
+@dataclass
+class _Cell:
+    count: int = 0
+    weighted: float = 0.0
+    values: list[tuple[float | None, float]] = field(default_factory=list)
+    contributions: list[float] = field(default_factory=list)
+    kept: list[float | None] = field(default_factory=list)
+
+
 def reference(
     df: pd.DataFrame,
     by: list[str],
@@ -35,51 +45,47 @@ def reference(
     clamp: tuple[float, float] | None,
     unit: str | None,
     bound: int,
-) -> dict[tuple[object, ...], dict[str, object]]:
+) -> dict[tuple[object, ...], dict[str, float]]:
     """Cell -> statistics, computed record by record."""
     seen: dict[object, int] = {}
-    cells: dict[tuple[object, ...], dict[str, object]] = {}
+    cells: dict[tuple[object, ...], _Cell] = {}
     for rec in df.to_dict("records"):
         key = tuple(_key(rec[b]) for b in by)
-        cell = cells.setdefault(
-            key, {"count": 0, "wc": 0.0, "values": [], "contribs": [], "kept": []}
-        )
+        cell = cells.setdefault(key, _Cell())
         w = 1.0 if weight is None else float(rec[weight])
-        cell["count"] += 1  # type: ignore[operator]
-        cell["wc"] += w  # type: ignore[operator]
-        v = None
+        cell.count += 1
+        cell.weighted += w
+        v: float | None = None
         if value is not None:
             raw = rec[value]
             v = float(raw) if raw is not None and np.isfinite(float(raw)) else None
         if value is None or v is not None:
-            cell["values"].append((v, w))  # type: ignore[union-attr]
-            cell["contribs"].append(w if v is None else v * w)  # type: ignore[union-attr]
+            cell.values.append((v, w))
+            cell.contributions.append(w if v is None else v * w)
+        ok = True
         if unit is not None:
             u = _key(rec[unit])
             rank = seen.get(u, 0)
             seen[u] = rank + 1
             ok = rank < bound
-        else:
-            ok = True
         if ok and (value is None or v is not None):
-            cell["kept"].append(v)  # type: ignore[union-attr]
+            cell.kept.append(v)
     out = {}
     for key, c in cells.items():
-        vals = c["values"]
-        contribs = sorted(c["contribs"], reverse=True)  # type: ignore[arg-type]
-        row: dict[str, object] = {"count": c["count"], "weighted_count": c["wc"]}
+        contributions = sorted(c.contributions, reverse=True)
+        row: dict[str, float] = {"count": c.count, "weighted_count": c.weighted}
         if value is not None:
-            row["value_count"] = len(vals)  # type: ignore[arg-type]
-            row["value_weighted_count"] = sum(w for _, w in vals)  # type: ignore[union-attr]
-            row["value_min"] = min((v for v, _ in vals), default=np.nan)  # type: ignore
+            present = [v for v, _ in c.values if v is not None]
+            row["value_count"] = len(present)
+            row["value_weighted_count"] = sum(w for _, w in c.values)
+            row["value_min"] = min(present, default=np.nan)
         for i in range(top):
-            row[f"top_{i + 1}"] = contribs[i] if i < len(contribs) else np.nan
+            row[f"top_{i + 1}"] = contributions[i] if i < len(contributions) else np.nan
         if unit is not None or clamp is not None:
-            row["clamped_count"] = len(c["kept"])  # type: ignore[arg-type]
+            row["clamped_count"] = len(c.kept)
             if clamp is not None:
                 row["clamped_sum"] = sum(
-                    min(max(v, clamp[0]), clamp[1])
-                    for v in c["kept"]  # type: ignore[union-attr]
+                    min(max(v, clamp[0]), clamp[1]) for v in c.kept if v is not None
                 )
         out[key] = row
     return out
@@ -89,12 +95,13 @@ def _as_dict(got: pd.DataFrame, by: list[str]) -> dict[tuple[object, ...], dict[
     out = {}
     for rec in got.to_dict("records"):
         key = tuple(_key(rec.pop(b)) for b in by)
-        out[key] = rec
+        out[key] = {str(k): v for k, v in rec.items()}
     return out
 
 
-def _same(a: object, b: object) -> bool:
-    fa, fb = float(a), float(b)  # type: ignore[arg-type]
+def _same(a: object, b: float) -> bool:
+    assert isinstance(a, (int, float, np.number))
+    fa, fb = float(a), float(b)
     return (math.isnan(fa) and math.isnan(fb)) or fa == fb
 
 
