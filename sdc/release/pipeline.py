@@ -121,7 +121,7 @@ def release(
         tables: tuple[ProtectedTable, ...] = ()
         if policy.outputs.tables:
             step("building tables")
-            tables = _build_tables(base, policy, seed)
+            tables = _build_tables(base, policy, seed, engine)
         synthetic = evaluation = None
         if policy.outputs.synthetic is not None:
             step("synthesising records")
@@ -177,10 +177,15 @@ def release(
 
 
 def _build_tables(
-    base: pd.DataFrame, policy: Policy, seed: int | None
+    base: pd.DataFrame, policy: Policy, seed: int | None, engine: CountingEngine | None
 ) -> tuple[ProtectedTable, ...]:
-    """Every policy table, protected; refuse when a suppression pattern fails its audit."""
+    """Every policy table, protected; refuse when a suppression pattern fails its audit.
+
+    With an out-of-core engine the cells are aggregated by the engine (and the DP
+    contribution bound enforced there); the protection runs on the aggregates.
+    """
     book = codebook(policy)
+    counter = engine if engine is not None and engine.name != "pandas" else None
     tables = tuple(
         build_table(
             base,
@@ -188,6 +193,7 @@ def _build_tables(
             seed=seed,
             codebook=book,
             hierarchies=table_hierarchies(policy, i),
+            engine=counter,
         )
         for i in range(len(policy.outputs.tables))
     )

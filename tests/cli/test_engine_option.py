@@ -98,11 +98,15 @@ def test_policy_engine_key_is_used(workdir: Path) -> None:
 
 
 def test_release_with_duckdb_counts_the_same(workdir: Path) -> None:
+    with_table = POLICY + "  tables:\n    - {by: [b, s], count: true, min_cell: 30}\n"
+    (workdir / "p.yaml").write_text(with_table)
     assert run("release", "d.csv", "--policy", "p.yaml", "--out", "r1", "--seed", "1")[0] == 0
     code, _, err = run(
         "release", "d.csv", "--policy", "p.yaml", "--out", "r2", "--seed", "1", "--engine", "duckdb"
     )
     assert code == 0, err
+    table = "tables/count_by_b_s.csv"
+    assert (workdir / "r1" / table).read_text() == (workdir / "r2" / table).read_text()
     a = json.loads((workdir / "r1" / "risk-after.json").read_text())
     b = json.loads((workdir / "r2" / "risk-after.json").read_text())
     assert a["k_anonymity"] == b["k_anonymity"]
