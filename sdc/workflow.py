@@ -33,12 +33,16 @@ if TYPE_CHECKING:
     from sdc.release.pipeline import ReleaseResult
 
 
-def load_inputs(data: Path, policy_path: Path, *, sheet: str | None = None) -> tuple[Table, Policy]:
+def load_inputs(
+    data: Path, policy: Path | Policy, *, sheet: str | None = None
+) -> tuple[Table, Policy]:
     """Read the policy and the data, and check one against the other before any work.
 
-    The policy is read first: a malformed policy is reported without touching the data.
+    The policy is read first (unless it is given already loaded): a malformed policy is
+    reported without touching the data.
     """
-    policy = load_policy(policy_path)
+    if not isinstance(policy, Policy):
+        policy = load_policy(policy)
     table = read_table(data, sheet=sheet)
     policy.check_against(table.frame.columns, data_name=table.path.name)
     check_hierarchies(policy, table.frame)
@@ -250,7 +254,7 @@ def run_risk(
     policy = load_policy(policy_path)
     counter = counting_engine(policy, engine, spark_master)
     if counter.name == "pandas":
-        table, policy = load_inputs(data, policy_path, sheet=sheet)
+        table, policy = load_inputs(data, policy, sheet=sheet)
         report: RiskReport | ScaleRiskReport = assess(table.frame, policy)
     else:
         table = None
