@@ -134,25 +134,9 @@ def release(
         step("writing the bundle")
         with staged_folder(out, force=force) as tmp:
             rows = _write_outputs(tmp, treated, tables, synthetic, evaluation, before, after)
-            manifest = _manifest(
-                table,
-                policy,
-                treated,
-                tables,
-                synthetic,
-                evaluation,
-                before,
-                after,
-                spent,
-                cap,
-                started,
-                rows,
-                output_hashes(tmp),
-                seed,
-            )
             result = ReleaseResult(
                 out,
-                manifest,
+                {},
                 before,
                 after,
                 treated,
@@ -162,6 +146,11 @@ def release(
                 spent,
                 notes=table.notes,
             )
+            manifest = result.manifest
+            manifest.update(
+                _manifest(result, table, policy, cap, started, rows, output_hashes(tmp))
+            )
+            manifest["non_dp_seed_given"] = seed is not None
             write_text(
                 tmp / "report.html", release_html(result, table.path.name, original=table.frame)
             )
@@ -394,21 +383,18 @@ def _write_outputs(
 
 
 def _manifest(
+    result: ReleaseResult,
     table: Table,
     policy: Policy,
-    treated: TreatedMicrodata | None,
-    tables: tuple[ProtectedTable, ...],
-    synthetic: SynthResult | None,
-    evaluation: SynthEvaluation | None,
-    before: RiskReport,
-    after: RiskReport | None,
-    spent: Budget,
     cap: Budget,
     started: str,
     rows: dict[str, int],
     hashes: dict[str, str],
-    seed: int | None,
 ) -> dict[str, Any]:
+    """The manifest: what went in, what came out (with hashes), what was done and spent."""
+    before, after, treated = result.before, result.after, result.microdata
+    tables, synthetic, evaluation = result.tables, result.synthetic, result.evaluation
+    spent = result.budget
     policy_text = policy.text.encode("utf-8")
     manifest: dict[str, Any] = {
         "schema": "sdc.manifest/1",
@@ -461,7 +447,6 @@ def _manifest(
     if synthetic is not None:
         manifest["synthetic"] = synthetic.to_dict()
         manifest["synthetic"]["evaluation"] = evaluation.to_dict() if evaluation else None
-    manifest["non_dp_seed_given"] = seed is not None
     return manifest
 
 
