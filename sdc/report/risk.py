@@ -147,6 +147,17 @@ def findings(report: RiskReport) -> list[str]:
             "higher risk than the rest "
             "of the file (above 0.1 and far above the typical record)."
         )
+    threshold = report.global_threshold
+    if threshold is not None:
+        goal = f"to bring the global risk down to {report.max_global_risk * 100:g}%"
+        if threshold > 0:
+            above = int((report.records["r_k"] > threshold).sum())
+            out.append(
+                f"{_records(above)} {_have(above)} an individual risk above {threshold:.4g}; "
+                f"they would need treatment {goal}."
+            )
+        else:
+            out.append(f"Every record would need treatment {goal}.")
     if report.household_risk is not None:
         hh = report.household_risk
         out.append(

@@ -19,7 +19,12 @@ from sdc.errors import DataError, PolicyError
 from sdc.risk.diversity import group_counts, l_diversity, t_closeness, top_share
 from sdc.risk.engines.base import CountingEngine
 from sdc.risk.frequencies import MissingRule, combine_codes, encode_keys, key_frequencies
-from sdc.risk.individual import high_risk_count, household_risk, individual_risk
+from sdc.risk.individual import (
+    global_risk_threshold,
+    high_risk_count,
+    household_risk,
+    individual_risk,
+)
 
 SCHEMA = "sdc.risk/1"
 
@@ -42,6 +47,8 @@ class RiskThresholds:
         group_share: a key group whose most common sensitive value covers at least this
             share is reported as group (attribute) disclosure; in (0.5, 1], default 0.9.
         recursive_c: the constant c of recursive (c, l)-diversity (sdcMicro's default 2).
+        max_global_risk: the global risk (mean individual risk) the global risk threshold is
+            computed for, in (0, 1), sdcMicro's default 0.01; reported, not checked.
     """
 
     k: int = 3
@@ -51,6 +58,7 @@ class RiskThresholds:
     max_expected_reidentifications: float | None = None
     group_share: float = 0.9
     recursive_c: float = 2.0
+    max_global_risk: float = 0.01
 
     def __post_init__(self) -> None:
         problems = []
@@ -78,6 +86,8 @@ class RiskThresholds:
             problems.append(f"group_share must be in (0.5, 1], got {self.group_share!r}")
         if not self.recursive_c > 0:
             problems.append(f"recursive_c must be positive, got {self.recursive_c!r}")
+        if not 0 < self.max_global_risk < 1:
+            problems.append(f"max_global_risk must be in (0, 1), got {self.max_global_risk!r}")
         if problems:
             raise PolicyError("thresholds: " + "; ".join(problems))
 
@@ -215,6 +225,10 @@ class RiskReport:
         max_risk: the largest individual risk.
         high_risk_records: records with risk > median + 3 MAD and > 0.1 (sdcMicro's count).
         records_above_max_risk: records with risk above ``max_individual_risk`` (if set).
+        global_threshold: sdcMicro's global risk threshold: capping every record whose risk is
+            above it at it brings the global risk below ``thresholds.max_global_risk``; None
+            when the file is already below it (see
+            :func:`~sdc.risk.individual.global_risk_threshold`).
         household_risk: household risk figures, or None without a household column.
         l_diversity, t_closeness, group_disclosure: one entry per sensitive variable.
         contributions: one entry per quasi-identifier, in ``quasi`` order.
@@ -243,6 +257,7 @@ class RiskReport:
     max_risk: float
     high_risk_records: int
     records_above_max_risk: int | None
+    global_threshold: float | None
     household_risk: HouseholdRisk | None
     l_diversity: tuple[LDiversity, ...]
     t_closeness: tuple[TCloseness, ...]
@@ -281,6 +296,11 @@ class RiskReport:
         return out
 
     @property
+    def max_global_risk(self) -> float:
+        """The global risk the global threshold is computed for (``thresholds``)."""
+        return self.thresholds.max_global_risk
+
+    @property
     def passed(self) -> bool:
         """True when every threshold holds."""
         return not self.breaches
@@ -315,6 +335,8 @@ class RiskReport:
                 "max_individual_risk": _num(self.max_risk),
                 "high_risk_records": self.high_risk_records,
                 "records_above_max_individual_risk": self.records_above_max_risk,
+                "global_threshold": _num(self.global_threshold),
+                "max_global_risk": _num(self.max_global_risk),
                 "histogram": [{"upto": _num(e), "records": c} for e, c in self.risk_histogram],
             },
             "household_risk": None
@@ -501,6 +523,7 @@ def assess_risk(
         max_risk=_max(risk),
         high_risk_records=high_risk_count(risk),
         records_above_max_risk=above,
+        global_threshold=global_risk_threshold(risk, thresholds.max_global_risk),
         household_risk=hh,
         l_diversity=ldiv,
         t_closeness=tclose,

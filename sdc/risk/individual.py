@@ -17,12 +17,19 @@ relative 1e-9 of ``f_k`` counts as equal, the limit of the formulas as ``p -> 1`
 Without weights the risk is ``1/f_k``. The global risk is the mean individual risk and the
 expected number of re-identifications their sum. A household's risk is the probability that
 at least one member is re-identified, ``1 - prod(1 - r_i)``, and every member carries it.
+
+The global risk threshold (:func:`global_risk_threshold`) is sdcMicro's ``global_threshold``
+(``measure_riskWORK`` with the C++ routine ``measure_threshold``, after the mu-Argus 4.1
+manual, section 2.3.4.1): the individual risk such that capping every record above it at it
+brings the global risk below ``max_global_risk``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from sdc.errors import DataError, PolicyError
 
 
 def individual_risk(fk: np.ndarray, Fk: np.ndarray | None = None) -> np.ndarray:
@@ -54,6 +61,58 @@ def individual_risk(fk: np.ndarray, Fk: np.ndarray | None = None) -> np.ndarray:
         risk[more] = (p / (f - (1.0 - p)))[more]
     risk[census] = 1.0 / f[census]
     return risk
+
+
+def global_risk_threshold(risk: np.ndarray, max_global_risk: float = 0.01) -> float | None:
+    """The individual-risk threshold that brings the global risk down to ``max_global_risk``.
+
+    sdcMicro's ``global_threshold`` of ``measure_risk``, step by step as it computes it. With
+    the ``n`` risks sorted from high to low (``r_0 >= r_1 >= ...``), the target number of
+    re-identifications ``ER = max_global_risk * n`` and the total ``S = sum(r)``:
+
+    - ``S < ER`` (the file is already below the limit), or no records: None (sdcMicro's NA).
+    - otherwise, at each position ``j >= 1`` where the risk drops (``r_j != r_{j-1}``), the
+      global sum with the ``j`` records above capped at ``r_j`` is
+      ``(S - r_0 - ... - r_{j-1}) + j * r_j``; the first ``r_j`` for which it is below ``ER``
+      is the threshold.
+    - when no drop gets below ``ER`` (e.g. every record has the same risk), sdcMicro returns
+      0.0: every record with a positive risk needs treatment. If the smallest risk is itself
+      0.0 the result is None (sdcMicro's NA, as its threshold then equals the last risk seen).
+
+    The sums are accumulated in the same order as sdcMicro (sequentially, running subtraction),
+    so ties at the limit resolve the same way.
+
+    Args:
+        risk: individual risks, one per record, in any order.
+        max_global_risk: the global risk (mean individual risk) to reach, in (0, 1).
+
+    Returns:
+        The threshold (one of the risks, or 0.0), or None when sdcMicro gives NA.
+
+    Raises:
+        PolicyError: ``max_global_risk`` is not in (0, 1).
+        DataError: a risk is NaN.
+    """
+    if not 0 < max_global_risk < 1:
+        raise PolicyError(f"max_global_risk must be in (0, 1), got {max_global_risk!r}")
+    r = np.sort(np.asarray(risk, dtype=np.float64).ravel())[::-1]
+    if np.isnan(r).any():
+        raise DataError("individual risks contain NaN; compute the risk of every record first")
+    n = len(r)
+    if n == 0:
+        return None
+    target = max_global_risk * n
+    total = float(np.cumsum(r)[-1])
+    if total < target:
+        return None
+    # remaining[j] = S - r_0 - ... - r_{j-1}, subtracted one at a time as sdcMicro does
+    remaining = np.subtract.accumulate(np.concatenate(([total], r[:-1])))
+    drops = np.flatnonzero(r[1:] != r[:-1]) + 1
+    capped = remaining[drops] + r[drops] * drops.astype(np.float64)
+    below = np.flatnonzero(capped < target)
+    if len(below):
+        return float(r[drops[below[0]]])
+    return None if r[-1] == 0.0 else 0.0
 
 
 def household_risk(risk: np.ndarray, household: pd.Series | np.ndarray) -> np.ndarray:

@@ -142,3 +142,26 @@ def test_no_single_variable_creates_the_uniques() -> None:
     df = pd.DataFrame({"a": [0, 1, 2, 3], "b": [0, 1, 2, 3]})
     text = risk_text(assess_risk(df, quasi=["a", "b"], suda=False))
     assert "No single variable creates the uniques" in text
+
+
+def test_global_threshold_finding() -> None:
+    df = pd.read_csv(DATA / "francdat.csv")
+    # 10%: threshold log(17)/16 = .17708; the two records above it (.402, .297) need treatment
+    th = RiskThresholds(k=2, max_global_risk=0.1)
+    text = risk_text(assess_risk(df, quasi=KEYS, weight="w", suda=False, thresholds=th))
+    assert (
+        "  - 2 records have an individual risk above 0.1771; they would need treatment to "
+        "bring the global risk down to 10%.\n" in text
+    )
+    # 11%: ER = .88, capping the riskiest (.402) at .297063 gives .564167 + .297063 < .88
+    th = RiskThresholds(k=2, max_global_risk=0.11)
+    text = risk_text(assess_risk(df, quasi=KEYS, weight="w", suda=False, thresholds=th))
+    assert "  - 1 record has an individual risk above 0.2971; they would need" in text
+    # default 1%: no risk level is enough (threshold 0)
+    text = risk_text(assess_risk(df, quasi=KEYS, weight="w", suda=False))
+    assert "  - Every record would need treatment to bring the global risk down to 1%.\n" in text
+    # already below the limit (S = 2 < ER = 0.5 * 8): no line
+    even = pd.DataFrame({"a": ["x"] * 4 + ["y"] * 4})
+    th = RiskThresholds(max_global_risk=0.5)
+    text = risk_text(assess_risk(even, quasi=["a"], suda=False, thresholds=th))
+    assert "need treatment" not in text

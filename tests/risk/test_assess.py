@@ -175,6 +175,8 @@ def test_empty_data() -> None:
         ({"group_share": 0.5}, r"group_share must be in \(0.5, 1\], got 0.5$"),
         ({"recursive_c": 0}, r"recursive_c must be positive, got 0$"),
         ({"k": True}, r"k must be a whole number"),
+        ({"max_global_risk": 0.0}, r"max_global_risk must be in \(0, 1\), got 0.0$"),
+        ({"max_global_risk": 1.0}, r"max_global_risk must be in \(0, 1\), got 1.0$"),
     ],
 )
 def test_threshold_validation(kwargs: dict[str, object], message: str) -> None:
@@ -234,3 +236,44 @@ def test_groups_with_only_missing_sensitive_values_do_not_set_l() -> None:
     assert report.l_diversity[0].distinct_min == 2
     assert report.l_diversity[0].keys_below_l == 0
     assert report.passed
+
+
+def test_global_threshold_in_report(francdat: pd.DataFrame) -> None:
+    # francdat risks sorted: .402359, .297063, .177076, .022042 x2, .017144 x2, .011654;
+    # default 1%: ER = .08 is not reached by any drop (the last gives .093232) -> 0.0
+    r = assess_risk(francdat, quasi=KEYS, weight="w", suda=False)
+    assert r.global_threshold == 0.0
+    assert r.max_global_risk == 0.01
+    d = r.to_dict()["individual_risk"]
+    assert d["global_threshold"] == 0.0 and d["max_global_risk"] == 0.01
+    # 10%: ER = .8; capping the two records above .177076 gives .621256 < .8
+    th = RiskThresholds(k=2, max_global_risk=0.1)
+    r = assess_risk(francdat, quasi=KEYS, weight="w", suda=False, thresholds=th)
+    assert r.global_threshold == pytest.approx(log(17) / 16, rel=1e-14)
+    d = json.loads(json.dumps(r.to_dict(), allow_nan=False))["individual_risk"]
+    assert d["global_threshold"] == pytest.approx(log(17) / 16, rel=1e-14)
+    assert d["max_global_risk"] == 0.1
+    # 15%: ER = 1.2 > S = .966526, already below: null
+    th = RiskThresholds(k=2, max_global_risk=0.15)
+    r = assess_risk(francdat, quasi=KEYS, weight="w", suda=False, thresholds=th)
+    assert r.global_threshold is None
+    assert r.to_dict()["individual_risk"]["global_threshold"] is None
+
+
+def test_global_threshold_unweighted(survey_df: pd.DataFrame) -> None:
+    # wildcard keys: risks 1/f_k; threshold against the record-by-record definition
+    th = RiskThresholds(max_global_risk=0.2)
+    r = assess_risk(survey_df, quasi=["age", "sex"], suda=False, thresholds=th)
+    risk = np.sort(r.records["r_k"].to_numpy())[::-1]
+    target = 0.2 * len(risk)
+    assert risk.sum() >= target
+    # sorted 1, 1, .5, 1/3 x5, .25 x3, 1/7; S = 5.0595, ER = 2.4; drops: to .5 -> 3.0595 + 2 * .5,
+    # to 1/3 -> 2.5595 + 3/3, to .25 -> .8929 + 8 * .25 = 2.8929, to 1/7 -> 1/7 + 11/7 < 2.4
+    t = r.global_threshold
+    assert t == pytest.approx(1 / 7, rel=1e-15)
+    assert np.minimum(risk, t).sum() < target
+    # the next larger risk value would not be enough
+    larger = np.unique(risk[risk > t])
+    if len(larger):
+        assert np.minimum(risk, larger.min()).sum() >= target
+    assert assess_risk(pd.DataFrame({"a": []}), quasi=["a"], suda=False).global_threshold is None

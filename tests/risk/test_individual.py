@@ -9,8 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sdc.errors import DataError, PolicyError
 from sdc.risk.frequencies import encode_keys, key_frequencies
-from sdc.risk.individual import high_risk_count, household_risk, individual_risk
+from sdc.risk.individual import (
+    global_risk_threshold,
+    high_risk_count,
+    household_risk,
+    individual_risk,
+)
 
 DATA = Path(__file__).parent.parent / "data"
 
@@ -96,3 +102,107 @@ def test_risk_is_a_probability_with_weights_at_least_one(pairs: list[tuple[int, 
 def test_weights_within_rounding_of_one_are_a_census() -> None:
     r = individual_risk(np.array([2, 1]), np.array([2.0000000000000004, 1.0 + 1e-12]))
     assert r.tolist() == [0.5, 1.0]
+
+
+def _threshold_loop(risk: list[float], max_global_risk: float) -> float | None:
+    """sdcMicro's measure_threshold + measure_riskWORK, record by record (test reference)."""
+    r = sorted(risk, reverse=True)
+    n = len(r)
+    target = max_global_risk * n
+    total = 0.0
+    for x in r:
+        total += x
+    unsafe = r[0] if r else 0.0
+    threshold = 0.0
+    if total < target:
+        threshold = unsafe
+    else:
+        remaining, above = total, 0
+        for x in r:
+            if x != unsafe:
+                if remaining + x * above < target:
+                    threshold = x
+                    break
+                unsafe = x
+            above += 1
+            remaining -= x
+    return None if unsafe == threshold else threshold
+
+
+def test_global_threshold_by_hand() -> None:
+    # sorted: 1, .5, .25, .125, .125, 0, 0, 0; S = 2, ER = 0.125 * 8 = 1
+    # drop to .5:   (2 - 1) + 1 * .5 = 1.5     not < 1
+    # drop to .25:  (1 - .5) + 2 * .25 = 1.0   not < 1 (strict)
+    # drop to .125: (.5 - .25) + 3 * .125 = .625 < 1  -> threshold .125
+    risk = np.array([0.125, 0, 1, 0.125, 0, 0.25, 0.5, 0])
+    assert global_risk_threshold(risk, 0.125) == 0.125
+    # ER = 1.5 + 1e-9 * 8: the drop to .5 gives 1.5 < ER -> threshold .5
+    assert global_risk_threshold(risk, 0.1875 + 1e-9) == 0.5
+
+
+def test_global_threshold_can_be_zero() -> None:
+    # the drop to risk 0 is the first below ER = 0.02: capping at 0 -> threshold 0.0
+    assert global_risk_threshold(np.array([0.0, 1.0])) == 0.0
+    # no drop gets below ER = 0.02 (1 + 0.5 * 1 = 1.5): sdcMicro returns 0.0, not NA
+    assert global_risk_threshold(np.array([1.0, 0.5])) == 0.0
+    # every risk equal and S = ER exactly (not below): no drop at all -> 0.0
+    assert global_risk_threshold(np.full(4, 0.25), 0.25) == 0.0
+    # all sample uniques without weights
+    assert global_risk_threshold(np.ones(10)) == 0.0
+
+
+def test_global_threshold_na_cases() -> None:
+    # no records
+    assert global_risk_threshold(np.zeros(0)) is None
+    # already below the limit: S = 0.02 < ER = 0.04
+    assert global_risk_threshold(np.full(4, 0.005)) is None
+    assert global_risk_threshold(np.zeros(3)) is None
+    # the last drop is to 0 but the running sum left over by rounding is not below ER:
+    # S = .9 + .8 = 1.7000000000000002, S - .9 - .8 = 1.1e-16 >= ER = 3e-17 -> threshold 0
+    # equals the last risk seen (0) -> NA; with ER = 3e-15 the same drop is below -> 0.0
+    risk = np.array([0.8, 0.0, 0.9])
+    assert global_risk_threshold(risk, 1e-17) is None
+    assert global_risk_threshold(risk, 1e-15) == 0.0
+
+
+def test_global_threshold_francdat() -> None:
+    # francdat risks (see test_francdat_individual_risk), S = 0.966526, n = 8
+    df = pd.read_csv(DATA / "francdat.csv")
+    f = key_frequencies(encode_keys(df, ["Key1", "Key2", "Key3", "Key4"], "wildcard"), df["w"])
+    r = individual_risk(f.fk, f.Fk)
+    # ER = 0.8: drop to .297063 -> .564167 + .297063 = .86123; to .177076 -> .267104 +
+    # 2 * .177076 = .621256 < .8 -> log(17)/16
+    assert global_risk_threshold(r, 0.1) == pytest.approx(log(17) / 16, rel=1e-14)
+    # ER = 0.4: the drop to .022042 gives .090028 + 3 * .022042 = .156154 < .4
+    assert global_risk_threshold(r, 0.05) == pytest.approx(0.022042, abs=5e-7)
+    # ER = 0.08: the last drop (to .011654) still gives .093232 -> 0.0
+    assert global_risk_threshold(r) == 0.0
+    # ER = 1.2 > S: already safe
+    assert global_risk_threshold(r, 0.15) is None
+
+
+@pytest.mark.parametrize("bad", [0.0, 1.0, -0.1, 1.5])
+def test_global_threshold_rejects_limit_outside_open_unit_interval(bad: float) -> None:
+    with pytest.raises(PolicyError, match="max_global_risk"):
+        global_risk_threshold(np.array([0.5]), bad)
+
+
+def test_global_threshold_rejects_nan() -> None:
+    with pytest.raises(DataError, match="NaN"):
+        global_risk_threshold(np.array([0.5, np.nan]))
+
+
+@given(
+    st.lists(st.sampled_from([0.0, 0.01, 0.02, 0.1, 0.25, 1 / 3, 0.5, 1.0]), max_size=40)
+    | st.lists(st.floats(0.0, 1.0), max_size=40),
+    st.floats(1e-4, 0.9),
+)
+@settings(max_examples=300, deadline=None)
+def test_global_threshold_matches_record_by_record(risk: list[float], limit: float) -> None:
+    got = global_risk_threshold(np.array(risk, dtype=np.float64), limit)
+    assert got == _threshold_loop(risk, limit)
+    if got is not None and got > 0:
+        # capping every record above the threshold at it brings the global risk below limit
+        assert np.minimum(risk, got).mean() < limit + 1e-12
+        # and the threshold is a record's risk
+        assert got in risk
