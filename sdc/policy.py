@@ -154,6 +154,7 @@ class Thresholds(_Model):
     max_expected_reidentifications: Annotated[float, Field(ge=0)] | None = None
     max_suppression: Share = 0.05
     group_share: Annotated[float, Field(gt=0.5, le=1)] = 0.9
+    max_global_risk: Annotated[float, Field(gt=0, lt=1)] = 0.01
 
 
 _DEFAULT_TREATMENTS: tuple[Treatment, ...] = ("recode", "suppress")

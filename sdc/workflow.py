@@ -171,6 +171,7 @@ def risk_thresholds(policy: Policy) -> RiskThresholds:
         max_individual_risk=t.max_individual_risk,
         max_expected_reidentifications=t.max_expected_reidentifications,
         group_share=t.group_share,
+        max_global_risk=t.max_global_risk,
     )
 
 
