@@ -224,27 +224,14 @@ def _measure_count_vector(counts: np.ndarray, d_in: int, spec: DpSpec, budget: B
     (and the truncation to ``contribution_bound`` records per unit) happened in the
     engine instead of in OpenDP's transformation.
     """
-    domain = dp.vector_domain(dp.atom_domain(T=int))
     data = [int(x) for x in np.rint(counts)]
-    if spec.mechanism == "laplace":
-        scale = d_in / budget.epsilon
-        meas = dp.m.make_laplace(domain, dp.l1_distance(T=int), scale)
-        spent = Budget(float(meas.map(d_in)))
-        kind: NoiseKind = "discrete_laplace"
-        chain = "make_laplace on the vector of cell counts (discrete Laplace)"
-    else:
-
-        def build(s: float) -> Any:
-            inner = dp.m.make_gaussian(domain, dp.l2_distance(T=int), s)
-            return dp.c.make_fix_delta(dp.c.make_zCDP_to_approxDP(inner), budget.delta)
-
-        scale = float(dp.binary_search_param(build, d_in, (budget.epsilon, budget.delta)))
-        meas = build(scale)
-        eps, delta = meas.map(d_in)
-        spent = Budget(float(eps), float(delta))
-        kind = "discrete_gaussian"
-        chain = "make_gaussian on the vector of cell counts (discrete Gaussian, zCDP -> approxDP)"
-    leaves = np.asarray(meas(data), dtype=float)
+    leaves, scale, spent = _measure_vector(data, int, d_in, spec.mechanism, budget)
+    kind: NoiseKind = "discrete_laplace" if spec.mechanism == "laplace" else "discrete_gaussian"
+    chain = (
+        "make_laplace on the vector of cell counts (discrete Laplace)"
+        if spec.mechanism == "laplace"
+        else "make_gaussian on the vector of cell counts (discrete Gaussian, zCDP -> approxDP)"
+    )
     return _Noisy(
         leaves=leaves,
         kind=kind,
@@ -257,26 +244,39 @@ def _measure_count_vector(counts: np.ndarray, d_in: int, spec: DpSpec, budget: B
     )
 
 
-def _measure_sums(sums: np.ndarray, sensitivity: float, spec: DpSpec, budget: Budget) -> _Noisy:
-    domain = dp.vector_domain(dp.atom_domain(T=float, nan=False))
-    data = [float(x) for x in sums]
-    if spec.mechanism == "laplace":
+def _measure_vector(
+    data: list[Any], kind: type, sensitivity: float, mechanism: str, budget: Budget
+) -> tuple[np.ndarray, float, Budget]:
+    """One OpenDP measurement on a vector of aggregates (never seeded).
+
+    Laplace (discrete for integers) at scale ``sensitivity / epsilon``, or Gaussian
+    (discrete for integers) under zCDP converted to (epsilon, delta), its scale found by
+    OpenDP's binary search. Returns the noisy vector, the scale and the budget spent.
+    """
+    domain = dp.vector_domain(
+        dp.atom_domain(T=kind, nan=False) if kind is float else dp.atom_domain(T=kind)
+    )
+    if mechanism == "laplace":
         scale = sensitivity / budget.epsilon
-        meas = dp.m.make_laplace(domain, dp.l1_distance(T=float), scale)
+        meas = dp.m.make_laplace(domain, dp.l1_distance(T=kind), scale)
         spent = Budget(float(meas.map(sensitivity)))
-        kind: NoiseKind = "laplace"
     else:
 
         def build(s: float) -> Any:
-            inner = dp.m.make_gaussian(domain, dp.l2_distance(T=float), s)
+            inner = dp.m.make_gaussian(domain, dp.l2_distance(T=kind), s)
             return dp.c.make_fix_delta(dp.c.make_zCDP_to_approxDP(inner), budget.delta)
 
         scale = float(dp.binary_search_param(build, sensitivity, (budget.epsilon, budget.delta)))
         meas = build(scale)
         eps, delta = meas.map(sensitivity)
         spent = Budget(float(eps), float(delta))
-        kind = "gaussian"
-    leaves = np.asarray(meas(data), dtype=float)
+    return np.asarray(meas(data), dtype=float), scale, spent
+
+
+def _measure_sums(sums: np.ndarray, sensitivity: float, spec: DpSpec, budget: Budget) -> _Noisy:
+    data = [float(x) for x in sums]
+    leaves, scale, spent = _measure_vector(data, float, sensitivity, spec.mechanism, budget)
+    kind: NoiseKind = "laplace" if spec.mechanism == "laplace" else "gaussian"
     return _Noisy(
         leaves=leaves,
         kind=kind,
