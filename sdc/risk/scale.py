@@ -43,6 +43,7 @@ class ScaleRiskReport:
         global_risk, expected_reidentifications, max_risk: as in :class:`RiskReport`.
         risk_method: ``benedetti-franconi`` with weights, ``1/fk`` without.
         records_above_max_risk: records over ``max_individual_risk`` (if set).
+        global_threshold: sdcMicro's risk threshold for ``thresholds.max_global_risk``.
         risk_histogram, fk_histogram: as in :class:`RiskReport`.
         records_path: the Parquet file of per-record results, when asked for.
 
@@ -66,6 +67,7 @@ class ScaleRiskReport:
     expected_reidentifications: float
     max_risk: float
     records_above_max_risk: int | None
+    global_threshold: float | None
     risk_histogram: tuple[tuple[float, int], ...]
     fk_histogram: tuple[tuple[int, int], ...]
     records_path: str | None = field(default=None)
@@ -125,6 +127,8 @@ class ScaleRiskReport:
                 "expected_reidentifications": self.expected_reidentifications,
                 "max_individual_risk": self.max_risk,
                 "records_above_max_individual_risk": self.records_above_max_risk,
+                "global_threshold": self.global_threshold,
+                "max_global_risk": self.thresholds.max_global_risk,
                 "histogram": [{"up_to": e, "records": c} for e, c in self.risk_histogram],
             },
             "key_sizes": [{"from": lo, "records": c} for lo, c in self.fk_histogram],
@@ -218,10 +222,43 @@ def _report(
         expected_reidentifications=float(summary.risk_sum or 0.0),
         max_risk=float(summary.risk_max or 0.0),
         records_above_max_risk=int(count[~(risk <= limit)].sum()) if limit is not None else None,
+        global_threshold=weighted_global_threshold(risk, count, thresholds.max_global_risk),
         risk_histogram=tuple((float(e), int(c)) for e, c in zip(edges, risk_hist, strict=True)),
         fk_histogram=tuple((int(lo), int(c)) for lo, c in zip(classes, fk_hist, strict=True)),
         records_path=str(result.out_path) if result.out_path is not None else None,
     )
+
+
+def weighted_global_threshold(
+    risk: np.ndarray, count: np.ndarray, max_global_risk: float
+) -> float | None:
+    """The global risk threshold of sdcMicro, from distinct risks and their record counts.
+
+    The same rule as :func:`sdc.risk.individual.global_risk_threshold` (which walks the
+    sorted per-record risks), computed per distinct risk so that census files never expand
+    to one value per record: at each drop in the sorted risks, the global sum with the
+    records above capped at that risk is compared with ``max_global_risk * n``. Sums are
+    accumulated per distinct value, so a tie exactly at the limit may resolve differently.
+    """
+    if len(risk) == 0 or count.sum() == 0:
+        return None
+    order = np.argsort(-risk, kind="stable")
+    values, first = np.unique(-risk[order], return_index=True)
+    values = -values  # distinct risks, high to low
+    counts = np.add.reduceat(count[order].astype(np.float64), first)
+    n = counts.sum()
+    target = max_global_risk * n
+    mass = values * counts
+    total = float(mass.sum())
+    if total < target:
+        return None
+    above = np.concatenate(([0.0], np.cumsum(counts)[:-1]))  # records with a higher risk
+    removed = np.concatenate(([0.0], np.cumsum(mass)[:-1]))
+    capped = (total - removed) + above * values
+    below = np.flatnonzero(capped[1:] < target) + 1
+    if len(below):
+        return float(values[below[0]])
+    return None if values[-1] == 0.0 else 0.0
 
 
 def _share(count: int, n: int) -> float:

@@ -82,6 +82,8 @@ def test_duckdb_risk_matches_pandas(workdir: Path, data: str) -> None:
         assert scale["individual_risk"][key] == pytest.approx(
             full["individual_risk"][key], rel=1e-12
         )
+    got, want = (r["individual_risk"]["global_threshold"] for r in (scale, full))
+    assert (got is None and want is None) or got == pytest.approx(want)
     mem = pd.read_csv(workdir / "p.csv")
     out_of_core = pd.read_parquet(workdir / "d.parquet.out.parquet")
     assert out_of_core["row"].tolist() == mem["row"].tolist()
