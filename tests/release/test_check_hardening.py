@@ -25,28 +25,10 @@ from sdc.policy import Policy, parse_policy
 from sdc.release.check import CheckItem, CheckResult, check_bundle
 from sdc.release.ledger import Ledger
 from sdc.release.pipeline import release
+from tests.release.test_check import POLICY, policy_from, survey
 
 KEY = "a-test-key-of-32-characters-long!"
 
-POLICY = """\
-version: 1
-name: checked
-columns:
-  name: {role: direct}
-  pid: {role: direct, action: pseudonymize}
-  age: {role: quasi, recode: {bands: [0, 30, 60]}}
-  sex: {role: quasi, categories: [f, m]}
-  village: {role: quasi, categories: [A, B, C, D]}
-  hiv: {role: sensitive}
-  income: {role: sensitive, bounds: [0, 1000]}
-thresholds: {k: 2, max_suppression: 0.5}
-outputs:
-  microdata: {treatments: [recode, suppress]}
-  tables:
-    - {by: [village, sex], count: true, min_cell: 3}
-    - {by: [village], sum: income, dp: {epsilon: 0.4}}
-privacy: {budget: 1.0}
-"""
 
 #: The same outputs without microdata: a bundle of tables only.
 TABLES_ONLY = POLICY.replace("  microdata: {treatments: [recode, suppress]}\n", "")
@@ -59,29 +41,6 @@ WITH_SYNTHETIC = POLICY.replace(
 
 COUNT = "tables/count_by_village_sex.csv"
 DP = "tables/sum_income_by_village.csv"
-
-
-def survey(n: int = 60) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {
-                "name": f"Zq Person {i}",
-                "pid": f"P{i:03d}",
-                "age": 18 + (i * 7) % 70,
-                "sex": "f" if i % 2 else "m",
-                "village": "D" if i >= n - 3 else "ABC"[i % 3],
-                "hiv": "pos" if i % 5 == 0 else "neg",
-                "income": (i * 37) % 900,
-            }
-            for i in range(n)
-        ]
-    )
-
-
-def policy_from(folder: Path, text: str, name: str = "p.yaml") -> Policy:
-    path = folder / name
-    path.write_text(text, encoding="utf-8")
-    return parse_policy(text, source=path)
 
 
 def make_bundle(folder: Path, text: str) -> Path:
