@@ -50,6 +50,7 @@ class Recode(_Model):
     bands: list[float] | None = None
     map: Path | None = None
     level: Annotated[int, Field(ge=0)] | None = None
+    max_level: Annotated[int, Field(ge=0)] | None = None
     prefix: Annotated[int, Field(ge=1)] | None = None
     date: Literal["month", "year"] | None = None
     grid: PositiveFloat | None = None
@@ -71,6 +72,11 @@ class Recode(_Model):
             )
         if self.level is not None and self.map is None:
             raise ValueError("level only applies to a map (hierarchy file)")
+        if self.max_level is not None and (self.map is None or self.level is not None):
+            raise ValueError(
+                "max_level caps the level generalize: auto may choose: give it with a map "
+                "and no level"
+            )
         return self
 
 
@@ -144,16 +150,28 @@ class DataSpec(_Model):
     household: str | None = None
 
 
+#: The share of the records in one key group holding the same sensitive value from which
+#: the group is *reported* as a group disclosure when the policy sets no ``group_share``.
+REPORTED_GROUP_SHARE = 0.9
+
+
 class Thresholds(_Model):
-    """Limits a release must meet; a missing limit is not checked."""
+    """Limits a release must meet; a missing limit is not checked.
+
+    ``group_share`` is enforced only when the policy sets it: without it, key groups where
+    90% share one sensitive value are reported but do not fail the release (a skewed
+    variable, say 95% "no", could never meet a default limit).
+    """
 
     k: Annotated[int, Field(ge=2)] = 3
     l: Annotated[int, Field(ge=2)] | None = None  # noqa: E741 - the measure is called l
+    l_diversity: Literal["distinct", "entropy", "recursive"] = "distinct"
+    recursive_c: PositiveFloat = 2.0
     t: Annotated[float, Field(gt=0, le=1)] | None = None
     max_individual_risk: Annotated[float, Field(gt=0, le=1)] | None = None
     max_expected_reidentifications: Annotated[float, Field(ge=0)] | None = None
     max_suppression: Share = 0.05
-    group_share: Annotated[float, Field(gt=0.5, le=1)] = 0.9
+    group_share: Annotated[float, Field(gt=0.5, le=1)] | None = None
     max_global_risk: Annotated[float, Field(gt=0, lt=1)] = 0.01
 
 
@@ -278,7 +296,8 @@ class Policy(_Model):
     version: Literal[1]
     name: str
     data: DataSpec = Field(default_factory=DataSpec)
-    missing: Literal["wildcard", "category"] = "wildcard"
+    missing: Literal["wildcard", "category"] = "category"
+    unlisted: Literal["refuse", "drop", "keep"] = "refuse"
     columns: dict[str, Column]
     thresholds: Thresholds = Field(default_factory=Thresholds)
     outputs: Outputs = Field(default_factory=Outputs)
@@ -499,13 +518,6 @@ def _check_consistency(policy: Policy) -> None:
         raise PolicyError(
             f"{policy.where('privacy', 'unit')}: privacy.unit household needs the household "
             "id column: add data: {household: COLUMN}"
-        )
-    microdata = policy.outputs.microdata
-    if policy.missing == "category" and microdata and "suppress" in microdata.treatments:
-        raise PolicyError(
-            f"{policy.where('missing')}: local suppression blanks values that must match "
-            "anything (missing: wildcard); with missing: category use generalize: auto or "
-            "drop suppress from the treatments"
         )
     for i, table in enumerate(policy.outputs.tables):
         if table.dp is None:

@@ -19,7 +19,7 @@ import pandas as pd
 
 from sdc.errors import DataError, PolicyError
 from sdc.io import Table, read_columns, read_table, write_csv, write_text
-from sdc.policy import Policy, load_policy
+from sdc.policy import REPORTED_GROUP_SHARE, Policy, load_policy
 from sdc.release.budget import format_number
 from sdc.release.ledger import Ledger, LedgerSummaryRow, short_sha
 from sdc.report import risk_html, risk_json, risk_text
@@ -170,7 +170,10 @@ def risk_thresholds(policy: Policy) -> RiskThresholds:
         t=t.t,
         max_individual_risk=t.max_individual_risk,
         max_expected_reidentifications=t.max_expected_reidentifications,
-        group_share=t.group_share,
+        group_share=REPORTED_GROUP_SHARE if t.group_share is None else t.group_share,
+        group_share_enforced=t.group_share is not None,
+        l_diversity=t.l_diversity,
+        recursive_c=t.recursive_c,
         max_global_risk=t.max_global_risk,
     )
 

@@ -24,7 +24,7 @@ import pandas as pd
 import sdc
 from sdc.errors import PolicyError, PolicyNotMet
 from sdc.io import Table, write_csv, write_parquet, write_text
-from sdc.policy import Policy
+from sdc.policy import REPORTED_GROUP_SHARE, Policy
 from sdc.release.budget import Budget
 from sdc.release.bundle import MANIFEST, check_target, output_hashes, staged_folder, write_json
 from sdc.release.ledger import Ledger
@@ -300,7 +300,7 @@ def table_spec(policy: Policy, index: int) -> TableSpec:
         min_cell=entry.min_cell,
         dominance=(entry.dominance.n, entry.dominance.k) if entry.dominance else None,
         p_percent=entry.p_percent,
-        group_share=policy.thresholds.group_share if entry.sensitive else None,
+        group_share=(policy.thresholds.group_share or REPORTED_GROUP_SHARE) if entry.sensitive else None,
         sensitive=entry.sensitive,
         rounding=entry.rounding.base if entry.rounding else None,
         rounding_method=entry.rounding.method if entry.rounding else "random",

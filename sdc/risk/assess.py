@@ -59,6 +59,8 @@ class RiskThresholds:
     group_share: float = 0.9
     recursive_c: float = 2.0
     max_global_risk: float = 0.01
+    group_share_enforced: bool = False
+    l_diversity: Literal["distinct", "entropy", "recursive"] = "distinct"
 
     def __post_init__(self) -> None:
         problems = []
