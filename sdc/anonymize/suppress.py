@@ -1,8 +1,19 @@
-"""Local suppression to k-anonymity under the wildcard rule.
+"""Local suppression to k-anonymity (and l-diversity) under the policy's missing-value rule.
 
 Goal (DESIGN.md): suppress (set to missing) the fewest quasi-identifier values, least
-important variables first, so that every record's key count ``f_k`` reaches ``k`` when a
-missing value matches every value of its variable (sdcMicro's rule).
+important variables first, so that every record that reveals a key reaches ``k`` (and ``l``
+and the group-share limit, where set) under the policy's rule:
+
+* ``missing="category"`` (the default): a blank is one more value, so a record is protected
+  when at least k - 1 other records have exactly its key, blanks included. A record whose
+  quasi-identifiers are all blank reveals no key: it counts as suppressed and is nobody's
+  neighbour.
+* ``missing="wildcard"`` (sdcMicro's convention): a blank matches every value, but no
+  record reaches k only through other records' blanks: a record without a blank of its own
+  needs k records with exactly its key, and records that are all blank match nobody. So
+  every record that is below k when suppression starts loses at least one of its own values
+  (as sdcMicro's ``localSuppression`` does), and the CA record "protected" by two Alaska
+  records whose state was blanked is suppressed too.
 
 Importance follows sdcMicro's ``localSuppression``: a *lower* number is *more* important and
 is suppressed *last*. Variables without an importance are suppressed before those with one;
@@ -12,44 +23,75 @@ then the later column.
 The algorithm is a vectorised greedy over *distinct* rows (identical records are treated
 together; they share their risk). Each round:
 
-1. Count every distinct row's ``f_k`` under the wildcard rule.
-2. For every violating row (``f_k < k``), count what its key would match with one
-   quasi-identifier suppressed, for each variable at once (one batched count). The least
-   important variable that reaches ``k`` wins. Rows that no single suppression fixes try
-   every pair of variables (preferring pairs whose most important member is least
-   important); rows that no pair fixes get the single suppression that raises ``f_k`` most
-   and come back next round.
-3. Rows that would become the same key by the same suppression form a cluster. Suppressing
-   one member already raises the count of the others (their suppressed neighbour now
-   matches them), so within a cluster members are suppressed in order of increasing
-   ``f_k`` only until the rest are safe. This is where it beats a one-suppression-per-
-   violating-record pass (sdcMicro suppresses every violating record of a pass, even when an
-   earlier suppression in the same pass already fixed it).
+1. Count every distinct row's protection count
+   (:func:`sdc.risk.frequencies.protection_counts`' rule).
+2. For every violating row, count what its key would reach with one quasi-identifier
+   suppressed, for each variable at once (one batched count). Under the category rule the
+   count of the new key includes the other violating rows that the same suppression sends
+   there. The least important variable that reaches ``k`` wins. Rows that no single
+   suppression fixes try every pair of variables; rows that no pair fixes get one
+   suppression towards their nearest rows and come back next round.
+3. Under the wildcard rule, rows with a blank of their own that the same suppression sends
+   to the same key form a cluster: suppressing one member already raises the count of the
+   others, so members are suppressed in order of increasing count only until the rest are
+   safe.
 
-Suppression never lowers anyone's ``f_k`` (a wildcard only adds matches), the counts used to
-stop inside a cluster are lower bounds, and a row whose every quasi-identifier is missing
-matches the whole sample (or stratum), so the loop ends with every record at ``k`` or above
-whenever the sample (every stratum) holds at least ``k`` records. Each round costs a few
-batched group-bys over the distinct rows; there is no Python loop over records.
+Every violating row gets at least one new blank per round (or is held back because a
+suppression in its cluster lifts it), and a row that is all blank is done, so the loop ends.
+Then, with ``l`` or a group-share limit, key groups that fail them are merged with
+neighbouring groups by suppressing one more variable (the least important whose merged
+group meets every limit), and k is re-established; this repeats until every group holds.
+Each round costs a few batched group-bys over the distinct rows; there is no Python loop
+over records.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from itertools import combinations
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from sdc.anonymize._treatment import SuppressionRecord
 from sdc.errors import DataError, PolicyError, PolicyNotMet
+from sdc.risk.diversity import group_counts, l_diversity, top_share
 from sdc.risk.frequencies import MissingRule, combine_codes, encode_keys
 
-__all__ = ["local_suppression", "set_missing", "suppression_order"]
+__all__ = ["DiversityLimits", "local_suppression", "set_missing", "suppression_order"]
 
 _RADIX_LIMIT = 2**62
 _HASH_FROM = 20_000  # group sizes from which a hash join beats sorting
+_EXEMPT = np.iinfo(np.int64).max // 4  # the count of a row that reveals no key
+
+
+@dataclass(frozen=True)
+class DiversityLimits:
+    """Attribute-disclosure limits local suppression must meet besides k.
+
+    Attributes:
+        sensitive: the sensitive columns judged.
+        l: minimum l of every key group (None: not checked).
+        kind: ``"distinct"``, ``"entropy"`` or ``"recursive"`` l-diversity (as
+            :func:`sdc.risk.diversity.l_diversity` defines them).
+        recursive_c: the c of recursive (c, l)-diversity.
+        group_share: a key group of 2 or more records where one sensitive value covers this
+            share or more fails (None: not checked).
+    """
+
+    sensitive: tuple[str, ...]
+    l: int | None = None  # noqa: E741 - the measure is called l
+    kind: Literal["distinct", "entropy", "recursive"] = "distinct"
+    recursive_c: float = 2.0
+    group_share: float | None = None
+
+    @property
+    def active(self) -> bool:
+        """Whether any limit is set on any sensitive column."""
+        return bool(self.sensitive) and (self.l is not None or self.group_share is not None)
 
 
 def local_suppression(
@@ -59,12 +101,13 @@ def local_suppression(
     *,
     importance: Mapping[str, int] | None = None,
     strata: Sequence[str] = (),
-    missing: MissingRule = "wildcard",
+    missing: MissingRule = "category",
+    diversity: DiversityLimits | None = None,
 ) -> tuple[pd.DataFrame, SuppressionRecord]:
-    """Suppress the fewest quasi-identifier values so that every record has ``f_k >= k``.
+    """Suppress the fewest quasi-identifier values so that every record is protected.
 
     Counts are sample counts (``f_k``), as in sdcMicro's ``localSuppression``; values that
-    are already missing count as wildcards and are not counted as suppressions.
+    are already missing are blanks of the rule and are not counted as suppressions.
 
     Args:
         df: the microdata; not modified.
@@ -75,7 +118,8 @@ def local_suppression(
             others. ``None`` uses sdcMicro's default (more categories = less important).
         strata: columns within whose groups k-anonymity must hold (never suppressed; a
             missing stratum value is a group of its own).
-        missing: must be ``"wildcard"``: only then does a suppressed value lower risk.
+        missing: the policy's rule, ``"category"`` or ``"wildcard"`` (see the module doc).
+        diversity: l-diversity and group-share limits to meet as well.
 
     Returns:
         The treated copy of ``df`` (suppressed values are missing; integer columns become
@@ -89,43 +133,32 @@ def local_suppression(
     quasi = list(quasi)
     strata = list(strata)
     imp = dict(importance or {})
+    limits = diversity if diversity is not None and diversity.active else None
     _validate(df, quasi, k, importance, strata, missing)
     n, m = len(df), len(quasi)
     codes = encode_keys(df, quasi, "wildcard")
     order = suppression_order(df, quasi, importance)
     pos = np.empty(m, dtype=np.int64)
     pos[[quasi.index(c) for c in order]] = np.arange(m)
+    full = _with_strata(df, codes, strata, k)
 
-    if strata:
-        strata_codes = encode_keys(df, strata, "category")
-        stratum = combine_codes(strata_codes)
-        sizes = np.bincount(stratum)
-        if n and sizes.min() < k:
-            small = int((sizes < k).sum())
-            raise PolicyNotMet(
-                f"{small} stratum/strata of {', '.join(strata)} hold fewer than k={k} records "
-                f"(the smallest has {int(sizes.min())}); k-anonymity within strata cannot be "
-                "reached by suppression: merge small strata or lower k"
-            )
-        full = np.column_stack([codes, stratum])
-    else:
-        if 0 < n < k:
-            raise PolicyNotMet(
-                f"k={k} needs at least {k} records but the data has {n}; lower k or "
-                "release more records"
-            )
-        full = codes
-
-    if n == 0 or m == 0:
-        new = np.zeros((n, m), dtype=bool)
-        violating, iterations = 0, 0
-    else:
+    rounds = repairs = violating = 0
+    if n and m:
         row_id, rows0, counts = _collapse(full)
-        fk0 = _match_counts(rows0, counts, rows0, _cards(rows0))
+        fk0 = _protection(rows0, counts, m, missing, _cards(rows0))
         violating = int(counts[fk0 < k].sum())
-        cur, iterations = _greedy(rows0, counts, k, m, pos)
-        new_rows = (cur[:, :m] < 0) & (rows0[:, :m] >= 0)
-        new = new_rows[row_id]
+        current = full
+        sensitive = [df[c] for c in limits.sensitive] if limits else []
+        for _ in range(m + 2):
+            row_id, rows, counts = _collapse(current)
+            done, used = _greedy(rows, counts, k, m, pos, missing)
+            current, rounds = done[row_id], rounds + used
+            if limits is None or not _repair_diversity(current, m, pos, sensitive, limits, k):
+                break
+            repairs += 1
+        new = (current[:, :m] < 0) & (full[:, :m] >= 0)
+    else:
+        new = np.zeros((n, m), dtype=bool)
 
     out = df.copy()
     per_var: dict[str, int] = {}
@@ -136,26 +169,58 @@ def local_suppression(
             out[col] = set_missing(out[col], mask)
     total = sum(per_var.values())
     cells = n * m
+    parameters: dict[str, object] = {
+        "k": k,
+        "missing": missing,
+        "importance": {c: int(imp[c]) for c in quasi if c in imp},
+        "strata": strata,
+    }
+    if limits is not None:
+        parameters["diversity"] = {
+            "sensitive": list(limits.sensitive),
+            "l": limits.l,
+            "l_diversity": limits.kind,
+            "recursive_c": limits.recursive_c,
+            "group_share": limits.group_share,
+        }
     record = SuppressionRecord(
         name="local_suppression",
         columns=tuple(quasi),
-        parameters={
-            "k": k,
-            "missing": missing,
-            "importance": {c: int(imp[c]) for c in quasi if c in imp},
-            "strata": strata,
-        },
+        parameters=parameters,
         changed=per_var,
         details={
             "total": total,
             "cells": cells,
             "share": total / cells if cells else 0.0,
             "violating_before": violating,
-            "iterations": iterations,
+            "iterations": rounds,
+            "diversity_repairs": repairs,
             "order": order,
         },
     )
     return out, record
+
+
+def _with_strata(df: pd.DataFrame, codes: np.ndarray, strata: list[str], k: int) -> np.ndarray:
+    """The codes with the stratum id as a last, never suppressed column (checked >= k)."""
+    n = len(df)
+    if not strata:
+        if 0 < n < k:
+            raise PolicyNotMet(
+                f"k={k} needs at least {k} records but the data has {n}; lower k or "
+                "release more records"
+            )
+        return codes
+    stratum = combine_codes(encode_keys(df, strata, "category"))
+    sizes = np.bincount(stratum)
+    if n and sizes.min() < k:
+        small = int((sizes < k).sum())
+        raise PolicyNotMet(
+            f"{small} stratum/strata of {', '.join(strata)} hold fewer than k={k} records "
+            f"(the smallest has {int(sizes.min())}); k-anonymity within strata cannot be "
+            "reached by suppression: merge small strata or lower k"
+        )
+    return np.column_stack([codes, stratum])
 
 
 def suppression_order(
@@ -216,12 +281,8 @@ def _validate(
 ) -> None:
     if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
         raise PolicyError(f"k must be a whole number >= 1, got {k!r}")
-    if missing != "wildcard":
-        raise PolicyError(
-            f"local suppression needs missing: wildcard (got {missing!r}): only when a "
-            "missing value matches every value does suppressing it lower the risk; set "
-            "missing: wildcard in the policy or use another treatment"
-        )
+    if missing not in ("wildcard", "category"):
+        raise PolicyError(f"missing must be 'category' or 'wildcard', got {missing!r}")
     if len(set(quasi)) != len(quasi):
         raise PolicyError(f"quasi-identifiers are listed twice: {quasi}")
     absent = [c for c in [*quasi, *strata] if c not in df.columns]
@@ -385,15 +446,17 @@ def _defer_helped(
     cV: np.ndarray,
     suppress: np.ndarray,
     k: int,
+    m: int,
     cards: np.ndarray,
 ) -> None:
     """Hold back suppressions that other suppressions of the round make unnecessary.
 
     Applying row A's suppressions raises row B's count by c_A when A's new key matches B and
-    its old key did not. Rows that the other chosen suppressions could lift to k are "maybe
-    helped"; the others are applied for sure. A maybe-helped row is deferred (its
-    ``suppress`` flag cleared, in place) when the sure rows alone lift it to k: an exact
-    lower bound, so it is safe next round without a suppression of its own.
+    its old key did not (and A still reveals a key). Rows that the other chosen suppressions
+    could lift to k are "maybe helped"; the others are applied for sure. A maybe-helped row
+    with a blank of its own is deferred (its ``suppress`` flag cleared, in place) when the
+    sure rows alone lift it to k: an exact lower bound, so it is safe next round without a
+    suppression of its own. A row without a blank of its own is never deferred.
     """
     applied = np.flatnonzero(suppress)
     if applied.size < 2:
@@ -401,8 +464,10 @@ def _defer_helped(
     old = V[applied]
     new = np.where(S[applied], -1, old)
     weight = cV[applied]
+    reveals = ~(new[:, :m] < 0).all(axis=1)
 
     def gain(src: np.ndarray) -> np.ndarray:
+        src = src & reveals
         return _match_counts(new[src], weight[src], old, cards) - _match_counts(
             old[src], weight[src], old, cards
         )
@@ -411,14 +476,72 @@ def _defer_helped(
     maybe = f + gain(np.ones(len(applied), dtype=bool)) >= k
     if maybe.all() or not maybe.any():
         return
-    defer = maybe & (f + gain(~maybe) >= k)
+    partial = ~(old[:, :m] >= 0).all(axis=1)
+    defer = maybe & partial & (f + gain(~maybe) >= k)
     suppress[applied[defer]] = False
 
 
+def _protection(
+    rows: np.ndarray, counts: np.ndarray, m: int, missing: MissingRule, cards: np.ndarray
+) -> np.ndarray:
+    """Protection count of each distinct row (``_EXEMPT`` for rows that reveal no key).
+
+    Distinct rows are distinct keys (with the stratum), so a row's exact count is its
+    multiplicity. Under the wildcard rule a row with a blank of its own counts the rows it
+    matches among those that reveal a key (see
+    :func:`sdc.risk.frequencies.protection_counts`).
+    """
+    blank = (rows[:, :m] < 0).all(axis=1)
+    out = counts.astype(np.int64, copy=True)
+    if missing == "wildcard":
+        partial = (rows[:, :m] < 0).any(axis=1) & ~blank
+        if partial.any():
+            src = ~blank
+            out[partial] = _match_counts(rows[src], counts[src], rows[partial], cards)
+    out[blank] = _EXEMPT
+    return out
+
+
+def _target_counts(
+    rows: np.ndarray,
+    counts: np.ndarray,
+    queries: np.ndarray,
+    mover: np.ndarray,
+    m: int,
+    missing: MissingRule,
+    cards: np.ndarray,
+) -> np.ndarray:
+    """The count each query key (a violating row with some values suppressed) would reach.
+
+    Under the category rule: the rows that already have exactly that key plus every
+    violating row (weight ``mover``) that the same batch of suppressions sends there. Under
+    the wildcard rule: the rows that reveal a key and match it (the query's own row among
+    them). A query that is all blank reveals no key and is always safe.
+    """
+    blank = (queries[:, :m] < 0).all(axis=1)
+    if missing == "category":
+        keys = combine_codes(np.vstack([rows, queries]) + 1)
+        size = int(keys.max()) + 1
+        have, want = keys[: len(rows)], keys[len(rows) :]
+        total = np.bincount(have, weights=counts, minlength=size)
+        total += np.bincount(want, weights=mover, minlength=size)
+        out = np.rint(total[want]).astype(np.int64)
+    else:
+        src = ~(rows[:, :m] < 0).all(axis=1)
+        out = _match_counts(rows[src], counts[src], queries, cards)
+    out[blank] = _EXEMPT
+    return out
+
+
 def _greedy(
-    rows0: np.ndarray, counts: np.ndarray, k: int, m: int, pos: np.ndarray
+    rows0: np.ndarray,
+    counts: np.ndarray,
+    k: int,
+    m: int,
+    pos: np.ndarray,
+    missing: MissingRule = "category",
 ) -> tuple[np.ndarray, int]:
-    """Suppress values of the distinct rows ``rows0`` until every row has f_k >= k.
+    """Suppress values of the distinct rows ``rows0`` until every row is protected.
 
     Args:
         rows0: (R, m + s) codes of the distinct rows; the first m columns may be
@@ -427,6 +550,7 @@ def _greedy(
         k: target count.
         m: number of suppressible columns.
         pos: suppression rank of each suppressible column (0 = suppressed first).
+        missing: the rule the protection counts follow.
 
     Returns:
         The suppressed rows and the number of rounds run.
@@ -440,25 +564,24 @@ def _greedy(
         combinations(range(m), 2),
         key=lambda p: (max(pos[p[0]], pos[p[1]]), min(pos[p[0]], pos[p[1]])),
     )
-    max_rounds = 2 * m + 5
-    for rounds in range(max_rounds):
+    # Every round gives each violating row a new blank (or a cluster-mate lifts it), and a
+    # row that is all blank is done: the loop ends within (rows x m) rounds, in practice m.
+    for rounds in range(len(rows0) * m + 2):
         uid, urows, ucnt = _collapse(cur, counts)
-        fk = _match_counts(urows, ucnt, urows, cards)
+        fk = _protection(urows, ucnt, m, missing, cards)
         viol = np.flatnonzero(fk < k)
         if viol.size == 0:
             return cur, rounds
         V, fV, cV = urows[viol], fk[viol], ucnt[viol]
         nv = len(viol)
         obs = V[:, :m] >= 0
-        if not obs.any(axis=1).all():  # pragma: no cover - excluded by the size checks
-            raise RuntimeError("a fully suppressed row is below k; this is a bug in sdc")
 
         # Single suppressions, all variables in one batched count.
         T1 = np.full((nv, m), -1, dtype=np.int64)
         ri, vj = np.nonzero(obs)
         q = V[ri].copy()
         q[np.arange(len(ri)), vj] = -1
-        T1[ri, vj] = _match_counts(urows, ucnt, q, cards)
+        T1[ri, vj] = _target_counts(urows, ucnt, q, cV[ri], m, missing, cards)
 
         S = np.zeros((nv, width), dtype=bool)
         T = np.full(nv, -1, dtype=np.int64)
@@ -480,7 +603,7 @@ def _greedy(
                 q = V[need[ri2]].copy()
                 q[np.arange(len(ri2)), a[pj]] = -1
                 q[np.arange(len(ri2)), b[pj]] = -1
-                T2[ri2, pj] = _match_counts(urows, ucnt, q, cards)
+                T2[ri2, pj] = _target_counts(urows, ucnt, q, cV[need[ri2]], m, missing, cards)
             ok2 = T2 >= k
             has2 = ok2.any(axis=1)
             p2 = ok2.argmax(axis=1)
@@ -491,37 +614,164 @@ def _greedy(
             need = need[~has2]
 
         if need.size:
-            # No fix within two suppressions against the current data: such rows are far
-            # from everyone and must meet other rows halfway. Move each towards its nearest
-            # rows (sdcMicro's rule): suppress the least important variable in which it
-            # differs from one of them, and come back next round.
+            # No fix within two suppressions: such rows are far from everyone and must meet
+            # other rows halfway. Move each towards its nearest rows (sdcMicro's rule):
+            # suppress the least important variable in which it differs from one of them,
+            # and come back next round.
             jf = _towards_nearest(V[need], urows, m, pos)
             S[need, jf] = True
             T[need] = T1[need, jf]
 
         suppress = np.ones(nv, dtype=bool)
-        # A complete record does not count neighbours whose key is missing entirely
-        # (freqCalc's rule): complete rows whose target is empty get no cluster discount.
-        empty_target = ~(obs & ~S[:, :m]).any(axis=1) & obs.all(axis=1) & (width == m > 1)
-        feasible = np.flatnonzero((T >= k) & ~empty_target)
-        if feasible.size:
-            target = np.where(S[feasible], -1, V[feasible])
-            cluster = combine_codes(np.column_stack([target + 1, S[feasible].astype(np.int64)]))
-            order = np.lexsort((fV[feasible], cluster))
-            cl, f_sorted, c_sorted = cluster[order], fV[feasible][order], cV[feasible][order]
-            start = np.r_[True, cl[1:] != cl[:-1]]
-            group_start = np.maximum.accumulate(np.where(start, np.arange(len(cl)), 0))
-            csum = np.cumsum(c_sorted)
-            before = csum - c_sorted - (csum - c_sorted)[group_start]
-            safe = (before >= k - f_sorted).astype(np.int64)
-            safe_sum = np.cumsum(safe)
-            safe_so_far = safe_sum - (safe_sum - safe)[group_start]
-            suppress[feasible[order]] = safe_so_far == 0
-
-        _defer_helped(V, S, fV, cV, suppress, k, cards)
+        if missing == "category":
+            _wait_for_arrivals(V, S, fV, cV, suppress, k)
+        else:
+            _cluster_discount(V, S, T, fV, cV, obs, suppress, k)
+            _defer_helped(V, S, fV, cV, suppress, k, m, cards)
         S_unique = np.zeros((len(urows), width), dtype=bool)
         S_unique[viol[suppress]] = S[suppress]
         cur[S_unique[uid]] = -1
-    raise RuntimeError(  # pragma: no cover - the loop provably ends within m rounds
-        f"local suppression did not converge in {max_rounds} rounds; this is a bug in sdc"
+    raise RuntimeError(  # pragma: no cover - the loop provably ends (see above)
+        "local suppression did not converge; this is a bug in sdc"
     )
+
+
+def _wait_for_arrivals(
+    V: np.ndarray, S: np.ndarray, fV: np.ndarray, cV: np.ndarray, suppress: np.ndarray, k: int
+) -> None:
+    """Under the category rule, keep a violating row whose key other rows move to.
+
+    When the suppressions chosen this round send enough violating rows to a row's own key
+    to lift it to k, the row stays where it is (its own suppression would only cost a value
+    and empty the key the others counted on). Clears ``suppress`` in place.
+    """
+    target = np.where(S, -1, V)
+    keys = combine_codes(np.vstack([V, target]) + 1)
+    own, sent = keys[: len(V)], keys[len(V) :]
+    moving = np.flatnonzero((sent != own) & suppress)
+    incoming = np.bincount(sent[moving], weights=cV[moving], minlength=int(keys.max()) + 1)
+    stay = fV + np.rint(incoming[own]).astype(np.int64) >= k
+    # A row that others move to cannot itself be one of the movers they counted on.
+    suppress[stay] = False
+
+
+def _cluster_discount(
+    V: np.ndarray,
+    S: np.ndarray,
+    T: np.ndarray,
+    fV: np.ndarray,
+    cV: np.ndarray,
+    obs: np.ndarray,
+    suppress: np.ndarray,
+    k: int,
+) -> None:
+    """Under the wildcard rule, suppress only as many members of a cluster as needed.
+
+    Rows with a blank of their own that the same suppression sends to the same key form a
+    cluster: once one member is suppressed it matches the others, so members are suppressed
+    in order of increasing count only until the rest are safe. A row without a blank of its
+    own is never held back: only exact matches protect it. Clears ``suppress`` in place.
+    """
+    partial = ~obs.all(axis=1)
+    feasible = np.flatnonzero((T >= k) & partial)
+    if not feasible.size:
+        return
+    target = np.where(S[feasible], -1, V[feasible])
+    cluster = combine_codes(np.column_stack([target + 1, S[feasible].astype(np.int64)]))
+    order = np.lexsort((fV[feasible], cluster))
+    cl, f_sorted, c_sorted = cluster[order], fV[feasible][order], cV[feasible][order]
+    start = np.r_[True, cl[1:] != cl[:-1]]
+    group_start = np.maximum.accumulate(np.where(start, np.arange(len(cl)), 0))
+    csum = np.cumsum(c_sorted)
+    before = csum - c_sorted - (csum - c_sorted)[group_start]
+    safe = (before >= k - f_sorted).astype(np.int64)
+    safe_sum = np.cumsum(safe)
+    safe_so_far = safe_sum - (safe_sum - safe)[group_start]
+    suppress[feasible[order]] = safe_so_far == 0
+
+
+def _repair_diversity(
+    current: np.ndarray,
+    m: int,
+    pos: np.ndarray,
+    sensitive: list[pd.Series],
+    limits: DiversityLimits,
+    k: int,
+) -> bool:
+    """Merge key groups that fail l or the group-share limit with neighbouring groups.
+
+    A failing group suppresses one more variable: the least important one whose merged
+    group (the rows already holding the new key plus every failing group sent there) has at
+    least k records and meets every limit; failing that, its least important observed
+    variable (it moves towards all blank, which reveals no key). Changes ``current`` (the
+    record-level codes) in place.
+
+    Returns:
+        Whether any value was suppressed (False: every group already holds).
+    """
+    key = current[:, :m]
+    failing = _failing_records(combine_codes(key + 1), key, m, sensitive, limits)
+    if not failing.any():
+        return False
+    idx = np.flatnonzero(failing)
+    fkey = key[idx]
+    choice = np.full(len(idx), -1, dtype=np.int64)
+    for j in np.argsort(pos).tolist():
+        open_ = (choice < 0) & (fkey[:, j] >= 0)
+        if not open_.any():
+            continue
+        target = fkey.copy()
+        target[:, j] = -1
+        # Records in the merged groups: those already holding a target key, unless they are
+        # failing themselves (they move too), plus the failing records sent there.
+        both = combine_codes(np.vstack([key, target]) + 1)
+        have, want = both[: len(key)], both[len(key) :]
+        stay = ~failing & np.isin(have, want)
+        members = np.r_[np.flatnonzero(stay), idx]
+        groups = np.r_[have[stay], want]
+        dense, uniq = pd.factorize(groups)
+        ok = np.bincount(dense, minlength=len(uniq)) >= k
+        for values in sensitive:
+            ok &= _groups_meet(dense, values.iloc[members].reset_index(drop=True), limits)
+        good = open_ & ok[dense[int(stay.sum()) :]]
+        choice[good] = j
+    fallback = np.flatnonzero(choice < 0)
+    if fallback.size:
+        score = np.where(fkey[fallback] >= 0, pos[None, :], m + 1)
+        choice[fallback] = score.argmin(axis=1)
+    current[idx, choice] = -1
+    return True
+
+
+def _failing_records(
+    groups: np.ndarray,
+    key: np.ndarray,
+    m: int,
+    sensitive: list[pd.Series],
+    limits: DiversityLimits,
+) -> np.ndarray:
+    """Records in key groups (that reveal a key) failing l or the group-share limit."""
+    blank = (key < 0).all(axis=1)
+    fails = np.zeros(len(groups), dtype=bool)
+    for values in sensitive:
+        ok = _groups_meet(groups, values.reset_index(drop=True), limits)
+        fails |= ~ok[groups]
+    return fails & ~blank
+
+
+def _groups_meet(groups: np.ndarray, values: pd.Series, limits: DiversityLimits) -> np.ndarray:
+    """Per group id: whether it meets l and the group-share limit for one sensitive column.
+
+    Judged as the risk report judges them: a group whose sensitive values are all missing
+    discloses nothing, and the group share applies to groups with 2 or more observed values.
+    """
+    gc = group_counts(groups, values)
+    ok = np.ones(gc.n_groups, dtype=bool)
+    if limits.l is not None:
+        distinct, entropy, recursive = l_diversity(gc, limits.recursive_c)
+        measure = {"entropy": entropy, "recursive": recursive}.get(limits.kind, distinct)
+        ok &= (measure >= limits.l) | (gc.observed == 0)
+    if limits.group_share is not None:
+        share = np.nan_to_num(top_share(gc), nan=0.0)
+        ok &= ~((gc.observed >= 2) & (share >= limits.group_share))
+    return ok

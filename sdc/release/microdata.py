@@ -22,9 +22,10 @@ from sdc.anonymize.noise import add_noise
 from sdc.anonymize.pram import pram
 from sdc.anonymize.recode import recode_column
 from sdc.anonymize.search import GeneralizationResult, optimal_generalization
-from sdc.anonymize.suppress import local_suppression
+from sdc.anonymize.suppress import DiversityLimits, local_suppression
 from sdc.errors import PolicyNotMet
 from sdc.policy import Policy
+from sdc.risk.frequencies import all_blank, encode_keys
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,8 @@ class TreatedMicrodata:
     Attributes:
         frame: the treated records, in input order, identifiers removed.
         treatments: every treatment in the order applied (for the manifest).
-        suppressed_records: records that lost at least one quasi-identifier value.
+        suppressed_records: records that lost at least one quasi-identifier value, or whose
+            quasi-identifiers are all blank (they reveal no key).
         suppressed_values: quasi-identifier values suppressed, per variable.
         generalization: the optimal-search result when ``generalize: auto`` was used.
         seed: the seed of PRAM and noise (kept out of the bundle).
@@ -132,6 +134,7 @@ def treat_microdata(
                 policy.thresholds.k,
                 importance=_importance(policy),
                 missing=policy.missing,
+                diversity=diversity_limits(policy),
             )
             done.append(record)
     if spec.generalize == "auto":
@@ -139,10 +142,13 @@ def treat_microdata(
         frame = generalization.data
         done.append(_search_record(generalization))
     suppressed = _suppressed(original, frame, policy.quasi)
+    # A record whose quasi-identifiers are all blank reveals no key: it counts as
+    # suppressed, whether its values were blanked here or were missing already.
+    blank = all_blank(encode_keys(frame, policy.quasi, "wildcard"))
     treated = TreatedMicrodata(
         frame=frame,
         treatments=tuple(done),
-        suppressed_records=int(suppressed.any(axis=1).sum()),
+        suppressed_records=int((suppressed.any(axis=1) | blank).sum()),
         suppressed_values={q: int(suppressed[:, i].sum()) for i, q in enumerate(policy.quasi)},
         generalization=generalization,
         seed=seed,
@@ -157,6 +163,20 @@ def treat_microdata(
             "(recode: bands or map), use generalize: auto, or raise thresholds.max_suppression"
         )
     return treated
+
+
+def diversity_limits(policy: Policy) -> DiversityLimits | None:
+    """The policy's l and group-share limits on its sensitive columns (None if none set)."""
+    t = policy.thresholds
+    if not policy.sensitive or (t.l is None and t.group_share is None):
+        return None
+    return DiversityLimits(
+        sensitive=tuple(policy.sensitive),
+        l=t.l,
+        kind=t.l_diversity,
+        recursive_c=t.recursive_c,
+        group_share=t.group_share,
+    )
 
 
 def _draw(rng: np.random.Generator) -> int:

@@ -18,7 +18,14 @@ import pandas as pd
 from sdc.errors import DataError, PolicyError
 from sdc.risk.diversity import group_counts, l_diversity, t_closeness, top_share
 from sdc.risk.engines.base import CountingEngine
-from sdc.risk.frequencies import MissingRule, combine_codes, encode_keys, key_frequencies
+from sdc.risk.frequencies import (
+    MissingRule,
+    all_blank,
+    combine_codes,
+    encode_keys,
+    key_frequencies,
+    protection_counts,
+)
 from sdc.risk.individual import (
     global_risk_threshold,
     high_risk_count,
@@ -102,6 +109,8 @@ class RiskThresholds:
             "max_individual_risk": self.max_individual_risk,
             "max_expected_reidentifications": self.max_expected_reidentifications,
             "group_share": self.group_share,
+            "group_share_enforced": self.group_share_enforced,
+            "l_diversity": self.l_diversity,
             "recursive_c": self.recursive_c,
         }
 
@@ -113,6 +122,27 @@ class KAnonymity:
     k: int
     violations: int
     share: float
+
+
+@dataclass(frozen=True)
+class KRule:
+    """k-anonymity as ``release`` and ``check`` accept it under one missing-value rule.
+
+    Attributes:
+        rule: ``"category"`` (a blank is one more value) or ``"wildcard"`` (a blank matches
+            every value, but never makes a record without blanks of its own reach k, and
+            records that are all blank are nobody's neighbour).
+        records_below_k: records that reveal a key shared by fewer than k records.
+        smallest_key: the smallest such count over records that reveal a key (None when
+            every record is all blank).
+        suppressed_records: records whose quasi-identifiers are all blank (they reveal no
+            key and count toward ``max_suppression``).
+    """
+
+    rule: MissingRule
+    records_below_k: int
+    smallest_key: int | None
+    suppressed_records: int
 
 
 @dataclass(frozen=True)
@@ -154,12 +184,17 @@ class TCloseness:
 
 @dataclass(frozen=True)
 class GroupDisclosure:
-    """Key groups (of 2 or more records) where one value covers at least ``share``."""
+    """Key groups (of 2 or more records) where one value covers at least ``share``.
+
+    ``worst_share`` is the largest share of one value in any such key group (of 2 or more
+    records with the value observed), whether or not it reaches ``share``.
+    """
 
     variable: str
     share: float
     keys: int
     records: int
+    worst_share: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -232,7 +267,10 @@ class RiskReport:
             when the file is already below it (see
             :func:`~sdc.risk.individual.global_risk_threshold`).
         household_risk: household risk figures, or None without a household column.
-        l_diversity, t_closeness, group_disclosure: one entry per sensitive variable.
+        l_diversity, t_closeness, group_disclosure: one entry per sensitive variable; key
+            groups whose quasi-identifiers are all blank (suppressed records) are left out.
+        k_rules: k-anonymity under both missing-value rules (the policy's rule first); the
+            ``k`` breach follows the policy's rule.
         contributions: one entry per quasi-identifier, in ``quasi`` order.
         recode_first: quasi-identifiers to recode first, most useful first.
         suda: SUDA2 summary, or None when SUDA was not run.
@@ -270,24 +308,33 @@ class RiskReport:
     risk_histogram: tuple[tuple[float, int], ...]
     fk_histogram: tuple[tuple[int, int], ...]
     records: pd.DataFrame = field(repr=False)
+    k_rules: tuple[KRule, ...] = ()
+
+    @property
+    def k_rule(self) -> KRule | None:
+        """k-anonymity under the policy's missing-value rule."""
+        return next((r for r in self.k_rules if r.rule == self.missing), None)
 
     @property
     def breaches(self) -> list[Breach]:
         """The thresholds that do not hold (empty when every one holds)."""
         th = self.thresholds
         out: list[Breach] = []
-        if self.n_records:
-            min_fk = int(self.records["f_k"].min())
-            if min_fk < th.k:
-                out.append(Breach("k", min_fk, th.k))
+        rule = self.k_rule
+        if rule is not None and rule.records_below_k and rule.smallest_key is not None:
+            out.append(Breach("k", rule.smallest_key, th.k))
         if th.l is not None and self.l_diversity:
-            worst = min(ld.distinct_min for ld in self.l_diversity)
-            if worst < th.l:
-                out.append(Breach("l", worst, th.l))
+            worst_l = min(_l_of(ld, th.l_diversity) for ld in self.l_diversity)
+            if worst_l < th.l:
+                out.append(Breach("l", worst_l, th.l))
         if th.t is not None and self.t_closeness:
             far = max(tc.max_distance for tc in self.t_closeness)
             if far > th.t:
                 out.append(Breach("t", far, th.t))
+        if th.group_share_enforced and self.group_disclosure:
+            worst_share = max(g.worst_share for g in self.group_disclosure)
+            if any(g.keys for g in self.group_disclosure):
+                out.append(Breach("group_share", worst_share, th.group_share))
         if th.max_individual_risk is not None and self.max_risk > th.max_individual_risk:
             out.append(Breach("max_individual_risk", self.max_risk, th.max_individual_risk))
         limit = th.max_expected_reidentifications
@@ -295,6 +342,20 @@ class RiskReport:
             out.append(
                 Breach("max_expected_reidentifications", self.expected_reidentifications, limit)
             )
+        hh = self.household_risk
+        if hh is not None:
+            # Every risk threshold holds for households as well: one re-identified member
+            # exposes the whole household.
+            if th.max_individual_risk is not None and hh.max_risk > th.max_individual_risk:
+                out.append(Breach("max_household_risk", hh.max_risk, th.max_individual_risk))
+            if limit is not None and hh.expected_reidentifications > limit:
+                out.append(
+                    Breach(
+                        "max_expected_household_reidentifications",
+                        hh.expected_reidentifications,
+                        limit,
+                    )
+                )
         return out
 
     @property
@@ -330,6 +391,15 @@ class RiskReport:
                 {"k": ka.k, "violations": ka.violations, "share": _num(ka.share)}
                 for ka in self.k_anonymity
             ],
+            "k_rules": {
+                r.rule: {
+                    "k": self.thresholds.k,
+                    "records_below_k": r.records_below_k,
+                    "smallest_key": r.smallest_key,
+                    "suppressed_records": r.suppressed_records,
+                }
+                for r in self.k_rules
+            },
             "individual_risk": {
                 "method": self.risk_method,
                 "global_risk": _num(self.global_risk),
@@ -378,6 +448,7 @@ class RiskReport:
                     "share": _num(g.share),
                     "keys": g.keys,
                     "records": g.records,
+                    "worst_share": _num(g.worst_share),
                 }
                 for g in self.group_disclosure
             ],
@@ -456,7 +527,11 @@ def assess_risk(
     n = len(df)
     weights = _weights(df, weight) if weight is not None else None
 
-    codes = encode_keys(df, quasi, missing)
+    blanks = encode_keys(df, quasi, "wildcard")
+    blank = all_blank(blanks)
+    # Under the category rule a blank is one more code (the same partition as factorising
+    # with missing values kept); SUDA and the contributions work on these codes.
+    codes = blanks if missing == "wildcard" else _blank_as_code(blanks)
     if engine is None or engine.name == "pandas":
         freq = key_frequencies(codes, weights, missing)
         fk, Fk = freq.fk, freq.Fk
@@ -464,6 +539,10 @@ def assess_risk(
         counted = engine.key_frequencies(df, list(quasi), weight, missing)
         assert counted.fk is not None and counted.Fk is not None
         fk, Fk = counted.fk, counted.Fk
+    if missing == "category" and blank.any():
+        # A record whose key is all blank reveals nothing: it matches everyone.
+        fk = np.where(blank, n, fk)
+        Fk = np.where(blank, float(weights.sum()) if weights is not None else float(n), Fk)
     risk = individual_risk(fk, Fk if weights is not None else None)
 
     records = pd.DataFrame({"row": np.arange(n, dtype=np.int64), "f_k": fk, "F_k": Fk, "r_k": risk})
@@ -478,9 +557,10 @@ def assess_risk(
             max_risk=_max(hrisk),
         )
 
-    groups = combine_codes(np.where(codes < 0, codes.max(axis=0, initial=0) + 1, codes))
+    groups = combine_codes(blanks + 1)
     n_keys = int(groups.max()) + 1 if n else 0
-    ldiv, tclose, gdisc = _attribute_disclosure(df, groups, sensitive, thresholds)
+    ldiv, tclose, gdisc = _attribute_disclosure(df, groups, sensitive, thresholds, blank)
+    k_rules = _k_rules(blanks, missing, thresholds.k)
 
     suda_summary: SudaSummary | None = None
     suda_contrib: dict[str, float] = {}
@@ -536,6 +616,7 @@ def assess_risk(
         risk_histogram=_risk_histogram(risk),
         fk_histogram=_fk_histogram(fk),
         records=records,
+        k_rules=k_rules,
     )
 
 
@@ -584,23 +665,66 @@ def _weights(df: pd.DataFrame, weight: str) -> np.ndarray:
     return values
 
 
+def _blank_as_code(codes: np.ndarray) -> np.ndarray:
+    """Codes with a blank (-1) as one more code of its variable (the category rule)."""
+    return np.where(codes < 0, codes.max(axis=0, initial=0) + 1, codes)
+
+
+def _k_rules(blanks: np.ndarray, missing: MissingRule, k: int) -> tuple[KRule, ...]:
+    """k-anonymity under both rules, the policy's first (one pass when nothing is blank)."""
+    blank = all_blank(blanks)
+    rules: list[KRule] = []
+    same = not (blanks < 0).any()
+    counts: np.ndarray | None = None
+    for rule in (missing, "wildcard" if missing == "category" else "category"):
+        if counts is None or not same:
+            counts = protection_counts(blanks, rule)
+        shown = counts[~blank]
+        rules.append(
+            KRule(
+                rule=rule,
+                records_below_k=int(np.count_nonzero(shown < k)),
+                smallest_key=int(shown.min()) if len(shown) else None,
+                suppressed_records=int(blank.sum()),
+            )
+        )
+    return tuple(rules)
+
+
+def _l_of(ld: LDiversity, kind: str) -> float:
+    """The smallest l of one sensitive variable in the policy's sense of l-diversity."""
+    if kind == "entropy":
+        return ld.entropy_min
+    if kind == "recursive":
+        return ld.recursive_min
+    return ld.distinct_min
+
+
 def _attribute_disclosure(
-    df: pd.DataFrame, groups: np.ndarray, sensitive: tuple[str, ...], th: RiskThresholds
+    df: pd.DataFrame,
+    groups: np.ndarray,
+    sensitive: tuple[str, ...],
+    th: RiskThresholds,
+    blank: np.ndarray,
 ) -> tuple[tuple[LDiversity, ...], tuple[TCloseness, ...], tuple[GroupDisclosure, ...]]:
     ldiv, tclose, gdisc = [], [], []
     if len(groups) == 0:
         return (), (), ()
+    # Records whose key is all blank reveal no key: their group discloses nothing.
+    suppressed_group = np.zeros(int(groups.max()) + 1, dtype=bool)
+    suppressed_group[groups[blank]] = True
     for var in sensitive:
         gc = group_counts(groups, df[var])
         distinct, entropy, recursive = l_diversity(gc, th.recursive_c)
         # A group whose sensitive values are all missing discloses nothing about them, so
         # l-diversity is judged on the groups with at least one observed value.
-        judged = gc.observed > 0
+        judged = (gc.observed > 0) & ~suppressed_group
         if not judged.any():
             judged = np.ones_like(judged)
         keys_below = records_below = None
         if th.l is not None:
-            below = (distinct < th.l) & judged
+            measure = {"entropy": entropy, "recursive": recursive}.get(th.l_diversity, distinct)
+            below = (measure < th.l) & judged
             keys_below = int(below.sum())
             records_below = int(gc.size[below].sum())
         ldiv.append(
@@ -628,10 +752,14 @@ def _attribute_disclosure(
                 records_above,
             )
         )
-        share = top_share(gc)
-        flagged = (gc.observed >= 2) & (np.nan_to_num(share, nan=0.0) >= th.group_share)
+        share = np.nan_to_num(top_share(gc), nan=0.0)
+        eligible = (gc.observed >= 2) & ~suppressed_group
+        flagged = eligible & (share >= th.group_share)
+        worst = float(share[eligible].max()) if eligible.any() else 0.0
         gdisc.append(
-            GroupDisclosure(var, th.group_share, int(flagged.sum()), int(gc.size[flagged].sum()))
+            GroupDisclosure(
+                var, th.group_share, int(flagged.sum()), int(gc.size[flagged].sum()), worst
+            )
         )
     return tuple(ldiv), tuple(tclose), tuple(gdisc)
 

@@ -118,6 +118,60 @@ def key_frequencies(
     return _wildcard_frequencies(codes, w)
 
 
+def all_blank(codes: np.ndarray) -> np.ndarray:
+    """Records whose quasi-identifiers are all missing: they reveal no key (suppressed).
+
+    With no quasi-identifier at all nothing is blank.
+    """
+    if codes.shape[1] == 0:
+        return np.zeros(codes.shape[0], dtype=bool)
+    return np.asarray((codes < 0).all(axis=1))
+
+
+def exact_counts(codes: np.ndarray) -> np.ndarray:
+    """How many records share each record's key exactly, a blank being one more value."""
+    if codes.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64)
+    key = combine_codes(codes + 1)
+    return np.bincount(key)[key].astype(np.int64)
+
+
+def protection_counts(codes: np.ndarray, missing: MissingRule) -> np.ndarray:
+    """The count each record must bring to k for a release to be accepted.
+
+    This is the guarantee ``release`` and ``check`` enforce, stricter than sdcMicro's
+    ``freqCalc`` (which :func:`key_frequencies` reproduces for the risk figures):
+
+    * A record whose quasi-identifiers are all blank reveals no key: it counts as
+      suppressed and is nobody's neighbour. Its own count is ``n`` (it matches everyone),
+      so it never fails k.
+    * ``"category"``: a blank is one more value; the count is the number of records with
+      exactly the same key.
+    * ``"wildcard"``: a record with a blank of its own is counted as sdcMicro does (a blank
+      matches every value), but only among records that reveal a key; a record without any
+      blank of its own counts only the records with exactly its key. So no record reaches k
+      only through other records' blanks: an attacker who knows the target lives in CA and
+      finds one record that says CA has found the target, whatever the blanked records hold.
+
+    Args:
+        codes: (n, m) code matrix from :func:`encode_keys` with ``missing="wildcard"``
+            (``-1`` marks a blank).
+        missing: the policy's rule.
+    """
+    n = codes.shape[0]
+    blank = all_blank(codes)
+    out = exact_counts(codes)
+    if missing == "wildcard":
+        partial = (codes < 0).any(axis=1) & ~blank
+        if partial.any():
+            keep = np.flatnonzero(~blank)
+            among = key_frequencies(codes[keep], None, "wildcard").fk
+            at = np.full(n, -1, dtype=np.int64)
+            at[keep] = np.arange(len(keep))
+            out = np.where(partial, among[np.maximum(at, 0)], out)
+    return np.where(blank, n, out).astype(np.int64)
+
+
 def _wildcard_frequencies(codes: np.ndarray, w: np.ndarray) -> KeyFrequencies:
     """Frequencies under the wildcard rule, by missing-value pattern (see module doc)."""
     n, m = codes.shape

@@ -106,7 +106,15 @@ def test_unweighted_household_and_sensitive(survey_df: pd.DataFrame) -> None:
     gd = r.group_disclosure[0]
     assert (gd.keys, gd.records) == (1, 3)  # only (20-29, f): all three "no"
     names = [b.name for b in r.breaches]
-    assert names == ["k", "l", "t", "max_individual_risk", "max_expected_reidentifications"]
+    assert names == [
+        "k",
+        "l",
+        "t",
+        "max_individual_risk",
+        "max_expected_reidentifications",
+        "max_household_risk",
+        "max_expected_household_reidentifications",
+    ]
     d = r.to_dict()
     assert d["breaches"][0] == {"name": "k", "value": 1, "limit": 2}
 
