@@ -334,13 +334,13 @@ def test_demo_policy_is_valid_and_fits_the_survey(survey: pd.DataFrame) -> None:
     assert {"age", "sex", "village", "disability"} <= set(policy.quasi)
     assert set(policy.sensitive) == {"hiv", "violence", "income"}
     age = policy.columns["age"]
-    assert age.recode is not None and age.recode.bands == [0, 18, 30, 45, 60]
+    assert age.recode is not None and age.recode.bands == [0, 18, 35, 60]
     assert age.top_code == 80 and age.bounds == (0, 110)
     village = policy.columns["village"]
     assert village.recode is not None and str(village.recode.map) == "hierarchies/village.csv"
     assert policy.thresholds.k in (3, 5)
-    assert policy.thresholds.l is None  # infeasible for rare yes/no answers in groups of 3
-    assert policy.thresholds.max_suppression == 0.05
+    assert policy.thresholds.l == 2  # the sensitive answers are protected, not only k
+    assert policy.thresholds.max_suppression == 0.3
     assert policy.outputs.microdata is not None
     assert policy.outputs.microdata.treatments == ["recode", "suppress"]
     assert any(t.count for t in policy.outputs.tables)

@@ -37,7 +37,7 @@ def test_full_policy_parses_with_defaults() -> None:
     assert policy.quasi == ["age", "sex", "village"]
     assert policy.sensitive == ["hiv", "income"]
     assert policy.thresholds.k == 5
-    assert policy.thresholds.group_share == 0.9
+    assert policy.thresholds.group_share is None  # reported at 0.9, enforced only when set
     assert policy.dp_epsilon == 1.5
     assert policy.outputs.tables[1].statistic == "mean"
     assert policy.where("columns", "age") == "p.yaml line 8"

@@ -300,13 +300,21 @@ def table_spec(policy: Policy, index: int) -> TableSpec:
         min_cell=entry.min_cell,
         dominance=(entry.dominance.n, entry.dominance.k) if entry.dominance else None,
         p_percent=entry.p_percent,
-        group_share=(policy.thresholds.group_share or REPORTED_GROUP_SHARE) if entry.sensitive else None,
+        group_share=(policy.thresholds.group_share or REPORTED_GROUP_SHARE)
+        if entry.sensitive
+        else None,
         sensitive=entry.sensitive,
         rounding=entry.rounding.base if entry.rounding else None,
         rounding_method=entry.rounding.method if entry.rounding else "random",
         dp=dp,
         name=entry.name,
     )
+
+
+def _table_group_share(policy: Policy) -> float:
+    """The share from which a table cell discloses its group's sensitive value."""
+    given = policy.thresholds.group_share
+    return REPORTED_GROUP_SHARE if given is None else given
 
 
 def _without_identifiers(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:

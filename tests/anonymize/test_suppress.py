@@ -286,9 +286,11 @@ def test_property_every_record_reaches_k(
         assert rec.per_variable[col] == int((now.isna() & was.notna()).sum())
 
 
-def test_wildcard_rule_costs_little_more_than_sdcmicro_style_and_closes_its_loophole() -> None:
-    # sdcMicro's pass leaves records that reach k only through other records' blanks; ours
-    # leaves none, at a small extra cost in suppressed values over many seeded datasets.
+def test_wildcard_rule_costs_little_more_than_sdcmicro_style() -> None:
+    # sdcMicro suppresses a value of every record below k in each pass, so on complete data
+    # no record reaches k through others' blanks; ours (which holds back records that a
+    # cluster-mate's blank lifts, but only when they have blanks of their own) stays close
+    # to it in suppressed values over many seeded datasets.
     rng = np.random.default_rng(0)
     ours = theirs = exposed = 0
     for _ in range(100):
@@ -303,8 +305,8 @@ def test_wildcard_rule_costs_little_more_than_sdcmicro_style_and_closes_its_loop
         exposed += int((protection_counts(baseline, "wildcard") < k).sum())
         ours += rec.total
         theirs += int(((baseline < 0) & (codes >= 0)).sum())
-    assert exposed > 0
-    assert ours < 1.25 * theirs
+    assert exposed == 0
+    assert ours < 1.2 * theirs
 
 
 # --------------------------------------------------------------------------- errors
