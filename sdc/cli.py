@@ -251,6 +251,10 @@ def release(
     click.echo(f"Release written to {result.out}/")
     for name in result.files:
         click.echo(f"  {name}")
+    from sdc.report.release import release_warnings  # lazy: jinja2 only when releasing
+
+    for line in release_warnings(result):
+        click.echo(f"Note: {line}")
     if result.budget.epsilon > 0:
         click.echo(f"Privacy budget spent: {result.budget.describe()} (see `sdc budget`).")
 

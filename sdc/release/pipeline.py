@@ -472,13 +472,29 @@ def _mechanisms(tables: tuple[ProtectedTable, ...], synthetic: SynthResult | Non
 
 
 def _not_met(after: RiskReport, policy: Policy) -> str:
+    """Why the treated data fails, naming every threshold, and what would help."""
     parts = [f"{b.name} is {b.value:g} (limit {b.limit:g})" for b in after.breaches]
+    microdata = policy.outputs.microdata
+    steps = microdata.treatments if microdata is not None else []
+    advice = ["recode the quasi-identifiers more coarsely"]
+    if microdata is not None and microdata.generalize != "auto":
+        advice.append("use generalize: auto")
+    if "suppress" not in steps:
+        advice.append("add suppress to the treatments")
+    elif any(b.name in ("k", "l", "group_share") for b in after.breaches):
+        advice.append("raise thresholds.max_suppression")
     return (
         "after treatment the data still fails the policy: "
         + "; ".join(parts)
-        + ". Recode the quasi-identifiers more coarsely, add suppress to the treatments, "
-        "or use generalize: auto"
+        + ". "
+        + _sentence(advice)
     )
+
+
+def _sentence(options: list[str]) -> str:
+    """``a, b or c`` with a capital letter."""
+    text = options[0] if len(options) == 1 else ", ".join(options[:-1]) + " or " + options[-1]
+    return text[0].upper() + text[1:]
 
 
 def _now() -> str:

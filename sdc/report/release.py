@@ -61,6 +61,7 @@ def release_html(
     context: dict[str, Any] = {
         "policy_name": policy.get("name", ""),
         "verdict": _verdict(result),
+        "headline": release_warnings(result),
         "summary": _summary(result, data_name),
         "glance": _glance(result),
         "comparison": _comparison(result.before, result.after) if result.after else [],
@@ -101,6 +102,56 @@ def _verdict(result: ReleaseResult) -> str:
     )
 
 
+#: A variable blanked in more than this share of the records is named in the headline.
+HEADLINE_SUPPRESSION_SHARE = 0.5
+
+
+def release_warnings(result: ReleaseResult) -> list[str]:
+    """Costs and risks a steward must see first, even when every threshold holds.
+
+    Named: a quasi-identifier removed entirely (generalised to its top level, or left with
+    no value that tells records apart), one blanked in more than half of the records,
+    records whose quasi-identifiers are all blank (they count as suppressed), and every
+    sensitive column whose worst share of one value in a key group grew from before to
+    after treatment. The terminal summary of ``sdc release`` prints the same lines.
+    """
+    out: list[str] = []
+    md, before, after = result.microdata, result.before, result.after
+    if md is None or after is None:
+        return out
+    n = len(md.frame)
+    for col in after.quasi:
+        if col not in md.frame:
+            continue
+        had = md.distinct_before.get(col, 0)
+        shown = md.frame[col].dropna()
+        left = int(shown.nunique())
+        if had > 1 and left <= 1:
+            what = f"{col} removed entirely"
+            if left == 1 and len(shown) == n:
+                what += f" (every record says {shown.iloc[0]!s})"
+            out.append(what + ": it no longer tells any respondent apart.")
+            continue
+        blanked = md.suppressed_values.get(col, 0)
+        if n and blanked / n > HEADLINE_SUPPRESSION_SHARE:
+            out.append(f"{col} blanked in {blanked / n:.0%} of the records.")
+    rule = after.k_rule
+    if rule is not None and rule.suppressed_records:
+        out.append(
+            f"{_resp(rule.suppressed_records)} {'has' if rule.suppressed_records == 1 else 'have'}"
+            " every quasi-identifier blank: they reveal no key and count as suppressed."
+        )
+    grew = {g.variable: g for g in before.group_disclosure}
+    for g in after.group_disclosure:
+        was = grew.get(g.variable)
+        if was is not None and g.worst_share > was.worst_share + 1e-9:
+            out.append(
+                f"Attribute disclosure grew: in the worst group the largest share of one "
+                f"{g.variable} value went from {was.worst_share:.1%} to {g.worst_share:.1%}."
+            )
+    return out
+
+
 def _summary(result: ReleaseResult, data_name: str) -> list[str]:
     """Plain-language paragraphs: what was released, what changed, what it cost."""
     out: list[str] = []
@@ -116,7 +167,8 @@ def _summary(result: ReleaseResult, data_name: str) -> list[str]:
     out.append(f"From {data_name}{size} this bundle releases " + _and(made) + ".")
     keys = _and(list(before.quasi))
     if md is not None and after is not None:
-        min_after = int(after.records["f_k"].min()) if after.n_records else 0
+        rule = after.k_rule
+        min_after = rule.smallest_key if rule is not None and rule.smallest_key else 0
         out.append(
             f"Before treatment {_resp(before.sample_uniques)} "
             f"{'was' if before.sample_uniques == 1 else 'were'} the only person with their "
