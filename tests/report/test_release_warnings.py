@@ -91,20 +91,36 @@ def test_all_blank_records_and_mostly_blanked_variables_are_named(tmp_path: Path
 
 
 def test_grown_attribute_disclosure_is_named(tmp_path: Path) -> None:
-    # two villages: in 'a' violence is mixed, in 'b' one answer dominates; the rare records of
-    # 'a' go blank and the worst group share can only be compared, never hidden
+    # each age alone is unique (no group of two discloses anything); in ten-year bands the
+    # three people in their twenties form one group that all answered "no"
     frame = pd.DataFrame(
         {
-            "age": [20] * 6 + [30] * 6,
-            "sex": ["f"] * 12,
-            "village": ["a"] * 6 + ["b"] * 6,
-            "violence": ["yes", "no", "yes", "no", "yes", "no"] + ["no"] * 5 + ["yes"],
+            "age": [20, 21, 22, 30, 31, 32],
+            "sex": ["f"] * 6,
+            "village": ["a"] * 6,
+            "violence": ["no", "no", "no", "yes", "no", "yes"],
         }
     )
-    before_after = run(tmp_path, frame, POLICY.format(level=0, k=2, max_suppression=0.5))
-    assert release_warnings(before_after) == []  # nothing changed: nothing grew
-    g_before = before_after.before.group_disclosure[0]
-    assert g_before.worst_share == pytest.approx(5 / 6)
+    result = run(tmp_path, frame, POLICY.format(level=1, k=3, max_suppression=0.5))
+    assert release_warnings(result) == [
+        "Attribute disclosure grew: in the worst group the largest share of one violence "
+        "value went from 0.0% to 100.0%."
+    ]
+
+
+def test_nothing_to_name_when_nothing_grew(tmp_path: Path) -> None:
+    frame = pd.DataFrame(
+        {
+            "age": [20] * 3 + [30] * 3,
+            "sex": ["f"] * 6,
+            "village": ["a"] * 6,
+            "violence": ["no", "yes", "no", "yes", "no", "yes"],
+        }
+    )
+    assert (
+        release_warnings(run(tmp_path, frame, POLICY.format(level=0, k=3, max_suppression=0.5)))
+        == []
+    )
 
 
 def test_cli_release_prints_the_notes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
