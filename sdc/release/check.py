@@ -28,6 +28,7 @@ from sdc.io import file_sha256, read_table
 from sdc.policy import Policy
 from sdc.release.bundle import MANIFEST, read_manifest
 from sdc.release.pipeline import table_hierarchies, table_spec
+from sdc.risk.frequencies import all_blank, encode_keys
 from sdc.tables import audit_suppression
 from sdc.workflow import assess
 
@@ -84,6 +85,8 @@ class _Column(_Loose):
 
 class _MadePolicy(_Loose):
     thresholds: _Thresholds = Field(default_factory=_Thresholds)
+    # A manifest from before missing: category was the default was made under wildcard.
+    missing: _Text = "wildcard"
     columns: dict[str, _Column] = Field(default_factory=dict)
 
 
@@ -272,6 +275,11 @@ def _check_policy(manifest: dict[str, Any], policy: Policy) -> list[CheckItem]:
             weaker.append(f"{key} was not set (policy: {need:g})")
         elif (key in _AT_LEAST and had < need) or (key in _AT_MOST and had > need):
             weaker.append(f"{key} was {had:g} (policy: {need:g})")
+    if policy.missing == "category" and made.missing != "category":
+        weaker.append(
+            f"missing was {made.missing} (policy: category): blanks were counted as matching "
+            "every value"
+        )
     made_quasi = {n for n, c in made.columns.items() if c.role == "quasi"}
     missing = [q for q in policy.quasi if q not in made_quasi]
     if missing:
@@ -319,19 +327,38 @@ def _check_microdata(folder: Path, manifest: dict[str, Any], policy: Policy) -> 
     items = [CheckItem("microdata", False, "; ".join(problems))] if problems else []
     items.append(_check_identifiers(frame, policy, section))
     items.append(_check_risk(frame, policy))
-    share = section.suppression_share if section is not None else None
-    limit = policy.thresholds.max_suppression
-    if share is None:
-        items.append(CheckItem("suppression", False, "the manifest records no suppression share"))
-    else:
-        items.append(
-            CheckItem(
-                "suppression",
-                share <= limit + 1e-12,
-                f"{share:.2%} of records suppressed (limit {limit:.2%}, from the manifest)",
-            )
-        )
+    items.append(_check_suppression(frame, policy, section))
     return items
+
+
+def _check_suppression(
+    frame: pd.DataFrame, policy: Policy, section: _Microdata | None
+) -> CheckItem:
+    """The manifest's suppression share, and what the released file shows of it.
+
+    Records whose quasi-identifiers are all blank count as suppressed; their share in the
+    released file is a lower bound of the suppression share that needs no original data.
+    """
+    limit = policy.thresholds.max_suppression
+    quasi = [q for q in policy.quasi if q in frame.columns]
+    blank = all_blank(encode_keys(frame, quasi, "wildcard")) if quasi else None
+    seen = float(blank.mean()) if blank is not None and len(frame) else 0.0
+    share = section.suppression_share if section is not None else None
+    if share is None:
+        return CheckItem("suppression", False, "the manifest records no suppression share")
+    if seen > share + 1e-12:
+        return CheckItem(
+            "suppression",
+            False,
+            f"the released file has {seen:.2%} of records with every quasi-identifier blank, "
+            f"more than the {share:.2%} suppressed that the manifest records",
+        )
+    return CheckItem(
+        "suppression",
+        share <= limit + 1e-12,
+        f"{share:.2%} of records suppressed (limit {limit:.2%}, from the manifest; "
+        f"{seen:.2%} have every quasi-identifier blank)",
+    )
 
 
 def _check_identifiers(
@@ -391,15 +418,16 @@ def _check_risk(frame: pd.DataFrame, policy: Policy) -> CheckItem:
         report = assess(frame, policy, suda=False)
     except DataError as exc:
         return CheckItem("risk", False, f"the risk cannot be recomputed: {exc}")
-    fk_min = int(report.records["f_k"].min()) if len(frame) else 0
+    rule = report.k_rule
+    fk_min = rule.smallest_key if rule is not None and rule.smallest_key is not None else 0
     breaches = report.breaches
     return CheckItem(
         "risk",
         not breaches,
         "; ".join(f"{b.name} is {b.value:g} (limit {b.limit:g})" for b in breaches)
         if breaches
-        else f"recomputed: smallest group {fk_min} >= k {policy.thresholds.k}; "
-        "every risk threshold holds",
+        else f"recomputed ({policy.missing} rule): smallest group {fk_min} >= k "
+        f"{policy.thresholds.k}; every risk threshold holds",
     )
 
 
