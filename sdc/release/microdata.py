@@ -8,14 +8,15 @@ where the policy puts it so that it works on the recoded values.
 
 from __future__ import annotations
 
+import math
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from sdc.anonymize._treatment import Treatment
+from sdc.anonymize._treatment import SuppressionRecord, Treatment
 from sdc.anonymize.identifiers import drop_columns, pseudonymize
 from sdc.anonymize.microaggregation import microaggregate
 from sdc.anonymize.noise import add_noise
@@ -25,6 +26,7 @@ from sdc.anonymize.search import GeneralizationResult, optimal_generalization
 from sdc.anonymize.suppress import DiversityLimits, local_suppression
 from sdc.errors import PolicyNotMet
 from sdc.policy import Policy
+from sdc.risk.assess import RiskThresholds, risk_levels
 from sdc.risk.frequencies import all_blank, encode_keys
 
 
@@ -128,14 +130,7 @@ def treat_microdata(
                     )
                     done.append(record)
         elif step == "suppress":
-            frame, record = local_suppression(
-                frame,
-                policy.quasi,
-                policy.thresholds.k,
-                importance=_importance(policy),
-                missing=policy.missing,
-                diversity=diversity_limits(policy),
-            )
+            frame, record = suppress_to_policy(frame, policy)
             done.append(record)
     if spec.generalize == "auto":
         generalization = _search(frame, policy)
@@ -157,12 +152,66 @@ def treat_microdata(
     limit = policy.thresholds.max_suppression
     if treated.suppression_share > limit + 1e-12:
         raise PolicyNotMet(
-            f"k = {policy.thresholds.k} needs {treated.suppressed_records} records "
+            f"{_suppression_goal(treated, policy)} needs {treated.suppressed_records} records "
             f"({treated.suppression_share:.1%}) with a suppressed value, above "
             f"max_suppression {limit:.1%}; recode the quasi-identifiers more coarsely "
             "(recode: bands or map), use generalize: auto, or raise thresholds.max_suppression"
         )
     return treated
+
+
+def suppress_to_policy(frame: pd.DataFrame, policy: Policy) -> tuple[pd.DataFrame, Treatment]:
+    """Local suppression to k, l and group share, raising k until the risk limits hold.
+
+    ``max_individual_risk`` and ``max_expected_reidentifications`` (for records and, with a
+    household column, for households) are met by suppressing to a larger k: each step
+    multiplies k by 1.5 until the risk holds, the suppression limit is passed (the release
+    then stops naming it) or every record would be blank. The k used is in the record.
+    """
+    t = policy.thresholds
+    n = len(frame)
+
+    def run(k: int) -> tuple[pd.DataFrame, SuppressionRecord]:
+        return local_suppression(
+            frame,
+            policy.quasi,
+            k,
+            importance=_importance(policy),
+            missing=policy.missing,
+            diversity=diversity_limits(policy),
+        )
+
+    k = t.k
+    treated, record = run(k)
+    if t.max_individual_risk is None and t.max_expected_reidentifications is None:
+        return treated, record
+    limits = RiskThresholds(
+        k=t.k,
+        max_individual_risk=t.max_individual_risk,
+        max_expected_reidentifications=t.max_expected_reidentifications,
+    )
+    raised: list[str] = []
+    while k < n:
+        levels = risk_levels(
+            treated,
+            quasi=policy.quasi,
+            weight=policy.data.weight,
+            household=policy.data.household,
+            missing=policy.missing,
+        )
+        over = levels.breaches(limits)
+        share = _suppressed(frame, treated, policy.quasi).any(axis=1).mean() if n else 0.0
+        if not over or share > t.max_suppression:
+            break
+        raised = over
+        k = min(n, max(k + 1, math.ceil(k * 1.5)))
+        treated, record = run(k)
+    if k == t.k:
+        return treated, record
+    return treated, replace(
+        record,
+        parameters={**record.parameters, "k": k, "policy_k": t.k, "raised_for": raised},
+    )
 
 
 def diversity_limits(policy: Policy) -> DiversityLimits | None:
@@ -177,6 +226,21 @@ def diversity_limits(policy: Policy) -> DiversityLimits | None:
         recursive_c=t.recursive_c,
         group_share=t.group_share,
     )
+
+
+def _suppression_goal(treated: TreatedMicrodata, policy: Policy) -> str:
+    """What the suppression had to reach: k, l, group share, risk limits it was raised for."""
+    goal = f"k = {policy.thresholds.k}"
+    t = policy.thresholds
+    if policy.sensitive and t.l is not None:
+        goal += f", l = {t.l}"
+    if policy.sensitive and t.group_share is not None:
+        goal += f", group_share {t.group_share:g}"
+    for record in treated.treatments:
+        raised = record.parameters.get("raised_for") if record.name == "local_suppression" else None
+        if raised:
+            goal += f" (raised to k = {record.parameters['k']} for {', '.join(raised)})"
+    return goal
 
 
 def _draw(rng: np.random.Generator) -> int:

@@ -532,17 +532,7 @@ def assess_risk(
     # Under the category rule a blank is one more code (the same partition as factorising
     # with missing values kept); SUDA and the contributions work on these codes.
     codes = blanks if missing == "wildcard" else _blank_as_code(blanks)
-    if engine is None or engine.name == "pandas":
-        freq = key_frequencies(codes, weights, missing)
-        fk, Fk = freq.fk, freq.Fk
-    else:
-        counted = engine.key_frequencies(df, list(quasi), weight, missing)
-        assert counted.fk is not None and counted.Fk is not None
-        fk, Fk = counted.fk, counted.Fk
-    if missing == "category" and blank.any():
-        # A record whose key is all blank reveals nothing: it matches everyone.
-        fk = np.where(blank, n, fk)
-        Fk = np.where(blank, float(weights.sum()) if weights is not None else float(n), Fk)
+    fk, Fk = _frequencies(df, quasi, weight, weights, missing, codes, blank, engine)
     risk = individual_risk(fk, Fk if weights is not None else None)
 
     records = pd.DataFrame({"row": np.arange(n, dtype=np.int64), "f_k": fk, "F_k": Fk, "r_k": risk})
@@ -663,6 +653,80 @@ def _weights(df: pd.DataFrame, weight: str) -> np.ndarray:
             f"(first: row {first}); fix or drop them, or leave out the weight"
         )
     return values
+
+
+def _frequencies(
+    df: pd.DataFrame,
+    quasi: tuple[str, ...],
+    weight: str | None,
+    weights: np.ndarray | None,
+    missing: MissingRule,
+    codes: np.ndarray,
+    blank: np.ndarray,
+    engine: CountingEngine | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """f_k and F_k of every record under the rule; an all-blank key matches everyone."""
+    n = len(df)
+    if engine is None or engine.name == "pandas":
+        freq = key_frequencies(codes, weights, missing)
+        fk, Fk = freq.fk, freq.Fk
+    else:
+        counted = engine.key_frequencies(df, list(quasi), weight, missing)
+        assert counted.fk is not None and counted.Fk is not None
+        fk, Fk = counted.fk, counted.Fk
+    if missing == "category" and blank.any():
+        # A record whose key is all blank reveals nothing: it matches everyone.
+        fk = np.where(blank, n, fk)
+        Fk = np.where(blank, float(weights.sum()) if weights is not None else float(n), Fk)
+    return fk, Fk
+
+
+@dataclass(frozen=True)
+class RiskLevels:
+    """The risk figures that thresholds limit, as :func:`assess_risk` computes them."""
+
+    max_risk: float
+    expected_reidentifications: float
+    max_household_risk: float | None
+    expected_household_reidentifications: float | None
+
+    def breaches(self, th: RiskThresholds) -> list[str]:
+        """Names of the risk thresholds (individual and household) these figures break."""
+        out = []
+        top, total = th.max_individual_risk, th.max_expected_reidentifications
+        if top is not None and self.max_risk > top:
+            out.append("max_individual_risk")
+        if total is not None and self.expected_reidentifications > total:
+            out.append("max_expected_reidentifications")
+        if top is not None and (self.max_household_risk or 0.0) > top:
+            out.append("max_household_risk")
+        if total is not None and (self.expected_household_reidentifications or 0.0) > total:
+            out.append("max_expected_household_reidentifications")
+        return out
+
+
+def risk_levels(
+    df: pd.DataFrame,
+    *,
+    quasi: Sequence[str],
+    weight: str | None = None,
+    household: str | None = None,
+    missing: MissingRule = "category",
+) -> RiskLevels:
+    """Only the individual and household risk figures: what a treatment loop needs."""
+    quasi = tuple(quasi)
+    weights = _weights(df, weight) if weight is not None else None
+    blanks = encode_keys(df, quasi, "wildcard")
+    codes = blanks if missing == "wildcard" else _blank_as_code(blanks)
+    fk, Fk = _frequencies(df, quasi, weight, weights, missing, codes, all_blank(blanks), None)
+    risk = individual_risk(fk, Fk if weights is not None else None)
+    hrisk = household_risk(risk, df[household]) if household is not None else None
+    return RiskLevels(
+        max_risk=_max(risk),
+        expected_reidentifications=float(risk.sum()),
+        max_household_risk=None if hrisk is None else _max(hrisk),
+        expected_household_reidentifications=None if hrisk is None else float(hrisk.sum()),
+    )
 
 
 def _blank_as_code(codes: np.ndarray) -> np.ndarray:

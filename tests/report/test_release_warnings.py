@@ -146,14 +146,39 @@ def test_cli_release_prints_the_notes(tmp_path: Path, monkeypatch: pytest.Monkey
     ) in res.output
 
 
+def test_risk_limits_are_met_by_raising_k(tmp_path: Path) -> None:
+    policy = POLICY.format(level=1, k=2, max_suppression=1.0).replace(
+        "max_suppression: 1.0", "max_suppression: 1.0, max_individual_risk: 0.2"
+    )
+    result = run(tmp_path, survey(), policy)
+    assert result.after is not None and result.after.max_risk <= 0.2
+    record = next(t for t in result.microdata.treatments if t.name == "local_suppression")  # type: ignore[union-attr]
+    assert record.parameters["policy_k"] == 2 and record.parameters["k"] >= 5
+    assert record.parameters["raised_for"] == ("max_individual_risk",)
+
+
+def test_refusal_names_the_risk_limit_k_was_raised_for(tmp_path: Path) -> None:
+    policy = POLICY.format(level=1, k=2, max_suppression=0.1).replace(
+        "max_suppression: 0.1", "max_suppression: 0.1, max_individual_risk: 0.05"
+    )
+    with pytest.raises(
+        PolicyNotMet,
+        match=r"^k = 2 \(raised to k = \d+ for max_individual_risk\) "
+        r"needs \d+ records \(\d+\.\d%\) with a suppressed value, above "
+        r"max_suppression 10\.0%; ",
+    ):
+        run(tmp_path, survey(), policy)
+    assert not (tmp_path / "out").exists()
+
+
 def test_refusal_names_every_threshold_and_does_not_advise_what_is_done(tmp_path: Path) -> None:
     policy = POLICY.format(level=0, k=2, max_suppression=1.0).replace(
-        "max_suppression: 1.0", "max_suppression: 1.0, max_individual_risk: 0.2"
+        "treatments: [recode, suppress]", "treatments: [recode]"
     )
     with pytest.raises(PolicyNotMet) as err:
         run(tmp_path, survey(), policy)
     assert str(err.value) == (
-        "after treatment the data still fails the policy: max_individual_risk is 0.5 "
-        "(limit 0.2). Recode the quasi-identifiers more coarsely or use generalize: auto"
+        "after treatment the data still fails the policy: k is 1 (limit 2). Recode the "
+        "quasi-identifiers more coarsely, use generalize: auto or add suppress to the treatments"
     )
     assert not (tmp_path / "out").exists()
