@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,7 +26,7 @@ from sdc.report import risk_html, risk_json, risk_text
 from sdc.risk import RiskReport, RiskThresholds, assess_risk
 from sdc.risk.engines import CountingEngine, EngineName, get_engine
 from sdc.risk.scale import ScaleRiskReport, assess_at_scale, scale_text
-from sdc.scan import ScanResult, draft_policy, scan
+from sdc.scan import RECODING_KEYS, ScanResult, draft_policy, scan, value_uniqueness
 
 if TYPE_CHECKING:
     from sdc.release.check import CheckResult
@@ -39,15 +39,24 @@ def load_inputs(
     """Read the policy and the data, and check one against the other before any work.
 
     The policy is read first (unless it is given already loaded): a malformed policy is
-    reported without touching the data.
+    reported without touching the data. Then every column the policy names must exist,
+    every data column must be named (unless ``unlisted`` says otherwise), hierarchies,
+    categories and weights must fit the data, and no quasi-identifier may be an
+    identifier left without a recode.
+
+    Raises:
+        PolicyError: the policy does not fit the data; the message names the line to fix.
+        DataError: the data cannot be read, or the weights are not usable.
     """
     if not isinstance(policy, Policy):
         policy = load_policy(policy)
     table = read_table(data, sheet=sheet)
     policy.check_against(table.frame.columns, data_name=table.path.name)
+    check_unlisted(policy, table.frame, data_name=table.path.name)
     check_hierarchies(policy, table.frame)
     check_categories(policy, table.frame)
     check_weights(policy, table.frame)
+    check_identifier_like(policy, table.frame)
     if policy.quasi and policy.thresholds.k > len(table.frame):
         raise PolicyError(
             f"{policy.where('thresholds', 'k')}: k is {policy.thresholds.k} but "
@@ -64,6 +73,134 @@ def validate_policy(policy_path: Path, data: Path | None = None) -> Policy:
             policy.hierarchy(name)
         return policy
     return load_inputs(data, policy_path)[1]
+
+
+def named_columns(policy: Policy) -> set[str]:
+    """Every column the policy names: under ``columns``, in ``data:``, or in an output.
+
+    A column used only by a table (``by``, ``sum``, ``mean``, ``sensitive``) or listed in
+    ``outputs.synthetic.columns`` has been looked at by whoever wrote the policy, so it
+    counts as named.
+    """
+    names = set(policy.columns)
+    names.update(c for c in (policy.data.weight, policy.data.household) if c is not None)
+    for table in policy.outputs.tables:
+        names.update(table.by)
+        names.update(c for c in (table.sum, table.mean, table.sensitive) if c is not None)
+    if policy.outputs.synthetic is not None and policy.outputs.synthetic.columns:
+        names.update(policy.outputs.synthetic.columns)
+    return names
+
+
+def unlisted_columns(policy: Policy, columns: Iterable[object]) -> list[str]:
+    """The data columns the policy does not name, in data order."""
+    named = named_columns(policy)
+    return [str(c) for c in columns if str(c) not in named]
+
+
+#: At most this many unlisted columns are described in one message.
+_SHOWN_UNLISTED = 10
+
+
+@dataclass(frozen=True)
+class ColumnGuess:
+    """What ``sdc scan`` thinks a column is, for messages about columns a policy leaves out.
+
+    Attributes:
+        description: the role and the reason, e.g. ``"direct: looks like phone numbers"``.
+        identifier: whether scan calls it direct or its values are mostly unique.
+    """
+
+    description: str
+    identifier: bool
+
+
+def guess_columns(frame: pd.DataFrame, names: Sequence[str]) -> dict[str, ColumnGuess]:
+    """Run the scan classification on these columns only and describe each.
+
+    A column that scan does not call direct but whose values are mostly unique (a numeric
+    measure, say) gets its share of unique values in the description.
+    """
+    if not names or len(frame) == 0:
+        return {}
+    guesses = {}
+    for profile in scan(frame[list(names)]):
+        text = f"{profile.data_role or profile.role}: {profile.reason}"
+        uniq = value_uniqueness(frame[profile.name])
+        like_id = profile.role != "direct" and uniq.identifier_like
+        if like_id:
+            text += f"; {uniq.describe()}"
+        guesses[profile.name] = ColumnGuess(text, profile.role == "direct" or like_id)
+    return guesses
+
+
+def _listing(guesses: dict[str, ColumnGuess]) -> str:
+    """``'a' (direct: ...), 'b' (quasi: ...)``, at most ten of them."""
+    items = [f"{name!r} ({guess.description})" for name, guess in guesses.items()]
+    shown = ", ".join(items[:_SHOWN_UNLISTED])
+    if len(items) > _SHOWN_UNLISTED:
+        shown += f" and {len(items) - _SHOWN_UNLISTED} more (`sdc scan` lists them all)"
+    return shown
+
+
+def check_unlisted(policy: Policy, frame: pd.DataFrame, *, data_name: str = "the data") -> None:
+    """The closed world: every data column is named by the policy, or ``unlisted`` says why not.
+
+    A new version of a form adds columns (an emergency contact's name and phone, say);
+    they must never go out unseen. With ``unlisted: refuse`` (the default) any column the
+    policy does not name is refused, with what ``sdc scan`` thinks it is. With ``drop`` the
+    release drops them. With ``keep`` they are kept as role other, but a column that
+    looks like an identifier is still refused.
+
+    Raises:
+        PolicyError: naming the columns and what each looks like.
+    """
+    unlisted = unlisted_columns(policy, frame.columns)
+    if not unlisted or policy.unlisted == "drop":
+        return
+    where = policy.where("unlisted")
+    guesses = guess_columns(frame, unlisted)
+    if policy.unlisted == "refuse":
+        raise PolicyError(
+            f"{where}: {len(unlisted)} column(s) of {data_name} are not in the policy: "
+            f"{_listing(guesses)}; add them under columns (role: direct drops them) or set "
+            "unlisted: drop"
+        )
+    flagged = {name: guess for name, guess in guesses.items() if guess.identifier}
+    if flagged:
+        raise PolicyError(
+            f"{where}: unlisted: keep, but {len(flagged)} column(s) of {data_name} that the "
+            f"policy does not name look like identifiers: {_listing(flagged)}; add them "
+            "under columns (role: direct drops them)"
+        )
+
+
+def recodes(policy: Policy, name: str) -> bool:
+    """Whether the policy changes a column's values (recode, top/bottom code, MDAV, noise)."""
+    column = policy.columns[name]
+    return any(getattr(column, key) is not None for key in RECODING_KEYS)
+
+
+def check_identifier_like(policy: Policy, frame: pd.DataFrame) -> None:
+    """No quasi-identifier may be an identifier released as it is.
+
+    A quasi-identifier whose values are mostly unique leaves nearly every record alone in
+    its key: suppression would have to blank it almost everywhere, and a blank then
+    "protects" the few values left. It needs a recode, or role direct.
+
+    Raises:
+        PolicyError: naming the column and its share of unique values.
+    """
+    for name in policy.quasi:
+        if recodes(policy, name):
+            continue
+        uniq = value_uniqueness(frame[name])
+        if uniq.identifier_like:
+            raise PolicyError(
+                f"{policy.where('columns', name)}: quasi-identifier {name!r} is an identifier: "
+                f"{uniq.describe()}; give it role: direct (dropped) or recode it "
+                "(bands, map, prefix)"
+            )
 
 
 def check_categories(policy: Policy, frame: pd.DataFrame) -> None:
@@ -142,7 +279,11 @@ def scan_file(data: Path, *, sheet: str | None = None) -> ScanOutcome:
 
 
 def scan_summary(outcome: ScanOutcome) -> str:
-    """A short plain-text table of what the scan found, one line per column."""
+    """A short plain-text table of what the scan found, one line per column.
+
+    Mostly-missing columns whose few values single people out are listed after it, in
+    plain words.
+    """
     result = outcome.result
     rows = [("column", "role", "kind", "distinct", "missing", "why")]
     for p in result.columns:
@@ -158,6 +299,10 @@ def scan_summary(outcome: ScanOutcome) -> str:
         f"{counts['direct']} direct identifiers, {counts['quasi']} quasi-identifiers, "
         f"{counts['sensitive']} sensitive."
     )
+    findings = [p.finding for p in result.columns if p.finding is not None]
+    if findings:
+        lines.append("Take care:")
+        lines.extend(f"  - {finding}" for finding in findings)
     return "\n".join(lines)
 
 
