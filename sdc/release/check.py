@@ -423,7 +423,10 @@ def _check_columns(folder: Path, policy: Policy) -> list[CheckItem]:
     except DataError:
         return []
     problems = []
-    guesses = guess_columns(frame, unlisted_columns(policy, frame.columns))
+    try:
+        guesses = guess_columns(frame, unlisted_columns(policy, frame.columns))
+    except DataError as exc:  # duplicate column names, say: the columns cannot be told apart
+        return [CheckItem("columns", False, f"the released columns cannot be checked: {exc}")]
     if policy.unlisted == "keep":
         guesses = {name: guess for name, guess in guesses.items() if guess.identifier}
         what = "columns the policy does not name that look like identifiers"
