@@ -16,6 +16,12 @@ column plus a few thousand regular-expression checks):
 - ``drop``: free text (notes, comments), which often names people;
 - ``other``: measures and everything else.
 
+A column that would be a quasi-identifier (or free-form text) but whose non-missing values
+are mostly unique (more than half of at least 10 held by one record, see
+:func:`value_uniqueness`) is a likely identifier: role ``direct``, with the share in the
+reason; as a quasi-identifier it would leave nearly everyone alone in their key. A
+mostly-missing column whose few values are rare gets a plain-words ``finding``.
+
 Sampling weights and household ids are recognised apart and go to the policy's
 ``data: {weight:, household:}``. Decisions worth knowing: religion is sensitive, not
 quasi; disability is quasi; an income *class* such as adult's ``salary-class`` is
@@ -23,7 +29,9 @@ sensitive (it is income information); a continuous measure that no name identifi
 ``other`` (the user decides).
 
 :func:`draft_policy` turns a :class:`ScanResult` into a commented policy file (DESIGN.md
-format, ``version: 1``) that names every column with the reason for its role.
+format, ``version: 1``) that names every column with the reason for its role, says
+``missing: category`` and ``unlisted: refuse``, and proposes only the thresholds protecting
+sensitive columns (``l``, ``group_share``) that a release of the same data can meet.
 """
 
 from __future__ import annotations
@@ -709,13 +717,16 @@ def _classify(s: _Stats, weight: str | None) -> ColumnProfile:
     found = _direct_by_content(s) or _direct_by_name(s) or _free_text(s)
     if found is None:
         found = _sensitive(s) or _quasi_by_name(s) or _by_shape(s)
-    if found.role == "quasi" and s.uniq.identifier_like:
+    # Mostly unique values identify people whatever the column is called; a numeric
+    # measure (a score, an amount) is left alone: its exact values are rarely known to others.
+    could_be_known = found.role == "quasi" or (found.role == "other" and s.kind == "text")
+    if could_be_known and s.uniq.identifier_like:
         return _identifier_like(s, found)
     return found
 
 
 def _identifier_like(s: _Stats, quasi: ColumnProfile) -> ColumnProfile:
-    """A would-be quasi-identifier whose values are mostly unique is a likely identifier.
+    """A would-be quasi-identifier (or text) whose values are mostly unique is an identifier.
 
     As a quasi-identifier it would leave nearly every record alone in its key, so the draft
     drops it (role direct) unless the draft already recodes it (a date cut to the year):
@@ -1002,9 +1013,10 @@ def draft_policy(result: ScanResult, data_name: str) -> str:
     """Write a commented draft policy (YAML, ``version: 1``) from a scan.
 
     Every column is named, with its role, the suggested treatment keys and the reason as a
-    comment; the thresholds carry comments; ``outputs.microdata`` uses the treatments
-    ``[recode, suppress]``. The text parses with ``yaml.safe_load`` and uses only the keys
-    of DESIGN.md's policy format.
+    comment (and any finding about rare values); the thresholds carry comments, and ``l``
+    or ``group_share`` is left out, with a comment saying why, when the whole file already
+    rules it out; ``outputs.microdata`` uses the treatments ``[recode, suppress]``. The
+    text parses with ``yaml.safe_load`` and uses only the keys of DESIGN.md's policy format.
 
     Args:
         result: the output of :func:`scan`.

@@ -721,3 +721,16 @@ def test_the_draft_passes_the_closed_world_and_identifier_checks() -> None:
     assert policy.columns["village_code"].role == "direct"
     check_unlisted(policy, df)
     check_identifier_like(policy, df)
+
+
+def test_mostly_unique_text_is_a_likely_identifier_but_a_measure_is_not() -> None:
+    df = pd.DataFrame(
+        {
+            "label": [f"lbl-{i % 170}" for i in range(N)],  # 140 of 200 unique
+            "score": _floats_few_decimals(),
+        }
+    )
+    result = scan(df)
+    assert result["label"].role == "direct"
+    assert result["label"].reason.startswith("70% of its 200 values are unique: ")
+    assert result["score"].role == "other"
