@@ -4,9 +4,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sdc.errors import PolicyError
 from sdc.policy import load_policy, parse_policy
+from sdc.release.microdata import remove_identifiers
 from sdc.workflow import check_identifier_like, check_unlisted, named_columns, unlisted_columns
 
 FULL = """\
@@ -349,3 +352,31 @@ def test_identifier_like_quasi_needs_a_recode(spec: str, refused: bool) -> None:
             check_identifier_like(policy, frame)
     else:
         check_identifier_like(policy, frame)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    extra=st.lists(
+        st.text(alphabet="abcxyz_", min_size=1, max_size=6).filter(
+            lambda name: name not in {"age", "hiv", "wgt", "hh", "district", "income", "region"}
+        ),
+        max_size=4,
+        unique=True,
+    )
+)
+def test_no_unnamed_column_passes_the_closed_world(extra: list[str]) -> None:
+    """refuse: refused iff something is unnamed; drop: nothing unnamed reaches the microdata."""
+    frame = _frame().assign(**{name: ["x", "y"] * 20 for name in extra})
+    refuse = parse_policy(NAMED)
+    if extra:
+        with pytest.raises(PolicyError, match=f"^policy: {len(extra)} column\\(s\\) of the data"):
+            check_unlisted(refuse, frame)
+    else:
+        check_unlisted(refuse, frame)
+    drop = parse_policy(NAMED.replace("name: named\n", "name: named\nunlisted: drop\n"))
+    check_unlisted(drop, frame)
+    out, done = remove_identifiers(frame, drop)
+    assert set(out.columns) <= named_columns(drop)
+    assert [t.columns for t in done if t.parameters["role"] == "unlisted"] == (
+        [tuple(extra)] if extra else []
+    )
