@@ -438,6 +438,29 @@ class Policy(_Model):
         return self.model_dump(mode="json")
 
 
+def named_columns(policy: Policy) -> set[str]:
+    """Every column the policy names: under ``columns``, in ``data:``, or in an output.
+
+    A column used only by a table (``by``, ``sum``, ``mean``, ``sensitive``) or listed in
+    ``outputs.synthetic.columns`` has been looked at by whoever wrote the policy, so it
+    counts as named.
+    """
+    names = set(policy.columns)
+    names.update(c for c in (policy.data.weight, policy.data.household) if c is not None)
+    for table in policy.outputs.tables:
+        names.update(table.by)
+        names.update(c for c in (table.sum, table.mean, table.sensitive) if c is not None)
+    if policy.outputs.synthetic is not None and policy.outputs.synthetic.columns:
+        names.update(policy.outputs.synthetic.columns)
+    return names
+
+
+def unlisted_columns(policy: Policy, columns: Iterable[object]) -> list[str]:
+    """The data columns the policy does not name, in data order."""
+    named = named_columns(policy)
+    return [str(c) for c in columns if str(c) not in named]
+
+
 # ---- loading ---------------------------------------------------------------------------
 
 

@@ -16,6 +16,12 @@ column plus a few thousand regular-expression checks):
 - ``drop``: free text (notes, comments), which often names people;
 - ``other``: measures and everything else.
 
+A column that would be a quasi-identifier (or free-form text) but whose non-missing values
+are mostly unique (more than half of at least 10 held by one record, see
+:func:`value_uniqueness`) is a likely identifier: role ``direct``, with the share in the
+reason; as a quasi-identifier it would leave nearly everyone alone in their key. A
+mostly-missing column whose few values are rare gets a plain-words ``finding``.
+
 Sampling weights and household ids are recognised apart and go to the policy's
 ``data: {weight:, household:}``. Decisions worth knowing: religion is sensitive, not
 quasi; disability is quasi; an income *class* such as adult's ``salary-class`` is
@@ -23,15 +29,17 @@ sensitive (it is income information); a continuous measure that no name identifi
 ``other`` (the user decides).
 
 :func:`draft_policy` turns a :class:`ScanResult` into a commented policy file (DESIGN.md
-format, ``version: 1``) that names every column with the reason for its role.
+format, ``version: 1``) that names every column with the reason for its role, says
+``missing: category`` and ``unlisted: refuse``, and proposes only the thresholds protecting
+sensitive columns (``l``, ``group_share``) that a release of the same data can meet.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import PurePath
 from types import MappingProxyType
 from typing import Any, Literal
@@ -42,7 +50,22 @@ import yaml
 
 from sdc.errors import DataError
 
-__all__ = ["ColumnProfile", "DataRole", "Kind", "Role", "ScanResult", "draft_policy", "scan"]
+__all__ = [
+    "IDENTIFIER_MIN_VALUES",
+    "IDENTIFIER_SHARE",
+    "MOSTLY_MISSING",
+    "RECODING_KEYS",
+    "ColumnProfile",
+    "DataRole",
+    "Kind",
+    "Role",
+    "ScanResult",
+    "Uniqueness",
+    "draft_policy",
+    "format_share",
+    "scan",
+    "value_uniqueness",
+]
 
 Role = Literal["direct", "quasi", "sensitive", "drop", "other"]
 Kind = Literal["numeric", "text", "date", "bool"]
@@ -52,6 +75,21 @@ _SAMPLE = 2000  # distinct values looked at for content checks
 _NEAR_UNIQUE = 0.9
 _MAX_CODES = 20  # a numeric column with at most this many values is a code
 _MAX_CATEGORIES = 100  # a text column with at most this many values is a categorical
+
+#: A column is identifier-like when more than this share of its non-missing records hold a
+#: value no other record has ...
+IDENTIFIER_SHARE = 0.5
+#: ... and it has at least this many non-missing values (a handful of values proves nothing).
+IDENTIFIER_MIN_VALUES = 10
+#: A column missing in at least this share of the records is mostly missing: its few values
+#: are reported in plain words when they are rare.
+MOSTLY_MISSING = 0.9
+#: Policy keys that recode a column's values, so that they can stop being unique.
+RECODING_KEYS = ("recode", "top_code", "bottom_code", "microaggregation", "noise")
+#: The group-disclosure limit the draft policy proposes, when the data allow it.
+_DRAFT_GROUP_SHARE = 0.9
+#: The l the draft policy proposes, when the data allow it.
+_DRAFT_L = 2
 
 
 @dataclass(frozen=True)
@@ -73,6 +111,11 @@ class ColumnProfile:
             draft policy).
         data_role: ``weight`` or ``household`` for a sampling weight or household id
             (then ``role`` is ``other``), else None.
+        unique_share: share of the non-missing records whose value no other record has
+            (see :func:`value_uniqueness`).
+        top_share: share of the non-missing records holding the most common value.
+        finding: a risk worth the steward's attention, in plain words (a mostly-missing
+            column whose few values single people out), or None.
     """
 
     name: str
@@ -85,6 +128,9 @@ class ColumnProfile:
     suggestions: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     hints: tuple[str, ...] = ()
     data_role: DataRole | None = None
+    unique_share: float = 0.0
+    top_share: float = 0.0
+    finding: str | None = None
 
 
 @dataclass(frozen=True)
@@ -343,6 +389,128 @@ _DATE_RE = re.compile(
 _NAME_PARTICLES = frozenset("de del la le da van von bin binti al el di dos das du y".split())
 
 
+# --- uniqueness of values ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Uniqueness:
+    """How often a column's values single a record out on their own.
+
+    Attributes:
+        n_records: records in the column, missing ones included.
+        n_present: records with a value (not missing, not blank text).
+        n_distinct: distinct values.
+        n_unique: records whose value no other record has.
+        n_top: records holding the most common value.
+    """
+
+    n_records: int
+    n_present: int
+    n_distinct: int
+    n_unique: int
+    n_top: int
+
+    @property
+    def share(self) -> float:
+        """Share of the records with a value whose value is unique (0.0 without values)."""
+        return self.n_unique / self.n_present if self.n_present else 0.0
+
+    @property
+    def top_share(self) -> float:
+        """Share of the records with a value that hold the most common value."""
+        return self.n_top / self.n_present if self.n_present else 0.0
+
+    @property
+    def missing_share(self) -> float:
+        """Share of the records without a value."""
+        return 1 - self.n_present / self.n_records if self.n_records else 0.0
+
+    @property
+    def identifier_like(self) -> bool:
+        """Mostly unique values: more than half of at least 10 values are held by one record.
+
+        Such a column singles people out by itself, like an ID: as a quasi-identifier it
+        would leave nearly every record alone in its key.
+        """
+        return self.n_present >= IDENTIFIER_MIN_VALUES and self.share > IDENTIFIER_SHARE
+
+    @property
+    def rare_when_present(self) -> bool:
+        """Mostly missing, and at least half of the few records with a value are unique.
+
+        Blanks hide nobody: the few people with a value are the ones who stand out.
+        """
+        return (
+            self.missing_share >= MOSTLY_MISSING
+            and self.n_present > 0
+            and self.share >= IDENTIFIER_SHARE
+        )
+
+    def describe(self) -> str:
+        """``"100% of its 2000 values are unique"``: the share in plain words."""
+        return f"{format_share(self.share)} of its {self.n_present} values are unique"
+
+
+def value_uniqueness(column: pd.Series) -> Uniqueness:
+    """Count how many records of a column hold a value nobody else holds.
+
+    Missing values (NaN, None, and text that is empty or only spaces) are left out. The
+    values are factorised once and counted with numpy, so the cost is one pass over the
+    column whatever its size. :func:`scan`, ``load_inputs`` and ``sdc check`` all measure
+    identifier-like columns with this function.
+
+    Args:
+        column: the values, one per record.
+
+    Returns:
+        The counts as a :class:`Uniqueness`.
+    """
+    values = column
+    if _is_text(column):
+        blank = column.astype("string").str.strip().eq("").fillna(False).to_numpy(dtype=bool)
+        if blank.any():
+            values = column.mask(blank)
+    codes, _ = pd.factorize(values, use_na_sentinel=True)
+    present = np.asarray(codes)
+    present = present[present >= 0]
+    counts = np.bincount(present) if len(present) else np.zeros(0, dtype=np.int64)
+    return Uniqueness(
+        n_records=len(column),
+        n_present=len(present),
+        n_distinct=int(np.count_nonzero(counts)),
+        n_unique=int(np.count_nonzero(counts == 1)),
+        n_top=int(counts.max()) if len(counts) else 0,
+    )
+
+
+def format_share(share: float) -> str:
+    """A share as a percentage that never rounds to a misleading 0%, 50% or 100%.
+
+    ``0.504`` is shown as ``50.4%`` (above the identifier limit of 50%, so it must not
+    read as 50%), ``0.9996`` as ``99.96%``; exact shares keep no decimals.
+    """
+    for digits in (0, 1, 2):
+        rounded = round(share * 100, digits)
+        if share in (0.0, 0.5, 1.0) or rounded not in (0.0, 50.0, 100.0):
+            return f"{share:.{digits}%}"
+    if share < 0.5:
+        return "under 0.01%" if share < 0.005 else f"{share:.3%}"
+    return "over 99.99%" if share > 0.995 else f"{share:.3%}"
+
+
+def _rare_finding(name: str, u: Uniqueness) -> str | None:
+    """The plain-words note for a mostly-missing column whose values are rare."""
+    if not u.rare_when_present:
+        return None
+    who = f"the {format_share(u.n_present / u.n_records)} of respondents with a {name} value"
+    if u.n_unique == u.n_present:
+        return f"{who} are unique ({u.n_distinct} values in {u.n_present} records)"
+    return (
+        f"{who} are easy to single out: {u.n_unique} of these {u.n_present} records hold a "
+        f"value no one else has ({u.n_distinct} values in all)"
+    )
+
+
 # --- scanning ----------------------------------------------------------------------------
 
 
@@ -399,6 +567,7 @@ class _Stats:
     sample: tuple[str, ...]  # distinct non-missing values as text (bounded)
     values: pd.Series  # non-missing values (numeric columns: as float)
     integer: bool
+    uniq: Uniqueness
 
     @staticmethod
     def of(name: str, column: pd.Series) -> _Stats:
@@ -427,6 +596,7 @@ class _Stats:
             sample=sample,
             values=values,
             integer=integer,
+            uniq=value_uniqueness(column),
         )
 
     @property
@@ -462,6 +632,9 @@ class _Stats:
             suggestions=MappingProxyType(dict(suggestions or {})),
             hints=hints,
             data_role=data_role,
+            unique_share=self.uniq.share,
+            top_share=self.uniq.top_share,
+            finding=_rare_finding(self.name, self.uniq),
         )
 
 
@@ -544,7 +717,32 @@ def _classify(s: _Stats, weight: str | None) -> ColumnProfile:
     found = _direct_by_content(s) or _direct_by_name(s) or _free_text(s)
     if found is None:
         found = _sensitive(s) or _quasi_by_name(s) or _by_shape(s)
+    # Mostly unique values identify people whatever the column is called; a numeric
+    # measure (a score, an amount) is left alone: its exact values are rarely known to others.
+    could_be_known = found.role == "quasi" or (found.role == "other" and s.kind == "text")
+    if could_be_known and s.uniq.identifier_like:
+        return _identifier_like(s, found)
     return found
+
+
+def _identifier_like(s: _Stats, quasi: ColumnProfile) -> ColumnProfile:
+    """A would-be quasi-identifier (or text) whose values are mostly unique is an identifier.
+
+    As a quasi-identifier it would leave nearly every record alone in its key, so the draft
+    drops it (role direct) unless the draft already recodes it (a date cut to the year):
+    then it stays a quasi-identifier and a hint says why the recode matters.
+    """
+    if any(key in quasi.suggestions for key in RECODING_KEYS):
+        hint = f"{s.uniq.describe()}: keep the recode, or it singles people out like an ID"
+        return replace(quasi, hints=(*quasi.hints, hint))
+    return s.profile(
+        "direct",
+        f"{s.uniq.describe()}: it singles people out like an ID, so it is a likely "
+        "identifier, not a quasi-identifier",
+        hints=(
+            "if it must stay, make it role: quasi with a recode (bands, map or prefix) instead",
+        ),
+    )
 
 
 def _direct_by_content(s: _Stats) -> ColumnProfile | None:
@@ -815,9 +1013,10 @@ def draft_policy(result: ScanResult, data_name: str) -> str:
     """Write a commented draft policy (YAML, ``version: 1``) from a scan.
 
     Every column is named, with its role, the suggested treatment keys and the reason as a
-    comment; the thresholds carry comments; ``outputs.microdata`` uses the treatments
-    ``[recode, suppress]``. The text parses with ``yaml.safe_load`` and uses only the keys
-    of DESIGN.md's policy format.
+    comment (and any finding about rare values); the thresholds carry comments, and ``l``
+    or ``group_share`` is left out, with a comment saying why, when the whole file already
+    rules it out; ``outputs.microdata`` uses the treatments ``[recode, suppress]``. The
+    text parses with ``yaml.safe_load`` and uses only the keys of DESIGN.md's policy format.
 
     Args:
         result: the output of :func:`scan`.
@@ -838,7 +1037,8 @@ def draft_policy(result: ScanResult, data_name: str) -> str:
         lines.append(
             "# data: {weight: COLUMN, household: COLUMN}  # none found; add if you have them"
         )
-    lines.append("missing: wildcard   # a missing value matches every value when keys are counted")
+    lines.append("missing: category   # a blank is one more value when keys are counted")
+    lines.append("unlisted: refuse    # a data column not named below is refused, never released")
     lines.append("columns:")
 
     entries = []
@@ -850,7 +1050,8 @@ def draft_policy(result: ScanResult, data_name: str) -> str:
             comment += f"; {p.n_distinct} values"
             if p.missing_share >= 0.005:
                 comment += f", {p.missing_share:.0%} missing"
-        entries.append((f"  {key}: {_flow(entry)}", comment, p.hints))
+        hints = p.hints if p.finding is None else (*p.hints, p.finding)
+        entries.append((f"  {key}: {_flow(entry)}", comment, hints))
     width = min(max(len(text) for text, _, _ in entries) + 2, 70)
     for text, comment, hints in entries:
         pad = text.ljust(width) if len(text) + 2 <= width else text + "  "
@@ -858,13 +1059,10 @@ def draft_policy(result: ScanResult, data_name: str) -> str:
         for hint in hints:
             lines.append(f"{' ' * width}#   {_comment(hint)}")
 
-    has_sensitive = any(p.role == "sensitive" for p in result.columns)
     lines.append("thresholds:")
     lines.append("  k: 5                       # every combination of quasi-identifiers is shared")
     lines.append("                             #   by at least 5 records (3 is a usual minimum)")
-    if has_sensitive:
-        lines.append("  l: 2                       # each such group holds at least 2 different")
-        lines.append("                             #   values of every sensitive column")
+    lines.extend(_sensitive_thresholds([p for p in result.columns if p.role == "sensitive"]))
     lines.append("  max_individual_risk: 0.2   # no record with a re-identification risk above")
     lines.append("                             #   20% (= 1/k: without weights k already gives it)")
     lines.append("  max_suppression: 0.05      # at most 5% of the records lose a value")
@@ -872,6 +1070,47 @@ def draft_policy(result: ScanResult, data_name: str) -> str:
     lines.append("  microdata: {treatments: [recode, suppress]}   # recode first, then suppress")
     lines.append("                                                #   the values still at risk")
     return "\n".join(lines) + "\n"
+
+
+def _sensitive_thresholds(sensitive: list[ColumnProfile]) -> list[str]:
+    """Threshold lines protecting the sensitive columns, only those a release can meet.
+
+    ``l`` is drafted only when every sensitive column has at least l different values in
+    the whole file: otherwise no group can hold l of them. ``group_share`` is drafted only
+    when, for every sensitive column, the most common value covers less than that share of
+    the whole file: the file is a mix of its groups, so some group always reaches the
+    file's share. A threshold that cannot be met is left out with a comment saying why.
+    """
+    if not sensitive:
+        return []
+    pad = " " * 29
+    lines = []
+    few = [p for p in sensitive if p.n_distinct < _DRAFT_L]
+    if few:
+        names = _comment(", ".join(p.name for p in few))
+        lines.append(f"  # l: not drafted: {names} hold(s) fewer than {_DRAFT_L} different values")
+        lines.append(f"  #   in the whole file, so no group can hold {_DRAFT_L} of them")
+    else:
+        lines.append(f"  l: {_DRAFT_L}".ljust(29) + f"# each such group holds at least {_DRAFT_L}")
+        lines.append(f"{pad}#   different values of every sensitive column")
+    skewed = [p for p in sensitive if p.top_share >= _DRAFT_GROUP_SHARE]
+    if skewed:
+        worst = max(skewed, key=lambda p: p.top_share)
+        lines.append(
+            f"  # group_share: not drafted: {format_share(worst.top_share)} of the records with "
+            f"a {_comment(worst.name)} value"
+        )
+        lines.append(
+            f"  #   have the same one, so some group always reaches a limit of "
+            f"{_DRAFT_GROUP_SHARE:.0%}"
+        )
+    else:
+        lines.append(
+            f"  group_share: {_DRAFT_GROUP_SHARE}".ljust(29)
+            + f"# in no such group do {_DRAFT_GROUP_SHARE:.0%} or more share"
+        )
+        lines.append(f"{pad}#   one value of a sensitive column")
+    return lines
 
 
 def _slug(text: str) -> str:
@@ -895,3 +1134,35 @@ def _flow(value: Mapping[str, Any]) -> str:
         dict(value), default_flow_style=True, width=10**6, sort_keys=False, allow_unicode=True
     )
     return dumped.strip()
+
+
+@dataclass(frozen=True)
+class ColumnGuess:
+    """What ``sdc scan`` thinks a column is, for messages about columns a policy leaves out.
+
+    Attributes:
+        description: the role and the reason, e.g. ``"direct: looks like phone numbers"``.
+        identifier: whether scan calls it direct or its values are mostly unique.
+    """
+
+    description: str
+    identifier: bool
+
+
+def guess_columns(frame: pd.DataFrame, names: Sequence[str]) -> dict[str, ColumnGuess]:
+    """Run the scan classification on these columns only and describe each.
+
+    A column that scan does not call direct but whose values are mostly unique (a numeric
+    measure, say) gets its share of unique values in the description.
+    """
+    if not names or len(frame) == 0:
+        return {}
+    guesses = {}
+    for profile in scan(frame[list(names)]):
+        text = f"{profile.data_role or profile.role}: {profile.reason}"
+        uniq = value_uniqueness(frame[profile.name])
+        like_id = profile.role != "direct" and uniq.identifier_like
+        if like_id:
+            text += f"; {uniq.describe()}"
+        guesses[profile.name] = ColumnGuess(text, profile.role == "direct" or like_id)
+    return guesses

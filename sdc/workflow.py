@@ -19,14 +19,22 @@ import pandas as pd
 
 from sdc.errors import DataError, PolicyError
 from sdc.io import Table, read_columns, read_table, write_csv, write_text
-from sdc.policy import REPORTED_GROUP_SHARE, Policy, load_policy
+from sdc.policy import REPORTED_GROUP_SHARE, Policy, load_policy, unlisted_columns
 from sdc.release.budget import format_number
 from sdc.release.ledger import Ledger, LedgerSummaryRow, short_sha
 from sdc.report import risk_html, risk_json, risk_text
 from sdc.risk import RiskReport, RiskThresholds, assess_risk
 from sdc.risk.engines import CountingEngine, EngineName, get_engine
 from sdc.risk.scale import ScaleRiskReport, assess_at_scale, scale_text
-from sdc.scan import ScanResult, draft_policy, scan
+from sdc.scan import (
+    RECODING_KEYS,
+    ColumnGuess,
+    ScanResult,
+    draft_policy,
+    guess_columns,
+    scan,
+    value_uniqueness,
+)
 
 if TYPE_CHECKING:
     from sdc.release.check import CheckResult
@@ -39,15 +47,24 @@ def load_inputs(
     """Read the policy and the data, and check one against the other before any work.
 
     The policy is read first (unless it is given already loaded): a malformed policy is
-    reported without touching the data.
+    reported without touching the data. Then every column the policy names must exist,
+    every data column must be named (unless ``unlisted`` says otherwise), hierarchies,
+    categories and weights must fit the data, and no quasi-identifier may be an
+    identifier left without a recode.
+
+    Raises:
+        PolicyError: the policy does not fit the data; the message names the line to fix.
+        DataError: the data cannot be read, or the weights are not usable.
     """
     if not isinstance(policy, Policy):
         policy = load_policy(policy)
     table = read_table(data, sheet=sheet)
     policy.check_against(table.frame.columns, data_name=table.path.name)
+    check_unlisted(policy, table.frame, data_name=table.path.name)
     check_hierarchies(policy, table.frame)
     check_categories(policy, table.frame)
     check_weights(policy, table.frame)
+    check_identifier_like(policy, table.frame)
     if policy.quasi and policy.thresholds.k > len(table.frame):
         raise PolicyError(
             f"{policy.where('thresholds', 'k')}: k is {policy.thresholds.k} but "
@@ -64,6 +81,79 @@ def validate_policy(policy_path: Path, data: Path | None = None) -> Policy:
             policy.hierarchy(name)
         return policy
     return load_inputs(data, policy_path)[1]
+
+
+#: At most this many unlisted columns are described in one message.
+_SHOWN_UNLISTED = 10
+
+
+def _listing(guesses: dict[str, ColumnGuess]) -> str:
+    """``'a' (direct: ...), 'b' (quasi: ...)``, at most ten of them."""
+    items = [f"{name!r} ({guess.description})" for name, guess in guesses.items()]
+    shown = ", ".join(items[:_SHOWN_UNLISTED])
+    if len(items) > _SHOWN_UNLISTED:
+        shown += f" and {len(items) - _SHOWN_UNLISTED} more (`sdc scan` lists them all)"
+    return shown
+
+
+def check_unlisted(policy: Policy, frame: pd.DataFrame, *, data_name: str = "the data") -> None:
+    """The closed world: every data column is named by the policy, or ``unlisted`` says why not.
+
+    A new version of a form adds columns (an emergency contact's name and phone, say);
+    they must never go out unseen. With ``unlisted: refuse`` (the default) any column the
+    policy does not name is refused, with what ``sdc scan`` thinks it is. With ``drop`` the
+    release drops them. With ``keep`` they are kept as role other, but a column that
+    looks like an identifier is still refused.
+
+    Raises:
+        PolicyError: naming the columns and what each looks like.
+    """
+    unlisted = unlisted_columns(policy, frame.columns)
+    if not unlisted or policy.unlisted == "drop":
+        return
+    where = policy.where("unlisted")
+    guesses = guess_columns(frame, unlisted)
+    if policy.unlisted == "refuse":
+        raise PolicyError(
+            f"{where}: {len(unlisted)} column(s) of {data_name} are not in the policy: "
+            f"{_listing(guesses)}; add them under columns (role: direct drops them) or set "
+            "unlisted: drop"
+        )
+    flagged = {name: guess for name, guess in guesses.items() if guess.identifier}
+    if flagged:
+        raise PolicyError(
+            f"{where}: unlisted: keep, but {len(flagged)} column(s) of {data_name} that the "
+            f"policy does not name look like identifiers: {_listing(flagged)}; add them "
+            "under columns (role: direct drops them)"
+        )
+
+
+def recodes(policy: Policy, name: str) -> bool:
+    """Whether the policy changes a column's values (recode, top/bottom code, MDAV, noise)."""
+    column = policy.columns[name]
+    return any(getattr(column, key) is not None for key in RECODING_KEYS)
+
+
+def check_identifier_like(policy: Policy, frame: pd.DataFrame) -> None:
+    """No quasi-identifier may be an identifier released as it is.
+
+    A quasi-identifier whose values are mostly unique leaves nearly every record alone in
+    its key: suppression would have to blank it almost everywhere, and a blank then
+    "protects" the few values left. It needs a recode, or role direct.
+
+    Raises:
+        PolicyError: naming the column and its share of unique values.
+    """
+    for name in policy.quasi:
+        if recodes(policy, name):
+            continue
+        uniq = value_uniqueness(frame[name])
+        if uniq.identifier_like:
+            raise PolicyError(
+                f"{policy.where('columns', name)}: quasi-identifier {name!r} is an identifier: "
+                f"{uniq.describe()}; give it role: direct (dropped) or recode it "
+                "(bands, map, prefix)"
+            )
 
 
 def check_categories(policy: Policy, frame: pd.DataFrame) -> None:
@@ -142,7 +232,11 @@ def scan_file(data: Path, *, sheet: str | None = None) -> ScanOutcome:
 
 
 def scan_summary(outcome: ScanOutcome) -> str:
-    """A short plain-text table of what the scan found, one line per column."""
+    """A short plain-text table of what the scan found, one line per column.
+
+    Mostly-missing columns whose few values single people out are listed after it, in
+    plain words.
+    """
     result = outcome.result
     rows = [("column", "role", "kind", "distinct", "missing", "why")]
     for p in result.columns:
@@ -158,6 +252,10 @@ def scan_summary(outcome: ScanOutcome) -> str:
         f"{counts['direct']} direct identifiers, {counts['quasi']} quasi-identifiers, "
         f"{counts['sensitive']} sensitive."
     )
+    findings = [p.finding for p in result.columns if p.finding is not None]
+    if findings:
+        lines.append("Take care:")
+        lines.extend(f"  - {finding}" for finding in findings)
     return "\n".join(lines)
 
 

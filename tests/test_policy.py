@@ -2,10 +2,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sdc.errors import PolicyError
-from sdc.policy import load_policy, parse_policy
+from sdc.policy import load_policy, named_columns, parse_policy, unlisted_columns
+from sdc.release.microdata import remove_identifiers
+from sdc.workflow import check_identifier_like, check_unlisted
 
 FULL = """\
 version: 1
@@ -37,7 +42,8 @@ def test_full_policy_parses_with_defaults() -> None:
     assert policy.quasi == ["age", "sex", "village"]
     assert policy.sensitive == ["hiv", "income"]
     assert policy.thresholds.k == 5
-    assert policy.thresholds.group_share is None  # reported at 0.9, enforced only when set
+    assert policy.thresholds.group_share is None  # not enforced unless the policy sets it
+    assert policy.unlisted == "refuse"
     assert policy.dp_epsilon == 1.5
     assert policy.outputs.tables[1].statistic == "mean"
     assert policy.where("columns", "age") == "p.yaml line 8"
@@ -248,3 +254,129 @@ def test_table_names_cannot_leave_the_bundle(name: str) -> None:
     text = BASE + f"outputs:\n  tables:\n    - {{by: [sex], count: true, name: '{name}'}}\n"
     with pytest.raises(PolicyError, match="a table name becomes a file name"):
         parse_policy(text, source=Path("p.yaml"))
+
+
+# ---- the closed world: columns the policy names ------------------------------------------------
+
+NAMED = """\
+version: 1
+name: named
+data: {weight: wgt, household: hh}
+columns:
+  age: {role: quasi, recode: {bands: [0, 30, 60]}}
+  hiv: {role: sensitive}
+outputs:
+  tables:
+    - {by: [district], sum: income}
+  synthetic: {epsilon: 0.5, columns: [age, region]}
+privacy: {budget: 1.0}
+"""
+
+
+def test_named_columns_count_data_and_outputs() -> None:
+    policy = parse_policy(NAMED)
+    assert named_columns(policy) == {"age", "hiv", "wgt", "hh", "district", "income", "region"}
+    assert unlisted_columns(policy, ["age", "notes", "wgt", "phone"]) == ["notes", "phone"]
+
+
+def test_unlisted_must_be_one_of_three_words() -> None:
+    with pytest.raises(
+        PolicyError,
+        match=r"^p.yaml line 3: unlisted must be one of 'refuse', 'drop' or 'keep' \(got 'ignore'\)$",
+    ):
+        parse_policy(
+            NAMED.replace("name: named\n", "name: named\nunlisted: ignore\n"), Path("p.yaml")
+        )
+
+
+def _frame(n: int = 40) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "age": [20 + i % 50 for i in range(n)],
+            "hiv": ["neg", "pos"] * (n // 2),
+            "wgt": [1.0] * n,
+            "hh": [i // 2 for i in range(n)],
+            "district": ["a", "b"] * (n // 2),
+            "income": [i * 10 for i in range(n)],
+            "region": ["n", "s"] * (n // 2),
+        }
+    )
+
+
+def test_check_unlisted_accepts_a_fully_named_frame() -> None:
+    check_unlisted(parse_policy(NAMED), _frame())
+
+
+@pytest.mark.parametrize("unlisted", ["refuse", "keep"])
+def test_check_unlisted_refuses_an_identifier(unlisted: str) -> None:
+    policy = parse_policy(NAMED.replace("name: named\n", f"name: named\nunlisted: {unlisted}\n"))
+    frame = _frame().assign(email=[f"p{i}@example.org" for i in range(40)])
+    with pytest.raises(
+        PolicyError, match=r"^policy line 3: .*'email' \(direct: looks like e-mail addresses\)"
+    ):
+        check_unlisted(policy, frame, data_name="d.csv")
+
+
+def test_check_unlisted_drop_accepts_anything() -> None:
+    policy = parse_policy(NAMED.replace("name: named\n", "name: named\nunlisted: drop\n"))
+    check_unlisted(policy, _frame().assign(email=[f"p{i}@example.org" for i in range(40)]))
+
+
+@pytest.mark.parametrize(
+    ("spec", "refused"),
+    [
+        ("{role: quasi}", True),
+        ("{role: quasi, recode: {prefix: 1}}", False),
+        ("{role: quasi, top_code: 30}", False),
+        ("{role: quasi, microaggregation: {k: 3}}", False),
+        ("{role: quasi, noise: {sd: 0.1}}", False),
+        ("{role: quasi, pram: {p: 0.8}}", True),  # PRAM keeps most values as they are
+        ("{role: sensitive}", False),
+        ("{role: direct}", False),
+    ],
+)
+def test_identifier_like_quasi_needs_a_recode(spec: str, refused: bool) -> None:
+    text = NAMED.replace(
+        "  hiv: {role: sensitive}\n", f"  hiv: {{role: sensitive}}\n  code: {spec}\n"
+    )
+    policy = parse_policy(text, Path("p.yaml"))
+    frame = _frame().assign(code=[1000 + i for i in range(40)])
+    if refused:
+        with pytest.raises(
+            PolicyError,
+            match=(
+                r"^p.yaml line 7: quasi-identifier 'code' is an identifier: 100% of its 40 values "
+                r"are unique; give it role: direct \(dropped\) or recode it \(bands, map, prefix\)$"
+            ),
+        ):
+            check_identifier_like(policy, frame)
+    else:
+        check_identifier_like(policy, frame)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    extra=st.lists(
+        st.text(alphabet="abcxyz_", min_size=1, max_size=6).filter(
+            lambda name: name not in {"age", "hiv", "wgt", "hh", "district", "income", "region"}
+        ),
+        max_size=4,
+        unique=True,
+    )
+)
+def test_no_unnamed_column_passes_the_closed_world(extra: list[str]) -> None:
+    """refuse: refused iff something is unnamed; drop: nothing unnamed reaches the microdata."""
+    frame = _frame().assign(**{name: ["x", "y"] * 20 for name in extra})
+    refuse = parse_policy(NAMED)
+    if extra:
+        with pytest.raises(PolicyError, match=f"^policy: {len(extra)} column\\(s\\) of the data"):
+            check_unlisted(refuse, frame)
+    else:
+        check_unlisted(refuse, frame)
+    drop = parse_policy(NAMED.replace("name: named\n", "name: named\nunlisted: drop\n"))
+    check_unlisted(drop, frame)
+    out, done = remove_identifiers(frame, drop)
+    assert set(out.columns) <= named_columns(drop)
+    assert [t.columns for t in done if t.parameters["role"] == "unlisted"] == (
+        [tuple(extra)] if extra else []
+    )

@@ -15,7 +15,15 @@ from hypothesis import strategies as st
 from sdc.demo import DEMO_POLICY, make_survey
 from sdc.errors import DataError
 from sdc.policy import parse_policy
-from sdc.scan import ColumnProfile, ScanResult, draft_policy, scan
+from sdc.scan import (
+    ColumnProfile,
+    ScanResult,
+    draft_policy,
+    format_share,
+    scan,
+    value_uniqueness,
+)
+from sdc.workflow import check_identifier_like, check_unlisted
 
 DATA = Path(__file__).parent / "data"
 N = 200
@@ -426,7 +434,7 @@ def test_sdcmicro_testdata_roles() -> None:
 
 # --- draft policy --------------------------------------------------------------------------
 
-ALLOWED_TOP = {"version", "name", "data", "missing", "columns", "thresholds", "outputs"}
+ALLOWED_TOP = {"version", "name", "data", "missing", "unlisted", "columns", "thresholds", "outputs"}
 ALLOWED_COLUMN = {"role", "action", "recode", "top_code", "bounds"}
 
 
@@ -449,7 +457,8 @@ def test_draft_policy_for_the_demo() -> None:
     raw = _check_draft(result, text)
     assert raw["name"] == "survey-draft"
     assert raw["data"] == {"weight": "wgt", "household": "hh_id"}
-    assert raw["missing"] == "wildcard"
+    assert raw["missing"] == "category"
+    assert raw["unlisted"] == "refuse"
     assert raw["columns"]["resp_id"] == {"role": "direct", "action": "pseudonymize"}
     assert raw["columns"]["age"] == {
         "role": "quasi",
@@ -461,6 +470,7 @@ def test_draft_policy_for_the_demo() -> None:
     assert raw["thresholds"] == {
         "k": 5,
         "l": 2,
+        "group_share": 0.9,  # violence: 89.1% "no" in the whole file, below 90%
         "max_individual_risk": 0.2,
         "max_suppression": 0.05,
     }
@@ -480,6 +490,8 @@ def test_draft_policy_without_weights_or_sensitive_columns() -> None:
     raw = _check_draft(result, text)
     assert "data" not in raw
     assert "l" not in raw["thresholds"]
+    assert "group_share" not in raw["thresholds"]
+    assert "# l: not drafted" not in text and "# group_share: not drafted" not in text
     assert "# data: {weight: COLUMN, household: COLUMN}" in text
     assert raw["name"] == "people-draft"
 
@@ -523,5 +535,204 @@ def test_any_table_gives_profiles_and_a_valid_draft(data: st.DataObject, names: 
         assert 0.0 <= p.uniqueness <= 1.0
         assert 0.0 <= p.missing_share <= 1.0
         assert p.role in ("direct", "quasi", "sensitive", "drop", "other")
-    raw = yaml.safe_load(draft_policy(result, "x.csv"))
+    text = draft_policy(result, "x.csv")
+    raw = yaml.safe_load(text)
     assert list(raw["columns"]) == names
+    # the draft names every column and never keeps an identifier as a quasi-identifier
+    policy = parse_policy(text)
+    check_unlisted(policy, df)
+    check_identifier_like(policy, df)
+
+
+# --- identifier-like columns and rare values -------------------------------------------------
+
+
+def test_value_uniqueness_hand_computed() -> None:
+    column = pd.Series(["a", "b", "b", None, "", "  ", "c", "d", "d", "d"])
+    u = value_uniqueness(column)
+    # present: a b b c d d d (blank text is missing); unique: a, c
+    assert (u.n_records, u.n_present, u.n_distinct, u.n_unique, u.n_top) == (10, 7, 4, 2, 3)
+    assert u.share == pytest.approx(2 / 7)
+    assert u.top_share == pytest.approx(3 / 7)
+    assert u.missing_share == pytest.approx(0.3)
+    assert not u.identifier_like
+    empty = value_uniqueness(pd.Series([None, None], dtype=object))
+    assert (empty.n_present, empty.share, empty.top_share) == (0, 0.0, 0.0)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.integers(0, 12) | st.none(), max_size=60))
+def test_value_uniqueness_counts_like_a_counter(values: list[int | None]) -> None:
+    present = [v for v in values if v is not None]
+    counts = {v: present.count(v) for v in set(present)}
+    u = value_uniqueness(pd.Series(values, dtype="Int64"))
+    assert u.n_present == len(present)
+    assert u.n_distinct == len(counts)
+    assert u.n_unique == sum(1 for c in counts.values() if c == 1)
+    assert u.n_top == max(counts.values(), default=0)
+    assert u.identifier_like == (len(present) >= 10 and u.n_unique / len(present) > 0.5)
+
+
+@pytest.mark.parametrize(
+    ("share", "text"),
+    [
+        (1.0, "100%"),
+        (0.5, "50%"),
+        (0.0, "0%"),
+        (0.504, "50.4%"),
+        (0.4996, "49.96%"),
+        (0.9996, "99.96%"),
+        (0.999999, "over 99.99%"),
+        (0.0075, "1%"),
+        (0.004, "0.4%"),
+        (0.01, "1%"),
+        (0.731, "73%"),
+    ],
+)
+def test_format_share_never_rounds_to_a_misleading_figure(share: float, text: str) -> None:
+    assert format_share(share) == text
+
+
+def test_a_quasi_identifier_with_mostly_unique_values_is_a_likely_identifier() -> None:
+    # a place by its column name, but 170 places in 200 records: 140 of them unique
+    df = pd.DataFrame({"village": [f"v{i % 170}" for i in range(N)]})
+    profile = scan(df)["village"]
+    assert profile.role == "direct"
+    assert profile.reason == (
+        "70% of its 200 values are unique: it singles people out like an ID, so it is a "
+        "likely identifier, not a quasi-identifier"
+    )
+    assert profile.unique_share == pytest.approx(140 / 200)
+    text = draft_policy(scan(df), "d.csv")
+    assert "  village: {role: direct}" in text
+
+
+def test_exactly_half_unique_stays_a_quasi_identifier() -> None:
+    # 100 of 200 records unique: exactly half, not more
+    half = pd.DataFrame(
+        {"village": [f"v{i}" for i in range(50)] * 2 + [f"w{i}" for i in range(100)]}
+    )
+    assert scan(half)["village"].role == "quasi"
+
+
+def test_an_identifier_like_date_keeps_its_recode_and_a_hint() -> None:
+    profile = scan(pd.DataFrame({"date_of_birth": _dates()}))["date_of_birth"]
+    assert profile.role == "quasi"
+    assert profile.suggestions == {"recode": {"date": "year"}}
+    assert profile.hints[-1] == (
+        "100% of its 200 values are unique: keep the recode, or it singles people out like an ID"
+    )
+
+
+def _clinic_survey(pairs: int) -> pd.DataFrame:
+    """2000 records; 15 clinics: 15 - pairs attended by one person, ``pairs`` by two."""
+    clinic: list[str | None] = [None] * 2000
+    visits = [f"Clinic {i}" for i in range(15)] + [f"Clinic {i}" for i in range(pairs)]
+    for j, name in enumerate(visits):
+        clinic[j * 97] = name
+    return pd.DataFrame({"hiv_clinic": clinic, "sex": _cats("m", "f") * 10})
+
+
+def test_a_mostly_missing_column_of_unique_values_is_reported_in_plain_words() -> None:
+    profile = scan(_clinic_survey(0))["hiv_clinic"]
+    assert profile.finding == (
+        "the 1% of respondents with a hiv_clinic value are unique (15 values in 15 records)"
+    )
+    profile = scan(_clinic_survey(5))["hiv_clinic"]
+    assert profile.finding == (
+        "the 1% of respondents with a hiv_clinic value are easy to single out: 10 of these 20 "
+        "records hold a value no one else has (15 values in all)"
+    )
+    text = draft_policy(scan(_clinic_survey(5)), "survey.csv")
+    assert "#   the 1% of respondents with a hiv_clinic value are easy to single out" in text
+
+
+def test_common_values_of_a_mostly_missing_column_are_not_a_finding() -> None:
+    column: list[str | None] = [None] * 2000
+    for j in range(40):
+        column[j * 50] = "yes" if j % 2 else "no"
+    assert scan(pd.DataFrame({"pregnant": column}))["pregnant"].finding is None
+    assert scan(pd.DataFrame({"sex": _cats("m", "f")}))["sex"].finding is None
+
+
+# --- drafted thresholds ---------------------------------------------------------------------
+
+
+def test_l_is_not_drafted_when_a_sensitive_column_has_one_value() -> None:
+    # scan itself calls a one-value column "other"; a hand-made profile can still be sensitive
+    hiv = ColumnProfile("hiv", "text", 1, 0.5, 0.01, "sensitive", "health", top_share=1.0)
+    age = ColumnProfile("age", "numeric", 90, 0.0, 0.45, "quasi", "age")
+    text = draft_policy(ScanResult(200, (age, hiv)), "d.csv")
+    raw = yaml.safe_load(text)
+    assert "l" not in raw["thresholds"] and "group_share" not in raw["thresholds"]
+    assert (
+        "  # l: not drafted: hiv hold(s) fewer than 2 different values\n"
+        "  #   in the whole file, so no group can hold 2 of them\n"
+        "  # group_share: not drafted: 100% of the records with a hiv value\n"
+        "  #   have the same one, so some group always reaches a limit of 90%\n"
+    ) in text
+    parse_policy(text)
+
+
+def test_group_share_is_not_drafted_when_one_value_covers_the_file() -> None:
+    df = pd.DataFrame({"age": _codes(90), "violence": ["no"] * 190 + ["yes"] * 10})
+    text = draft_policy(scan(df), "d.csv")
+    raw = yaml.safe_load(text)
+    assert raw["thresholds"]["l"] == 2
+    assert "group_share" not in raw["thresholds"]
+    assert (
+        "  # group_share: not drafted: 95% of the records with a violence value\n"
+        "  #   have the same one, so some group always reaches a limit of 90%\n"
+    ) in text
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    no=st.integers(0, 60),
+    yes=st.integers(0, 60),
+    blank=st.integers(0, 20),
+)
+def test_drafted_sensitive_thresholds_are_possible_on_the_whole_file(
+    no: int, yes: int, blank: int
+) -> None:
+    values = ["no"] * no + ["yes"] * yes + [None] * blank
+    if not values:
+        return
+    df = pd.DataFrame({"age": [i % 7 for i in range(len(values))], "violence": values})
+    policy = parse_policy(draft_policy(scan(df), "d.csv"))
+    present = no + yes
+    if policy.thresholds.l is not None:
+        assert (no > 0) + (yes > 0) >= policy.thresholds.l
+    if policy.thresholds.group_share is not None:
+        assert present and max(no, yes) / present < policy.thresholds.group_share
+
+
+@pytest.mark.parametrize(("rows", "seed"), [(2000, 1), (4000, 3), (5000, 1)])
+def test_the_draft_for_the_demo_protects_its_sensitive_columns(rows: int, seed: int) -> None:
+    df = make_survey(rows, seed=seed)
+    policy = parse_policy(draft_policy(scan(df), "survey.csv"))
+    assert policy.sensitive == ["hiv", "violence", "income"]
+    assert policy.thresholds.l is not None or policy.thresholds.group_share is not None
+    assert (policy.missing, policy.unlisted) == ("category", "refuse")
+
+
+def test_the_draft_passes_the_closed_world_and_identifier_checks() -> None:
+    df = make_survey(2000)
+    df["village_code"] = [f"v{i}" for i in range(len(df))]  # identifier-like: scan drops it
+    policy = parse_policy(draft_policy(scan(df), "survey.csv"))
+    assert policy.columns["village_code"].role == "direct"
+    check_unlisted(policy, df)
+    check_identifier_like(policy, df)
+
+
+def test_mostly_unique_text_is_a_likely_identifier_but_a_measure_is_not() -> None:
+    df = pd.DataFrame(
+        {
+            "label": [f"lbl-{i % 170}" for i in range(N)],  # 140 of 200 unique
+            "score": _floats_few_decimals(),
+        }
+    )
+    result = scan(df)
+    assert result["label"].role == "direct"
+    assert result["label"].reason.startswith("70% of its 200 values are unique: ")
+    assert result["score"].role == "other"

@@ -25,10 +25,11 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from sdc.errors import DataError
 from sdc.io import file_sha256, read_table
-from sdc.policy import Policy
+from sdc.policy import Policy, unlisted_columns
 from sdc.release.bundle import MANIFEST, read_manifest
 from sdc.release.pipeline import table_hierarchies, table_spec
 from sdc.risk.frequencies import all_blank, encode_keys
+from sdc.scan import guess_columns, value_uniqueness
 from sdc.tables import audit_suppression
 from sdc.workflow import assess
 
@@ -184,7 +185,8 @@ def check_bundle(folder: Path, policy: Policy) -> CheckResult:
 
     The items, in order: ``hashes``, ``policy``; for microdata ``microdata`` (only when
     it fails: missing, unwanted, unreadable, or its Parquet copy differs), ``identifiers``,
-    ``risk``, ``suppression``; one ``table NAME`` per table (``tables`` if the policy's
+    ``risk``, ``suppression``, then ``columns`` (columns the policy does not name,
+    identifier-like quasi-identifiers); one ``table NAME`` per table (``tables`` if the policy's
     tables are missing); ``synthetic`` when the policy or the bundle has synthetic data;
     ``budget``.
 
@@ -203,6 +205,7 @@ def check_bundle(folder: Path, policy: Policy) -> CheckResult:
     items += _guarded("hashes", lambda: _check_hashes(folder, manifest))
     items += _guarded("policy", lambda: _check_policy(manifest, policy))
     items += _check_microdata(folder, manifest, policy)
+    items += _check_columns(folder, policy)
     items += _check_tables(folder, manifest, policy)
     items += _check_synthetic(folder, policy)
     items += _guarded("budget", lambda: _check_budget(manifest, policy))
@@ -429,6 +432,49 @@ def _check_risk(frame: pd.DataFrame, policy: Policy) -> CheckItem:
         else f"recomputed ({policy.missing} rule): smallest group {fk_min} >= k "
         f"{policy.thresholds.k}; every risk threshold holds",
     )
+
+
+def _check_columns(folder: Path, policy: Policy) -> list[CheckItem]:
+    """The released microdata hold only named columns and no identifier-like quasi-identifier.
+
+    A column the policy does not name fails (unless the policy says ``unlisted: keep``,
+    and then only when it looks like an identifier); so does a quasi-identifier whose
+    released values are mostly unique: blanks around it protect nobody. The details say
+    what ``sdc scan`` thinks each column is and never quote a value. An unreadable
+    microdata file is reported by the ``microdata`` item, not here.
+    """
+    path = folder / "microdata.csv"
+    if not path.exists():
+        return []
+    try:
+        frame = read_table(path).frame
+    except DataError:
+        return []
+    problems = []
+    try:
+        guesses = guess_columns(frame, unlisted_columns(policy, frame.columns))
+    except DataError as exc:  # duplicate column names, say: the columns cannot be told apart
+        return [CheckItem("columns", False, f"the released columns cannot be checked: {exc}")]
+    if policy.unlisted == "keep":
+        guesses = {name: guess for name, guess in guesses.items() if guess.identifier}
+        what = "columns the policy does not name that look like identifiers"
+    else:
+        what = "columns the policy does not name"
+    if guesses:
+        listed = ", ".join(f"{name!r} ({guess.description})" for name, guess in guesses.items())
+        problems.append(f"{what}: {listed}")
+    for name in policy.quasi:
+        if name not in frame.columns:
+            continue  # the risk item reports it
+        uniq = value_uniqueness(frame[name])
+        if uniq.identifier_like:
+            problems.append(f"quasi-identifier {name!r} is an identifier: {uniq.describe()}")
+    if problems:
+        return [CheckItem("columns", False, "; ".join(problems))]
+    detail = "every released column is named by the policy"
+    if policy.unlisted == "keep":
+        detail = "no released column that the policy does not name looks like an identifier"
+    return [CheckItem("columns", True, f"{detail}; no quasi-identifier is identifier-like")]
 
 
 def _parquet_mismatch(folder: Path, stem: str, frame: pd.DataFrame) -> str:

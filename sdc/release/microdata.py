@@ -25,7 +25,7 @@ from sdc.anonymize.recode import recode_column
 from sdc.anonymize.search import GeneralizationResult, optimal_generalization
 from sdc.anonymize.suppress import DiversityLimits, local_suppression
 from sdc.errors import PolicyNotMet
-from sdc.policy import Policy
+from sdc.policy import Policy, unlisted_columns
 from sdc.risk.assess import RiskThresholds, risk_levels
 from sdc.risk.frequencies import all_blank, encode_keys
 
@@ -61,7 +61,12 @@ class TreatedMicrodata:
 def remove_identifiers(
     frame: pd.DataFrame, policy: Policy, *, key_file: Path | None = None
 ) -> tuple[pd.DataFrame, list[Treatment]]:
-    """Drop direct identifiers and ``drop`` columns; pseudonymise those that ask for it."""
+    """Drop direct identifiers and ``drop`` columns; pseudonymise those that ask for it.
+
+    With ``unlisted: drop`` the columns the policy does not name are dropped too (recorded
+    as a ``drop`` treatment with role ``unlisted``): tables and synthetic data use only
+    columns the policy names, so this keeps them out of every output.
+    """
     done: list[Treatment] = []
     keyed = [
         n for n, c in policy.columns.items() if c.role == "direct" and c.action == "pseudonymize"
@@ -76,6 +81,10 @@ def remove_identifiers(
         done.append(record)
     if dropped:
         frame, record = drop_columns(frame, dropped, reason="drop")
+        done.append(record)
+    unlisted = unlisted_columns(policy, frame.columns) if policy.unlisted == "drop" else []
+    if unlisted:
+        frame, record = drop_columns(frame, unlisted, reason="unlisted")
         done.append(record)
     return frame, done
 

@@ -158,8 +158,10 @@ CASES = [
     (
         "no quasi",
         RISK,
-        _edit("policy.yaml", "version: 1\nname: t\ncolumns:\n  age: {role: other}\n"),
-        "Error: policy.yaml line 3: no column has role: quasi",
+        _edit(
+            "policy.yaml", "version: 1\nname: t\nunlisted: drop\ncolumns:\n  age: {role: other}\n"
+        ),
+        "Error: policy.yaml line 4: no column has role: quasi",
     ),
     (
         "release over existing folder",

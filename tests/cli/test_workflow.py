@@ -100,6 +100,7 @@ def test_risk_exit_1_over_threshold_and_outputs(workdir: Path) -> None:
 def test_risk_exit_0_when_thresholds_hold(workdir: Path) -> None:
     lenient = POLICY.replace("  age: {role: quasi, recode: {bands: [0, 30, 60]}}\n", "")
     lenient = lenient.replace("  sex: {role: quasi}\n", "")
+    lenient = lenient.replace("name: small\n", "name: small\nunlisted: drop\n")
     (workdir / "lenient.yaml").write_text(lenient)
     code, out, _ = run("risk", "survey.csv", "--policy", "lenient.yaml")
     assert code == 0, out
@@ -218,6 +219,7 @@ def test_release_never_writes_over_the_input(workdir: Path) -> None:
 def test_policy_show_and_validate(workdir: Path) -> None:
     code, out, _ = run("policy", "show", "policy.yaml")
     assert code == 0 and "group_share: null" in out and "engine: pandas" in out
+    assert "missing: category\nunlisted: refuse\n" in out
     code, out, _ = run("policy", "validate", "policy.yaml", "--data", "survey.csv")
     assert code == 0 and out == "policy.yaml: valid policy 'small' (version 1)\n"
 

@@ -135,6 +135,7 @@ def test_a_good_bundle_passes(bundle: Path, policy: Policy) -> None:
         "identifiers",
         "risk",
         "suppression",
+        "columns",
         "table count_by_village_sex",
         "table sum_income_by_village",
         "budget",

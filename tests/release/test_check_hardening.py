@@ -716,3 +716,123 @@ def test_the_cli_reports_a_corrupt_bundle_without_a_traceback(bundle: Path, tmp_
     assert "Traceback" not in result.output
     assert "no flag column" in result.output
     assert "outputs: Input should be a JSON object" in result.output
+
+
+# --------------------------------------------------------------------------- 3 closed world
+
+#: Recoding only (no suppression): k = 2 holds by the age bands alone. The officer's
+#: policy drops what it does not name (village, income).
+RECODE_ONLY = """\
+version: 1
+name: recoded
+unlisted: drop
+columns:
+  name: {role: direct}
+  pid: {role: direct, action: pseudonymize}
+  age: {role: quasi, recode: {bands: [0, 30, 60]}}
+  sex: {role: quasi}
+  hiv: {role: sensitive}
+thresholds: {k: 2}
+outputs:
+  microdata: {treatments: [recode]}
+"""
+
+
+@pytest.fixture(scope="module")
+def made_recoded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_bundle(tmp_path_factory.mktemp("recoded"), RECODE_ONLY)
+
+
+@pytest.fixture
+def recoded(made_recoded: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "rel"
+    shutil.copytree(made_recoded, target)
+    return target
+
+
+def test_unlisted_columns_are_dropped_and_the_bundle_passes(recoded: Path, tmp_path: Path) -> None:
+    result = check_bundle(recoded, policy_from(tmp_path, RECODE_ONLY))
+    assert result.passed, [(i.name, i.detail) for i in result.items if not i.passed]
+    assert sorted(microdata(recoded).columns) == ["age", "hiv", "pid", "sex"]
+    assert item(result, "columns").detail == (
+        "every released column is named by the policy; no quasi-identifier is identifier-like"
+    )
+    dropped = [t for t in manifest_of(recoded)["microdata"]["treatments"] if t["name"] == "drop"]
+    assert ["income", "village"] in [sorted(t["columns"]) for t in dropped]
+
+
+def test_a_released_column_the_policy_does_not_name_fails(recoded: Path, tmp_path: Path) -> None:
+    frame = microdata(recoded)
+    frame["contact_phone"] = [f"+254 7{i:02d} {i * 7 % 1000:03d} 111" for i in range(len(frame))]
+    frame["roof"] = ["tin", "tile", "thatch"] * (len(frame) // 3)
+    replace_microdata(recoded, frame)
+    result = check_bundle(recoded, policy_from(tmp_path, RECODE_ONLY))
+    assert failed(result) == {"columns"}
+    assert item(result, "columns").detail == (
+        "columns the policy does not name: 'contact_phone' (direct: looks like phone numbers), "
+        "'roof' (quasi: a category with 3 values: may combine with others)"
+    )
+
+
+def test_with_unlisted_keep_only_identifier_like_columns_fail(
+    recoded: Path, tmp_path: Path
+) -> None:
+    keep = policy_from(tmp_path, RECODE_ONLY.replace("unlisted: drop", "unlisted: keep"), "k.yaml")
+    frame = microdata(recoded)
+    frame["roof"] = ["tin", "tile", "thatch"] * (len(frame) // 3)
+    replace_microdata(recoded, frame)
+    assert check_bundle(recoded, keep).passed
+    assert item(check_bundle(recoded, keep), "columns").detail == (
+        "no released column that the policy does not name looks like an identifier; "
+        "no quasi-identifier is identifier-like"
+    )
+    frame["contact_phone"] = [f"+254 7{i:02d} {i * 7 % 1000:03d} 111" for i in range(len(frame))]
+    replace_microdata(recoded, frame)
+    result = check_bundle(recoded, keep)
+    assert failed(result) == {"columns"}
+    assert item(result, "columns").detail == (
+        "columns the policy does not name that look like identifiers: 'contact_phone' "
+        "(direct: looks like phone numbers)"
+    )
+
+
+def test_an_identifier_like_quasi_identifier_fails_even_among_blanks(
+    recoded: Path, tmp_path: Path
+) -> None:
+    """The attack of issue 12: a few ids blanked, the rest released as they are."""
+    frame = microdata(recoded)
+    frame["age"] = [None] * 8 + [f"{1000 + i}" for i in range(len(frame) - 8)]
+    replace_microdata(recoded, frame)
+    result = check_bundle(recoded, policy_from(tmp_path, RECODE_ONLY))
+    assert "columns" in failed(result)
+    assert item(result, "columns").detail == (
+        "quasi-identifier 'age' is an identifier: 100% of its 52 values are unique"
+    )
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    header=st.lists(
+        st.sampled_from(["age", "sex", "hiv", "pid", "x", "phone"]), min_size=1, max_size=4
+    ),
+    cells=st.lists(st.text(alphabet="ab1 +", max_size=5), max_size=12),
+)
+def test_any_released_columns_give_a_columns_item(
+    made_recoded: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    header: list[str],
+    cells: list[str],
+) -> None:
+    folder = tmp_path_factory.mktemp("cols") / "rel"
+    shutil.copytree(made_recoded, folder)
+    lines = [",".join(header)] + [
+        ",".join(cells[(i + j) % len(cells)] if cells else "" for j in range(len(header)))
+        for i in range(len(cells))
+    ]
+    (folder / "microdata.csv").write_text("\n".join(lines) + "\n")
+    result = check_bundle(folder, parse_policy(RECODE_ONLY))
+    json.dumps(result.to_dict())
+    assert all(isinstance(i.detail, str) and i.detail for i in result.items)
+    assert not result.passed  # the file no longer matches its hash

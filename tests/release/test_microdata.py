@@ -55,6 +55,7 @@ def survey(n: int = 80) -> pd.DataFrame:
 HEAD = """\
 version: 1
 name: paths
+unlisted: drop
 columns:
   name: {{role: direct}}
   pid: {{role: direct, action: pseudonymize}}
@@ -356,8 +357,8 @@ def test_remove_identifiers_alone(tmp_path: Path) -> None:
     policy = parse_policy(text, source=tmp_path / "p.yaml")
     frame = survey(10)
     out, done = remove_identifiers(frame, policy)
-    assert [t.name for t in done] == ["pseudonymize", "drop", "drop"]
-    assert [t.parameters["role"] for t in done[1:]] == ["direct", "drop"]
+    assert [t.name for t in done] == ["pseudonymize", "drop", "drop", "drop"]
+    assert [t.parameters["role"] for t in done[1:]] == ["direct", "drop", "unlisted"]
     assert "name" not in out and "notes" not in out
     assert out["pid"].str.fullmatch(r"[0-9a-f]{16}").all()
     key = tmp_path / "key"
