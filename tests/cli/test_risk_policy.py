@@ -188,6 +188,21 @@ def test_json_keeps_the_report_and_adds_the_recoded_one(workdir: Path) -> None:
     assert "Person" not in (workdir / "r.json").read_text()
 
 
+def test_after_recodes_is_what_a_recode_only_release_measures(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SDC_LEDGER", str(workdir / "ledger.jsonl"))
+    code, _, _ = run("risk", "survey.csv", "--policy", "policy.yaml", "--json", "r.json")
+    assert code == 0
+    code, _, err = run("release", "survey.csv", "--policy", "policy.yaml", "--out", "rel")
+    assert code == 0, err
+    measured = json.loads((workdir / "r.json").read_text())["after_recodes"]
+    released = json.loads((workdir / "rel" / "risk-after.json").read_text())
+    assert released["recode_first"] == ["age", *measured["recode_first"]]
+    del measured["recode_first"], released["recode_first"]
+    assert measured == released
+
+
 def test_html_shows_both_labelled(workdir: Path) -> None:
     code, _, _ = run("risk", "survey.csv", "--policy", "policy.yaml", "--html", "r.html")
     assert code == 0
