@@ -297,11 +297,16 @@ def recodes_of_release(
     Returns:
         The recoded copy (the input itself when nothing applies) and the recodes, in order.
     """
-    spec = policy.outputs.microdata
-    if spec is not None and "recode" not in spec.treatments:
+    if not _release_recodes(policy):
         return frame, ()
     recoded, done = deterministic_recodes(frame, policy)
     return recoded, tuple(done)
+
+
+def _release_recodes(policy: Policy) -> bool:
+    """Whether ``sdc release`` runs its recode step (unless the microdata treatments omit it)."""
+    spec = policy.outputs.microdata
+    return spec is None or "recode" in spec.treatments
 
 
 def run_risk(
@@ -330,18 +335,16 @@ def run_risk(
     counter = counting_engine(policy, engine, spark_master)
     if counter.name != "pandas":
         report = _risk_out_of_core(data, policy, counter, html_path, records_path)
-        notes: tuple[str, ...] = ()
-        recoded = recoded_columns(policy)
-        if recoded and "recode" in _microdata_steps(policy):
-            notes = (
-                f"the {counter.name} engine measures the data as collected: the policy's "
-                f"recodes of {', '.join(recoded)} are not applied; run without --engine to "
-                "see the risk after them",
-            )
         written = write_risk_outputs(
             report, data, json_path=json_path, html_path=html_path, records_path=records_path
         )
-        return RiskOutcome(None, report, written, notes=notes)
+        recoded = recoded_columns(policy) if _release_recodes(policy) else []
+        notes = (
+            f"the {counter.name} engine measures the data as collected: the policy's recodes "
+            f"of {', '.join(recoded)} are not applied; run without --engine to see the risk "
+            "after them",
+        )
+        return RiskOutcome(None, report, written, notes=notes if recoded else ())
     table, policy = load_inputs(data, policy, sheet=sheet)
     collected = assess(table.frame, policy)
     frame, recodes = recodes_of_release(table.frame, policy)
@@ -356,11 +359,6 @@ def run_risk(
         recodes=recodes,
     )
     return RiskOutcome(table, collected, written, after, recodes)
-
-
-def _microdata_steps(policy: Policy) -> list[str]:
-    spec = policy.outputs.microdata
-    return ["recode"] if spec is None else list(spec.treatments)
 
 
 def _risk_out_of_core(
@@ -401,18 +399,15 @@ def check_outputs_spare_input(data: Path, *outputs: Path | None) -> None:
             raise DataError(f"{path}: refusing to overwrite the input data")
 
 
-def risk_summary_text(outcome: RiskOutcome | RiskReport | ScaleRiskReport) -> str:
-    """The terminal rendering of a risk outcome, or of either kind of risk report.
+def risk_summary_text(outcome: RiskOutcome) -> str:
+    """The terminal rendering of what ``sdc risk`` measured.
 
-    An outcome with recodes shows the risk as collected and after the recodes.
+    With the policy's recodes: the risk as collected, the recodes and the risk after them.
     """
-    if isinstance(outcome, RiskOutcome):
-        if outcome.after_recodes is not None and isinstance(outcome.report, RiskReport):
-            return risk_text(
-                outcome.report, after_recodes=outcome.after_recodes, recodes=outcome.recodes
-            )
-        outcome = outcome.report
-    return scale_text(outcome) if isinstance(outcome, ScaleRiskReport) else risk_text(outcome)
+    report = outcome.report
+    if isinstance(report, ScaleRiskReport):
+        return scale_text(report)
+    return risk_text(report, after_recodes=outcome.after_recodes, recodes=outcome.recodes)
 
 
 def write_risk_outputs(

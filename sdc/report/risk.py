@@ -72,7 +72,7 @@ def recoded_variables(recodes: Sequence[Treatment]) -> tuple[str, ...]:
 
 
 def describe_recode(t: Treatment) -> str:
-    """One recode in a few words, e.g. ``visit_date: dates cut to the year (900 changed)``.
+    """One recode in a few words: ``visit: dates cut to the year (900 values changed)``.
 
     Only the policy's parameters and counts appear, never a value of the data.
     """
@@ -390,15 +390,18 @@ def _verdicts(stage: str | None) -> tuple[str, str]:
     )
 
 
-def risk_labels() -> list[str]:
+def risk_labels(edges: Sequence[float] = RISK_BINS) -> list[str]:
     """Labels of the individual-risk histogram bars, as percentages.
 
     A bar holds the risks above its lower edge up to and including its upper edge, so a
     risk of exactly 1 (a sample unique without weights) is in the top bar, "50% – 100%",
     and no bar goes above 100%: a risk is a probability.
+
+    Args:
+        edges: the bars' upper edges, increasing (the report's ``risk_histogram`` edges).
     """
-    labels = [f"up to {_percent(RISK_BINS[0])}"]
-    for lower, upper in zip(RISK_BINS, RISK_BINS[1:], strict=False):
+    labels = [f"up to {_percent(edges[0])}"] if edges else []
+    for lower, upper in zip(edges, edges[1:], strict=False):
         labels.append(f"{_percent(lower)} – {_percent(upper)}")
     return labels
 
@@ -422,10 +425,8 @@ def risk_context(
         recoded: variables the policy already recodes, left out of the advice.
     """
     n = report.n_records
-    if len(report.risk_histogram) != len(RISK_BINS):
-        raise ValueError("the risk histogram does not have the bins of RISK_BINS")
     risk_chart = bar_chart(
-        risk_labels(),
+        risk_labels([e for e, _ in report.risk_histogram]),
         [c for _, c in report.risk_histogram],
         title="Records by individual re-identification risk",
         value_label="records",

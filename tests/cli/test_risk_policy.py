@@ -255,6 +255,14 @@ def test_a_policy_whose_release_does_not_recode_is_measured_once(workdir: Path) 
     assert out.startswith("Risk of 40 records") and "recodes" not in out
 
 
+def test_a_policy_without_microdata_output_is_measured_with_its_recodes(workdir: Path) -> None:
+    # a risk-only policy: its recodes say how the microdata would be released
+    (workdir / "riskonly.yaml").write_text(POLICY.split("outputs:")[0])
+    code, out, _ = run("risk", "survey.csv", "--policy", "riskonly.yaml")
+    assert code == 0
+    assert out.startswith("Risk as collected: 40 records")
+
+
 def test_out_of_core_engine_says_it_does_not_recode(workdir: Path) -> None:
     code, out, err = run("risk", "survey.csv", "--policy", "policy.yaml", "--engine", "duckdb")
     assert code == 1  # as collected: every respondent unique
@@ -288,6 +296,19 @@ def test_weights_below_one_are_refused(
     n, values = expected.split()
     assert err == WEIGHTS_BELOW_ONE.format(n=n, values=values)
     assert not (workdir / "rel").exists()
+
+
+def test_out_of_core_engine_refuses_normalised_weights(workdir: Path) -> None:
+    frame = survey()
+    frame.assign(w=frame["w"] / frame["w"].mean()).to_csv(workdir / "survey.csv", index=False)
+    code, out, err = run("risk", "survey.csv", "--policy", "policy.yaml", "--engine", "duckdb")
+    assert code == 2
+    assert out == ""
+    assert err == (
+        "Error: the sampling weights of some keys sum to less than their number of records "
+        "(F_k < f_k); sampling weights are expansion weights (each record stands for w >= 1 "
+        "people): give the weights as collected, not normalised\n"
+    )
 
 
 def test_weights_of_one_within_rounding_are_expansion_weights(workdir: Path) -> None:
