@@ -323,12 +323,13 @@ def run_risk(
     """``sdc risk``: read, validate, measure and write the requested renderings.
 
     With the pandas engine the file is read into memory and every measure is computed, on
-    the data as collected and, when the policy recodes, again after its deterministic
-    recodes (:func:`recodes_of_release`): the verdict and the advice come from the
-    latter, and the per-record file holds its risks. With ``duckdb`` or ``spark`` the
-    engine reads the file itself, only the frequency-based measures are computed, on the
-    data as collected (a note says so when the policy recodes), and per-record results go
-    straight from the engine to ``records_path`` (Parquet).
+    the data as collected and, when the policy recodes a quasi-identifier or a sensitive
+    column, again after its deterministic recodes (:func:`recodes_of_release`): the
+    verdict and the advice come from the latter, and the per-record file holds its risks.
+    With ``duckdb`` or ``spark`` the engine reads the file itself, only the
+    frequency-based measures are computed, on the data as collected (a note says so when
+    the policy recodes), and per-record results go straight from the engine to
+    ``records_path`` (Parquet).
     """
     check_outputs_spare_input(data, json_path, html_path, records_path)
     policy = load_policy(policy_path)
@@ -338,16 +339,20 @@ def run_risk(
         written = write_risk_outputs(
             report, data, json_path=json_path, html_path=html_path, records_path=records_path
         )
-        recoded = recoded_columns(policy) if _release_recodes(policy) else []
-        notes = (
+        recoded = [c for c in recoded_columns(policy) if c in _measured(policy)]
+        if not recoded or not _release_recodes(policy):
+            return RiskOutcome(None, report, written)
+        note = (
             f"the {counter.name} engine measures the data as collected: the policy's recodes "
             f"of {', '.join(recoded)} are not applied; run without --engine to see the risk "
-            "after them",
+            "after them"
         )
-        return RiskOutcome(None, report, written, notes=notes if recoded else ())
+        return RiskOutcome(None, report, written, notes=(note,))
     table, policy = load_inputs(data, policy, sheet=sheet)
     collected = assess(table.frame, policy)
     frame, recodes = recodes_of_release(table.frame, policy)
+    if not any(c in _measured(policy) for t in recodes for c in t.columns):
+        recodes = ()  # recodes of other columns leave every figure as it is
     after = assess(frame, policy) if recodes else None
     written = write_risk_outputs(
         collected,
@@ -359,6 +364,11 @@ def run_risk(
         recodes=recodes,
     )
     return RiskOutcome(table, collected, written, after, recodes)
+
+
+def _measured(policy: Policy) -> set[str]:
+    """The columns a risk report depends on: quasi-identifiers and sensitive columns."""
+    return {*policy.quasi, *policy.sensitive}
 
 
 def _risk_out_of_core(

@@ -255,6 +255,17 @@ def test_a_policy_whose_release_does_not_recode_is_measured_once(workdir: Path) 
     assert out.startswith("Risk of 40 records") and "recodes" not in out
 
 
+def test_recodes_of_unmeasured_columns_leave_one_report(workdir: Path) -> None:
+    plain = POLICY.replace(", recode: {date: year}", "").replace(
+        ", recode: {bands: [0, 30, 60]}", ""
+    )
+    other = plain.replace("income: {role: sensitive}", "income: {role: other, top_code: 200}")
+    (workdir / "other.yaml").write_text(other)
+    code, out, _ = run("risk", "survey.csv", "--policy", "other.yaml")
+    assert code == 1
+    assert out.startswith("Risk of 40 records") and "recodes" not in out
+
+
 def test_a_policy_without_microdata_output_is_measured_with_its_recodes(workdir: Path) -> None:
     # a risk-only policy: its recodes say how the microdata would be released
     (workdir / "riskonly.yaml").write_text(POLICY.split("outputs:")[0])
