@@ -160,7 +160,8 @@ def scan(data: Path, sheet: str | None, output: Path | None) -> None:
     "--records",
     "records_path",
     type=click.Path(path_type=Path),
-    help="Write per-record risks (steward only: never share this file).",
+    help="Write per-record risks, after the policy's recodes when it has any (steward only: "
+    "never share this file).",
 )
 def risk(
     data: Path,
@@ -174,9 +175,12 @@ def risk(
 ) -> None:
     """Measure the re-identification risk of DATA under a policy.
 
-    Prints a summary, plain-language findings and which variables to recode. Exits 1 when
-    a policy threshold is exceeded. With --engine duckdb or spark the engine reads the file
-    itself (CSV or Parquet, larger than memory) and computes the frequency-based measures.
+    Prints a summary, plain-language findings and which variables to recode. When the
+    policy recodes (bands, hierarchy levels, dates, top coding...), the risk is shown as
+    collected and after those recodes; the advice and the exit code follow the latter.
+    Exits 1 when a policy threshold is exceeded. With --engine duckdb or spark the engine
+    reads the file itself (CSV or Parquet, larger than memory) and computes the
+    frequency-based measures on the data as collected.
 
     \b
     Example:
@@ -195,10 +199,11 @@ def risk(
     )
     if outcome.table is not None:
         _echo_notes(outcome.table.notes)
-    click.echo(workflow.risk_summary_text(outcome.report))
+    _echo_notes(outcome.notes)
+    click.echo(workflow.risk_summary_text(outcome))
     for path in outcome.written:
         click.echo(f"Wrote {path}")
-    sys.exit(0 if outcome.report.passed else 1)
+    sys.exit(0 if outcome.passed else 1)
 
 
 @cli.command()

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from sdc.anonymize._treatment import Treatment
+from sdc.anonymize.policy_recodes import deterministic_recodes, recoded_columns
 from sdc.errors import DataError, PolicyError
 from sdc.io import Table, read_columns, read_table, write_csv, write_text
 from sdc.policy import REPORTED_GROUP_SHARE, Policy, load_policy, unlisted_columns
@@ -25,6 +27,7 @@ from sdc.release.ledger import Ledger, LedgerSummaryRow, short_sha
 from sdc.report import risk_html, risk_json, risk_text
 from sdc.risk import RiskReport, RiskThresholds, assess_risk
 from sdc.risk.engines import CountingEngine, EngineName, get_engine
+from sdc.risk.individual import CENSUS_TOLERANCE
 from sdc.risk.scale import ScaleRiskReport, assess_at_scale, scale_text
 from sdc.scan import (
     RECODING_KEYS,
@@ -184,7 +187,17 @@ def _label(value: object) -> str:
 
 
 def check_weights(policy: Policy, frame: pd.DataFrame) -> None:
-    """Sampling weights must be numbers, present and positive."""
+    """Sampling weights must be numbers, present and at least 1.
+
+    A sampling weight is an expansion weight: the number of people in the population each
+    record stands for, so never below 1. Weights normalised to a mean of 1 (or to sum to
+    the sample size) are not: the re-identification risk formulas, which estimate
+    population frequencies from them, would give risks above 100%. They are refused rather
+    than rescaled, since only the steward knows the population they expand to.
+
+    Raises:
+        DataError: naming the policy line, the column and how many values are unusable.
+    """
     weight = policy.data.weight
     if weight is None:
         return
@@ -194,6 +207,14 @@ def check_weights(policy: Policy, frame: pd.DataFrame) -> None:
         raise DataError(
             f"{policy.where('data', 'weight')}: weight column {weight!r} has {bad} missing, "
             "non-numeric, non-positive or infinite values; every record needs a positive weight"
+        )
+    below = int((values < 1.0 - CENSUS_TOLERANCE).sum())
+    if below:
+        raise DataError(
+            f"{policy.where('data', 'weight')}: weight column {weight!r} has {below} "
+            f"{'value' if below == 1 else 'values'} below 1; sampling weights are expansion "
+            "weights (each record stands for w >= 1 people): give the weights as collected, "
+            "not normalised"
         )
 
 
@@ -327,11 +348,63 @@ def counting_engine(
 
 @dataclass(frozen=True)
 class RiskOutcome:
-    """What ``sdc risk`` measured and wrote (``table`` is None with an out-of-core engine)."""
+    """What ``sdc risk`` measured and wrote.
+
+    Attributes:
+        table: the data read; None with an out-of-core engine, which reads the file itself.
+        report: the risk of the data as collected.
+        written: the files written, in the order asked.
+        after_recodes: the risk after the policy's deterministic recodes, or None when the
+            policy has none (or the engine cannot apply them).
+        recodes: the recodes behind ``after_recodes``, in the order applied.
+        notes: what the user should know about the measurement (printed on stderr).
+    """
 
     table: Table | None
     report: RiskReport | ScaleRiskReport
     written: list[Path]
+    after_recodes: RiskReport | None = None
+    recodes: tuple[Treatment, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def verdict(self) -> RiskReport | ScaleRiskReport:
+        """The report the verdict follows: after the policy's recodes when it has any.
+
+        The recodes are part of the policy, so a threshold the recoded data meets is met;
+        the risk as collected is shown for comparison.
+        """
+        return self.report if self.after_recodes is None else self.after_recodes
+
+    @property
+    def passed(self) -> bool:
+        """True when every threshold holds in :attr:`verdict` (``sdc risk`` exits 0)."""
+        return self.verdict.passed
+
+
+def recodes_of_release(
+    frame: pd.DataFrame, policy: Policy
+) -> tuple[pd.DataFrame, tuple[Treatment, ...]]:
+    """The data as the policy's deterministic recodes leave it, and those recodes.
+
+    These are the recodes ``sdc release`` applies as its ``recode`` step (bands, maps with
+    a level, prefixes, dates, grids, top and bottom coding), unless the policy's
+    ``outputs.microdata.treatments`` leaves ``recode`` out. Local suppression, the optimal
+    search and the random treatments depend on the data or on chance and are not applied.
+
+    Returns:
+        The recoded copy (the input itself when nothing applies) and the recodes, in order.
+    """
+    if not _release_recodes(policy):
+        return frame, ()
+    recoded, done = deterministic_recodes(frame, policy)
+    return recoded, tuple(done)
+
+
+def _release_recodes(policy: Policy) -> bool:
+    """Whether ``sdc release`` runs its recode step (unless the microdata treatments omit it)."""
+    spec = policy.outputs.microdata
+    return spec is None or "recode" in spec.treatments
 
 
 def run_risk(
@@ -347,24 +420,53 @@ def run_risk(
 ) -> RiskOutcome:
     """``sdc risk``: read, validate, measure and write the requested renderings.
 
-    With the pandas engine the file is read into memory and every measure is computed.
-    With ``duckdb`` or ``spark`` the engine reads the file itself and only the
-    frequency-based measures are computed; per-record results go straight from the engine
-    to ``records_path`` (Parquet).
+    With the pandas engine the file is read into memory and every measure is computed, on
+    the data as collected and, when the policy recodes a quasi-identifier or a sensitive
+    column, again after its deterministic recodes (:func:`recodes_of_release`): the
+    verdict and the advice come from the latter, and the per-record file holds its risks.
+    With ``duckdb`` or ``spark`` the engine reads the file itself, only the
+    frequency-based measures are computed, on the data as collected (a note says so when
+    the policy recodes), and per-record results go straight from the engine to
+    ``records_path`` (Parquet).
     """
     check_outputs_spare_input(data, json_path, html_path, records_path)
     policy = load_policy(policy_path)
     counter = counting_engine(policy, engine, spark_master)
-    if counter.name == "pandas":
-        table, policy = load_inputs(data, policy, sheet=sheet)
-        report: RiskReport | ScaleRiskReport = assess(table.frame, policy)
-    else:
-        table = None
+    if counter.name != "pandas":
         report = _risk_out_of_core(data, policy, counter, html_path, records_path)
+        written = write_risk_outputs(
+            report, data, json_path=json_path, html_path=html_path, records_path=records_path
+        )
+        recoded = [c for c in recoded_columns(policy) if c in _measured(policy)]
+        if not recoded or not _release_recodes(policy):
+            return RiskOutcome(None, report, written)
+        note = (
+            f"the {counter.name} engine measures the data as collected: the policy's recodes "
+            f"of {', '.join(recoded)} are not applied; run without --engine to see the risk "
+            "after them"
+        )
+        return RiskOutcome(None, report, written, notes=(note,))
+    table, policy = load_inputs(data, policy, sheet=sheet)
+    collected = assess(table.frame, policy)
+    frame, recodes = recodes_of_release(table.frame, policy)
+    if not any(c in _measured(policy) for t in recodes for c in t.columns):
+        recodes = ()  # recodes of other columns leave every figure as it is
+    after = assess(frame, policy) if recodes else None
     written = write_risk_outputs(
-        report, data, json_path=json_path, html_path=html_path, records_path=records_path
+        collected,
+        data,
+        json_path=json_path,
+        html_path=html_path,
+        records_path=records_path,
+        after_recodes=after,
+        recodes=recodes,
     )
-    return RiskOutcome(table, report, written)
+    return RiskOutcome(table, collected, written, after, recodes)
+
+
+def _measured(policy: Policy) -> set[str]:
+    """The columns a risk report depends on: quasi-identifiers and sensitive columns."""
+    return {*policy.quasi, *policy.sensitive}
 
 
 def _risk_out_of_core(
@@ -405,9 +507,15 @@ def check_outputs_spare_input(data: Path, *outputs: Path | None) -> None:
             raise DataError(f"{path}: refusing to overwrite the input data")
 
 
-def risk_summary_text(report: RiskReport | ScaleRiskReport) -> str:
-    """The terminal rendering of either kind of risk report."""
-    return scale_text(report) if isinstance(report, ScaleRiskReport) else risk_text(report)
+def risk_summary_text(outcome: RiskOutcome) -> str:
+    """The terminal rendering of what ``sdc risk`` measured.
+
+    With the policy's recodes: the risk as collected, the recodes and the risk after them.
+    """
+    report = outcome.report
+    if isinstance(report, ScaleRiskReport):
+        return scale_text(report)
+    return risk_text(report, after_recodes=outcome.after_recodes, recodes=outcome.recodes)
 
 
 def write_risk_outputs(
@@ -417,10 +525,14 @@ def write_risk_outputs(
     json_path: Path | None = None,
     html_path: Path | None = None,
     records_path: Path | None = None,
+    after_recodes: RiskReport | None = None,
+    recodes: tuple[Treatment, ...] = (),
 ) -> list[Path]:
     """Write the requested renderings of a risk report; never over the input file.
 
-    With an out-of-core engine the per-record file was already written by the engine.
+    With ``after_recodes`` the JSON and HTML hold both reports, labelled, and the
+    per-record file holds the risks after the recodes (the ones the verdict follows). With
+    an out-of-core engine the per-record file was already written by the engine.
     """
     check_outputs_spare_input(data, json_path, html_path, records_path)
     if isinstance(report, ScaleRiskReport):
@@ -428,11 +540,15 @@ def write_risk_outputs(
             write_text(json_path, json.dumps(report.to_dict(), indent=2) + "\n")
         return [p for p in (json_path, records_path) if p is not None]
     if json_path is not None:
-        write_text(json_path, json.dumps(risk_json(report), indent=2) + "\n")
+        document = risk_json(report, after_recodes=after_recodes, recodes=recodes)
+        write_text(json_path, json.dumps(document, indent=2) + "\n")
     if html_path is not None:
-        write_text(html_path, risk_html(report, title=f"Disclosure risk of {Path(data).name}"))
+        title = f"Disclosure risk of {Path(data).name}"
+        write_text(
+            html_path, risk_html(report, title=title, after_recodes=after_recodes, recodes=recodes)
+        )
     if records_path is not None:
-        write_csv(report.records, records_path)
+        write_csv((report if after_recodes is None else after_recodes).records, records_path)
     return [p for p in (json_path, html_path, records_path) if p is not None]
 
 

@@ -20,8 +20,8 @@ from sdc.anonymize._treatment import SuppressionRecord, Treatment
 from sdc.anonymize.identifiers import drop_columns, pseudonymize
 from sdc.anonymize.microaggregation import microaggregate
 from sdc.anonymize.noise import add_noise
+from sdc.anonymize.policy_recodes import deterministic_recodes
 from sdc.anonymize.pram import pram
-from sdc.anonymize.recode import recode_column
 from sdc.anonymize.search import GeneralizationResult, optimal_generalization
 from sdc.anonymize.suppress import DiversityLimits, local_suppression
 from sdc.errors import PolicyNotMet
@@ -114,7 +114,8 @@ def treat_microdata(
         steps.remove("suppress")
     for step in steps:
         if step == "recode":
-            frame = _recode(frame, policy, done, skip_search=spec.generalize == "auto")
+            frame, records = deterministic_recodes(frame, policy)
+            done.extend(records)
         elif step == "pram":
             for name, col in policy.columns.items():
                 if col.pram is not None:
@@ -269,35 +270,6 @@ def _searched(policy: Policy, name: str) -> bool:
         and col.recode.map is not None
         and (col.recode.level is None)
     )
-
-
-def _recode(
-    frame: pd.DataFrame, policy: Policy, done: list[Treatment], *, skip_search: bool
-) -> pd.DataFrame:
-    for name, col in policy.columns.items():
-        if col.role in ("direct", "drop"):
-            continue
-        recode = col.recode
-        if recode is None and col.top_code is None and col.bottom_code is None:
-            continue
-        if skip_search and _searched(policy, name):
-            continue
-        if recode is not None and recode.map is not None and recode.level is None:
-            continue  # a hierarchy without a level only serves generalize: auto
-        frame, records = recode_column(
-            frame,
-            name,
-            bands=recode.bands if recode else None,
-            hierarchy=policy.hierarchy(name),
-            level=recode.level if recode else None,
-            prefix=recode.prefix if recode else None,
-            date=recode.date if recode else None,
-            grid=recode.grid if recode else None,
-            top_code=col.top_code,
-            bottom_code=col.bottom_code,
-        )
-        done.extend(records)
-    return frame
 
 
 def _search(frame: pd.DataFrame, policy: Policy) -> GeneralizationResult:

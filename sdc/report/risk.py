@@ -3,20 +3,31 @@
 Nothing here prints a value of any record: findings count respondents and name variables,
 so the text and the HTML page can leave the organisation. Per-record risks stay in
 ``report.records``, which only the steward sees.
+
+``sdc risk`` measures a policy's data twice when the policy recodes: as collected and after
+the policy's deterministic recodes. Each rendering then shows both, labelled, with the
+recodes in between; the advice ("Recode first") comes from the recoded data only and never
+names a variable the policy already recodes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Any
 
 from markupsafe import Markup
 
+from sdc.anonymize._treatment import Treatment
 from sdc.report.html import render_page
 from sdc.report.svg import bar_chart
-from sdc.risk.assess import RiskReport
+from sdc.risk.assess import RISK_BINS, RiskReport
 
 _WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+AS_COLLECTED = "as collected"
+AFTER_RECODES = "after the policy's recodes"
 
 
 @dataclass(frozen=True)
@@ -29,9 +40,78 @@ class SummaryRow:
     status: str
 
 
-def risk_json(report: RiskReport) -> dict[str, Any]:
-    """The JSON rendering: the report's versioned dict (schema ``sdc.risk/1``)."""
-    return report.to_dict()
+def risk_json(
+    report: RiskReport,
+    *,
+    after_recodes: RiskReport | None = None,
+    recodes: Sequence[Treatment] = (),
+) -> dict[str, Any]:
+    """The JSON rendering: the report's versioned dict (schema ``sdc.risk/1``).
+
+    Args:
+        report: the risk of the data as collected (the top level, unchanged).
+        after_recodes: the risk after the policy's deterministic recodes; when given it is
+            added under ``"after_recodes"`` (same schema, its ``recode_first`` without the
+            recoded variables) and the recodes under ``"recodes"`` (as in the manifest).
+            ``sdc risk``'s exit code follows ``after_recodes.passed`` then.
+        recodes: the recodes applied, in order.
+    """
+    document = report.to_dict()
+    if after_recodes is not None:
+        recoded = recoded_variables(recodes)
+        after = after_recodes.to_dict()
+        after["recode_first"] = [v for v in after["recode_first"] if v not in recoded]
+        document["after_recodes"] = after
+        document["recodes"] = [t.to_dict() for t in recodes]
+    return document
+
+
+def recoded_variables(recodes: Sequence[Treatment]) -> tuple[str, ...]:
+    """The columns the recodes changed, each once, in the order first recoded."""
+    return tuple(dict.fromkeys(c for t in recodes for c in t.columns))
+
+
+def describe_recode(t: Treatment) -> str:
+    """One recode in a few words: ``visit: dates cut to the year (900 values changed)``.
+
+    Only the policy's parameters and counts appear, never a value of the data.
+    """
+    p = t.to_dict()["parameters"]
+    d = t.to_dict()["details"]
+    if t.name == "recode.bands":
+        what = "bands starting at " + ", ".join(_number(b) for b in p.get("breaks", []))
+        if p.get("top_code") is not None:
+            what += f", values above {_number(p['top_code'])} counted as {_number(p['top_code'])}"
+        if p.get("bottom_code") is not None:
+            value = _number(p["bottom_code"])
+            what += f", values below {value} counted as {value}"
+    elif t.name == "recode.map":
+        what = f"level {p.get('level')} of {PurePath(str(p.get('hierarchy', ''))).name}"
+        before, after = d.get("categories_before"), d.get("categories_after")
+        if isinstance(before, int) and isinstance(after, int):
+            what += f", {before:,} categories become {after:,}"
+    elif t.name == "recode.prefix":
+        what = f"only the first {p.get('length')} characters kept"
+    elif t.name == "recode.date":
+        what = f"dates cut to the {p.get('unit')}"
+    elif t.name == "recode.grid":
+        what = f"coordinates moved to a grid of {_number(p.get('step', 0))} degrees"
+    elif t.name in ("top_code", "bottom_code"):
+        side = "above" if t.name == "top_code" else "below"
+        what = f"values {side} {_number(p.get('value', 0))} set to {_number(p.get('value', 0))}"
+    else:
+        what = t.name
+    n = t.total_changed
+    return f"{', '.join(t.columns)}: {what} ({n:,} {'value' if n == 1 else 'values'} changed)"
+
+
+def recodes_effect(collected: RiskReport, after: RiskReport) -> str:
+    """What the recodes change, in one sentence of figures."""
+    return (
+        f"With them, unique respondents go from {collected.sample_uniques:,} to "
+        f"{after.sample_uniques:,} and expected re-identifications from "
+        f"{collected.expected_reidentifications:,.2f} to {after.expected_reidentifications:,.2f}."
+    )
 
 
 def summary_rows(report: RiskReport) -> list[SummaryRow]:
@@ -198,11 +278,19 @@ def findings(report: RiskReport) -> list[str]:
     return out
 
 
-def recommendations(report: RiskReport) -> list[str]:
-    """Which variables to recode, most useful first, with what each would change."""
+def recommendations(report: RiskReport, recoded: Collection[str] = ()) -> list[str]:
+    """Which variables to recode, most useful first, with what each would change.
+
+    Args:
+        report: the risk report the advice is for.
+        recoded: variables the policy already recodes (before ``report`` was measured);
+            they are never named: the advice is about what the policy does not do yet.
+    """
     by_name = {c.variable: c for c in report.contributions}
     out = []
     for name in report.recode_first:
+        if name in recoded:
+            continue
         c = by_name[name]
         parts = []
         if c.uniques_drop > 0:
@@ -215,21 +303,61 @@ def recommendations(report: RiskReport) -> list[str]:
         if c.importance is not None:
             text += f" (the policy marks it important: {c.importance})"
         out.append(text + ".")
-    if not out and report.sample_uniques:
-        out.append(
-            "No single variable creates the uniques: recode several variables together or "
-            "suppress values locally."
-        )
-    return out
+    if out or not report.sample_uniques:
+        return out
+    if any(name in recoded for name in report.recode_first):
+        return [
+            "The variables that still create uniques are ones the policy already recodes: "
+            "recode them more coarsely, or leave the rest to local suppression or "
+            "generalize: auto."
+        ]
+    return [
+        "No single variable creates the uniques: recode several variables together or "
+        "suppress values locally."
+    ]
 
 
-def risk_text(report: RiskReport) -> str:
-    """A terminal rendering: summary table, findings, what to recode, breaches."""
+def risk_text(
+    report: RiskReport,
+    *,
+    after_recodes: RiskReport | None = None,
+    recodes: Sequence[Treatment] = (),
+) -> str:
+    """A terminal rendering: summary table, findings, what to recode, breaches.
+
+    With ``after_recodes`` (the risk after the policy's deterministic ``recodes``) the text
+    shows the risk as collected, the recodes and the risk after them, in that order; the
+    advice is given for the recoded data only and skips the recoded variables.
+    """
+    if after_recodes is None:
+        return _report_text(report)
+    lines = [_report_text(report, stage=AS_COLLECTED, advice=False)]
+    lines.append(
+        "The policy's recodes (the first step of `sdc release`; its other treatments are not "
+        "applied here):"
+    )
+    lines += [f"  - {describe_recode(t)}" for t in recodes]
+    lines += [recodes_effect(report, after_recodes), ""]
+    recoded = recoded_variables(recodes)
+    lines.append(_report_text(after_recodes, stage=AFTER_RECODES, recoded=recoded))
+    return "\n".join(lines)
+
+
+def _report_text(
+    report: RiskReport,
+    *,
+    stage: str | None = None,
+    advice: bool = True,
+    recoded: Collection[str] = (),
+) -> str:
     rows = summary_rows(report)
     w0 = max(len(r.measure) for r in rows)
     w1 = max(len(r.value) for r in rows)
     w2 = max([len(r.limit) for r in rows] + [5])
-    head = f"Risk of {report.n_records:,} records, key: {', '.join(report.quasi)}"
+    if stage is None:
+        head = f"Risk of {report.n_records:,} records, key: {', '.join(report.quasi)}"
+    else:
+        head = f"Risk {stage}: {report.n_records:,} records, key: {', '.join(report.quasi)}"
     if report.weight:
         head += f"; weight: {report.weight}"
     lines = [head, ""]
@@ -238,30 +366,67 @@ def risk_text(report: RiskReport) -> str:
         lines.append(f"  {r.measure:<{w0}}  {r.value:>{w1}}  {r.limit:>{w2}}  {r.status}".rstrip())
     lines += ["", "Findings:"]
     lines += [f"  - {f}" for f in findings(report)]
-    recs = recommendations(report)
+    recs = recommendations(report, recoded) if advice else []
     if recs:
         lines += ["", "Recode first:"]
         lines += [f"  {i}. {r}" for i, r in enumerate(recs, 1)]
     breaches = report.breaches
     lines.append("")
+    ok, over = _verdicts(stage)
     if breaches:
-        lines.append("Over the policy's thresholds:")
+        lines.append(over)
         lines += [f"  - {b.name}: {_fmt(b.value)} (limit {_fmt(b.limit)})" for b in breaches]
     else:
-        lines.append("Every threshold of the policy holds.")
+        lines.append(ok)
     return "\n".join(lines) + "\n"
 
 
-def risk_context(report: RiskReport, heading: str = "Disclosure risk") -> dict[str, Any]:
-    """Everything the ``risk_section`` template macro needs (reused by release reports)."""
+def _verdicts(stage: str | None) -> tuple[str, str]:
+    """The verdict lines (thresholds hold, thresholds exceeded) of a report at a stage."""
+    where = {None: "", AS_COLLECTED: " as collected", AFTER_RECODES: " after its recodes"}
+    return (
+        f"Every threshold of the policy holds{where[stage]}.",
+        f"Over the policy's thresholds{where[stage]}:",
+    )
+
+
+def risk_labels(edges: Sequence[float] = RISK_BINS) -> list[str]:
+    """Labels of the individual-risk histogram bars, as percentages.
+
+    A bar holds the risks above its lower edge up to and including its upper edge, so a
+    risk of exactly 1 (a sample unique without weights) is in the top bar, "50% – 100%",
+    and no bar goes above 100%: a risk is a probability.
+
+    Args:
+        edges: the bars' upper edges, increasing (the report's ``risk_histogram`` edges).
+    """
+    labels = [f"up to {_percent(edges[0])}"] if edges else []
+    for lower, upper in zip(edges, edges[1:], strict=False):
+        labels.append(f"{_percent(lower)} – {_percent(upper)}")
+    return labels
+
+
+def risk_context(
+    report: RiskReport,
+    heading: str = "Disclosure risk",
+    *,
+    stage: str | None = None,
+    advice: bool = True,
+    recoded: Collection[str] = (),
+) -> dict[str, Any]:
+    """Everything the ``risk_section`` template macro needs (reused by release reports).
+
+    Args:
+        report: the report to show.
+        heading: the section heading.
+        stage: :data:`AS_COLLECTED` or :data:`AFTER_RECODES` when ``sdc risk`` shows both;
+            it labels the verdict.
+        advice: whether to show "Recode first".
+        recoded: variables the policy already recodes, left out of the advice.
+    """
     n = report.n_records
-    risk_labels = []
-    lower = 0.0
-    for edge, _ in report.risk_histogram:
-        risk_labels.append(f"{lower:g} – {edge:g}")
-        lower = edge
     risk_chart = bar_chart(
-        risk_labels,
+        risk_labels([e for e, _ in report.risk_histogram]),
         [c for _, c in report.risk_histogram],
         title="Records by individual re-identification risk",
         value_label="records",
@@ -297,13 +462,15 @@ def risk_context(report: RiskReport, heading: str = "Disclosure risk") -> dict[s
         "quasi": ", ".join(report.quasi),
         "weight": report.weight,
         "passed": report.passed,
+        "verdict_ok": _verdicts(stage)[0],
+        "verdict_over": _verdicts(stage)[1],
         "breaches": [
             {"name": b.name, "value": _fmt(b.value), "limit": _fmt(b.limit)}
             for b in report.breaches
         ],
         "rows": summary_rows(report),
         "findings": findings(report),
-        "recommendations": recommendations(report),
+        "recommendations": recommendations(report, recoded) if advice else [],
         "charts": {
             "risk": Markup(risk_chart),  # noqa: S704 - built from escaped text only
             "fk": Markup(fk_chart),  # noqa: S704
@@ -312,9 +479,37 @@ def risk_context(report: RiskReport, heading: str = "Disclosure risk") -> dict[s
     }
 
 
-def risk_html(report: RiskReport, title: str) -> str:
-    """A self-contained HTML page (inline CSS and SVG, no external resources, printable)."""
-    return render_page("risk.html", title=title, risk=risk_context(report))
+def risk_html(
+    report: RiskReport,
+    title: str,
+    *,
+    after_recodes: RiskReport | None = None,
+    recodes: Sequence[Treatment] = (),
+) -> str:
+    """A self-contained HTML page (inline CSS and SVG, no external resources, printable).
+
+    With ``after_recodes`` the page leads with the verdict after the policy's recodes,
+    lists the recodes, then shows the risk as collected and after the recodes, each
+    labelled; the advice is in the second section only.
+    """
+    if after_recodes is None:
+        return render_page("risk.html", title=title, risk=risk_context(report), recoded=None)
+    names = recoded_variables(recodes)
+    recoded = {
+        "passed": after_recodes.passed,
+        "recodes": [describe_recode(t) for t in recodes],
+        "effect": recodes_effect(report, after_recodes),
+        "after": risk_context(
+            after_recodes,
+            "Disclosure risk after the policy's recodes",
+            stage=AFTER_RECODES,
+            recoded=names,
+        ),
+    }
+    collected = risk_context(
+        report, "Disclosure risk as collected", stage=AS_COLLECTED, advice=False
+    )
+    return render_page("risk.html", title=title, risk=collected, recoded=recoded)
 
 
 def _groups(n: int) -> str:
@@ -339,6 +534,14 @@ def _count_share(count: int, n: int) -> str:
 
 def _opt(value: float | int | None, fmt: str) -> str:
     return "" if value is None else fmt.format(value)
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def _percent(share: float) -> str:
+    return f"{share * 100:g}%"
 
 
 def _fmt(value: float) -> str:

@@ -12,7 +12,10 @@ The formulas are the ones sdcMicro's ``measure_risk`` uses (through ``indivRisk`
 One deliberate difference: sdcMicro compares ``F_k == f_k`` exactly, so a sum of weights a
 few ulps away from ``f_k`` (weights of 1 stored as 1.0000000000000002) sends ``p/(1-p)`` to
 1e15 and the formulas return rounding noise (e.g. 1.5 for ``f_k = 2``). Here ``F_k`` within a
-relative 1e-9 of ``f_k`` counts as equal, the limit of the formulas as ``p -> 1``.
+relative 1e-9 of ``f_k`` counts as equal, the limit of the formulas as ``p -> 1``; and near
+that limit the formulas are evaluated without cancellation (see :func:`individual_risk`), so
+that no risk exceeds ``1/f_k``. Weights below 1 (normalised weights, ``F_k < f_k``) are not
+expansion weights: the formulas would give risks above 1, so they are refused.
 
 Without weights the risk is ``1/f_k``. The global risk is the mean individual risk and the
 expected number of re-identifications their sum. A household's risk is the probability that
@@ -31,36 +34,78 @@ import pandas as pd
 
 from sdc.errors import DataError, PolicyError
 
+#: F_k within this relative distance of f_k counts as a census key (every weight 1).
+CENSUS_TOLERANCE = 1e-9
+
+#: Below this 1 - p the f_k = 2 risk comes from its series, above from the closed form.
+_SERIES_BELOW = 1e-3
+
 
 def individual_risk(fk: np.ndarray, Fk: np.ndarray | None = None) -> np.ndarray:
-    """Per-record re-identification risk.
+    """Per-record re-identification risk, a probability: never above ``1/f_k``.
+
+    The closed forms are evaluated in a way that stays exact as ``p = f_k/F_k`` nears 1
+    (``1 - p`` from ``(F_k - f_k)/F_k``, ``log(1/p)`` with ``log1p``, and a series for
+    ``f_k = 2``, whose textbook form cancels catastrophically there and returns 1.5 or 3.0
+    for a key whose weights are barely above 1). Elsewhere the figures equal sdcMicro's to
+    rounding.
 
     Args:
         fk: sample frequency of each record's key (>= 1).
-        Fk: estimated population frequency (sum of weights), or None for unweighted data,
-            in which case the risk is ``1/f_k``.
+        Fk: estimated population frequency (sum of weights, >= ``f_k``), or None for
+            unweighted data, in which case the risk is ``1/f_k``.
 
     Returns:
-        A float array of risks, one per record.
+        A float array of risks in (0, 1], one per record.
+
+    Raises:
+        DataError: a key's weights sum to less than its records (``F_k < f_k``): the
+            weights are not expansion weights, and the formulas would exceed 1.
     """
     f = np.asarray(fk, dtype=np.float64)
     if Fk is None:
         return 1.0 / f
     F = np.asarray(Fk, dtype=np.float64)
+    short = F < f * (1.0 - CENSUS_TOLERANCE)
+    if short.any():
+        raise DataError(
+            "the sampling weights of some keys sum to less than their number of records "
+            "(F_k < f_k); sampling weights are expansion weights (each record stands for "
+            "w >= 1 people): give the weights as collected, not normalised"
+        )
     risk = np.empty_like(f)
-    census = np.abs(F - f) <= 1e-9 * f
+    census = np.abs(F - f) <= CENSUS_TOLERANCE * f
     with np.errstate(divide="ignore", invalid="ignore"):
         p = f / F
-        odds = p / (1.0 - p)
-        log_inv = np.log(1.0 / p)
+        q = (F - f) / F  # 1 - p without its cancellation near p = 1
+        log_inv = -np.log1p(-q)  # log(1/p)
         one = f == 1
         two = f == 2
         more = ~(one | two)
-        risk[one] = (odds * log_inv)[one]
-        risk[two] = (odds - odds**2 * log_inv)[two]
-        risk[more] = (p / (f - (1.0 - p)))[more]
+        risk[one] = (p * log_inv / q)[one]
+        risk[two] = _two(p[two], q[two], log_inv[two])
+        risk[more] = (p / (f - q))[more]
     risk[census] = 1.0 / f[census]
     return risk
+
+
+def _two(p: np.ndarray, q: np.ndarray, log_inv: np.ndarray) -> np.ndarray:
+    """Risk of keys with ``f_k = 2``: ``odds - odds**2 * log(1/p)``, ``odds = p/q``.
+
+    Written as ``p/q**2 * (q + (1 - q) * log(1 - q))`` and expanded in ``q``, it is
+    ``p * sum(q**(n - 2) / (n * (n - 1)) for n >= 2)``; for ``q < 1e-3`` eight terms reach
+    double precision, where the closed form loses ``eps/q`` to cancellation.
+    """
+    odds = p / q
+    out = odds - odds**2 * log_inv
+    small = q < _SERIES_BELOW
+    if small.any():
+        qs = q[small]
+        series = np.zeros_like(qs)
+        for n in range(9, 1, -1):  # Horner, highest term first
+            series = series * qs + 1.0 / (n * (n - 1))
+        out[small] = p[small] * series
+    return out
 
 
 def global_risk_threshold(risk: np.ndarray, max_global_risk: float = 0.01) -> float | None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from decimal import Decimal, localcontext
 from math import log
 from pathlib import Path
 
@@ -206,3 +207,58 @@ def test_global_threshold_matches_record_by_record(risk: list[float], limit: flo
         assert np.minimum(risk, got).mean() < limit + 1e-12
         # and the threshold is a record's risk
         assert got in risk
+
+
+# -- a risk is a probability, even for keys whose weights are barely above 1 ---------------------
+
+# How far F_k is above f_k, relative: from "barely" (a weight of 1.0000001, where the textbook
+# f_k = 2 formula cancels catastrophically) to a sample of one in a thousand.
+excess = st.one_of(
+    st.floats(0.0, 1e-6),
+    st.floats(1e-6, 1e-2),
+    st.floats(1e-2, 1e3),
+    st.integers(-12, 3).map(lambda e: 10.0**e),
+)
+
+
+@given(st.lists(st.tuples(st.integers(1, 60), excess), min_size=1, max_size=40))
+@settings(max_examples=400, deadline=None)
+def test_no_individual_risk_exceeds_one(pairs: list[tuple[int, float]]) -> None:
+    fk = np.array([f for f, _ in pairs], dtype=np.int64)
+    Fk = np.array([f * (1.0 + e) for f, e in pairs])  # F_k >= f_k: every weight >= 1
+    r = individual_risk(fk, Fk)
+    assert np.isfinite(r).all()
+    assert (r > 0).all()
+    assert (r <= 1.0).all()
+    assert (r <= 1.0 / fk).all()  # never above the risk of the same key in a census
+
+
+def _two_exact(F: Decimal) -> Decimal:
+    """The f_k = 2 risk to 60 digits: odds - odds**2 * log(1/p), p = 2/F."""
+    with localcontext() as ctx:
+        ctx.prec = 60
+        p = Decimal(2) / F
+        odds = p / (1 - p)
+        return odds - odds**2 * (1 / p).ln()
+
+
+@pytest.mark.parametrize("q", [1e-9 * 1.5, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 9.99e-4, 1e-3, 0.01, 0.5])
+def test_two_record_keys_are_exact_near_a_census(q: float) -> None:
+    # the textbook form gives 1.5 at F_k = 2 * (1 + 2e-9) and 0.5008 at 1e-7
+    F = 2.0 * (1.0 + q)
+    r = individual_risk(np.array([2]), np.array([F]))[0]
+    assert float(_two_exact(Decimal(F))) == pytest.approx(r, rel=1e-12)
+    assert r < 0.5
+
+
+def test_weights_summing_below_the_records_are_refused() -> None:
+    # normalised weights (mean 1, some below 1): the formulas would give 110.9% for f_k = 1
+    with pytest.raises(
+        DataError,
+        match=r"^the sampling weights of some keys sum to less than their number of records "
+        r"\(F_k < f_k\); sampling weights are expansion weights \(each record stands for "
+        r"w >= 1 people\): give the weights as collected, not normalised$",
+    ):
+        individual_risk(np.array([1, 2]), np.array([0.8, 40.0]))
+    # within rounding of f_k is a census key, not a refusal
+    assert individual_risk(np.array([2]), np.array([2.0 * (1 - 1e-12)])).tolist() == [0.5]
