@@ -234,8 +234,11 @@ def test_records_file_holds_the_risks_after_the_recodes(workdir: Path) -> None:
 
 
 def test_without_recodes_the_output_is_one_report(workdir: Path) -> None:
-    plain = POLICY.replace(", recode: {date: year}", "").replace(
-        ", recode: {bands: [0, 30, 60]}", ""
+    # the raw visit date would be an identifier as a quasi-identifier: leave it out
+    plain = (
+        POLICY.replace(", recode: {date: year}", "")
+        .replace(", recode: {bands: [0, 30, 60]}", "")
+        .replace("visit: {role: quasi}", "visit: {role: drop}")
     )
     (workdir / "plain.yaml").write_text(plain)
     code, out, _ = run("risk", "survey.csv", "--policy", "plain.yaml", "--json", "r.json")
@@ -243,7 +246,7 @@ def test_without_recodes_the_output_is_one_report(workdir: Path) -> None:
     table, policy = workflow.load_inputs(Path("survey.csv"), Path("plain.yaml"))
     report = workflow.assess(table.frame, policy)
     assert out == risk_text(report) + "\nWrote r.json\n"
-    assert out.startswith("Risk of 40 records, key: visit, age, sex, district; weight: w\n")
+    assert out.startswith("Risk of 40 records, key: age, sex, district; weight: w\n")
     document = json.loads((workdir / "r.json").read_text())
     assert document == json.loads(json.dumps(risk_json(report)))
 
@@ -256,8 +259,11 @@ def test_a_policy_whose_release_does_not_recode_is_measured_once(workdir: Path) 
 
 
 def test_recodes_of_unmeasured_columns_leave_one_report(workdir: Path) -> None:
-    plain = POLICY.replace(", recode: {date: year}", "").replace(
-        ", recode: {bands: [0, 30, 60]}", ""
+    # the raw visit date would be an identifier as a quasi-identifier: leave it out
+    plain = (
+        POLICY.replace(", recode: {date: year}", "")
+        .replace(", recode: {bands: [0, 30, 60]}", "")
+        .replace("visit: {role: quasi}", "visit: {role: drop}")
     )
     other = plain.replace("income: {role: sensitive}", "income: {role: other, top_code: 200}")
     (workdir / "other.yaml").write_text(other)
