@@ -417,3 +417,19 @@ def test_a_refusal_driven_by_l_names_l() -> None:
     with pytest.raises(PolicyNotMet) as caught:
         treat_microdata(frame, policy, seed=1)
     assert re.search(r"\bl\b", str(caught.value)), str(caught.value)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="FINDING (minor): when every record ends up all blank, l is judged on the one "
+    "all-blank group (assess._attribute_disclosure falls back to judging every group), so a "
+    "file that reveals no key at all is refused for l with max_suppression 100%",
+)
+def test_a_file_that_reveals_no_key_is_not_refused_for_l() -> None:
+    frame = pd.DataFrame({"a": ["p", "q", "r"], "b": ["u", "v", "w"], SENSITIVE: ["x"] * 3})
+    policy = parse_policy(policy_text(["a", "b"], 3, l=2, max_suppression=1.0))
+    treated = treat_microdata(frame, policy, seed=1)
+    assert treated.frame[["a", "b"]].isna().all(axis=None)
+    assert treated.suppressed_records == 3
+    assert assess(treated.frame, policy, suda=False).breaches == []
