@@ -159,7 +159,9 @@ def below_k(df: pd.DataFrame, quasi: list[str], k: int) -> dict[str, int]:
     """
     codes = encode_keys(df, quasi, "wildcard")
     blank = all_blank(codes)
-    found = {rule: int(((protection_counts(codes, rule) < k) & ~blank).sum()) for rule in RULES}
+    found: dict[str, int] = {
+        rule: int(((protection_counts(codes, rule) < k) & ~blank).sum()) for rule in RULES
+    }
     found["sdcMicro"] = int((key_frequencies(codes).fk < k).sum())
     return found
 
