@@ -18,6 +18,7 @@ The guarantees (DESIGN.md, "Semantics that must be exact"):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -57,7 +58,10 @@ def cases(draw: st.DrawFn) -> Case:
     blanks = draw(st.sets(st.integers(0, n * m - 1), max_size=(3 * n * m) // 10))
     for cell in blanks:
         data[quasi[cell % m]][cell // m] = None
-    data[SENSITIVE] = draw(st.lists(st.sampled_from(["x", "y", "z"]), min_size=n, max_size=n))
+    # at least two sensitive values in the file, so that l = 2 can be met (by blanking
+    # every key if need be; see test_a_file_that_reveals_no_key_is_not_refused_for_l)
+    rest = draw(st.lists(st.sampled_from(["x", "y", "z"]), min_size=n - 2, max_size=n - 2))
+    data[SENSITIVE] = ["x", "y", *rest]
     k = draw(st.integers(2, min(5, n)))
     rule: MissingRule = draw(st.sampled_from(["category", "wildcard"]))
     l_value = draw(st.sampled_from([None, 2]))
@@ -107,6 +111,30 @@ def worst_l(frame: pd.DataFrame, quasi: list[str]) -> int:
     values = frame[SENSITIVE].tolist()
     groups = groups_of(frame, quasi)
     return min((len({values[i] for i in rows}) for rows in groups.values()), default=99)
+
+
+def entropy_l(values: list[object]) -> float:
+    """exp of the entropy of the values' distribution."""
+    n = len(values)
+    shares = [values.count(v) / n for v in set(values)]
+    return float(np.exp(-sum(p * np.log(p) for p in shares)))
+
+
+def recursive_l(values: list[object], c: float = 2.0) -> int:
+    """Largest l with r_1 < c * (r_l + ... + r_m), counts sorted descending; 1 if none."""
+    counts = sorted((values.count(v) for v in set(values)), reverse=True)
+    found = [ell for ell in range(2, len(counts) + 1) if counts[0] < c * sum(counts[ell - 1 :])]
+    return max(found, default=1)
+
+
+def worst_l_of(frame: pd.DataFrame, quasi: list[str], kind: str) -> float:
+    """Smallest l of the given kind over the groups that reveal a key."""
+    values = frame[SENSITIVE].tolist()
+    measure = {"distinct": lambda v: len(set(v)), "entropy": entropy_l, "recursive": recursive_l}
+    return min(
+        (measure[kind]([values[i] for i in rows]) for rows in groups_of(frame, quasi).values()),
+        default=99,
+    )
 
 
 def worst_share(frame: pd.DataFrame, quasi: list[str]) -> float:
@@ -189,6 +217,16 @@ def test_l_and_group_share_hold_in_every_group_that_reveals_a_key(case: Case) ->
         assert worst_l(out, case.quasi) >= case.l
     if case.group_share is not None:
         assert worst_share(out, case.quasi) < case.group_share
+
+
+@settings(max_examples=80, deadline=None)
+@given(cases(), st.sampled_from(["entropy", "recursive"]))
+def test_entropy_and_recursive_l_hold_in_every_group_that_reveals_a_key(
+    case: Case, kind: Literal["entropy", "recursive"]
+) -> None:
+    limits = DiversityLimits((SENSITIVE,), l=2, kind=kind)
+    out, _ = local_suppression(case.frame, case.quasi, case.k, missing=case.rule, diversity=limits)
+    assert worst_l_of(out, case.quasi, kind) >= 2 - 1e-9
 
 
 @settings(max_examples=150, deadline=None)
