@@ -8,6 +8,7 @@ counting code the release itself uses.
 
 from __future__ import annotations
 
+import json
 import re
 import tempfile
 from pathlib import Path
@@ -227,6 +228,18 @@ def test_ca_alaska_release_blanks_the_ca_records_own_state(tmp_path: Path) -> No
     assert published["state"].isna().tolist()[:3] == [True, True, True]
     assert published["state"].notna().sum() == 12
     assert check_bundle(result_dir, policy).passed
+    # the risk reports hold both rules' figures: before, sdcMicro's count hides the CA
+    # record (wildcard: 1 record below k, the CA one) where blank-as-a-value shows three
+    before = json.loads((result_dir / "risk-before.json").read_text())["k_rules"]
+    after = json.loads((result_dir / "risk-after.json").read_text())["k_rules"]
+    assert before == {
+        "wildcard": {"k": 3, "records_below_k": 1, "smallest_key": 1, "suppressed_records": 0},
+        "category": {"k": 3, "records_below_k": 3, "smallest_key": 1, "suppressed_records": 0},
+    }
+    assert after == {
+        "wildcard": {"k": 3, "records_below_k": 0, "smallest_key": 3, "suppressed_records": 0},
+        "category": {"k": 3, "records_below_k": 0, "smallest_key": 3, "suppressed_records": 0},
+    }
 
 
 @pytest.mark.parametrize("rule", ["category", "wildcard"])
@@ -273,6 +286,25 @@ def test_a_unique_id_given_as_quasi_is_refused_within_the_suppression_limit(
         "generalize: auto, or raise thresholds.max_suppression"
     )
     assert not (tmp_path / "rel").exists()
+
+
+def test_records_blank_in_the_input_count_toward_max_suppression(tmp_path: Path) -> None:
+    """4 of 60 records reveal no key before any treatment: 6.7% > 5%, refused.
+
+    The data meets k as it is; the message still says k needs the records (worded as if
+    suppression had blanked them).
+    """
+    frame = survey()
+    frame.loc[:3, QUASI] = None
+    text = policy_text(QUASI, 3, max_suppression=0.05)
+    assert assess(frame, parse_policy(text), suda=False).breaches == []
+    with pytest.raises(PolicyNotMet) as caught:
+        bundle_of(tmp_path, frame, text)
+    assert str(caught.value) == (
+        "k = 3 needs 4 records (6.7%) with a suppressed value, above max_suppression 5.0%; "
+        "recode the quasi-identifiers more coarsely (recode: bands or map), use generalize: "
+        "auto, or raise thresholds.max_suppression"
+    )
 
 
 # --------------------------------------------------------------------------- forged bundles
