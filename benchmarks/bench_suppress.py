@@ -13,6 +13,16 @@ Run: PYTHONPATH=. .venv/bin/python benchmarks/bench_suppress.py [--quick] [--no-
      years), the worst case: about a fifth of the records violate 3-anonymity.
    The target is under 10 s on a 2-core machine.
 3. MDAV on 30,000 records x 3 numeric columns (log-normal), k = 3.
+4. The two missing-value rules (``missing: category``, the default, and ``wildcard``),
+   k = 3, on testdata (with its sampling weights when the full file is at ``--testdata``,
+   default /work/shared/data/sdcmicro/testdata.csv, else the keys-only copy in tests/data)
+   and on the 100,000 x 8 files (also "independent" with 10 % of the key values blank, so
+   that the wildcard rule has blanks to count from the start). For each rule: suppressed
+   values and records (a record that lost a value or reveals no key), records below k
+   afterwards under each rule's ``protection_counts`` (what release and check accept) and
+   under sdcMicro's plain ``freqCalc`` count, and the time of ``local_suppression``. With
+   weights, also the expected re-identifications (Benedetti-Franconi, as ``sdc risk``
+   reports them under the rule) before and after.
 
 Every result is checked independently with sdc.risk.frequencies.key_frequencies.
 """
@@ -32,11 +42,21 @@ sys.path.insert(0, str(ROOT))
 
 from sdc.anonymize.microaggregation import microaggregate  # noqa: E402
 from sdc.anonymize.suppress import local_suppression, suppression_order  # noqa: E402
-from sdc.risk.frequencies import encode_keys, key_frequencies  # noqa: E402
+from sdc.risk.assess import assess_risk  # noqa: E402
+from sdc.risk.frequencies import (  # noqa: E402
+    MissingRule,
+    all_blank,
+    encode_keys,
+    key_frequencies,
+    protection_counts,
+)
 from tests.anonymize._sdcmicro_style import sdcmicro_style  # noqa: E402
 
 KEYS = ["urbrur", "roof", "walls", "water", "electcon", "relat", "sex"]
 TESTDATA = ROOT / "tests" / "data" / "sdcmicro_testdata_keys.csv"
+FULL_TESTDATA = Path("/work/shared/data/sdcmicro/testdata.csv")
+WEIGHT = "sampling_weight"
+RULES: tuple[MissingRule, ...] = ("category", "wildcard")
 
 
 def check(df: pd.DataFrame, quasi: list[str], k: int) -> int:
@@ -131,14 +151,91 @@ def bench_mdav(n: int) -> None:
     )
 
 
+def below_k(df: pd.DataFrame, quasi: list[str], k: int) -> dict[str, int]:
+    """Records below k: under each rule's protection count, and sdcMicro's plain count.
+
+    Records whose key is all blank reveal no key and are never below k by a rule; sdcMicro's
+    ``freqCalc`` counts them as matching everyone too (f_k = n).
+    """
+    codes = encode_keys(df, quasi, "wildcard")
+    blank = all_blank(codes)
+    found: dict[str, int] = {
+        rule: int(((protection_counts(codes, rule) < k) & ~blank).sum()) for rule in RULES
+    }
+    found["sdcMicro"] = int((key_frequencies(codes).fk < k).sum())
+    return found
+
+
+def expected_reids(df: pd.DataFrame, quasi: list[str], rule: MissingRule) -> float:
+    report = assess_risk(df, quasi=quasi, weight=WEIGHT, missing=rule, suda=False)
+    return report.expected_reidentifications
+
+
+def bench_rules(name: str, df: pd.DataFrame, quasi: list[str], k: int) -> None:
+    """Suppression under each missing-value rule; the figures of section 4."""
+    weighted = WEIGHT in df.columns
+    start_blank = int(df[quasi].isna().any(axis=1).sum())
+    print(
+        f"== {name}: {len(df):,} records x {len(quasi)} keys, k={k}"
+        + (f", weights {WEIGHT!r}" if weighted else ", no weights")
+        + f"; {start_blank:,} records with a blank before"
+    )
+    print(f"    below k before: {below_k(df, quasi, k)}")
+    for rule in RULES:
+        start = time.perf_counter()
+        out, rec = local_suppression(df, quasi, k, missing=rule)
+        took = time.perf_counter() - start
+        newly = (out[quasi].isna() & df[quasi].notna()).any(axis=1)
+        blank = out[quasi].isna().all(axis=1)
+        records = int((newly | blank).sum())
+        after = below_k(out, quasi, k)
+        assert after[rule] == 0, f"{rule}: {after[rule]} records below k after suppression"
+        line = (
+            f"  {rule:>8}: {took:6.2f} s, {rec.total:,} values ({rec.share:.3%}), "
+            f"{records:,} records ({records / len(df):.2%}) suppressed, {rec.details['iterations']}"
+            f" rounds; below k after: {after}"
+        )
+        if weighted:
+            line += (
+                f"; expected re-identifications ({rule}) {expected_reids(df, quasi, rule):.1f}"
+                f" -> {expected_reids(out, quasi, rule):.1f}"
+            )
+        print(line)
+        print(f"            per variable: {per_var(rec.per_variable)}")
+
+
+def with_blanks(df: pd.DataFrame, share: float, seed: int = 2) -> pd.DataFrame:
+    """A copy with ``share`` of the cells blank, at random."""
+    rng = np.random.default_rng(seed)
+    return df.mask(rng.random(df.shape) < share)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10,000 instead of 100,000 rows")
     parser.add_argument("--no-baseline", action="store_true", help="skip the sdcMicro-style run")
+    parser.add_argument(
+        "--testdata",
+        type=Path,
+        default=FULL_TESTDATA,
+        help="sdcMicro's full testdata CSV (with sampling_weight), if available",
+    )
+    parser.add_argument("--rules-only", action="store_true", help="run section 4 only")
     args = parser.parse_args()
-    bench_testdata(baseline=not args.no_baseline)
-    bench_large(10_000 if args.quick else 100_000)
-    bench_mdav(3_000 if args.quick else 30_000)
+    n = 10_000 if args.quick else 100_000
+    if not args.rules_only:
+        bench_testdata(baseline=not args.no_baseline)
+        bench_large(n)
+        bench_mdav(3_000 if args.quick else 30_000)
+    full = args.testdata if args.testdata.is_file() else TESTDATA
+    testdata = pd.read_csv(full)
+    columns = [*KEYS, WEIGHT] if WEIGHT in testdata.columns else KEYS
+    bench_rules(f"sdcMicro testdata ({full.name})", testdata[columns], KEYS, 3)
+    for name, make in (("resampled", resampled), ("independent", independent)):
+        df, quasi = make(n)
+        bench_rules(f"{name}", df, quasi, 3)
+    df, quasi = independent(n)
+    bench_rules("independent, 10% blank", with_blanks(df, 0.10), quasi, 3)
 
 
 if __name__ == "__main__":
