@@ -8,12 +8,12 @@ and the group-share limit, where set) under the policy's rule:
   when at least k - 1 other records have exactly its key, blanks included. A record whose
   quasi-identifiers are all blank reveals no key: it counts as suppressed and is nobody's
   neighbour.
-* ``missing="wildcard"`` (sdcMicro's convention): a blank matches every value, but no
-  record reaches k only through other records' blanks: a record without a blank of its own
-  needs k records with exactly its key, and records that are all blank match nobody. So
-  every record that is below k when suppression starts loses at least one of its own values
-  (as sdcMicro's ``localSuppression`` does), and the CA record "protected" by two Alaska
-  records whose state was blanked is suppressed too.
+* ``missing="wildcard"`` (sdcMicro's convention): a record's own blank matches every
+  value, but no record reaches k through other records' blanks: a record is protected by
+  the records that show every value it shows. So every record that is below k when
+  suppression starts loses at least one of its own values (as sdcMicro's
+  ``localSuppression`` does), and the CA record "protected" by two Alaska records whose
+  state was blanked is suppressed too.
 
 Importance follows sdcMicro's ``localSuppression``: a *lower* number is *more* important and
 is suppressed *last*. Variables without an importance are suppressed before those with one;
@@ -31,13 +31,12 @@ together; they share their risk). Each round:
    there. The least important variable that reaches ``k`` wins. Rows that no single
    suppression fixes try every pair of variables; rows that no pair fixes get one
    suppression towards their nearest rows and come back next round.
-3. Under the wildcard rule, rows with a blank of their own that the same suppression sends
-   to the same key form a cluster: suppressing one member already raises the count of the
-   others, so members are suppressed in order of increasing count only until the rest are
-   safe.
+3. Under the category rule, a violating row that enough others move to stays where it is.
+   Under the wildcard rule nobody else's suppression can help a row (another record's
+   blank matches nothing), so every violating row takes its own.
 
-Every violating row gets at least one new blank per round (or is held back because a
-suppression in its cluster lifts it), and a row that is all blank is done, so the loop ends.
+Every violating row gets at least one new blank per round (or is held back because others
+move to its key), and a row that is all blank is done, so the loop ends.
 Then, with ``l`` or a group-share limit, key groups that fail them are merged with
 neighbouring groups by suppressing one more variable (the least important whose merged
 group meets every limit), and k is re-established; this repeats until every group holds.
@@ -47,7 +46,6 @@ over records.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
@@ -59,12 +57,10 @@ import pandas as pd
 from sdc.anonymize._treatment import SuppressionRecord
 from sdc.errors import DataError, PolicyError, PolicyNotMet
 from sdc.risk.diversity import group_counts, l_diversity, top_share
-from sdc.risk.frequencies import MissingRule, combine_codes, encode_keys
+from sdc.risk.frequencies import MissingRule, combine_codes, cover_counts, encode_keys
 
 __all__ = ["DiversityLimits", "local_suppression", "set_missing", "suppression_order"]
 
-_RADIX_LIMIT = 2**62
-_HASH_FROM = 20_000  # group sizes from which a hash join beats sorting
 _EXEMPT = np.iinfo(np.int64).max // 4  # the count of a row that reveals no key
 
 
@@ -145,7 +141,7 @@ def local_suppression(
     rounds = repairs = violating = 0
     if n and m:
         row_id, rows0, counts = _collapse(full)
-        fk0 = _protection(rows0, counts, m, missing, _cards(rows0))
+        fk0 = _protection(rows0, counts, m, missing)
         violating = int(counts[fk0 < k].sum())
         current = full
         sensitive = [df[c] for c in limits.sensitive] if limits else []
@@ -319,92 +315,6 @@ def _collapse(
     return row_id, codes[first], counts
 
 
-def _cards(rows: np.ndarray) -> np.ndarray:
-    return np.maximum(rows.max(axis=0, initial=-1) + 1, 1).astype(np.int64)
-
-
-def _project(
-    data: np.ndarray, queries: np.ndarray, cards: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Integer keys of two code matrices (all observed) over the same columns."""
-    if math.prod(cards.tolist()) < _RADIX_LIMIT:
-        radix = np.ones(len(cards), dtype=np.int64)
-        if len(cards) > 1:
-            radix[:-1] = np.cumprod(cards[:0:-1])[::-1]
-        return data @ radix, queries @ radix
-    both = combine_codes(np.vstack([data, queries]))
-    return both[: len(data)], both[len(data) :]
-
-
-def _key_sums(dkey: np.ndarray, weight: np.ndarray, qkey: np.ndarray) -> np.ndarray:
-    """For each query key, the summed weight of the data rows with the same key.
-
-    The smaller side is sorted and the larger side looked up in it (a hash join for large
-    groups on both sides), so few queries against many rows cost one pass over the rows.
-    """
-    if len(qkey) < len(dkey) and len(qkey) <= _HASH_FROM:
-        ukeys, qinv = np.unique(qkey, return_inverse=True)
-        pos = np.minimum(np.searchsorted(ukeys, dkey), len(ukeys) - 1)
-        hit = ukeys[pos] == dkey
-        sums = np.bincount(pos[hit], weights=weight[hit], minlength=len(ukeys))
-        return sums[qinv]
-    if len(dkey) > _HASH_FROM:
-        inverse, uniq = pd.factorize(dkey)
-        sums = np.bincount(inverse, weights=weight, minlength=len(uniq))
-        pos = pd.Index(uniq).get_indexer(pd.Index(qkey))
-    else:
-        uniq, inverse = np.unique(dkey, return_inverse=True)
-        sums = np.bincount(inverse, weights=weight, minlength=len(uniq))
-        pos = np.minimum(np.searchsorted(uniq, qkey), len(uniq) - 1)
-        pos = np.where(uniq[pos] == qkey, pos, -1)
-    return np.where(pos >= 0, sums[np.maximum(pos, 0)], 0.0)
-
-
-def _match_counts(
-    data: np.ndarray, weight: np.ndarray, queries: np.ndarray, cards: np.ndarray
-) -> np.ndarray:
-    """For each query row, the total weight of data rows that match it (wildcard rule).
-
-    A data row matches a query when they agree on every variable observed in both. Queries
-    are grouped by their missing pattern P and data rows by ``observed(data) & P``: each
-    group pair is one hash join on the shared columns.
-
-    As sdcMicro's ``freqCalc`` (and :func:`sdc.risk.frequencies.key_frequencies`), a query
-    without any missing value does not count data rows that are missing entirely, unless
-    there is a single variable.
-    """
-    m = data.shape[1]
-    bits = np.int64(1) << np.arange(m, dtype=np.int64)
-    dmask = (data >= 0).astype(np.int64) @ bits
-    qmask = (queries >= 0).astype(np.int64) @ bits
-    full = (1 << m) - 1
-    # data rows grouped once by their pattern of observed variables
-    dpatterns, dgroup = np.unique(dmask, return_inverse=True)
-    order = np.argsort(dgroup, kind="stable")
-    bounds = np.searchsorted(dgroup[order], np.arange(len(dpatterns) + 1))
-    members = [order[bounds[i] : bounds[i + 1]] for i in range(len(dpatterns))]
-    out = np.zeros(len(queries), dtype=np.int64)
-    for pattern in np.unique(qmask).tolist():
-        qi = np.flatnonzero(qmask == pattern)
-        qrows = queries[qi]
-        shared = dpatterns & pattern
-        for common in np.unique(shared).tolist():
-            if common == 0 and pattern == full and m > 1:
-                continue  # freqCalc's rule: see the docstring
-            groups = np.flatnonzero(shared == common)
-            whole = len(groups) == len(dpatterns)
-            di = None if whole else np.concatenate([members[i] for i in groups])
-            w = weight if di is None else weight[di]
-            if common == 0:
-                out[qi] += int(w.sum())
-                continue
-            cols = np.flatnonzero((common >> np.arange(m)) & 1)
-            sub = data[:, cols] if di is None else data[di][:, cols]
-            dkey, qkey = _project(sub, qrows[:, cols], cards[cols])
-            out[qi] += np.rint(_key_sums(dkey, w, qkey)).astype(np.int64)
-    return out
-
-
 def _towards_nearest(
     rows: np.ndarray, data: np.ndarray, m: int, pos: np.ndarray, budget: int = 20_000_000
 ) -> np.ndarray:
@@ -439,65 +349,20 @@ def _towards_nearest(
     return out
 
 
-def _defer_helped(
-    V: np.ndarray,
-    S: np.ndarray,
-    fV: np.ndarray,
-    cV: np.ndarray,
-    suppress: np.ndarray,
-    k: int,
-    m: int,
-    cards: np.ndarray,
-) -> None:
-    """Hold back suppressions that other suppressions of the round make unnecessary.
-
-    Applying row A's suppressions raises row B's count by c_A when A's new key matches B and
-    its old key did not (and A still reveals a key). Rows that the other chosen suppressions
-    could lift to k are "maybe helped"; the others are applied for sure. A maybe-helped row
-    with a blank of its own is deferred (its ``suppress`` flag cleared, in place) when the
-    sure rows alone lift it to k: an exact lower bound, so it is safe next round without a
-    suppression of its own. A row without a blank of its own is never deferred.
-    """
-    applied = np.flatnonzero(suppress)
-    if applied.size < 2:
-        return
-    old = V[applied]
-    new = np.where(S[applied], -1, old)
-    weight = cV[applied]
-    reveals = ~(new[:, :m] < 0).all(axis=1)
-
-    def gain(src: np.ndarray) -> np.ndarray:
-        src = src & reveals
-        return _match_counts(new[src], weight[src], old, cards) - _match_counts(
-            old[src], weight[src], old, cards
-        )
-
-    f = fV[applied]
-    maybe = f + gain(np.ones(len(applied), dtype=bool)) >= k
-    if maybe.all() or not maybe.any():
-        return
-    partial = ~(old[:, :m] >= 0).all(axis=1)
-    defer = maybe & partial & (f + gain(~maybe) >= k)
-    suppress[applied[defer]] = False
-
-
 def _protection(
-    rows: np.ndarray, counts: np.ndarray, m: int, missing: MissingRule, cards: np.ndarray
+    rows: np.ndarray, counts: np.ndarray, m: int, missing: MissingRule
 ) -> np.ndarray:
     """Protection count of each distinct row (``_EXEMPT`` for rows that reveal no key).
 
     Distinct rows are distinct keys (with the stratum), so a row's exact count is its
-    multiplicity. Under the wildcard rule a row with a blank of its own counts the rows it
-    matches among those that reveal a key (see
-    :func:`sdc.risk.frequencies.protection_counts`).
+    multiplicity. Under the wildcard rule a row counts the rows that show every value it
+    shows (:func:`sdc.risk.frequencies.protection_counts`).
     """
     blank = (rows[:, :m] < 0).all(axis=1)
     out = counts.astype(np.int64, copy=True)
-    if missing == "wildcard":
-        partial = (rows[:, :m] < 0).any(axis=1) & ~blank
-        if partial.any():
-            src = ~blank
-            out[partial] = _match_counts(rows[src], counts[src], rows[partial], cards)
+    partial = (rows[:, :m] < 0).any(axis=1) & ~blank
+    if missing == "wildcard" and partial.any():
+        out[partial] = np.rint(cover_counts(rows, counts, rows[partial])).astype(np.int64)
     out[blank] = _EXEMPT
     return out
 
@@ -509,14 +374,14 @@ def _target_counts(
     mover: np.ndarray,
     m: int,
     missing: MissingRule,
-    cards: np.ndarray,
 ) -> np.ndarray:
     """The count each query key (a violating row with some values suppressed) would reach.
 
     Under the category rule: the rows that already have exactly that key plus every
     violating row (weight ``mover``) that the same batch of suppressions sends there. Under
-    the wildcard rule: the rows that reveal a key and match it (the query's own row among
-    them). A query that is all blank reveals no key and is always safe.
+    the wildcard rule: the rows that show every value the query shows (the query's own row
+    among them; other rows' suppressions can only lower it). A query that is all blank
+    reveals no key and is always safe.
     """
     blank = (queries[:, :m] < 0).all(axis=1)
     if missing == "category":
@@ -527,8 +392,7 @@ def _target_counts(
         total += np.bincount(want, weights=mover, minlength=size)
         out = np.rint(total[want]).astype(np.int64)
     else:
-        src = ~(rows[:, :m] < 0).all(axis=1)
-        out = _match_counts(rows[src], counts[src], queries, cards)
+        out = np.rint(cover_counts(rows, counts, queries)).astype(np.int64)
     out[blank] = _EXEMPT
     return out
 
@@ -556,7 +420,6 @@ def _greedy(
         The suppressed rows and the number of rounds run.
     """
     cur = rows0.copy()
-    cards = _cards(rows0)
     width = rows0.shape[1]
     by_rank = np.argsort(pos)
     # Pairs ordered by preference: the most important member as unimportant as possible.
@@ -568,7 +431,7 @@ def _greedy(
     # row that is all blank is done: the loop ends within (rows x m) rounds, in practice m.
     for rounds in range(len(rows0) * m + 2):
         uid, urows, ucnt = _collapse(cur, counts)
-        fk = _protection(urows, ucnt, m, missing, cards)
+        fk = _protection(urows, ucnt, m, missing)
         viol = np.flatnonzero(fk < k)
         if viol.size == 0:
             return cur, rounds
@@ -581,7 +444,7 @@ def _greedy(
         ri, vj = np.nonzero(obs)
         q = V[ri].copy()
         q[np.arange(len(ri)), vj] = -1
-        T1[ri, vj] = _target_counts(urows, ucnt, q, cV[ri], m, missing, cards)
+        T1[ri, vj] = _target_counts(urows, ucnt, q, cV[ri], m, missing)
 
         S = np.zeros((nv, width), dtype=bool)
         T = np.full(nv, -1, dtype=np.int64)
@@ -603,7 +466,7 @@ def _greedy(
                 q = V[need[ri2]].copy()
                 q[np.arange(len(ri2)), a[pj]] = -1
                 q[np.arange(len(ri2)), b[pj]] = -1
-                T2[ri2, pj] = _target_counts(urows, ucnt, q, cV[need[ri2]], m, missing, cards)
+                T2[ri2, pj] = _target_counts(urows, ucnt, q, cV[need[ri2]], m, missing)
             ok2 = T2 >= k
             has2 = ok2.any(axis=1)
             p2 = ok2.argmax(axis=1)
@@ -625,9 +488,6 @@ def _greedy(
         suppress = np.ones(nv, dtype=bool)
         if missing == "category":
             _wait_for_arrivals(V, S, fV, cV, suppress, k)
-        else:
-            _cluster_discount(V, S, T, fV, cV, obs, suppress, k)
-            _defer_helped(V, S, fV, cV, suppress, k, m, cards)
         S_unique = np.zeros((len(urows), width), dtype=bool)
         S_unique[viol[suppress]] = S[suppress]
         cur[S_unique[uid]] = -1
@@ -653,41 +513,6 @@ def _wait_for_arrivals(
     stay = fV + np.rint(incoming[own]).astype(np.int64) >= k
     # A row that others move to cannot itself be one of the movers they counted on.
     suppress[stay] = False
-
-
-def _cluster_discount(
-    V: np.ndarray,
-    S: np.ndarray,
-    T: np.ndarray,
-    fV: np.ndarray,
-    cV: np.ndarray,
-    obs: np.ndarray,
-    suppress: np.ndarray,
-    k: int,
-) -> None:
-    """Under the wildcard rule, suppress only as many members of a cluster as needed.
-
-    Rows with a blank of their own that the same suppression sends to the same key form a
-    cluster: once one member is suppressed it matches the others, so members are suppressed
-    in order of increasing count only until the rest are safe. A row without a blank of its
-    own is never held back: only exact matches protect it. Clears ``suppress`` in place.
-    """
-    partial = ~obs.all(axis=1)
-    feasible = np.flatnonzero((T >= k) & partial)
-    if not feasible.size:
-        return
-    target = np.where(S[feasible], -1, V[feasible])
-    cluster = combine_codes(np.column_stack([target + 1, S[feasible].astype(np.int64)]))
-    order = np.lexsort((fV[feasible], cluster))
-    cl, f_sorted, c_sorted = cluster[order], fV[feasible][order], cV[feasible][order]
-    start = np.r_[True, cl[1:] != cl[:-1]]
-    group_start = np.maximum.accumulate(np.where(start, np.arange(len(cl)), 0))
-    csum = np.cumsum(c_sorted)
-    before = csum - c_sorted - (csum - c_sorted)[group_start]
-    safe = (before >= k - f_sorted).astype(np.int64)
-    safe_sum = np.cumsum(safe)
-    safe_so_far = safe_sum - (safe_sum - safe)[group_start]
-    suppress[feasible[order]] = safe_so_far == 0
 
 
 def _repair_diversity(

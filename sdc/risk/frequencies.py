@@ -136,6 +136,41 @@ def exact_counts(codes: np.ndarray) -> np.ndarray:
     return np.bincount(key)[key].astype(np.int64)
 
 
+def cover_counts(data: np.ndarray, weight: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """For each query row, the total weight of the data rows that show every value it shows.
+
+    A data row covers a query when, on every variable the query shows (code >= 0), it shows
+    the same value. The query's own blanks match every value; a data row's blank matches
+    nothing. Queries are grouped by their pattern of shown variables: each pattern is one
+    hash join with the data rows that show all of its variables.
+
+    Args:
+        data: (R, m) codes, ``-1`` for a blank.
+        weight: weight (count) of each data row.
+        queries: (Q, m) codes, ``-1`` for a blank.
+    """
+    m = data.shape[1]
+    out = np.zeros(len(queries), dtype=np.float64)
+    if not len(queries):
+        return out
+    bits = np.int64(1) << np.arange(m, dtype=np.int64)
+    dmask = (data >= 0).astype(np.int64) @ bits
+    qmask = (queries >= 0).astype(np.int64) @ bits
+    w = np.asarray(weight, dtype=np.float64)
+    for pattern in np.unique(qmask).tolist():
+        qi = np.flatnonzero(qmask == pattern)
+        cols = np.flatnonzero((pattern >> np.arange(m)) & 1)
+        if cols.size == 0:
+            out[qi] = w.sum()
+            continue
+        di = np.flatnonzero((dmask & pattern) == pattern)
+        if di.size == 0:
+            continue
+        src, tgt = _joint_keys(data[di][:, cols], queries[qi][:, cols])
+        out[qi], _ = _match_sums(src, tgt, w[di], w[di])
+    return out
+
+
 def protection_counts(codes: np.ndarray, missing: MissingRule) -> np.ndarray:
     """The count each record must bring to k for a release to be accepted.
 
@@ -147,11 +182,11 @@ def protection_counts(codes: np.ndarray, missing: MissingRule) -> np.ndarray:
       so it never fails k.
     * ``"category"``: a blank is one more value; the count is the number of records with
       exactly the same key.
-    * ``"wildcard"``: a record with a blank of its own is counted as sdcMicro does (a blank
-      matches every value), but only among records that reveal a key; a record without any
-      blank of its own counts only the records with exactly its key. So no record reaches k
-      only through other records' blanks: an attacker who knows the target lives in CA and
-      finds one record that says CA has found the target, whatever the blanked records hold.
+    * ``"wildcard"``: a record's own blank matches every value, but another record's blank
+      matches nothing: the count is the number of records that show every value the record
+      shows (:func:`cover_counts`). So no record reaches k through other records' blanks:
+      an attacker who knows the target lives in CA and finds one record that says CA has
+      found the target, whatever the records with a blank state hold.
 
     Args:
         codes: (n, m) code matrix from :func:`encode_keys` with ``missing="wildcard"``
@@ -160,15 +195,10 @@ def protection_counts(codes: np.ndarray, missing: MissingRule) -> np.ndarray:
     """
     n = codes.shape[0]
     blank = all_blank(codes)
-    out = exact_counts(codes)
-    if missing == "wildcard":
-        partial = (codes < 0).any(axis=1) & ~blank
-        if partial.any():
-            keep = np.flatnonzero(~blank)
-            among = key_frequencies(codes[keep], None, "wildcard").fk
-            at = np.full(n, -1, dtype=np.int64)
-            at[keep] = np.arange(len(keep))
-            out = np.where(partial, among[np.maximum(at, 0)], out)
+    if missing == "wildcard" and (codes < 0).any():
+        out = np.rint(cover_counts(codes, np.ones(n), codes)).astype(np.int64)
+    else:
+        out = exact_counts(codes)
     return np.where(blank, n, out).astype(np.int64)
 
 

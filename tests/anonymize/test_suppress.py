@@ -9,14 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sdc.anonymize.suppress import (
-    _collapse,
-    _key_sums,
-    _match_counts,
-    local_suppression,
-    set_missing,
-    suppression_order,
-)
+from sdc.anonymize.suppress import local_suppression, set_missing, suppression_order
 from sdc.errors import DataError, PolicyError, PolicyNotMet
 from sdc.risk.frequencies import encode_keys, key_frequencies, protection_counts
 from tests.anonymize._sdcmicro_style import sdcmicro_style
@@ -184,17 +177,20 @@ def test_suppression_order_default_follows_sdcmicro(testdata: pd.DataFrame) -> N
 
 
 @pytest.mark.parametrize("k", [2, 3, 5])
-def test_testdata_reaches_k_with_fewer_suppressions_than_sdcmicro_style(
+def test_testdata_closes_sdcmicro_styles_loophole_at_about_its_cost(
     testdata: pd.DataFrame, k: int
 ) -> None:
+    # sdcMicro-style suppression leaves 21, 36 and 90 records (k = 2, 3, 5) covered only by
+    # other records' blanks; ours leaves none, with 159 vs 157, 287 vs 293, 478 vs 500 values
     out, rec = local_suppression(testdata, KEYS, k, missing="wildcard")
     assert fk_after(out, KEYS, "wildcard").min() >= k
     codes = encode_keys(testdata, KEYS, "wildcard")
     order = [KEYS.index(c) for c in suppression_order(testdata, KEYS)]
     baseline = sdcmicro_style(codes, k, order)
     assert key_frequencies(baseline).fk.min() >= k
+    assert (protection_counts(baseline, "wildcard") < k).sum() > 0
     baseline_total = int(((baseline < 0) & (codes >= 0)).sum())
-    assert rec.total <= baseline_total
+    assert rec.total <= 1.02 * baseline_total
     # untouched columns
     pd.testing.assert_series_equal(out["age"], testdata["age"])
 
@@ -207,46 +203,6 @@ def test_testdata_k3_figures(testdata: pd.DataFrame) -> None:
 
 
 # --------------------------------------------------------------------------- counting core
-
-
-def test_match_counts_agree_with_key_frequencies(testdata: pd.DataFrame) -> None:
-    rng = np.random.default_rng(3)
-    codes = encode_keys(testdata, KEYS, "wildcard")
-    codes[rng.random(codes.shape) < 0.1] = -1
-    row_id, rows, counts = _collapse(codes)
-    cards = np.maximum(rows.max(axis=0) + 1, 1)
-    ours = _match_counts(rows, counts, rows, cards)[row_id]
-    assert (ours == key_frequencies(codes).fk).all()
-
-
-@pytest.mark.parametrize("m", [1, 2, 3])
-def test_match_counts_follow_freqcalc_for_entirely_missing_keys(m: int) -> None:
-    # complete keys do not count keys missing entirely (unless m == 1), as key_frequencies
-    rng = np.random.default_rng(m)
-    codes = rng.integers(0, 2, size=(40, m))
-    codes[rng.random(codes.shape) < 0.4] = -1
-    codes[:3] = -1
-    row_id, rows, counts = _collapse(codes)
-    ours = _match_counts(rows, counts, rows, np.full(m, 2))[row_id]
-    assert (ours == key_frequencies(codes).fk).all()
-
-
-@pytest.mark.parametrize(("n_data", "n_query"), [(50, 5), (50, 500), (30_000, 25_000)])
-def test_key_sums_all_join_paths(n_data: int, n_query: int) -> None:
-    rng = np.random.default_rng(n_data)
-    dkey = rng.integers(0, 1000, n_data)
-    weight = rng.integers(1, 4, n_data).astype(np.float64)
-    qkey = rng.integers(0, 1200, n_query)
-    expected = pd.Series(weight).groupby(dkey).sum().reindex(qkey, fill_value=0).to_numpy()
-    np.testing.assert_array_equal(_key_sums(dkey, weight, qkey), expected)
-
-
-def test_match_counts_with_huge_cardinalities() -> None:
-    # radix keys would overflow: falls back to factorised keys
-    data = np.array([[0, 0], [5, 7], [5, 7], [-1, 7]], dtype=np.int64)
-    cards = np.array([2**40, 2**40], dtype=np.int64)
-    got = _match_counts(data, np.ones(4, dtype=np.int64), data, cards)
-    assert got.tolist() == [1, 3, 3, 3]
 
 
 # --------------------------------------------------------------------------- properties
@@ -287,10 +243,9 @@ def test_property_every_record_reaches_k(
 
 
 def test_wildcard_rule_costs_little_more_than_sdcmicro_style() -> None:
-    # sdcMicro suppresses a value of every record below k in each pass, so on complete data
-    # no record reaches k through others' blanks; ours (which holds back records that a
-    # cluster-mate's blank lifts, but only when they have blanks of their own) stays close
-    # to it in suppressed values over many seeded datasets.
+    # sdcMicro's pass leaves records that reach k only through other records' blanks; ours
+    # leaves none, at some extra cost in suppressed values over many seeded datasets (2,850
+    # against 2,236: the blanks sdcMicro counts as neighbours must be paid for).
     rng = np.random.default_rng(0)
     ours = theirs = exposed = 0
     for _ in range(100):
@@ -305,8 +260,8 @@ def test_wildcard_rule_costs_little_more_than_sdcmicro_style() -> None:
         exposed += int((protection_counts(baseline, "wildcard") < k).sum())
         ours += rec.total
         theirs += int(((baseline < 0) & (codes >= 0)).sum())
-    assert exposed == 0
-    assert ours < 1.2 * theirs
+    assert exposed > 0  # sdcMicro's pass leaves records covered only by others' blanks
+    assert ours < 1.35 * theirs
 
 
 # --------------------------------------------------------------------------- errors
