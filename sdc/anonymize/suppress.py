@@ -349,9 +349,7 @@ def _towards_nearest(
     return out
 
 
-def _protection(
-    rows: np.ndarray, counts: np.ndarray, m: int, missing: MissingRule
-) -> np.ndarray:
+def _protection(rows: np.ndarray, counts: np.ndarray, m: int, missing: MissingRule) -> np.ndarray:
     """Protection count of each distinct row (``_EXEMPT`` for rows that reveal no key).
 
     Distinct rows are distinct keys (with the stratum), so a row's exact count is its

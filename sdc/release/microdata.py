@@ -161,9 +161,16 @@ def treat_microdata(
     )
     limit = policy.thresholds.max_suppression
     if treated.suppression_share > limit + 1e-12:
+        already = int(all_blank(encode_keys(original, policy.quasi, "wildcard")).sum())
+        blank_note = (
+            f" ({already} of them blank in every quasi-identifier in the input: they reveal "
+            "no key and count as suppressed)"
+            if already
+            else ""
+        )
         raise PolicyNotMet(
             f"{_suppression_goal(treated, policy)} needs {treated.suppressed_records} records "
-            f"({treated.suppression_share:.1%}) with a suppressed value, above "
+            f"({treated.suppression_share:.1%}) with a suppressed value{blank_note}, above "
             f"max_suppression {limit:.1%}; recode the quasi-identifiers more coarsely "
             "(recode: bands or map), use generalize: auto, or raise thresholds.max_suppression"
         )

@@ -289,11 +289,7 @@ def test_a_unique_id_given_as_quasi_is_refused_within_the_suppression_limit(
 
 
 def test_records_blank_in_the_input_count_toward_max_suppression(tmp_path: Path) -> None:
-    """4 of 60 records reveal no key before any treatment: 6.7% > 5%, refused.
-
-    The data meets k as it is; the message still says k needs the records (worded as if
-    suppression had blanked them).
-    """
+    """4 of 60 records reveal no key before any treatment: 6.7% > 5%, refused, saying so."""
     frame = survey()
     frame.loc[:3, QUASI] = None
     text = policy_text(QUASI, 3, max_suppression=0.05)
@@ -301,9 +297,10 @@ def test_records_blank_in_the_input_count_toward_max_suppression(tmp_path: Path)
     with pytest.raises(PolicyNotMet) as caught:
         bundle_of(tmp_path, frame, text)
     assert str(caught.value) == (
-        "k = 3 needs 4 records (6.7%) with a suppressed value, above max_suppression 5.0%; "
-        "recode the quasi-identifiers more coarsely (recode: bands or map), use generalize: "
-        "auto, or raise thresholds.max_suppression"
+        "k = 3 needs 4 records (6.7%) with a suppressed value (4 of them blank in every "
+        "quasi-identifier in the input: they reveal no key and count as suppressed), above "
+        "max_suppression 5.0%; recode the quasi-identifiers more coarsely (recode: bands or "
+        "map), use generalize: auto, or raise thresholds.max_suppression"
     )
 
 
@@ -449,17 +446,14 @@ def test_a_refusal_driven_by_l_names_l() -> None:
     assert re.search(r"\bl\b", str(caught.value)), str(caught.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="FINDING (minor): when every record ends up all blank, l is judged on the one "
-    "all-blank group (assess._attribute_disclosure falls back to judging every group), so a "
-    "file that reveals no key at all is refused for l with max_suppression 100%",
-)
-def test_a_file_that_reveals_no_key_is_not_refused_for_l() -> None:
+def test_a_file_whose_every_record_says_the_same_sensitive_value_fails_l() -> None:
+    # Every key is blanked, but the file itself tells everyone's answer: whoever knows a
+    # person took part learns x. With no key group to judge, l is judged on the whole file.
     frame = pd.DataFrame({"a": ["p", "q", "r"], "b": ["u", "v", "w"], SENSITIVE: ["x"] * 3})
     policy = parse_policy(policy_text(["a", "b"], 3, l=2, max_suppression=1.0))
     treated = treat_microdata(frame, policy, seed=1)
     assert treated.frame[["a", "b"]].isna().all(axis=None)
     assert treated.suppressed_records == 3
-    assert assess(treated.frame, policy, suda=False).breaches == []
+    assert [(b.name, b.value) for b in assess(treated.frame, policy, suda=False).breaches] == [
+        ("l", 1)
+    ]
