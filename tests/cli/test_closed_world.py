@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 
-from sdc.cli import cli
+from tests.cli._runner import run
 
 POLICY = """\
 version: 1
@@ -71,13 +70,6 @@ def with_line(after: str, line: str, name: str) -> None:
     text = POLICY.replace(f"{after}\n", f"{after}\n{line}\n", 1)
     assert text != POLICY
     Path(name).write_text(text)
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, list(args))
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 # ---- unlisted: refuse (the default) ---------------------------------------------------------

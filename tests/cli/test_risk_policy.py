@@ -12,11 +12,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 
 from sdc import workflow
-from sdc.cli import cli
 from sdc.report import risk_json, risk_text
+from tests.cli._runner import run
 
 # visit is an exact date (every respondent unique as collected); the policy cuts it to the
 # year and bands age, after which every combination is shared by at least 3 respondents.
@@ -70,13 +69,6 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "policy.yaml").write_text(POLICY)
     monkeypatch.chdir(tmp_path)
     return tmp_path
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, list(args))
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 def section(text: str, start: str, end: str) -> str:

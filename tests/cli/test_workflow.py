@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 
-from sdc.cli import cli
+from tests.cli._runner import run
 
 POLICY = """\
 version: 1
@@ -55,13 +54,6 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("SDC_PSEUDONYM_KEY", "a-test-key-of-32-characters-long!")
     return tmp_path
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, list(args))
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 def test_risk_exit_1_over_threshold_and_outputs(workdir: Path) -> None:
