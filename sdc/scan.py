@@ -1009,7 +1009,13 @@ _HEADER = """\
 """
 
 
-def draft_policy(result: ScanResult, data_name: str) -> str:
+def draft_policy(
+    result: ScanResult,
+    data_name: str,
+    *,
+    unmet: Mapping[str, str] | None = None,
+    refusal: str | None = None,
+) -> str:
     """Write a commented draft policy (YAML, ``version: 1``) from a scan.
 
     Every column is named, with its role, the suggested treatment keys and the reason as a
@@ -1022,10 +1028,15 @@ def draft_policy(result: ScanResult, data_name: str) -> str:
         result: the output of :func:`scan`.
         data_name: the data file's name (or path), used in the comments and for the
             policy's ``name``.
+        unmet: thresholds (``"l"``, ``"group_share"``) a trial release on the data could
+            not meet, with the reason: they are left out, commented.
+        refusal: why a trial release of the draft as it stands is still refused, written
+            as a comment above the thresholds.
 
     Returns:
         The policy text, ending with a newline.
     """
+    unmet = unmet or {}
     data = PurePath(data_name).name or "data"
     lines = [_HEADER.format(data=data, rows=result.n_rows, cols=len(result.columns)).rstrip("\n")]
     lines.append("version: 1")
@@ -1060,9 +1071,11 @@ def draft_policy(result: ScanResult, data_name: str) -> str:
             lines.append(f"{' ' * width}#   {_comment(hint)}")
 
     lines.append("thresholds:")
+    if refusal:
+        lines.extend(_wrapped("  # A release of this data under this draft is refused: ", refusal))
     lines.append("  k: 5                       # every combination of quasi-identifiers is shared")
     lines.append("                             #   by at least 5 records (3 is a usual minimum)")
-    lines.extend(_sensitive_thresholds([p for p in result.columns if p.role == "sensitive"]))
+    lines.extend(_sensitive_thresholds([p for p in result.columns if p.role == "sensitive"], unmet))
     lines.append("  max_individual_risk: 0.2   # no record with a re-identification risk above")
     lines.append("                             #   20% (= 1/k: without weights k already gives it)")
     lines.append("  max_suppression: 0.05      # at most 5% of the records lose a value")
@@ -1072,21 +1085,42 @@ def draft_policy(result: ScanResult, data_name: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _sensitive_thresholds(sensitive: list[ColumnProfile]) -> list[str]:
+def _wrapped(first: str, text: str) -> list[str]:
+    """A long comment as lines of at most 92 characters, continued with ``#   ``."""
+    words = _comment(text).split()
+    lines, line = [], first.rstrip()
+    for word in words:
+        if len(line) + 1 + len(word) > 92:
+            lines.append(line)
+            line = "  #  "
+        line += " " + word
+    lines.append(line)
+    return lines
+
+
+def _sensitive_thresholds(
+    sensitive: list[ColumnProfile], unmet: Mapping[str, str] | None = None
+) -> list[str]:
     """Threshold lines protecting the sensitive columns, only those a release can meet.
 
     ``l`` is drafted only when every sensitive column has at least l different values in
     the whole file: otherwise no group can hold l of them. ``group_share`` is drafted only
     when, for every sensitive column, the most common value covers less than that share of
     the whole file: the file is a mix of its groups, so some group always reaches the
-    file's share. A threshold that cannot be met is left out with a comment saying why.
+    file's share. A threshold that cannot be met is left out with a comment saying why; so
+    is one in ``unmet`` (a trial release on the data could not meet it).
     """
     if not sensitive:
         return []
+    unmet = unmet or {}
     pad = " " * 29
     lines = []
     few = [p for p in sensitive if p.n_distinct < _DRAFT_L]
-    if few:
+    if "l" in unmet:
+        lines.extend(
+            _wrapped(f"  # l: {_DRAFT_L} not drafted: a trial release refused it:", unmet["l"])
+        )
+    elif few:
         names = _comment(", ".join(p.name for p in few))
         lines.append(f"  # l: not drafted: {names} hold(s) fewer than {_DRAFT_L} different values")
         lines.append(f"  #   in the whole file, so no group can hold {_DRAFT_L} of them")
@@ -1094,7 +1128,14 @@ def _sensitive_thresholds(sensitive: list[ColumnProfile]) -> list[str]:
         lines.append(f"  l: {_DRAFT_L}".ljust(29) + f"# each such group holds at least {_DRAFT_L}")
         lines.append(f"{pad}#   different values of every sensitive column")
     skewed = [p for p in sensitive if p.top_share >= _DRAFT_GROUP_SHARE]
-    if skewed:
+    if "group_share" in unmet:
+        lines.extend(
+            _wrapped(
+                f"  # group_share: {_DRAFT_GROUP_SHARE} not drafted: a trial release refused it:",
+                unmet["group_share"],
+            )
+        )
+    elif skewed:
         worst = max(skewed, key=lambda p: p.top_share)
         lines.append(
             f"  # group_share: not drafted: {format_share(worst.top_share)} of the records with "

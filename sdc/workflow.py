@@ -19,9 +19,15 @@ import pandas as pd
 
 from sdc.anonymize._treatment import Treatment
 from sdc.anonymize.policy_recodes import deterministic_recodes, recoded_columns
-from sdc.errors import DataError, PolicyError
+from sdc.errors import DataError, PolicyError, SdcError
 from sdc.io import Table, read_columns, read_table, write_csv, write_text
-from sdc.policy import REPORTED_GROUP_SHARE, Policy, load_policy, unlisted_columns
+from sdc.policy import (
+    REPORTED_GROUP_SHARE,
+    Policy,
+    load_policy,
+    parse_policy,
+    unlisted_columns,
+)
 from sdc.release.budget import format_number
 from sdc.release.ledger import Ledger, LedgerSummaryRow, short_sha
 from sdc.report import risk_html, risk_json, risk_text
@@ -246,10 +252,63 @@ class ScanOutcome:
 
 
 def scan_file(data: Path, *, sheet: str | None = None) -> ScanOutcome:
-    """Read a data file, profile its columns and draft a policy for it (``sdc scan``)."""
+    """Read a data file, profile its columns and draft a policy for it (``sdc scan``).
+
+    The draft's thresholds are tried on the data. If even k alone cannot be met within the
+    draft's suppression limit, the reason heads the thresholds (the quasi-identifiers need
+    recoding first; l and group share stay as drafted). Otherwise a group-share limit, then
+    an l, that makes the release fail is left out with the reason.
+    """
     table = read_table(data, sheet=sheet)
     result = scan(table.frame)
-    return ScanOutcome(table, result, draft_policy(result, table.path.name))
+    name = table.path.name
+    text = draft_policy(result, name)
+    refusal = release_refusal(table.frame, text, table.path)
+    if refusal is None:
+        return ScanOutcome(table, result, text)
+    k_only = draft_policy(result, name, unmet={"l": "", "group_share": ""})
+    k_refusal = release_refusal(table.frame, k_only, table.path)
+    if k_refusal is not None:
+        return ScanOutcome(table, result, draft_policy(result, name, refusal=k_refusal))
+    unmet = {"group_share": refusal}
+    with_l = release_refusal(table.frame, draft_policy(result, name, unmet=unmet), table.path)
+    if with_l is not None:
+        unmet["l"] = with_l
+    return ScanOutcome(table, result, draft_policy(result, name, unmet=unmet))
+
+
+def release_refusal(frame: pd.DataFrame, policy_text: str, data: Path) -> str | None:
+    """Why ``sdc release`` would refuse this data's microdata under a policy (None: it would not).
+
+    A trial on the data, without writing anything: the policy's treatments (direct
+    identifiers dropped rather than pseudonymised, so no key is needed), the suppression
+    limit, then every threshold on the treated records.
+    """
+    from sdc.release.microdata import treat_microdata  # lazy: the treatments load on demand
+
+    try:
+        policy = parse_policy(policy_text, source=data.parent / "draft-policy.yaml")
+        if policy.outputs.microdata is None or not policy.quasi:
+            return None
+        policy = policy.model_copy(
+            update={
+                "columns": {
+                    n: c.model_copy(update={"action": None}) if c.role == "direct" else c
+                    for n, c in policy.columns.items()
+                }
+            }
+        )
+        treated = treat_microdata(frame, policy, seed=0)
+        report = assess(treated.frame, policy, suda=False)
+    except SdcError as exc:
+        return str(exc)
+    return None if report.passed else _breach_list(report)
+
+
+def _breach_list(report: RiskReport) -> str:
+    return "after treatment " + "; ".join(
+        f"{b.name} is {b.value:g} (limit {b.limit:g})" for b in report.breaches
+    )
 
 
 def scan_summary(outcome: ScanOutcome) -> str:

@@ -23,7 +23,7 @@ from sdc.scan import (
     scan,
     value_uniqueness,
 )
-from sdc.workflow import check_identifier_like, check_unlisted
+from sdc.workflow import check_identifier_like, check_unlisted, release_refusal, scan_file
 
 DATA = Path(__file__).parent / "data"
 N = 200
@@ -736,3 +736,44 @@ def test_mostly_unique_text_is_a_likely_identifier_but_a_measure_is_not() -> Non
     assert result["label"].role == "direct"
     assert result["label"].reason.startswith("70% of its 200 values are unique: ")
     assert result["score"].role == "other"
+
+
+def _skewed_survey(tmp_path: Path) -> Path:
+    """Four groups of 50 (sex x district); in one of them 94% have the same hiv status."""
+    rows = []
+    for g, (sex, district) in enumerate([("f", "A"), ("f", "B"), ("m", "A"), ("m", "B")]):
+        positives = 3 if g == 0 else 10
+        for i in range(50):
+            rows.append(
+                {"sex": sex, "district": district, "hiv": "pos" if i < positives else "neg"}
+            )
+    path = tmp_path / "survey.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def test_scan_leaves_out_a_group_share_a_release_cannot_meet(tmp_path: Path) -> None:
+    outcome = scan_file(_skewed_survey(tmp_path))
+    text = outcome.policy_text
+    assert "\n  l: 2 " in text
+    assert "\n  group_share: 0.9 " not in text
+    assert "\n  # group_share: 0.9 not drafted: a trial release refused it: k = 5, l = 2," in text
+    assert "A release of this data under this draft is refused" not in text
+    # the draft as written releases the data
+    assert release_refusal(outcome.table.frame, text, outcome.table.path) is None
+
+
+def test_scan_says_when_k_itself_cannot_be_met(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "sex": rng.choice(["f", "m"], 60),
+            "district": rng.choice(list("ABCDEFGHIJ"), 60),
+            "ethnicity": rng.choice(list("pqrstu"), 60),
+            "hiv": rng.choice(["pos", "neg"], 60),
+        }
+    )
+    frame.to_csv(tmp_path / "s.csv", index=False)
+    text = scan_file(tmp_path / "s.csv").policy_text
+    assert "\n  # A release of this data under this draft is refused: k = 5" in text
+    parse_policy(text)  # still a valid policy
