@@ -105,8 +105,9 @@ class GeneralizationResult:
         recursive_c: the c of recursive (c, l)-diversity.
         max_suppression: the limit on the share of suppressed records.
         max_level: the cap on the level of each capped hierarchy column.
-        removed: hierarchy columns generalised to a level with a single value (usually the
-            top, ``*``): they carry no information any more ("removed entirely").
+        removed: hierarchy columns generalised (level > 0) to a level with a single value
+            (usually the top, ``*``): they carry no information any more ("removed
+            entirely").
         blank_records: records whose quasi-identifiers were all blank in the input; they
             count as suppressed toward ``max_suppression``.
         nodes_checked: transformations whose classes were computed.
@@ -362,7 +363,7 @@ class _Problem:
         self._cache_levels = np.vstack([self._cache_levels, levels[None, :]])
 
     def l_values(self, classes: _Classes) -> list[np.ndarray]:
-        """l of every class for each sensitive column, as :mod:`sdc.risk.diversity` defines it.
+        """The l of each class per sensitive column, as :mod:`sdc.risk.diversity` defines it.
 
         A class whose sensitive values are all missing gets 0 (it fails any l): treating it
         as failing keeps anonymity monotone for distinct l, and such a class is never less
@@ -729,7 +730,9 @@ def optimal_generalization(
     loss = information_loss(
         df, hierarchies, levels, suppressed=mask | problem.blank, other_quasi=other, weight=weights
     )
-    removed = tuple(c for c in hierarchies if len(hierarchies[c].labels(levels[c])) == 1)
+    removed = tuple(
+        c for c in hierarchies if levels[c] > 0 and len(hierarchies[c].labels(levels[c])) == 1
+    )
     return GeneralizationResult(
         levels=levels,
         data=data,

@@ -13,6 +13,8 @@ from sdc.anonymize.hierarchy import Hierarchy
 from sdc.anonymize.loss import information_loss
 from sdc.anonymize.search import optimal_generalization
 from sdc.errors import DataError, PolicyError, PolicyNotMet
+from sdc.policy import Policy, parse_policy
+from sdc.release.microdata import _search, _search_record
 from sdc.risk.frequencies import encode_keys, key_frequencies
 
 DATA = Path(__file__).parent.parent / "data"
@@ -617,3 +619,153 @@ def test_small_class_cache_agrees(
     assert small.levels == full.levels
     assert small.loss == full.loss
     assert small.nodes_checked == full.nodes_checked
+
+
+# ---------------------------------------------------------------------- weights, caps, removed
+
+
+def test_caps_and_weights_change_the_optimum(adult_sample: pd.DataFrame) -> None:
+    qis = ["age", "education", "marital-status", "sex"]
+    hs = adult_hierarchies(qis)
+    args = {"k": 5, "max_suppression": 0.02}
+    plain = optimal_generalization(adult_sample, hs, **args)
+    assert plain.levels == {"age": 3, "education": 2, "marital-status": 1, "sex": 0}
+    assert plain.removed == ()
+    assert plain.weights == dict.fromkeys(qis, 0.25)
+    # education most important (importance 1, the others 3): it stays at level 0, age goes
+    heavy = {"age": 1 / 3, "education": 1.0, "marital-status": 1 / 3, "sex": 1 / 3}
+    res = optimal_generalization(adult_sample, hs, **args, weight=heavy)
+    assert res.levels == {"age": 4, "education": 0, "marital-status": 1, "sex": 0}
+    assert res.removed == ("age",)
+    assert res.loss_per_variable["age"] == 1.0
+    assert res.weights["education"] == pytest.approx(0.5)
+    # capping age at level 2 moves the cost elsewhere, and never above the cap
+    capped = optimal_generalization(adult_sample, hs, **args, weight=heavy, max_level={"age": 2})
+    assert capped.levels == {"age": 2, "education": 2, "marital-status": 2, "sex": 0}
+    assert capped.removed == ("marital-status",)
+    assert capped.max_level == {"age": 2}
+    assert capped.lattice_size == 3 * 4 * 3 * 2
+    assert capped.score > res.score
+    assert_valid(capped, adult_sample, qis, [])
+
+
+def test_cap_that_cannot_be_met_names_it() -> None:
+    h = make_hierarchy(4, 3)
+    df = pd.DataFrame({"q": ["v0", "v1", "v2", "v3"]})
+    with pytest.raises(PolicyNotMet) as e:
+        optimal_generalization(df, {"q": h}, k=2, max_level={"q": 0})
+    assert str(e.value) == (
+        "k=2 cannot be met with at most 0.00% of records suppressed: even at the top levels "
+        "of every hierarchy 4 of 4 records (100.00%) are in classes that fail; raise "
+        "max_suppression to at least 1, or lower k, or raise max_level of ['q']"
+    )
+
+
+def test_single_value_level_zero_is_not_removed() -> None:
+    df = pd.DataFrame({"q": ["v0", "v0"]})
+    res = optimal_generalization(df, {"q": make_hierarchy(1, 2)}, k=2)
+    assert res.levels == {"q": 0} and res.removed == ()
+
+
+# ---------------------------------------------------------------------- blank records
+
+
+def test_all_blank_records_count_as_suppressed() -> None:
+    """A record blank in every quasi-identifier is nobody's neighbour: it is no class's
+    member (the two blank records do not make a class of 2), takes no l check, and counts
+    toward max_suppression."""
+    h = make_hierarchy(2, 2)
+    df = pd.DataFrame(
+        {
+            "q": ["v0", "v0", "v1", "v1", None, None],
+            "c": ["x", "x", "y", "y", None, None],
+            "s": ["a", "b", "a", "b", "a", "a"],
+        }
+    )
+    args = {"k": 2, "l": 2, "sensitive": ["s"], "other_quasi": ["c"]}
+    with pytest.raises(PolicyNotMet) as e:
+        optimal_generalization(df, {"q": h}, **args, max_suppression=0.2)
+    assert str(e.value) == (
+        "k=2 and l=2 cannot be met with at most 20.00% of records suppressed: even at the top "
+        "levels of every hierarchy 2 of 6 records (33.33%) are in classes that fail (2 of them "
+        "have every quasi-identifier blank); raise max_suppression to at least 0.3334, or "
+        "lower k or l, or give hierarchies to ['c']"
+    )
+    res = optimal_generalization(df, {"q": h}, **args, max_suppression=1 / 3)
+    assert res.levels == {"q": 0}
+    assert res.blank_records == 2 and res.suppressed_count == 0
+    assert res.loss.suppressed_records == 2  # the measures count them as suppressed
+    assert res.loss.suppressed_values == 0  # but nothing was blanked by the search
+    assert res.loss.discernibility == 2 * 2 + 2 * 2 + 2 * 6
+
+
+def test_blank_values_are_a_category() -> None:
+    """A record blank in some (not all) quasi-identifiers is in the class of its other values
+    with the blank as one more value: (v0, blank) is not a neighbour of (v0, x)."""
+    h = make_hierarchy(2, 2)
+    df = pd.DataFrame({"q": ["v0", "v0", "v0"], "c": ["x", "x", None]})
+    res = optimal_generalization(df, {"q": h}, k=2, other_quasi=["c"], max_suppression=0.5)
+    assert res.suppressed.tolist() == [False, False, True]
+
+
+# ---------------------------------------------------------------------- policy
+
+
+def adult_policy(columns: str, thresholds: str = "{k: 5, max_suppression: 0.02}") -> Policy:
+    text = (
+        f"version: 1\nname: t\ncolumns:\n{columns}\nthresholds: {thresholds}\n"
+        "outputs:\n  microdata: {generalize: auto}\n"
+    )
+    return parse_policy(text, source=DATA / "policy.yaml")
+
+
+def quasi(name: str, extra: str = "") -> str:
+    return f"  {name}: {{role: quasi, recode: {{map: adult_hierarchy_{name}.csv{extra}}}"
+
+
+def test_policy_importance_and_max_level(adult_sample: pd.DataFrame) -> None:
+    columns = "\n".join(
+        [
+            quasi("age", ", max_level: 2}, importance: 3"),
+            quasi("education") + ", importance: 1}",
+            quasi("marital-status") + "}",
+            quasi("sex") + "}",
+            "  occupation: {role: sensitive}",
+        ]
+    )
+    policy = adult_policy(columns, "{k: 5, l: 2, l_diversity: recursive, max_suppression: 0.02}")
+    res = _search(adult_sample, policy)
+    # importance 1 -> 1, 3 -> 1/3, none -> 1/4 (after the largest given), normalised
+    total = 1 + 1 / 3 + 1 / 4 + 1 / 4
+    assert res.weights == pytest.approx(
+        {
+            "age": (1 / 3) / total,
+            "education": 1 / total,
+            "marital-status": 0.25 / total,
+            "sex": 0.25 / total,
+        }
+    )
+    assert res.max_level == {"age": 2} and res.levels["age"] <= 2
+    assert res.l == 2 and res.l_diversity == "recursive" and res.recursive_c == 2.0
+    record = _search_record(res).to_dict()
+    assert record["parameters"]["l_diversity"] == "recursive"
+    assert record["parameters"]["recursive_c"] == 2.0
+    assert record["parameters"]["max_level"] == {"age": 2}
+    assert record["parameters"]["aggregate"] == "geometric"
+    details = record["details"]
+    assert details["levels"] == res.levels
+    assert details["removed"] == list(res.removed)
+    assert details["loss_per_variable"] == res.loss.loss_by_attribute
+    assert details["score"] == res.score
+    assert details["suppressed_records"] == res.suppressed_count
+    assert details["blank_records"] == 0
+
+
+def test_policy_without_importance_weighs_equally(adult_sample: pd.DataFrame) -> None:
+    columns = "\n".join(quasi(c) + "}" for c in ("age", "education", "marital-status", "sex"))
+    res = _search(adult_sample, adult_policy(columns))
+    assert res.weights == dict.fromkeys(["age", "education", "marital-status", "sex"], 0.25)
+    assert res.levels == {"age": 3, "education": 2, "marital-status": 1, "sex": 0}
+    record = _search_record(res).to_dict()
+    assert "l_diversity" not in record["parameters"]
+    assert record["details"]["removed"] == []
