@@ -172,6 +172,9 @@ class _Check:
     bound: float
     fail: np.ndarray = field(repr=False)
     classes: _Classes = field(repr=False)
+    # Per attribute, the extra loss sum of the records that are surely suppressed at every
+    # predecessor too (failing classes when anonymity is monotone, else the k-failing ones).
+    extra: np.ndarray | None = field(default=None, repr=False)
 
 
 def _combine(cols: Sequence[np.ndarray], cards: Sequence[int], n: int) -> tuple[np.ndarray, int]:
@@ -425,9 +428,13 @@ class _Problem:
         anonymous = failing + self.n_blank <= self.limit
         blank_cost = float(self.n) * self.n_blank
         score = math.nan  # only anonymous nodes are scored
+        extra = None
         if self.metric == "loss":
             if anonymous:
-                score = self._loss(levels, classes, fail)
+                extra = self._extra(levels, classes, fail)
+                score = self._score(levels, extra)
+            if not self.monotone and k_failing:
+                extra = self._extra(levels, classes, fail_k)
             bound = float(self.loss_bound[node])
         else:
             f = sizes.astype(np.float64)
@@ -435,7 +442,7 @@ class _Problem:
                 kept = f[~fail]
                 score = float((kept * kept).sum() + float(self.n) * failing + blank_cost)
             bound = float((f * f).sum()) + blank_cost
-        return _Check(failing, k_failing, anonymous, score, bound, fail, classes)
+        return _Check(failing, k_failing, anonymous, score, bound, fail, classes, extra)
 
     def _aggregate(self, per_attr: np.ndarray) -> np.ndarray:
         """Aggregate per-attribute losses (last axis): weighted arithmetic or geometric mean."""
@@ -446,20 +453,42 @@ class _Problem:
             return np.asarray(np.expm1(np.log1p(per_attr) @ self.weights), dtype=np.float64)
         return np.asarray(per_attr @ self.weights, dtype=np.float64)
 
-    def _loss(self, levels: np.ndarray, classes: _Classes, fail: np.ndarray) -> float:
+    def _extra(self, levels: np.ndarray, classes: _Classes, fail: np.ndarray) -> np.ndarray:
+        """Per attribute, the extra cost of suppressing the failing classes' records.
+
+        A suppressed cell costs 1 instead of its generalised cost ``c``: ``sum(size * (1-c))``.
+        """
+        m = len(self.columns)
+        extra = np.zeros(m, dtype=np.float64)
+        rep = classes.rep[fail]
+        if rep.size:
+            counts = classes.size[fail].astype(np.float64)
+            for j in range(m):
+                lvl = levels[j]
+                cl = self.cell_loss[j][lvl][self.row_codes[j][lvl][rep]]
+                extra[j] = float((counts * (1.0 - cl)).sum())
+        return extra
+
+    def _score(self, levels: np.ndarray, extra: np.ndarray) -> float:
         """Exact loss of a node: generalisation cost plus the extra cost of suppressed cells."""
         m = len(self.columns)
-        per_attr = np.zeros(m, dtype=np.float64)
-        rep = classes.rep[fail]
-        counts = classes.size[fail].astype(np.float64)
+        gen = np.array([self.level_loss[j][levels[j]] for j in range(m)], dtype=np.float64)
+        return float(self._aggregate((gen + extra) / self.n))
+
+    def suppression_bound(self, nodes: np.ndarray, extra: np.ndarray) -> np.ndarray:
+        """Lower bound of the loss of ``nodes`` (predecessors of a checked node ``S``).
+
+        The records suppressed at ``S`` (failing classes for k and distinct l; the classes
+        below k for any l) are suppressed at every predecessor ``N`` too, and a record's
+        cell cost at ``N``'s level is at most its cost at ``S``'s (a finer value covers fewer
+        leaves), so its extra cost ``1 - c`` at ``N`` is at least that at ``S``: the
+        per-attribute ``extra`` of ``S`` adds to ``N``'s generalisation loss.
+        """
+        m = len(self.columns)
+        gen = np.empty((len(nodes), m), dtype=np.float64)
         for j in range(m):
-            lvl = levels[j]
-            extra = 0.0
-            if rep.size:
-                cl = self.cell_loss[j][lvl][self.row_codes[j][lvl][rep]]
-                extra = float((counts * (1.0 - cl)).sum())
-            per_attr[j] = (self.level_loss[j][lvl] + extra) / self.n
-        return float(self._aggregate(per_attr))
+            gen[:, j] = self.level_loss[j][self.lattice[nodes, j]]
+        return self._aggregate((gen + extra) / self.n)
 
     # ------------------------------------------------------------------ lattice helpers
 
@@ -546,6 +575,11 @@ class _Search:
         if result.anonymous:
             self.score[node] = result.score
             self.consider(node)
+        if result.extra is not None and result.extra.any():
+            below = np.flatnonzero(p.predecessors(node) & (self.status != _NOT_ANON))
+            if below.size:
+                tighter = p.suppression_bound(below, result.extra)
+                self.bound[below] = np.maximum(self.bound[below], tighter)
         if p.metric == "discernibility":
             succ = p.successors(node)
             self.bound[succ] = np.maximum(self.bound[succ], result.bound)
@@ -566,17 +600,21 @@ class _Search:
         if self.status[node] == _UNKNOWN:  # pragma: no cover - defensive, see docstring
             self.check(node)
 
-    def exceeds(self, node: int) -> bool:
+    def beyond(self, bound: float) -> bool:
+        """Whether a lower bound is above the best score found (with a float tolerance)."""
         b = self.best[0] if self.best is not None else math.inf
-        return bool(self.bound[node] > b + 1e-12 * max(1.0, abs(b)))
+        return bool(bound > b + 1e-12 * max(1.0, abs(b)))
+
+    def exceeds(self, node: int) -> bool:
+        return self.beyond(float(self.bound[node]))
 
     def run(self, order: np.ndarray) -> None:
         p = self.p
         is_loss = p.metric == "loss"
         for node in order.tolist():
+            if is_loss and self.beyond(float(p.loss_bound[node])):
+                break  # visited in order of the static bound: nothing later can be better
             if self.exceeds(node):
-                if is_loss:
-                    break  # visited in bound order: nothing later can be better
                 continue
             if not np.isnan(self.score[node]) or self.status[node] == _NOT_ANON:
                 continue
@@ -708,7 +746,7 @@ def optimal_generalization(
                 search.check(node)
     else:
         order = np.lexsort(
-            (np.arange(problem.size), problem.height, search.bound)
+            (np.arange(problem.size), problem.height, problem.loss_bound)
             if metric == "loss"
             else (np.arange(problem.size), problem.loss_bound, problem.height)
         )
