@@ -332,7 +332,10 @@ class _Problem:
     def _rollup(self, src: _Classes, levels: np.ndarray) -> tuple[_Classes, np.ndarray]:
         """The classes at ``levels`` from those of a predecessor, and each source class's id."""
         m = len(self.columns)
-        cols = [self.row_codes[j][levels[j]][src.rep] for j in range(m)]
+        if src is self.bottom:  # the rows themselves: no gather needed
+            cols = [self.row_codes[j][levels[j]] for j in range(m)]
+        else:
+            cols = [self.row_codes[j][levels[j]][src.rep] for j in range(m)]
         cards = [int(self.cards[j][levels[j]]) for j in range(m)]
         inv, n_cls = _combine(cols, cards, len(src.rep))
         size = np.bincount(inv, weights=src.size, minlength=n_cls).astype(np.int64)
