@@ -189,6 +189,11 @@ def _combine(cols: Sequence[np.ndarray], cards: Sequence[int], n: int) -> tuple[
             radix = max(len(uniques), 1)
         key = key * int(card) + col
         radix *= int(card)
+    if radix <= 2 * n + 1024:  # few possible keys: a dense table is cheaper than hashing
+        present = np.zeros(radix, dtype=np.int64)
+        present[key] = 1
+        lookup = np.cumsum(present) - 1
+        return lookup[key], int(lookup[-1]) + 1 if radix else 0
     inv, uniques = pd.factorize(key)
     return inv.astype(np.int64, copy=False), len(uniques)
 

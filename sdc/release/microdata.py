@@ -23,7 +23,7 @@ from sdc.anonymize.pram import pram
 from sdc.anonymize.recode import recode_column
 from sdc.anonymize.search import GeneralizationResult, optimal_generalization
 from sdc.anonymize.suppress import local_suppression
-from sdc.errors import PolicyNotMet
+from sdc.errors import PolicyError, PolicyNotMet
 from sdc.policy import Policy
 
 
@@ -241,6 +241,13 @@ def _search(frame: pd.DataFrame, policy: Policy) -> GeneralizationResult:
     for name in hierarchies:
         recode = policy.columns[name].recode
         if recode is not None and recode.max_level is not None:
+            top = hierarchies[name].levels - 1
+            if recode.max_level > top:
+                raise PolicyError(
+                    f"{policy.where('columns', name, 'recode', 'max_level')}: "
+                    f"columns.{name}.recode.max_level is {recode.max_level}, but "
+                    f"{recode.map} has levels 0 to {top}; give a level from 0 to {top}"
+                )
             max_level[name] = recode.max_level
     th = policy.thresholds
     return optimal_generalization(

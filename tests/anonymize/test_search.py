@@ -325,9 +325,9 @@ def test_l_values_equal_risk_diversity(groups: list[int], values: list, c: float
             [1.0],
             "geometric",
         )
-        # bottom classes are the distinct rows, in order of first appearance like factorize
-        got = p.l_values(p.bottom)[0]
-        want = np.where(gc.observed > 0, expected[kind], 0)
+        # bottom classes are the distinct rows: compare record by record
+        got = p.l_values(p.bottom)[0][p.record_row]
+        want = np.where(gc.observed > 0, expected[kind], 0)[codes]
         np.testing.assert_allclose(got, want)
 
 
@@ -769,3 +769,40 @@ def test_policy_without_importance_weighs_equally(adult_sample: pd.DataFrame) ->
     record = _search_record(res).to_dict()
     assert "l_diversity" not in record["parameters"]
     assert record["details"]["removed"] == []
+
+
+def test_policy_max_level_above_the_hierarchy_names_the_line(adult_sample: pd.DataFrame) -> None:
+    columns = "\n".join([quasi("age", ", max_level: 5}"), quasi("sex") + "}"])
+    with pytest.raises(PolicyError) as e:
+        _search(adult_sample, adult_policy(columns))
+    assert str(e.value) == (
+        "policy.yaml line 4: columns.age.recode.max_level is 5, but "
+        "adult_hierarchy_age.csv has levels 0 to 4; give a level from 0 to 4"
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            {"max_level": {"zz": 1}},
+            "max_level is given for 'zz', which the search does not generalise; cap only "
+            "columns with a hierarchy (recode: {map: FILE})",
+        ),
+        (
+            {"max_level": {"q": 2}},
+            "max_level of 'q' is 2, but its hierarchy has levels 0 to 1; give a whole number "
+            "from 0 to 1",
+        ),
+        (
+            {"l": 2, "sensitive": ["s"], "l_diversity": "mixed"},
+            "l_diversity must be 'distinct', 'entropy' or 'recursive', not 'mixed'",
+        ),
+        ({"recursive_c": 0}, "recursive_c must be a positive number, not 0"),
+    ],
+)
+def test_invalid_search_options(kwargs: dict, message: str) -> None:
+    df = pd.DataFrame({"q": ["v0", "v1"], "s": ["a", "b"]})
+    with pytest.raises(PolicyError) as e:
+        optimal_generalization(df, {"q": make_hierarchy(2, 2)}, k=2, **kwargs)
+    assert str(e.value) == message
