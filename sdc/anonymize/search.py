@@ -175,6 +175,7 @@ class _Check:
     # Per attribute, the extra loss sum of the records that are surely suppressed at every
     # predecessor too (failing classes when anonymity is monotone, else the k-failing ones).
     extra: np.ndarray | None = field(default=None, repr=False)
+    sure: int = 0  # how many records that is
 
 
 def _combine(cols: Sequence[np.ndarray], cards: Sequence[int], n: int) -> tuple[np.ndarray, int]:
@@ -288,6 +289,13 @@ class _Problem:
                     for j, tab in enumerate(tabs)
                 ]
             )
+            for codes, tabs in zip(self.row_codes, self.cell_loss, strict=True)
+        ]
+
+        # Per attribute and level, the least extra cost of suppressing a record: 1 - the
+        # largest cell cost among the values present (see suppression_bound).
+        self.min_extra = [
+            np.array([1.0 - float(tab[codes[j]].max(initial=0.0)) for j, tab in enumerate(tabs)])
             for codes, tabs in zip(self.row_codes, self.cell_loss, strict=True)
         ]
 
@@ -437,12 +445,15 @@ class _Problem:
         blank_cost = float(self.n) * self.n_blank
         score = math.nan  # only anonymous nodes are scored
         extra = None
+        sure = 0
         if self.metric == "loss":
             if anonymous:
                 extra = self._extra(levels, classes, fail)
                 score = self._score(levels, extra)
-            if not self.monotone and k_failing:
-                extra = self._extra(levels, classes, fail_k)
+                sure = failing
+            if not self.monotone:
+                extra = self._extra(levels, classes, fail_k) if k_failing else None
+                sure = k_failing
             bound = float(self.loss_bound[node])
         else:
             f = sizes.astype(np.float64)
@@ -450,7 +461,7 @@ class _Problem:
                 kept = f[~fail]
                 score = float((kept * kept).sum() + float(self.n) * failing + blank_cost)
             bound = float((f * f).sum()) + blank_cost
-        return _Check(failing, k_failing, anonymous, score, bound, fail, classes, extra)
+        return _Check(failing, k_failing, anonymous, score, bound, fail, classes, extra, sure)
 
     def _aggregate(self, per_attr: np.ndarray) -> np.ndarray:
         """Aggregate per-attribute losses (last axis): weighted arithmetic or geometric mean."""
@@ -483,20 +494,24 @@ class _Problem:
         gen = np.array([self.level_loss[j][levels[j]] for j in range(m)], dtype=np.float64)
         return float(self._aggregate((gen + extra) / self.n))
 
-    def suppression_bound(self, nodes: np.ndarray, extra: np.ndarray) -> np.ndarray:
+    def suppression_bound(self, nodes: np.ndarray, extra: np.ndarray, sure: int) -> np.ndarray:
         """Lower bound of the loss of ``nodes`` (predecessors of a checked node ``S``).
 
-        The records suppressed at ``S`` (failing classes for k and distinct l; the classes
-        below k for any l) are suppressed at every predecessor ``N`` too, and a record's
+        The ``sure`` records suppressed at ``S`` (failing classes for k and distinct l; the
+        classes below k for any l) are suppressed at every predecessor ``N`` too. A record's
         cell cost at ``N``'s level is at most its cost at ``S``'s (a finer value covers fewer
-        leaves), so its extra cost ``1 - c`` at ``N`` is at least that at ``S``: the
-        per-attribute ``extra`` of ``S`` adds to ``N``'s generalisation loss.
+        leaves), so its extra cost ``1 - c`` at ``N`` is at least that at ``S`` (``extra``,
+        per attribute), and at least ``1 -`` the largest cell cost of ``N``'s level. Either
+        adds to ``N``'s generalisation loss.
         """
         m = len(self.columns)
         gen = np.empty((len(nodes), m), dtype=np.float64)
         for j in range(m):
-            gen[:, j] = self.level_loss[j][self.lattice[nodes, j]]
-        return self._aggregate((gen + extra) / self.n)
+            lvl = self.lattice[nodes, j]
+            gen[:, j] = self.level_loss[j][lvl] + np.maximum(
+                extra[j], sure * self.min_extra[j][lvl]
+            )
+        return self._aggregate(gen / self.n)
 
     # ------------------------------------------------------------------ lattice helpers
 
@@ -583,10 +598,10 @@ class _Search:
         if result.anonymous:
             self.score[node] = result.score
             self.consider(node)
-        if result.extra is not None and result.extra.any():
+        if result.extra is not None and result.sure:
             below = np.flatnonzero(p.predecessors(node) & (self.status != _NOT_ANON))
             if below.size:
-                tighter = p.suppression_bound(below, result.extra)
+                tighter = p.suppression_bound(below, result.extra, result.sure)
                 self.bound[below] = np.maximum(self.bound[below], tighter)
         if p.metric == "discernibility":
             succ = p.successors(node)
