@@ -41,6 +41,12 @@ Why the search is exact (each pruning rule is a theorem, not a heuristic):
   Machanavajjhala et al. 2007 show). Every other node within the bound is checked.
 * **No suppression needed.** A successor of a node where no class fails has no failing class
   either, so its loss equals its bound and it needs no check.
+* **Suppression bounds predecessors.** A record suppressed at a checked node (failing class
+  for k and distinct l; class below k for any l) is suppressed at every predecessor too, and
+  there its extra cost ``1 - c`` is at least what it was (a finer value covers fewer leaves)
+  and at least ``1 -`` the largest cell cost of the predecessor's level. Adding that to the
+  predecessor's generalisation loss gives a tighter lower bound, used to skip nodes (the
+  visiting order and the stop rule keep the static bound).
 
 Speed: records are collapsed to their distinct level-0 rows (with counts), coded as integers
 per attribute and level. A node's classes are *rolled up* from the classes of an already
