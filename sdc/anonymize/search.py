@@ -431,6 +431,16 @@ class _Problem:
                 fail |= lv < self.l - tol
         return fail_k, fail
 
+    def whole_file_l(self) -> list[float]:
+        """The l of each sensitive column with all (not blank) records in one class."""
+        pairs = []
+        for (_, val, cnt), card in zip(self.bottom.pairs, self.sens_cards, strict=True):
+            total = np.bincount(val + 1, weights=cnt, minlength=card).astype(np.int64)
+            value = np.flatnonzero(total) - 1
+            pairs.append((np.zeros(len(value), dtype=np.int64), value, total[value + 1]))
+        one = _Classes(np.zeros(1, dtype=np.int64), np.array([self.row_count.sum()]), pairs)
+        return [float(v[0]) for v in self.l_values(one)]
+
     def classes_of(self, node: int) -> tuple[_Classes, np.ndarray]:
         """The classes of a node rolled up from the distinct rows, and each row's class."""
         return self._rollup(self.bottom, self.lattice[node])
@@ -766,7 +776,7 @@ def optimal_generalization(
     top_check = search.check(top)
     if problem.monotone and not top_check.anonymous:
         raise PolicyNotMet(
-            _not_met_message(problem, hierarchies, other, top_check, max_suppression)
+            _not_met_message(problem, hierarchies, other, sensitive, top_check, max_suppression)
         )
 
     if strategy == "exhaustive":
@@ -782,7 +792,7 @@ def optimal_generalization(
         search.run(order)
     if search.best is None:
         raise PolicyNotMet(
-            _not_met_message(problem, hierarchies, other, top_check, max_suppression)
+            _not_met_message(problem, hierarchies, other, sensitive, top_check, max_suppression)
         )
 
     best = search.best_node
@@ -885,6 +895,7 @@ def _not_met_message(
     problem: _Problem,
     hierarchies: Mapping[str, Hierarchy],
     other: Sequence[str],
+    sensitive: Sequence[str],
     top: _Check,
     max_suppression: float,
 ) -> str:
@@ -908,6 +919,14 @@ def _not_met_message(
     blank = (
         f" ({problem.n_blank} of them have every quasi-identifier blank)" if problem.n_blank else ""
     )
+    if problem.l is not None and problem.n_blank < problem.n:
+        low = [
+            f"{col!r} has l={value:.3g} in the whole file"
+            for col, value in zip(sensitive, problem.whole_file_l(), strict=True)
+            if value < problem.l
+        ]
+        if low:
+            fixes.insert(0, f"check the sensitive columns ({'; '.join(low)})")
     return (
         f"{target} cannot be met with at most {max_suppression:.2%} of records suppressed: "
         f"even at the top levels of every hierarchy {suppressed} of {problem.n} records "

@@ -806,3 +806,16 @@ def test_invalid_search_options(kwargs: dict, message: str) -> None:
     with pytest.raises(PolicyError) as e:
         optimal_generalization(df, {"q": make_hierarchy(2, 2)}, k=2, **kwargs)
     assert str(e.value) == message
+
+
+def test_not_met_names_a_sensitive_column_without_enough_values() -> None:
+    h = make_hierarchy(2, 2)
+    df = pd.DataFrame({"q": ["v0", "v1", "v0", "v1"], "s": ["a", "a", "a", "b"]})
+    with pytest.raises(PolicyNotMet) as e:
+        optimal_generalization(df, {"q": h}, k=2, l=3, sensitive=["s"])
+    assert str(e.value) == (
+        "k=2 and l=3 cannot be met with at most 0.00% of records suppressed: even at the top "
+        "levels of every hierarchy 4 of 4 records (100.00%) are in classes that fail; check "
+        "the sensitive columns ('s' has l=2 in the whole file), or raise max_suppression to "
+        "at least 1, or lower k or l"
+    )
