@@ -8,11 +8,16 @@ Definitions (the same ones the optimal search minimises):
   ``(c - 1) / (N - 1)``: 0 for an original value, 1 for ``*``. A suppressed record costs 1 in
   every quasi-identifier (ARX's default generalisation/suppression factor 0.5 treats both
   alike), and so does a cell that was already missing in the input. The loss of an attribute
-  is the mean over records; the overall loss is the (attribute-weighted) arithmetic mean over
-  quasi-identifiers, so it lies in [0, 1]. ARX's own default aggregate for this metric is the
-  geometric mean ``prod((L_j + 1) * w_j) ** (1/m) - 1`` (older versions rank the sorted
-  vector); :attr:`InformationLoss.loss_geometric` reports it for comparison, and
-  :attr:`InformationLoss.loss_by_attribute` gives the per-attribute vector ARX prints.
+  is the mean over records (:attr:`InformationLoss.loss_by_attribute`, the per-attribute
+  vector ARX prints). Two aggregates over quasi-identifiers, both in [0, 1], with attribute
+  weights ``w_j`` normalised to sum 1: the weighted arithmetic mean ``sum(w_j L_j)``
+  (:attr:`InformationLoss.loss`) and the weighted geometric mean
+  ``prod((1 + L_j) ** w_j) - 1`` (:attr:`InformationLoss.loss_geometric`), which with equal
+  weights is exactly ARX's default aggregate for this metric (``GEOMETRIC_MEAN``; the ``+ 1``
+  keeps a zero loss from zeroing the product). ARX multiplies ``1 + L_j`` by its weight
+  *inside* the geometric mean; that scales every transformation by the same constant, so the
+  weights could never change which one is optimal. Here they are exponents, so a heavier
+  attribute's loss counts more (the optimal search minimises this aggregate by default).
   Quasi-identifiers without a hierarchy cost 0 unless suppressed.
 * **Discernibility** (Bayardo & Agrawal's DM as ARX's ``MetricSDNMDiscernability``): every
   record in a released equivalence class of size ``|E|`` costs ``|E|``, every suppressed record
@@ -50,7 +55,7 @@ class InformationLoss:
             quasi-identifiers of the mean cell loss).
         loss_by_attribute: the loss of each quasi-identifier, in [0, 1].
         loss_geometric: ARX's default aggregate of the same vector (weighted geometric mean of
-            ``L_j + 1``, minus 1).
+            ``L_j + 1``, minus 1), in [0, 1].
         discernibility: ``sum(|E|^2)`` over released classes plus ``n`` per suppressed record.
         suppressed_records: records whose quasi-identifiers were all suppressed.
         suppressed_share: ``suppressed_records / n``.
@@ -101,7 +106,11 @@ def discernibility(class_sizes: np.ndarray, suppressed: int, n: int) -> float:
 
 
 def aggregate_loss(values: Sequence[float], weights: Sequence[float]) -> tuple[float, float]:
-    """Weighted arithmetic and ARX-geometric means of per-attribute losses.
+    """Weighted arithmetic and geometric means of per-attribute losses.
+
+    The weights are normalised to sum 1: ``sum(w_j L_j)`` and ``prod((1 + L_j) ** w_j) - 1``.
+    With equal weights the second is ARX's geometric-mean aggregate (see the module doc for
+    why weights are exponents rather than ARX's factors).
 
     Args:
         values: per-attribute losses.
@@ -111,8 +120,9 @@ def aggregate_loss(values: Sequence[float], weights: Sequence[float]) -> tuple[f
     w = np.asarray(weights, dtype=np.float64)
     if len(v) == 0:
         return 0.0, 0.0
-    arithmetic = float((v * w).sum() / w.sum())
-    geometric = float(np.prod(((v + 1.0) * w) ** (1.0 / len(v))) - 1.0)
+    w = w / w.sum()
+    arithmetic = float((v * w).sum())
+    geometric = float(np.expm1((np.log1p(v) * w).sum()))
     return arithmetic, geometric
 
 

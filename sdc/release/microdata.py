@@ -24,7 +24,7 @@ from sdc.anonymize.policy_recodes import deterministic_recodes
 from sdc.anonymize.pram import pram
 from sdc.anonymize.search import GeneralizationResult, optimal_generalization
 from sdc.anonymize.suppress import DiversityLimits, local_suppression
-from sdc.errors import PolicyNotMet
+from sdc.errors import PolicyError, PolicyNotMet
 from sdc.policy import Policy, unlisted_columns
 from sdc.risk.assess import RiskThresholds, risk_levels
 from sdc.risk.frequencies import all_blank, encode_keys
@@ -280,6 +280,14 @@ def _searched(policy: Policy, name: str) -> bool:
 
 
 def _search(frame: pd.DataFrame, policy: Policy) -> GeneralizationResult:
+    """Run the optimal search with the policy's thresholds, importance and level caps.
+
+    Attribute weights come from ``importance`` (1 = most important): weight ``1/importance``,
+    normalised to sum 1 by the search. A quasi-identifier without an importance ranks after
+    every one with an importance (weight ``1/(max + 1)``), as local suppression treats it as
+    the least important; with no importance at all every weight is equal, which is ARX's
+    default. ``recode.max_level`` caps the level the search may choose for its column.
+    """
     hierarchies = {}
     for name in policy.quasi:
         if _searched(policy, name):
@@ -292,31 +300,69 @@ def _search(frame: pd.DataFrame, policy: Policy) -> GeneralizationResult:
             "quasi-identifiers with recode: {map: FILE} and no level, so it can choose levels"
         )
     others = [q for q in policy.quasi if q not in hierarchies]
+    importance = {
+        q: policy.columns[q].importance
+        for q in policy.quasi
+        if policy.columns[q].importance is not None
+    }
+    weight = None
+    if importance:
+        last = max(v for v in importance.values() if v is not None) + 1
+        weight = {q: 1.0 / (importance.get(q) or last) for q in policy.quasi}
+    max_level = {}
+    for name in hierarchies:
+        recode = policy.columns[name].recode
+        if recode is not None and recode.max_level is not None:
+            top = hierarchies[name].levels - 1
+            if recode.max_level > top:
+                raise PolicyError(
+                    f"{policy.where('columns', name, 'recode', 'max_level')}: "
+                    f"columns.{name}.recode.max_level is {recode.max_level}, but "
+                    f"{recode.map} has levels 0 to {top}; give a level from 0 to {top}"
+                )
+            max_level[name] = recode.max_level
+    th = policy.thresholds
     return optimal_generalization(
         frame,
         hierarchies,
-        k=policy.thresholds.k,
-        l=policy.thresholds.l,
-        sensitive=policy.sensitive if policy.thresholds.l else (),
-        max_suppression=policy.thresholds.max_suppression,
+        k=th.k,
+        l=th.l,
+        sensitive=policy.sensitive if th.l else (),
+        l_diversity=th.l_diversity,
+        recursive_c=th.recursive_c,
+        max_suppression=th.max_suppression,
         other_quasi=others,
+        weight=weight,
+        max_level=max_level,
     )
 
 
 def _search_record(result: GeneralizationResult) -> Treatment:
+    parameters: dict[str, object] = {
+        "k": result.k,
+        "l": result.l,
+        "max_suppression": result.max_suppression,
+        "metric": result.metric,
+        "aggregate": result.aggregate,
+        "weights": dict(result.weights),
+        "max_level": dict(result.max_level),
+    }
+    if result.l is not None:
+        parameters["l_diversity"] = result.l_diversity
+        if result.l_diversity == "recursive":
+            parameters["recursive_c"] = result.recursive_c
     return Treatment(
         name="generalize.auto",
         columns=tuple(result.levels),
-        parameters={
-            "k": result.k,
-            "l": result.l,
-            "max_suppression": result.max_suppression,
-            "metric": result.metric,
-        },
+        parameters=parameters,
         changed={},
         details={
             "levels": dict(result.levels),
+            "removed": list(result.removed),
+            "loss_per_variable": result.loss_per_variable,
+            "score": result.score,
             "suppressed_records": result.suppressed_count,
+            "blank_records": result.blank_records,
             "nodes_checked": result.nodes_checked,
             "lattice_size": result.lattice_size,
             "loss": asdict(result.loss),

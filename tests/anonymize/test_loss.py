@@ -77,7 +77,26 @@ def test_weights(tiny: pd.DataFrame) -> None:
     mask = np.array([False, False, False, True])
     res = information_loss(tiny, {"A": H_A, "B": H_B}, {"A": 1}, suppressed=mask, weight={"A": 3.0})
     assert res.loss == pytest.approx((3 * 0.5 + 0.25) / 4)
-    assert res.loss_geometric == pytest.approx(math.sqrt(1.5 * 3 * 1.25) - 1)
+    # weights are normalised (3/4, 1/4) and are the exponents of the geometric mean
+    assert res.loss_geometric == pytest.approx(1.5**0.75 * 1.25**0.25 - 1)
+
+
+def test_equal_weights_geometric_is_arx() -> None:
+    """With equal weights the geometric aggregate is ARX's: prod((1 + L_j) ** (1/m)) - 1, and
+    scaling every weight alike changes nothing."""
+    values = [0.2, 0.5, 0.0]
+    arx = math.prod((1 + v) ** (1 / 3) for v in values) - 1
+    assert aggregate_loss(values, [1, 1, 1])[1] == pytest.approx(arx, abs=1e-15)
+    assert aggregate_loss(values, [4, 4, 4]) == pytest.approx(aggregate_loss(values, [1, 1, 1]))
+
+
+def test_weights_change_which_loss_is_smaller() -> None:
+    """ARX's factor weights would scale both vectors alike; as exponents a heavy attribute's
+    loss counts more, so the ranking of two loss vectors follows the weights."""
+    a, b = [0.6, 0.0], [0.0, 0.6]
+    assert aggregate_loss(a, [1, 1]) == pytest.approx(aggregate_loss(b, [1, 1]))
+    assert aggregate_loss(a, [2, 1])[1] > aggregate_loss(b, [2, 1])[1]
+    assert aggregate_loss(a, [2, 1])[0] > aggregate_loss(b, [2, 1])[0]
 
 
 def test_other_quasi_and_missing_input() -> None:
