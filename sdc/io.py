@@ -224,11 +224,15 @@ def _infer_column(values: pd.Series) -> pd.Series:
     merge unrelated areas, so a column with any such value stays text.
     """
     present = values.dropna()
-    if present.empty or present.str.match(r"^[+-]?0\d").any():
+    if present.empty:
+        return values
+    # Tested on the distinct values: a survey column repeats a few values many times.
+    distinct = pd.Series(pd.unique(present), dtype=object).astype(str)
+    if distinct.str.match(r"^[+-]?0\d").any():
+        return values
+    if pd.to_numeric(distinct, errors="coerce").isna().any():
         return values
     numbers = pd.to_numeric(values, errors="coerce")
-    if numbers[values.notna()].isna().any():
-        return values
     if (numbers.dropna() % 1 == 0).all() and not numbers.isna().any():
         return numbers.astype("int64")
     return numbers

@@ -16,7 +16,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -32,9 +32,11 @@ from sdc.release.microdata import TreatedMicrodata, treat_microdata
 from sdc.report.release import release_html
 from sdc.risk import RiskReport
 from sdc.risk.engines import CountingEngine
-from sdc.synth import SynthEvaluation, SynthResult, evaluate, synthesize
-from sdc.tables import DpSpec, ProtectedTable, TableSpec, build_table
 from sdc.workflow import assess
+
+if TYPE_CHECKING:  # tables and synthesis load scipy and OpenDP: only when a policy asks
+    from sdc.synth import SynthEvaluation, SynthResult
+    from sdc.tables import ProtectedTable, TableSpec
 
 Progress = Callable[[str], None]
 
@@ -173,6 +175,8 @@ def _build_tables(
     With an out-of-core engine the cells are aggregated by the engine (and the DP
     contribution bound enforced there); the protection runs on the aggregates.
     """
+    from sdc.tables import build_table
+
     book = codebook(policy)
     counter = engine if engine is not None and engine.name != "pandas" else None
     tables = tuple(
@@ -271,6 +275,8 @@ def table_hierarchies(policy: Policy, index: int) -> dict[str, dict[str, str]] |
 
 def table_spec(policy: Policy, index: int) -> TableSpec:
     """The tables module's spec for ``outputs.tables[index]`` (DP bounds and unit filled in)."""
+    from sdc.tables import DpSpec, TableSpec
+
     entry = policy.outputs.tables[index]
     dp = None
     if entry.dp is not None:
@@ -326,6 +332,8 @@ def _without_identifiers(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
 def _synthesize(
     base: pd.DataFrame, policy: Policy, seed: int | None
 ) -> tuple[SynthResult, SynthEvaluation]:
+    from sdc.synth import evaluate, synthesize
+
     spec = policy.outputs.synthetic
     assert spec is not None
     columns = spec.columns or [*policy.quasi, *policy.sensitive]

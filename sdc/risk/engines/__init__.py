@@ -8,7 +8,7 @@ interface and how results stay inside the engine.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sdc.risk.engines.base import (
     CountingEngine,
@@ -20,8 +20,10 @@ from sdc.risk.engines.base import (
     RiskFunction,
     wildcard_plan,
 )
-from sdc.risk.engines.duckdb_engine import DuckDBEngine, csv_to_parquet
 from sdc.risk.engines.pandas_engine import PandasEngine
+
+if TYPE_CHECKING:
+    from sdc.risk.engines.duckdb_engine import DuckDBEngine, csv_to_parquet
 
 __all__ = [
     "CountingEngine",
@@ -39,6 +41,15 @@ __all__ = [
 ]
 
 ENGINES: tuple[EngineName, ...] = ("pandas", "duckdb", "spark")
+
+
+def __getattr__(name: str) -> Any:
+    """DuckDB loads only when its engine is used (it costs the CLI's start 50 ms)."""
+    if name in ("DuckDBEngine", "csv_to_parquet"):
+        from sdc.risk.engines import duckdb_engine
+
+        return getattr(duckdb_engine, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def get_engine(name: EngineName = "pandas", **options: Any) -> CountingEngine:
@@ -59,6 +70,8 @@ def get_engine(name: EngineName = "pandas", **options: Any) -> CountingEngine:
             raise ValueError(f"the pandas engine takes no options, got {sorted(options)}")
         return PandasEngine()
     if name == "duckdb":
+        from sdc.risk.engines.duckdb_engine import DuckDBEngine
+
         return DuckDBEngine(**options)
     if name == "spark":
         from sdc.risk.engines.spark_engine import SparkEngine
