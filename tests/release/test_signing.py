@@ -243,7 +243,9 @@ def test_an_encrypted_or_non_ed25519_key_is_refused(workdir: Path) -> None:
         serialization.BestAvailableEncryption(b"pw"),
     )
     (workdir / "enc.key").write_bytes(enc)
-    code, _, err = run("release", "survey.csv", "-p", "policy.yaml", "-o", "rel", "--sign", "enc.key")
+    code, _, err = run(
+        "release", "survey.csv", "-p", "policy.yaml", "-o", "rel", "--sign", "enc.key"
+    )
     assert (code, err) == (
         2,
         "Error: enc.key: the private key is encrypted with a password; sdc signs with an "
@@ -255,7 +257,9 @@ def test_an_encrypted_or_non_ed25519_key_is_refused(workdir: Path) -> None:
         serialization.NoEncryption(),
     )
     (workdir / "ec.key").write_bytes(ec_key)
-    code, _, err = run("release", "survey.csv", "-p", "policy.yaml", "-o", "rel", "--sign", "ec.key")
+    code, _, err = run(
+        "release", "survey.csv", "-p", "policy.yaml", "-o", "rel", "--sign", "ec.key"
+    )
     assert code == 2
     assert err.startswith("Error: ec.key: not an Ed25519 key (")
     assert err.endswith("); sdc signs with Ed25519: make a key pair with `sdc keys new DIR`\n")
@@ -401,8 +405,11 @@ def test_check_json_holds_the_signature_item(signed: Path, keys: str) -> None:
     code, _, _ = check("--trust", "keys/sdc.pub", "--json", "c.json")
     data = json.loads(Path("c.json").read_text())
     assert code == 0
-    assert {"name": "signature", "passed": True, "detail": f"manifest.json is signed by the "
-            f"trusted key {keys}"} in data["checks"]
+    assert {
+        "name": "signature",
+        "passed": True,
+        "detail": f"manifest.json is signed by the trusted key {keys}",
+    } in data["checks"]
 
 
 def test_verify_manifest_library_call(signed: Path, keys: str, workdir: Path) -> None:
