@@ -768,6 +768,9 @@ def demo_summary(outcome: DemoOutcome) -> str:
         f"  {outcome.risk_html.name:<18} the risk report before treatment (open it in a browser)",
         f"  {'release/':<18} the release bundle: microdata, tables, report.html, manifest.json",
     ]
+    key = outcome.release.pseudonym_key
+    if key is not None:
+        lines.append(f"  {key.name:<18} its pseudonym key (private: never share it)")
     if after is not None:
         lines.append(
             f"\nAfter treatment: smallest group {int(after.records['f_k'].min())} "

@@ -196,7 +196,8 @@ def release(
 
 def pseudonym_key_path(out: Path) -> Path:
     """Where a release keeps its per-release pseudonym key: ``OUT.pseudonym-key``, beside it."""
-    return out.with_name(f"{out.name}.pseudonym-key")
+    base = out if out.name else out.resolve()  # "." has no name of its own
+    return base.with_name(f"{base.name}.pseudonym-key")
 
 
 def _pseudonym_key(
@@ -242,7 +243,7 @@ def _kept_key(out: Path, key: bytes | None, *, force: bool) -> Iterator[Path | N
         yield None
         return
     final = pseudonym_key_path(out)
-    staged = out.with_name(f".{out.name}-pseudonym-key-{secrets.token_hex(4)}.tmp")
+    staged = final.with_name(f".{final.name}-{secrets.token_hex(4)}.tmp")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
