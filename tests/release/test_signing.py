@@ -426,3 +426,31 @@ def test_the_cli_starts_without_loading_cryptography() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
     )
     assert found.stdout.strip() == "False"
+
+
+def test_a_failure_while_signing_leaves_no_bundle_and_no_key(
+    workdir: Path, keys: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Signing happens in the staged folder: a bundle in place always has its signature."""
+    import sdc.release.pipeline as pipeline
+
+    text = POLICY.replace("  name: {role: direct}", "  name: {role: direct, action: pseudonymize}")
+    (workdir / "policy.yaml").write_text(text)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pipeline, "sign_manifest", broken)
+    with pytest.raises(OSError, match="No space left"):
+        run("release", "survey.csv", "-p", "policy.yaml", "--out", "rel", "--sign", "keys/sdc.key")
+    assert sorted(p.name for p in workdir.iterdir()) == ["keys", "policy.yaml", "survey.csv"]
+
+
+def test_the_signature_covers_the_signer_claim(signed: Path, workdir: Path) -> None:
+    run("keys", "new", "other")
+    other = load_public_key(workdir / "other" / "sdc.pub").fingerprint
+    manifest = json.loads((signed / "manifest.json").read_text())
+    manifest["signer"]["fingerprint"] = other
+    (signed / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    assert check("--trust", "keys/sdc.pub")[0] == 1
+    assert check("--trust", "other/sdc.pub")[0] == 1
