@@ -218,9 +218,20 @@ def risk(
     "--key-file",
     type=click.Path(path_type=Path),
     default=None,
-    help="File with the pseudonymisation key (default: the SDC_PSEUDONYM_KEY variable).",
+    help="File with the key of linkable pseudonyms (columns with linkable: true; default: the "
+    "SDC_PSEUDONYM_KEY variable). Other pseudonyms get a fresh key per release, kept in "
+    "OUT.pseudonym-key.",
 )
 @click.option("--seed", type=int, default=None, help="Seed of the non-DP randomness (PRAM, noise).")
+@click.option(
+    "--sign",
+    "sign",
+    metavar="KEY",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Sign the manifest with this private key (sdc.key from `sdc keys new`): writes "
+    "manifest.sig.",
+)
 def release(
     data: Path,
     sheet: str | None,
@@ -231,14 +242,18 @@ def release(
     force: bool,
     key_file: Path | None,
     seed: int | None,
+    sign: Path | None,
 ) -> None:
     """Treat DATA by the policy and write a verifiable release bundle to OUT.
 
-    Writes nothing and exits 1 when the policy cannot be met.
+    Writes nothing and exits 1 when the policy cannot be met. Pseudonyms get a fresh key
+    per release, kept for you in OUT.pseudonym-key (never in the bundle), unless the
+    policy marks a column linkable: true.
 
     \b
     Example:
         sdc release survey.csv --policy policy.yaml --out release/
+        sdc release survey.csv --policy policy.yaml --out release/ --sign keys/sdc.key
     """
     result = workflow.run_release(
         data,
@@ -251,11 +266,19 @@ def release(
         engine=engine,
         spark_master=spark_master,
         progress=_progress,
+        sign=sign,
     )
     _echo_notes(result.notes)
     click.echo(f"Release written to {result.out}/")
     for name in result.files:
         click.echo(f"  {name}")
+    if result.signer is not None:
+        click.echo(f"Signed by key {result.signer} (manifest.sig).")
+    if result.pseudonym_key is not None:
+        click.echo(
+            f"Pseudonym key of this release: {result.pseudonym_key} (keep it private: it maps "
+            "the pseudonyms back; never publish it)."
+        )
     from sdc.report.release import release_warnings  # lazy: jinja2 only when releasing
 
     for line in release_warnings(result):
@@ -270,16 +293,26 @@ def release(
 @click.option(
     "--json", "json_path", type=click.Path(path_type=Path), help="Write the checks as JSON."
 )
-def check(bundle: Path, policy_path: Path, json_path: Path | None) -> None:
+@click.option(
+    "--trust",
+    metavar="PUB",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Require a valid signature of manifest.json by this public key (sdc.pub).",
+)
+def check(bundle: Path, policy_path: Path, json_path: Path | None, trust: Path | None) -> None:
     """Verify a release BUNDLE against a policy: hashes, risk, tables, budget.
 
     Recomputes everything it can from the released files; exits 1 if any check fails.
+    With --trust the bundle must be signed by that key; without it a signed bundle's
+    signer is only reported as the manifest claims it (the bundle holds no public key).
 
     \b
     Example:
         sdc check release/ --policy policy.yaml
+        sdc check release/ --policy policy.yaml --trust keys/sdc.pub
     """
-    result = workflow.run_check(bundle, policy_path)
+    result = workflow.run_check(bundle, policy_path, trust)
     width = max(len(item.name) for item in result.items)
     for item in result.items:
         status = "PASS" if item.passed else "FAIL"
@@ -310,6 +343,32 @@ def budget(as_json: bool) -> None:
         return
     click.echo(f"Ledger: {ledger.path}")
     click.echo(workflow.budget_table(rows))
+
+
+@cli.group()
+def keys() -> None:
+    """Make the key pair that signs release bundles."""
+
+
+@keys.command("new")
+@click.argument("folder", type=click.Path(path_type=Path))
+def keys_new(folder: Path) -> None:
+    """Write a new Ed25519 key pair: FOLDER/sdc.key (private) and FOLDER/sdc.pub.
+
+    The private key file is readable by you only (mode 0600) and is never overwritten.
+    Sign releases with `sdc release --sign FOLDER/sdc.key`; give sdc.pub to whoever runs
+    `sdc check --trust`.
+
+    \b
+    Example:
+        sdc keys new keys/
+    """
+    from sdc.release.signing import new_key_pair  # lazy: cryptography loads only here
+
+    pair = new_key_pair(folder)
+    click.echo(f"Private key: {pair.private} (keep it secret; never share or publish it)")
+    click.echo(f"Public key:  {pair.public} (give it to whoever checks your releases)")
+    click.echo(f"Fingerprint: {pair.fingerprint}")
 
 
 def _progress(label: str) -> None:

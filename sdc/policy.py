@@ -104,6 +104,7 @@ class Column(_Model):
 
     role: Role
     action: Literal["drop", "pseudonymize"] | None = None
+    linkable: bool = False  # pseudonyms from the steward's key, the same in every release
     recode: Recode | None = None
     top_code: float | None = None
     bottom_code: float | None = None
@@ -129,6 +130,8 @@ class Column(_Model):
     def _consistent(self) -> Column:
         if self.action is not None and self.role != "direct":
             raise ValueError("action only applies to role: direct")
+        if self.linkable and self.action != "pseudonymize":
+            raise ValueError("linkable only applies to action: pseudonymize")
         if self.bounds is not None and self.bounds[0] >= self.bounds[1]:
             raise ValueError("bounds must be [low, high] with low < high")
         if (

@@ -623,13 +623,17 @@ def run_release(
     engine: EngineName | None = None,
     spark_master: str | None = None,
     progress: Callable[[str], None] | None = None,
+    sign: Path | None = None,
 ) -> ReleaseResult:
     """``sdc release``: read, validate, treat and write the bundle.
 
-    Treatments run in memory; the chosen engine counts the keys of the risk checks.
+    Treatments run in memory; the chosen engine counts the keys of the risk checks. A
+    signing key (``sign``) is read first, before the data, so a bad key costs nothing.
     """
     from sdc.release.pipeline import release
+    from sdc.release.signing import load_signing_key
 
+    signer = load_signing_key(sign) if sign is not None else None
     table, policy = load_inputs(data, policy_path, sheet=sheet)
     counter = counting_engine(policy, engine, spark_master)
     return release(
@@ -641,14 +645,17 @@ def run_release(
         seed=seed,
         engine=counter,
         progress=progress,
+        sign=signer,
     )
 
 
-def run_check(bundle: Path, policy_path: Path) -> CheckResult:
-    """``sdc check``: verify a bundle against a policy."""
+def run_check(bundle: Path, policy_path: Path, trust: Path | None = None) -> CheckResult:
+    """``sdc check``: verify a bundle against a policy (and its signature, with ``trust``)."""
     from sdc.release.check import check_bundle
+    from sdc.release.signing import load_public_key
 
-    return check_bundle(bundle, load_policy(policy_path))
+    trusted = load_public_key(trust) if trust is not None else None
+    return check_bundle(bundle, load_policy(policy_path), trust=trusted)
 
 
 def budget_summary() -> tuple[Ledger, list[LedgerSummaryRow]]:
@@ -702,12 +709,10 @@ def run_demo(
 ) -> DemoOutcome:
     """``sdc demo``: write a fake survey and its policy, then scan, measure, release, check.
 
-    The folder must not exist yet (nothing is overwritten). A random pseudonymisation key
-    is written to ``OUT/pseudonym.key``, outside the release bundle, as a steward would
-    keep it.
+    The folder must not exist yet (nothing is overwritten). The release's own
+    pseudonymisation key is kept in ``OUT/release.pseudonym-key``, outside the bundle, as
+    for every release.
     """
-    import secrets
-
     from sdc.demo import demo_policy_text, make_survey, village_hierarchy_csv
     from sdc.io import write_csv, write_text_new
     from sdc.release.check import check_bundle
@@ -724,9 +729,6 @@ def run_demo(
     policy_path = out / "policy.yaml"
     write_text_new(policy_path, demo_policy_text())
     write_text_new(out / "hierarchies" / "village.csv", village_hierarchy_csv())
-    key_file = out / "pseudonym.key"
-    write_text_new(key_file, secrets.token_hex(32) + "\n")
-    key_file.chmod(0o600)
     step("scanning")
     scanned = scan_file(data)
     draft = out / "draft-policy.yaml"
@@ -738,9 +740,7 @@ def run_demo(
     step("releasing")
     # The demo spends from its own ledger, not the user's, unless SDC_LEDGER says otherwise.
     ledger = Ledger() if os.environ.get("SDC_LEDGER") else Ledger(out / "ledger.jsonl")
-    result = release(
-        table, policy, out / "release", key_file=key_file, seed=seed, ledger=ledger, progress=step
-    )
+    result = release(table, policy, out / "release", seed=seed, ledger=ledger, progress=step)
     step("checking the release")
     verified = check_bundle(out / "release", policy)
     return DemoOutcome(
@@ -768,6 +768,9 @@ def demo_summary(outcome: DemoOutcome) -> str:
         f"  {outcome.risk_html.name:<18} the risk report before treatment (open it in a browser)",
         f"  {'release/':<18} the release bundle: microdata, tables, report.html, manifest.json",
     ]
+    key = outcome.release.pseudonym_key
+    if key is not None:
+        lines.append(f"  {key.name:<18} its pseudonym key (private: never share it)")
     if after is not None:
         lines.append(
             f"\nAfter treatment: smallest group {int(after.records['f_k'].min())} "

@@ -5,9 +5,19 @@ bits by default). The same key and value always give the same pseudonym, so reco
 linkable across releases made with the same key; without the key a pseudonym cannot be
 recomputed from a guessed value (unlike a plain hash of a name or a phone number).
 
-The key comes from the environment variable ``SDC_PSEUDONYM_KEY`` or from a key file the
-caller names. It never enters the returned data, the treatment record, an error message or
-a log line; the record only says where the key came from (``"environment"`` or ``"file"``).
+Two kinds of key, recorded as ``linkable`` in the treatment:
+
+- per release (``linkable=False``, what a policy gets by default): a fresh random key
+  (:func:`new_pseudonym_key`) for each release, so two releases cannot be joined on the
+  pseudonym. The release keeps it for the steward, outside the bundle, so pseudonyms can
+  still be mapped back to identifiers.
+- linkable (``linkable=True``, policy ``linkable: true``): the steward's own key, from the
+  environment variable ``SDC_PSEUDONYM_KEY`` or a key file, the same for every release, so
+  the same person gets the same pseudonym in every release made with it.
+
+A key never enters the returned data, the treatment record, an error message or a log
+line; the record only says where the key came from (``"per-release"``, ``"environment"``,
+``"file"`` or ``"argument"``).
 """
 
 from __future__ import annotations
@@ -15,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import secrets
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -29,6 +40,7 @@ __all__ = [
     "MIN_KEY_LENGTH",
     "drop_columns",
     "load_pseudonym_key",
+    "new_pseudonym_key",
     "pseudonym",
     "pseudonymize",
 ]
@@ -90,6 +102,15 @@ def load_pseudonym_key(
     return key, source
 
 
+def new_pseudonym_key() -> bytes:
+    """A fresh random key for one release: 256 bits as 64 hex characters.
+
+    Hex text rather than raw bytes, so that the file the release writes for the steward is
+    itself a valid key file (:func:`load_pseudonym_key` reads it back to the same key).
+    """
+    return secrets.token_hex(32).encode("ascii")
+
+
 def pseudonym(value: object, key: bytes, length: int = 16) -> str:
     """The pseudonym of one value: HMAC-SHA256 of its text, as ``length`` hex digits.
 
@@ -117,18 +138,23 @@ def pseudonymize(
     key_file: str | Path | None = None,
     length: int = 16,
     environ: Mapping[str, str] | None = None,
+    linkable: bool = True,
 ) -> tuple[pd.DataFrame, Treatment]:
     """Replace each value of ``columns`` by its keyed pseudonym; missing values stay missing.
 
     Args:
         df: the microdata; not modified.
         columns: the direct identifiers to pseudonymise.
-        key: the key itself (for library callers); else it is loaded by
-            :func:`load_pseudonym_key` from ``key_file`` or the environment.
-        key_file: file holding the key.
+        key: the key itself (for library callers, or a per-release key); else, for
+            linkable pseudonyms, it is loaded by :func:`load_pseudonym_key` from
+            ``key_file`` or the environment.
+        key_file: file holding the key (linkable pseudonyms only).
         length: hex digits per pseudonym, 8 to 64 (16 = 64 bits: collisions are
             negligible below about 100 million distinct values).
         environ: environment to read the key from (default ``os.environ``).
+        linkable: False for per-release pseudonyms: ``key`` is the release's own key (a
+            fresh one, kept by nobody, when None) and ``key_file`` and the environment are
+            not read.
 
     Returns:
         The treated copy (pseudonym columns have the pandas string dtype) and the record.
@@ -140,12 +166,16 @@ def pseudonymize(
     if isinstance(length, bool) or not isinstance(length, int) or not 8 <= length <= 64:
         raise PolicyError(f"pseudonym length must be a whole number from 8 to 64, got {length!r}")
     _check_columns(df, columns)
+    if not linkable:
+        if key_file is not None:
+            raise PolicyError("a key file is only for linkable pseudonyms (linkable: true)")
+        key = new_pseudonym_key() if key is None else key
     if key is not None:
         if len(key) < MIN_KEY_LENGTH:
             raise PolicyError(
                 f"the pseudonymisation key is too short ({len(key)} bytes); " + _HOW_TO_SET
             )
-        source = "argument"
+        source = "argument" if linkable else "per-release"
     else:
         key, source = load_pseudonym_key(key_file, environ)
     out = df.copy()
@@ -160,7 +190,12 @@ def pseudonymize(
     record = Treatment(
         name="pseudonymize",
         columns=tuple(columns),
-        parameters={"algorithm": "HMAC-SHA256", "length": length, "key_source": source},
+        parameters={
+            "algorithm": "HMAC-SHA256",
+            "length": length,
+            "key_source": source,
+            "linkable": linkable,
+        },
         changed=changed,
     )
     return out, record

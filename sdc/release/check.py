@@ -28,6 +28,7 @@ from sdc.io import file_sha256, read_table
 from sdc.policy import Policy, unlisted_columns
 from sdc.release.bundle import MANIFEST, read_manifest
 from sdc.release.pipeline import table_hierarchies, table_spec
+from sdc.release.signing import SIGNATURE, PublicKey, verify_manifest
 from sdc.risk.frequencies import all_blank, encode_keys
 from sdc.scan import guess_columns, value_uniqueness
 from sdc.tables import audit_suppression
@@ -180,7 +181,7 @@ class CheckResult:
         }
 
 
-def check_bundle(folder: Path, policy: Policy) -> CheckResult:
+def check_bundle(folder: Path, policy: Policy, *, trust: PublicKey | None = None) -> CheckResult:
     """Verify a bundle against a policy.
 
     The items, in order: ``hashes``, ``policy``; for microdata ``microdata`` (only when
@@ -188,11 +189,13 @@ def check_bundle(folder: Path, policy: Policy) -> CheckResult:
     ``risk``, ``suppression``, then ``columns`` (columns the policy does not name,
     identifier-like quasi-identifiers); one ``table NAME`` per table (``tables`` if the policy's
     tables are missing); ``synthetic`` when the policy or the bundle has synthetic data;
-    ``budget``.
+    ``budget``. A ``signature`` item follows ``hashes`` with ``trust`` or when the bundle
+    is signed (see :func:`sdc.release.signing.verify_manifest`).
 
     Args:
         folder: the bundle folder.
         policy: the policy the bundle must meet (the officer's, not the bundle's own).
+        trust: the public key whose signature the bundle must carry (``--trust``).
 
     Returns:
         Every check made; ``passed`` is True only if all passed.
@@ -203,6 +206,9 @@ def check_bundle(folder: Path, policy: Policy) -> CheckResult:
     manifest = read_manifest(folder)
     items: list[CheckItem] = []
     items += _guarded("hashes", lambda: _check_hashes(folder, manifest))
+    signature = verify_manifest(folder, manifest, trust, MANIFEST)
+    if signature is not None:
+        items.append(CheckItem("signature", signature.passed, signature.detail))
     items += _guarded("policy", lambda: _check_policy(manifest, policy))
     items += _check_microdata(folder, manifest, policy)
     items += _check_columns(folder, policy)
@@ -251,6 +257,7 @@ def _check_hashes(folder: Path, manifest: dict[str, Any]) -> list[CheckItem]:
         for p in folder.rglob("*")
         if p.is_file() and p.name != MANIFEST and p.relative_to(folder).as_posix() not in listed
     )
+    extra = [name for name in extra if name != SIGNATURE]  # the signature covers the manifest
     bad += [f"{name} is not listed in the manifest" for name in extra]
     return [
         CheckItem(

@@ -58,23 +58,43 @@ class TreatedMicrodata:
         return self.suppressed_records / len(self.frame) if len(self.frame) else 0.0
 
 
+def pseudonym_columns(policy: Policy) -> tuple[list[str], list[str]]:
+    """The columns pseudonymised with a per-release key, and those with the linkable key."""
+    keyed = [
+        (n, c.linkable)
+        for n, c in policy.columns.items()
+        if c.role == "direct" and c.action == "pseudonymize"
+    ]
+    return [n for n, linked in keyed if not linked], [n for n, linked in keyed if linked]
+
+
 def remove_identifiers(
-    frame: pd.DataFrame, policy: Policy, *, key_file: Path | None = None
+    frame: pd.DataFrame,
+    policy: Policy,
+    *,
+    key_file: Path | None = None,
+    pseudonym_key: bytes | None = None,
 ) -> tuple[pd.DataFrame, list[Treatment]]:
     """Drop direct identifiers and ``drop`` columns; pseudonymise those that ask for it.
+
+    Pseudonyms use the release's own key (``pseudonym_key``; a fresh one that nobody keeps
+    when None) unless the column says ``linkable: true``: then the steward's key from
+    ``key_file`` or ``SDC_PSEUDONYM_KEY``, the same in every release.
 
     With ``unlisted: drop`` the columns the policy does not name are dropped too (recorded
     as a ``drop`` treatment with role ``unlisted``): tables and synthetic data use only
     columns the policy names, so this keeps them out of every output.
     """
     done: list[Treatment] = []
-    keyed = [
-        n for n, c in policy.columns.items() if c.role == "direct" and c.action == "pseudonymize"
-    ]
+    per_release, linked = pseudonym_columns(policy)
+    keyed = per_release + linked
     direct = [n for n, c in policy.columns.items() if c.role == "direct" and n not in keyed]
     dropped = policy.columns_with("drop")
-    if keyed:
-        frame, record = pseudonymize(frame, keyed, key_file=key_file)
+    if per_release:
+        frame, record = pseudonymize(frame, per_release, key=pseudonym_key, linkable=False)
+        done.append(record)
+    if linked:
+        frame, record = pseudonymize(frame, linked, key_file=key_file)
         done.append(record)
     if direct:
         frame, record = drop_columns(frame, direct, reason="direct")
@@ -95,8 +115,11 @@ def treat_microdata(
     *,
     seed: int | None = None,
     key_file: Path | None = None,
+    pseudonym_key: bytes | None = None,
 ) -> TreatedMicrodata:
     """Apply the policy's microdata treatments and check the suppression limit.
+
+    ``key_file`` and ``pseudonym_key`` are the pseudonym keys (see :func:`remove_identifiers`).
 
     Raises:
         PolicyNotMet: k cannot be reached within ``thresholds.max_suppression``.
@@ -104,7 +127,7 @@ def treat_microdata(
     spec = policy.outputs.microdata
     assert spec is not None, "treat_microdata needs outputs.microdata"
     original = frame
-    frame, done = remove_identifiers(frame, policy, key_file=key_file)
+    frame, done = remove_identifiers(frame, policy, key_file=key_file, pseudonym_key=pseudonym_key)
     # 128 bits: a short seed could be found by search and the randomisation undone.
     seed = secrets.randbits(128) if seed is None else seed
     rng = np.random.default_rng(seed)

@@ -6,13 +6,20 @@ policy that cannot be met raises :class:`~sdc.errors.PolicyNotMet` and nothing i
 The privacy budget is checked against the ledger before any DP measurement and recorded
 before the bundle is moved into place, so a crash can only over-count spending, never
 under-count it.
+
+With a signing key the manifest names its signer and is signed (``manifest.sig``) inside
+the staged folder, so a bundle in place is always complete with its signature. Pseudonyms
+get a fresh key per release unless a column says ``linkable: true``; that key is written
+for the steward beside the bundle, never into it: ``OUT.pseudonym-key`` (mode 0600).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
-from contextlib import nullcontext
+import os
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,13 +29,15 @@ import numpy as np
 import pandas as pd
 
 import sdc
-from sdc.errors import PolicyError, PolicyNotMet
+from sdc.anonymize.identifiers import load_pseudonym_key, new_pseudonym_key
+from sdc.errors import DataError, PolicyError, PolicyNotMet
 from sdc.io import Table, write_csv, write_parquet, write_text
 from sdc.policy import REPORTED_GROUP_SHARE, Policy
 from sdc.release.budget import Budget
 from sdc.release.bundle import MANIFEST, check_target, output_hashes, staged_folder, write_json
 from sdc.release.ledger import Ledger
-from sdc.release.microdata import TreatedMicrodata, treat_microdata
+from sdc.release.microdata import TreatedMicrodata, pseudonym_columns, treat_microdata
+from sdc.release.signing import SIGNATURE, SigningKey, sign_manifest, signer_entry, write_secret
 from sdc.report.release import release_html
 from sdc.risk import RiskReport
 from sdc.risk.engines import CountingEngine
@@ -55,11 +64,13 @@ class ReleaseResult:
     evaluation: SynthEvaluation | None
     budget: Budget
     notes: tuple[str, ...] = ()  # what reading the input found (e.g. an encoding fallback)
+    signer: str | None = None  # fingerprint of the signing key
+    pseudonym_key: Path | None = None  # the per-release pseudonym key, outside the bundle
 
     @property
     def files(self) -> list[str]:
         """The bundle's files, relative to its folder."""
-        return [*self.manifest["outputs"], MANIFEST]
+        return [*self.manifest["outputs"], MANIFEST, *([SIGNATURE] if self.signer else [])]
 
 
 def release(
@@ -73,6 +84,7 @@ def release(
     ledger: Ledger | None = None,
     engine: CountingEngine | None = None,
     progress: Progress | None = None,
+    sign: SigningKey | None = None,
 ) -> ReleaseResult:
     """Treat ``table`` by ``policy`` and write the bundle to ``out``.
 
@@ -81,18 +93,24 @@ def release(
         policy: the validated policy, already checked against the data's columns.
         out: the bundle folder; must not exist unless ``force``.
         force: replace an existing bundle folder, only after the new one is complete.
-        key_file: file with the pseudonymisation key (else ``SDC_PSEUDONYM_KEY``).
+        key_file: file with the key of linkable pseudonyms (else ``SDC_PSEUDONYM_KEY``);
+            only for a policy with a ``linkable: true`` column.
         seed: seed of the non-DP randomness (PRAM, noise, rounding, synthetic sampling).
         ledger: the privacy-budget ledger (default: ``SDC_LEDGER`` or ``~/.sdc``).
         engine: the counting engine of the risk checks (default: in memory).
         progress: called with a short label as each step starts.
+        sign: the key that signs the manifest (:func:`sdc.release.signing.load_signing_key`).
 
     Raises:
         PolicyNotMet: a threshold cannot be met; nothing is written.
         BudgetExceeded: the DP outputs would pass the policy's budget for this dataset.
+        PolicyError: a key file without a linkable column, or a linkable column without
+            a usable key.
     """
     step = progress or (lambda _label: None)
-    check_target(out, _inputs(table, policy, key_file, ledger), force=force)
+    inputs = _inputs(table, policy, key_file, ledger) + ([sign.path] if sign else [])
+    check_target(out, inputs, force=force)
+    pseudonym_key = _pseudonym_key(policy, out, key_file, force=force)
     if not (policy.outputs.microdata or policy.outputs.tables or policy.outputs.synthetic):
         raise PolicyError(
             f"{policy.where('outputs')}: the policy asks for no output; add outputs.microdata, "
@@ -113,7 +131,9 @@ def release(
         treated = after = None
         if policy.outputs.microdata is not None:
             step("treating microdata")
-            treated = treat_microdata(table.frame, policy, seed=seed, key_file=key_file)
+            treated = treat_microdata(
+                table.frame, policy, seed=seed, key_file=key_file, pseudonym_key=pseudonym_key
+            )
             step("risk after treatment")
             after = assess(treated.frame, policy, engine=engine)
             if after.breaches:
@@ -134,7 +154,8 @@ def release(
             spent = spent + Budget(synthetic.epsilon, synthetic.delta)
 
         step("writing the bundle")
-        with staged_folder(out, force=force) as tmp:
+        kept = _kept_key(out, pseudonym_key if treated is not None else None, force=force)
+        with kept as key_path, staged_folder(out, force=force) as tmp:
             rows = _write_outputs(tmp, treated, tables, synthetic, evaluation, before, after)
             result = ReleaseResult(
                 out,
@@ -147,12 +168,16 @@ def release(
                 evaluation,
                 spent,
                 notes=table.notes,
+                signer=sign.fingerprint if sign else None,
+                pseudonym_key=key_path,
             )
             manifest = result.manifest
             manifest.update(
                 _manifest(result, table, policy, cap, started, rows, output_hashes(tmp))
             )
             manifest["non_dp_seed_given"] = seed is not None
+            if sign is not None:  # before signing, so that the signature covers the claim
+                manifest["signer"] = signer_entry(sign)
             write_text(
                 tmp / "report.html", release_html(result, table.path.name, original=table.frame)
             )
@@ -162,9 +187,87 @@ def release(
             }
             manifest["finished"] = _now()
             write_json(tmp / MANIFEST, manifest)
+            if sign is not None:
+                sign_manifest(tmp, sign, MANIFEST)
             if spent.epsilon > 0:
                 _record_spending(ledger, table, policy, result)
         return result
+
+
+def pseudonym_key_path(out: Path) -> Path:
+    """Where a release keeps its per-release pseudonym key: ``OUT.pseudonym-key``, beside it."""
+    base = out if out.name else out.resolve()  # "." has no name of its own
+    return base.with_name(f"{base.name}.pseudonym-key")
+
+
+def _pseudonym_key(
+    policy: Policy, out: Path, key_file: Path | None, *, force: bool
+) -> bytes | None:
+    """The per-release pseudonym key (None when no column needs one); checks keys first.
+
+    Before any work: a key file needs a ``linkable: true`` column, a linkable column needs
+    a usable key, and the per-release key file beside the bundle must not exist yet
+    (unless ``force`` replaces the earlier bundle and its key).
+    """
+    per_release, linked = pseudonym_columns(policy)
+    if key_file is not None and not linked:
+        raise PolicyError(
+            f"--key-file {key_file}: a key file is only for linkable pseudonyms, and no column "
+            "of the policy says linkable: true; without it each release gets a fresh key, "
+            f"kept beside the bundle as {pseudonym_key_path(out).name}"
+        )
+    if policy.outputs.microdata is None:
+        return None
+    if linked:
+        load_pseudonym_key(key_file)
+    if not per_release:
+        return None
+    path = pseudonym_key_path(out)
+    if (path.exists() or path.is_symlink()) and not force:
+        raise DataError(
+            f"{path}: already exists (the pseudonym key of an earlier release); choose a new "
+            "--out folder"
+        )
+    return new_pseudonym_key()
+
+
+@contextmanager
+def _kept_key(out: Path, key: bytes | None, *, force: bool) -> Iterator[Path | None]:
+    """Keep the per-release pseudonym key for the steward, once the bundle is in place.
+
+    The key is written (mode 0600 from creation) to a hidden file beside ``out`` on entry
+    and moved to ``OUT.pseudonym-key`` only when the block (which moves the bundle into
+    place) succeeds; on error it is removed. Yields the final path (None without a key).
+    """
+    if key is None:
+        yield None
+        return
+    final = pseudonym_key_path(out)
+    staged = final.with_name(f".{final.name}-{secrets.token_hex(4)}.tmp")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataError(f"{out}: cannot create the release folder ({exc.strerror})") from exc
+    write_secret(staged, key + b"\n")
+    try:
+        yield final
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
+    if force:
+        os.replace(staged, final)
+        return
+    try:
+        os.link(staged, final)  # never replaces a file that appeared there meanwhile
+    except FileExistsError:
+        raise DataError(
+            f"{final}: appeared while the release was written; this release's pseudonym key "
+            f"is kept in {staged}"
+        ) from None
+    except OSError:  # a file system without hard links
+        os.replace(staged, final)
+        return
+    staged.unlink()
 
 
 def _build_tables(

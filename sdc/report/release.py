@@ -197,6 +197,7 @@ def _summary(result: ReleaseResult, data_name: str) -> list[str]:
             parts.append(f"{_n(len(dp), 'table')} published with noise (differential privacy)")
         if parts:
             out.append("In the tables: " + _and(parts) + ".")
+    out.append(_signed_sentence(result.manifest))
     if result.budget.epsilon > 0:
         cap = result.manifest.get("privacy", {}).get("cap", {}).get("epsilon")
         out.append(
@@ -205,6 +206,18 @@ def _summary(result: ReleaseResult, data_name: str) -> list[str]:
             + (f" of the {cap:g} the policy allows for this file." if cap else ".")
         )
     return out
+
+
+def _signed_sentence(manifest: dict[str, Any]) -> str:
+    """Who signed the bundle (the key's fingerprint), or that nobody did."""
+    signer = manifest.get("signer")
+    if isinstance(signer, dict) and signer.get("fingerprint"):
+        return (
+            f"The manifest is signed with the Ed25519 key {signer['fingerprint']}: "
+            "`sdc check --trust` with that key's public file proves that no file of the "
+            "bundle changed since it was signed."
+        )
+    return "The bundle is not signed: `sdc check` verifies its contents, but not who made it."
 
 
 def _cost_sentence(md: TreatedMicrodata) -> str:
@@ -433,10 +446,19 @@ def _describe(t: Treatment, before: RiskReport) -> str:
     n = t.total_changed
     name = t.name
     if name == "pseudonymize":
+        # A record without "linkable" predates per-release keys: its key was the steward's.
+        linkable = p.get("linkable", True)
+        scope = (
+            "the same identifier gets the same code in every release made with the steward's "
+            "key, so releases can be linked on it"
+            if linkable
+            else "the key is new for this release, so these codes cannot be linked to those "
+            "of any other release"
+        )
         return (
-            f"Replaced {cols} by keyed pseudonyms ({p.get('algorithm', 'HMAC')}): the same "
-            "identifier always gets the same code, but without the key, which the data "
-            "steward keeps and which is not in this bundle, nobody can recover the original."
+            f"Replaced {cols} by keyed pseudonyms ({p.get('algorithm', 'HMAC')}): {scope}. "
+            "Without the key, which the data steward keeps and which is not in this bundle, "
+            "nobody can recover the original."
         )
     if name == "drop":
         if p.get("role") == "direct":

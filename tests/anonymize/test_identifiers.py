@@ -66,7 +66,12 @@ def test_pseudonymize_from_key_file_and_argument(people: pd.DataFrame, tmp_path:
     assert rec.parameters["key_source"] == "file"
     out2, rec2 = pseudonymize(people, ["name"], key=KEY.encode(), length=8)
     assert out2["name"][0] == out["name"][0][:8]
-    assert rec2.parameters == {"algorithm": "HMAC-SHA256", "length": 8, "key_source": "argument"}
+    assert rec2.parameters == {
+        "algorithm": "HMAC-SHA256",
+        "length": 8,
+        "key_source": "argument",
+        "linkable": True,
+    }
 
 
 @settings(max_examples=50, deadline=None)

@@ -227,7 +227,10 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
         "draft-policy.yaml",
         "risk.html",
         "release/manifest.json",
+        "release.pseudonym-key",
     ):
         assert (tmp_path / "demo" / name).exists(), name
+    assert "  release.pseudonym-key its pseudonym key (private: never share it)\n" in out
+    assert not (tmp_path / "demo" / "pseudonym.key").exists()
     code, _, err = run("demo", "--out", str(tmp_path / "demo"))
     assert code == 2 and "already exists" in err

@@ -361,10 +361,17 @@ def test_remove_identifiers_alone(tmp_path: Path) -> None:
     assert [t.parameters["role"] for t in done[1:]] == ["direct", "drop", "unlisted"]
     assert "name" not in out and "notes" not in out
     assert out["pid"].str.fullmatch(r"[0-9a-f]{16}").all()
+    assert done[0].parameters["key_source"] == "per-release"
+    assert done[0].parameters["linkable"] is False
     key = tmp_path / "key"
     key.write_text("another-key-of-at-least-16-chars\n")
-    with_file, done2 = remove_identifiers(frame, policy, key_file=key)
+    linkable = parse_policy(
+        text.replace("action: pseudonymize}", "action: pseudonymize, linkable: true}"),
+        source=tmp_path / "p.yaml",
+    )
+    with_file, done2 = remove_identifiers(frame, linkable, key_file=key)
     assert done2[0].parameters["key_source"] == "file"
+    assert done2[0].parameters["linkable"] is True
     assert (with_file["pid"] != out["pid"]).all()
     assert frame["name"].iloc[0] == "Zq Person 0"  # the input is not modified
 

@@ -174,7 +174,8 @@ def assert_released_properties(
     assert KEY not in (out / "manifest.json").read_text()
 
 
-def test_pseudonyms_are_stable_across_releases(tmp_path: Path) -> None:
+def test_linkable_pseudonyms_are_stable_across_releases(tmp_path: Path) -> None:
+    """With linkable: true the steward's key (SDC_PSEUDONYM_KEY here) serves every release."""
     frame = pd.DataFrame(
         {
             "name": ["a", "b", "c", "d"],
@@ -187,6 +188,7 @@ def test_pseudonyms_are_stable_across_releases(tmp_path: Path) -> None:
         }
     )
     text = PROPERTY_POLICY.format(k=2, max_suppression=0.1, age_recode="", risk="")
+    text = text.replace("action: pseudonymize}", "action: pseudonymize, linkable: true}")
     data, policy = write_inputs(tmp_path, frame, text)
     one = release(read_table(data), policy, tmp_path / "r1", ledger=Ledger(tmp_path / "l"))
     two = release(read_table(data), policy, tmp_path / "r2", ledger=Ledger(tmp_path / "l"))
