@@ -28,8 +28,8 @@ from sdc.policy import (
     parse_policy,
     unlisted_columns,
 )
-from sdc.release.budget import format_number
-from sdc.release.ledger import Ledger, LedgerSummaryRow, short_sha
+from sdc.release.budget import Budget, format_number
+from sdc.release.ledger import Ledger, LedgerSummaryRow
 from sdc.report import risk_html, risk_json, risk_text
 from sdc.risk import RiskReport, RiskThresholds, assess_risk
 from sdc.risk.engines import CountingEngine, EngineName, get_engine
@@ -651,22 +651,58 @@ def run_check(bundle: Path, policy_path: Path) -> CheckResult:
     return check_bundle(bundle, load_policy(policy_path))
 
 
-def budget_summary() -> tuple[Ledger, list[LedgerSummaryRow]]:
-    """``sdc budget``: the ledger and its per-dataset totals."""
-    ledger = Ledger()
-    return ledger, ledger.summary()
+def budget_ledger(policy_path: Path | None = None, ledger_path: Path | None = None) -> Ledger:
+    """The ledger ``sdc budget`` reads: ``--ledger``, else the policy's, else the fallbacks.
+
+    Args:
+        policy_path: a policy whose ``privacy.ledger`` names the ledger.
+        ledger_path: the ledger file itself.
+    """
+    from sdc.release.ledger import ledger_for
+    from sdc.release.pipeline import policy_ledger
+
+    if ledger_path is not None:
+        return Ledger(ledger_path, setting="--ledger")
+    if policy_path is not None:
+        return policy_ledger(load_policy(policy_path))
+    return ledger_for(None, None)
+
+
+def budget_summary(
+    policy_path: Path | None = None, ledger_path: Path | None = None
+) -> tuple[Ledger, list[LedgerSummaryRow], list[str]]:
+    """``sdc budget``: the ledger, its per-dataset totals and what reading it skipped."""
+    ledger = budget_ledger(policy_path, ledger_path)
+    return ledger, ledger.summary(), ledger.notes()
+
+
+def budget_raise(
+    dataset: str,
+    epsilon: float,
+    reason: str,
+    *,
+    policy_path: Path | None = None,
+    ledger_path: Path | None = None,
+) -> tuple[Ledger, Budget, Budget]:
+    """``sdc budget raise``: record a dataset's new cap and why; returns the old and new cap."""
+    ledger = budget_ledger(policy_path, ledger_path)
+    old, new = ledger.raise_cap(dataset, epsilon, reason)
+    return ledger, old, new
 
 
 def budget_table(rows: list[LedgerSummaryRow]) -> str:
     """The ledger summary as a plain-text table."""
-    lines = [("dataset", "sha256", "releases", "epsilon", "delta", "last release", "policies")]
+    lines = [("dataset", "releases", "epsilon", "cap", "delta", "last release", "policies")]
     for r in rows:
+        releases = str(r.releases)
+        if r.incomplete:
+            releases += f" ({r.incomplete} incomplete)"
         lines.append(
             (
                 r.dataset,
-                short_sha(r.dataset_sha256),
-                str(r.releases),
+                releases,
                 format_number(r.spent.epsilon),
+                "-" if r.cap is None else format_number(r.cap.epsilon),
                 format_number(r.spent.delta),
                 r.last_release,
                 ", ".join(r.policies),
@@ -674,7 +710,7 @@ def budget_table(rows: list[LedgerSummaryRow]) -> str:
         )
     widths = [max(len(line[i]) for line in lines) for i in range(7)]
     return "\n".join(
-        "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) for line in lines
+        "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in lines
     )
 
 
