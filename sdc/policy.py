@@ -537,7 +537,6 @@ def parse_policy(text: str, source: Path | None = None) -> Policy:
 
 def _check_consistency(policy: Policy) -> None:
     """Rules that span several keys, each reported at the line that has to change."""
-    _check_dataset(policy)
     if policy.dp_epsilon > policy.privacy.budget + 1e-12:
         raise PolicyError(
             f"{policy.where('privacy', 'budget')}: the DP outputs need epsilon "
@@ -585,6 +584,7 @@ def _check_consistency(policy: Policy) -> None:
                     f"public list of {by!r} categories: add categories: [...] to columns.{by} "
                     "(never read off the data)"
                 )
+    _check_dataset(policy)
 
 
 def _check_dataset(policy: Policy) -> None:
