@@ -21,6 +21,7 @@ from sdc import __version__, workflow
 from sdc.errors import SdcError
 from sdc.io import write_text, write_text_new
 from sdc.policy import load_policy
+from sdc.release.budget import format_number
 from sdc.report import risk_text
 from sdc.risk.engines import EngineName
 
@@ -361,8 +362,8 @@ def budget_raise(
         dataset, to, reason, policy_path=policy_path, ledger_path=ledger_path
     )
     click.echo(
-        f"Raised dataset {dataset}'s cap from {old.describe()} to {new.describe()} in "
-        f"{ledger.shown}."
+        f"Raised dataset {dataset}'s epsilon cap from {format_number(old.epsilon)} to "
+        f"{format_number(new.epsilon)} in {ledger.shown}; the reason is recorded there."
     )
 
 

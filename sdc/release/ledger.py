@@ -478,13 +478,20 @@ class Ledger:
             self._refuse_other_name(state, dataset, fingerprint)
         fixed = state.caps.get(dataset)
         if fixed is not None:
-            if not cap <= fixed.cap:
-                at = f"{where}: " if where else ""
+            at = f"{where}: " if where else ""
+            if not Budget(cap.epsilon) <= Budget(fixed.cap.epsilon):
                 raise BudgetExceeded(
-                    f"{at}privacy.budget asks for a cap of {cap.describe()} but the ledger "
-                    f"{self.shown} fixed dataset {dataset}'s cap at {fixed.cap.describe()} "
-                    f"({fixed.reason}); editing the policy does not raise it: run `sdc budget "
-                    f"raise {dataset} --to {format_number(cap.epsilon)} --reason TEXT`"
+                    f"{at}privacy.budget asks for a cap of epsilon {format_number(cap.epsilon)} "
+                    f"but the ledger {self.shown} fixed dataset {dataset}'s cap at epsilon "
+                    f"{format_number(fixed.cap.epsilon)} ({fixed.reason}); editing the policy "
+                    f"does not raise it: run `sdc budget raise {dataset} --to "
+                    f"{format_number(cap.epsilon)} --reason TEXT`"
+                )
+            if not Budget(0.0, cap.delta) <= Budget(0.0, fixed.cap.delta):
+                raise BudgetExceeded(
+                    f"{at}privacy.delta asks for a cap of delta {format_number(cap.delta)} but "
+                    f"the ledger {self.shown} fixed dataset {dataset}'s at delta "
+                    f"{format_number(fixed.cap.delta)} at its first release; lower privacy.delta"
                 )
             cap = Budget(min(cap.epsilon, fixed.cap.epsilon), min(cap.delta, fixed.cap.delta))
         spent = self._spent(state, dataset)

@@ -111,6 +111,7 @@ def release(
     request = Budget(policy.dp_epsilon, policy.dp_delta)
     cap = Budget(policy.privacy.budget, policy.privacy.delta)
     new_ledger = request.epsilon > 0 and not ledger.exists()
+    ledger_notes = tuple(ledger.notes()) if request.epsilon > 0 else ()
     fingerprint = _check_budget(ledger, table, policy, request, cap)
 
     step("risk before treatment")
@@ -141,7 +142,7 @@ def release(
         spent = spent + Budget(synthetic.epsilon, synthetic.delta)
 
     step("writing the bundle")
-    notes = table.notes + tuple(ledger.notes()) + _new_ledger_note(ledger, new_ledger)
+    notes = table.notes + ledger_notes + _new_ledger_note(ledger, new_ledger)
     with staged_folder(out, force=force) as tmp:
         rows = _write_outputs(tmp, treated, tables, synthetic, evaluation, before, after)
         result = ReleaseResult(

@@ -181,8 +181,7 @@ def test_check_refuses_over_budget_with_exact_message(tmp_path: Path) -> None:
     with pytest.raises(BudgetExceeded) as info:
         ledger.check("survey", Budget(0.5), Budget(1.0))
     assert str(info.value) == (
-        "release needs epsilon 0.5 but only 0.2 of 1.0 is left for dataset survey; "
-        "see `sdc budget`"
+        "release needs epsilon 0.5 but only 0.2 of 1.0 is left for dataset survey; see `sdc budget`"
     )
     # Another dataset has its own budget.
     assert ledger.check("other", Budget(0.5), Budget(1.0)) == Budget(0.5)

@@ -231,7 +231,11 @@ def survey(n: int = 60) -> pd.DataFrame:
 
 
 def make(
-    tmp_path: Path, outputs: str, *, privacy: str = "privacy: {budget: 1.0, dataset: survey}\n", frame: Any = None
+    tmp_path: Path,
+    outputs: str,
+    *,
+    privacy: str = "privacy: {budget: 1.0, dataset: survey}\n",
+    frame: Any = None,
 ) -> tuple[Path, Policy]:
     return write_inputs(
         tmp_path, survey() if frame is None else frame, BASE_POLICY + outputs + privacy
