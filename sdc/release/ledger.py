@@ -1,26 +1,33 @@
 """The privacy-budget ledger: every DP release on a dataset, as JSON lines.
 
-Each differentially private release records one line: the dataset's SHA-256 (the ledger
-keys on content, not on file names, so a renamed copy shares its budget), the outputs, the
-(epsilon, delta) spent, the mechanism and the policy. Budgets add up under basic sequential
-composition, so what a dataset has spent is the sum of its lines. A release that would
-take a dataset past the policy's cap is refused by :meth:`Ledger.check` before any noise
-is drawn.
+The budget belongs to a named dataset (the policy's ``privacy.dataset``), not to a file, and
+the ledger holds three kinds of line:
 
-The file is ``~/.sdc/ledger.jsonl`` unless the environment variable ``SDC_LEDGER`` names
-another. Writes append one complete line with ``open("a")`` and ``fsync``, so concurrent
-releases cannot interleave partial records and a crash leaves at worst one unreadable
-last line, which :meth:`Ledger.entries` reports with its line number.
+- ``spend``: written *ahead* of a release, before any DP measurement runs: the dataset, the
+  (epsilon, delta), the outputs, the mechanism, the policy, the input file's SHA-256 and the
+  data's content fingerprint and sketch (:mod:`sdc.fingerprint`), so a re-export, a renamed
+  copy or a near copy of the same records is recognised;
+- ``complete``: the release's bundle is in place. A spend never completed (a crash, a kill,
+  an error after the line was written) still counts as spent;
+- ``cap``: a dataset's cap, fixed at its first release and changed only by
+  :meth:`Ledger.raise_cap` (``sdc budget raise``), with the reason.
+
+Budgets add up under basic sequential composition, so what a dataset has spent is the sum of
+its spend lines. Lines from before dataset names existed (no ``kind``) are spends charged to
+the input file's name.
+
+The ledger is ``privacy.ledger`` (relative to the policy file), else ``SDC_LEDGER``, else
+``~/.sdc/ledger.jsonl`` (:func:`ledger_for`). Writes append whole lines in one ``write`` and
+``fsync``. A last line without its newline that is not a valid record is what an interrupted
+write leaves (a full disk, a kill): it never reached ``fsync``, so no measurement ran on it;
+reading skips it with a note and the next write cuts it off. Any other bad line raises
+:class:`~sdc.errors.DataError` naming the file, the line and how to fix it.
 
 Check and record are two steps, so two releases running at the same time could both pass
 the check and together exceed the cap. :meth:`Ledger.locked` closes that gap: it holds an
-exclusive ``flock`` on ``<ledger>.lock`` beside the ledger, and ``sdc release`` holds it
-from the budget check until the ledger line is written, so concurrent releases on any
-dataset in the same ledger run their check-and-record one after the other.
-
-A ledger that cannot be read or written (a folder, a file that is not UTF-8, missing
-permissions, a line that is not a valid record) raises :class:`~sdc.errors.DataError`
-naming the file, the line where it applies, and how to fix it.
+exclusive ``flock`` on ``<ledger>.lock`` beside the ledger's real file (symbolic links
+resolved, so every path to the same ledger shares one lock), and ``sdc release`` holds it
+from its last budget check until the write-ahead line is fsynced.
 """
 
 from __future__ import annotations
