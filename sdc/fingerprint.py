@@ -95,15 +95,20 @@ def row_hashes(frame: pd.DataFrame) -> np.ndarray:
         The record hashes, in the frame's row order.
     """
     names = sorted((normalise_value(c), c) for c in frame.columns)
-    columns = [
-        [name.encode("utf-8") + b"\x1e" + normalise_value(v).encode("utf-8") for v in frame[c]]
-        for name, c in names
-    ]
+    columns = [_cells(name, frame[c]) for name, c in names]
     out = np.zeros(len(frame), dtype=np.uint64)
     for i, cells in enumerate(zip(*columns, strict=True)):
         digest = hashlib.blake2b(b"\x1f".join(cells), digest_size=8).digest()
         out[i] = int.from_bytes(digest, "big")
     return out
+
+
+def _cells(name: str, values: pd.Series) -> list[bytes]:
+    """``name=value`` of every cell of a column, normalising each distinct value once."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    prefix = name.encode("utf-8") + b"\x1e"
+    texts = [prefix + normalise_value(v).encode("utf-8") for v in uniques]
+    return [texts[i] for i in codes.tolist()]
 
 
 @dataclass(frozen=True)
