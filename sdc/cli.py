@@ -314,9 +314,21 @@ def ledger_options(func: F) -> F:
 @cli.group(invoke_without_command=True)
 @ledger_options
 @click.option("--json", "as_json", is_flag=True, help="Print the ledger summary as JSON.")
+@click.option(
+    "--bundle",
+    "bundles",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="A release bundle to look for in the ledger (repeatable): one that spent budget "
+    "the ledger has no entry for is reported.",
+)
 @click.pass_context
 def budget(
-    ctx: click.Context, policy_path: Path | None, ledger_path: Path | None, as_json: bool
+    ctx: click.Context,
+    policy_path: Path | None,
+    ledger_path: Path | None,
+    as_json: bool,
+    bundles: tuple[Path, ...],
 ) -> None:
     """Show the privacy budget spent per dataset, from the ledger.
 
@@ -325,11 +337,11 @@ def budget(
 
     \b
     Example:
-        sdc budget --policy policies/survey.yaml
+        sdc budget --policy policies/survey.yaml --bundle releases/2026-q4
     """
     if ctx.invoked_subcommand is not None:
         return
-    ledger, rows, notes = workflow.budget_summary(policy_path, ledger_path)
+    ledger, rows, notes = workflow.budget_summary(policy_path, ledger_path, list(bundles))
     _echo_notes(tuple(notes))
     if as_json:
         click.echo(json.dumps([row.as_dict() for row in rows], indent=2))

@@ -669,11 +669,56 @@ def budget_ledger(policy_path: Path | None = None, ledger_path: Path | None = No
 
 
 def budget_summary(
-    policy_path: Path | None = None, ledger_path: Path | None = None
+    policy_path: Path | None = None,
+    ledger_path: Path | None = None,
+    bundles: list[Path] | None = None,
 ) -> tuple[Ledger, list[LedgerSummaryRow], list[str]]:
-    """``sdc budget``: the ledger, its per-dataset totals and what reading it skipped."""
+    """``sdc budget``: the ledger, its per-dataset totals, and notes.
+
+    The notes say what reading the ledger skipped (a partial last line) and which of
+    ``bundles`` spent budget this ledger has no entry for.
+    """
     ledger = budget_ledger(policy_path, ledger_path)
-    return ledger, ledger.summary(), ledger.notes()
+    notes = ledger.notes() + unrecorded_bundles(ledger, bundles or [])
+    return ledger, ledger.summary(), notes
+
+
+def unrecorded_bundles(ledger: Ledger, bundles: list[Path]) -> list[str]:
+    """Bundles that spent budget the ledger does not know of (released with another ledger).
+
+    A DP bundle's manifest names its ledger entry (``privacy.ledger_entry``); a bundle whose
+    entry is not in this ledger spent epsilon that does not count here.
+
+    Args:
+        ledger: the ledger ``sdc budget`` reads.
+        bundles: release bundle folders to compare with it.
+
+    Returns:
+        One line per such bundle.
+
+    Raises:
+        DataError: a folder is not a release bundle.
+    """
+    from sdc.release.bundle import read_manifest
+
+    known = {e.id for e in ledger.entries() if e.id}
+    found = []
+    for folder in bundles:
+        privacy = read_manifest(folder).get("privacy")
+        privacy = privacy if isinstance(privacy, dict) else {}
+        spent = privacy.get("spent")
+        epsilon = spent.get("epsilon") if isinstance(spent, dict) else None
+        if not isinstance(epsilon, int | float) or isinstance(epsilon, bool) or epsilon <= 0:
+            continue
+        if privacy.get("ledger_entry") in known:
+            continue
+        found.append(
+            f"{folder} spent epsilon {format_number(epsilon)} on dataset "
+            f"{privacy.get('dataset') or '(unnamed)'} with no entry in {ledger.shown} "
+            f"(its manifest names the ledger {privacy.get('ledger') or '(none)'}); that "
+            "spending does not count here"
+        )
+    return found
 
 
 def budget_raise(

@@ -443,3 +443,17 @@ def test_a_symlinked_ledger_shares_the_lock(tmp_path: Path) -> None:
     (tmp_path / "link.jsonl").symlink_to(real)
     assert Ledger(tmp_path / "link.jsonl").lock_path == Ledger(real).lock_path
     assert Ledger(real).lock_path == real.with_name("ledger.jsonl.lock")
+
+
+def test_budget_reports_a_bundle_released_with_another_ledger(work: Path) -> None:
+    _spend_down(work)
+    (work / "policy.yaml").write_text(
+        POLICY.replace("NAME", "survey").replace("ledger.jsonl", "other.jsonl")
+    )
+    assert run("release", "survey.csv", "--policy", "policy.yaml", "--out", "r3")[0] == 0
+    code, out, err = run("budget", "--ledger", "ledger.jsonl", "--bundle", "r1", "--bundle", "r3")
+    assert code == 0 and out.startswith("Ledger: ledger.jsonl\n")
+    assert err == (
+        "Note: r3 spent epsilon 0.4 on dataset survey with no entry in ledger.jsonl (its "
+        "manifest names the ledger other.jsonl); that spending does not count here\n"
+    )
