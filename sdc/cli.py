@@ -21,6 +21,7 @@ from sdc import __version__, workflow
 from sdc.errors import SdcError
 from sdc.io import write_text, write_text_new
 from sdc.policy import load_policy
+from sdc.release.budget import format_number
 from sdc.report import risk_text
 from sdc.risk.engines import EngineName
 
@@ -323,25 +324,65 @@ def check(bundle: Path, policy_path: Path, json_path: Path | None, trust: Path |
     sys.exit(0 if result.passed else 1)
 
 
-@cli.command()
+def ledger_options(func: F) -> F:
+    """--policy and --ledger: which ledger the budget commands read."""
+    func = click.option(
+        "--ledger",
+        "ledger_path",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="The ledger file (default: the policy's privacy.ledger, else SDC_LEDGER, else "
+        "~/.sdc/ledger.jsonl).",
+    )(func)
+    return click.option(
+        "--policy",
+        "-p",
+        "policy_path",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="Use the ledger this policy names (privacy.ledger).",
+    )(func)
+
+
+@cli.group(invoke_without_command=True)
+@ledger_options
 @click.option("--json", "as_json", is_flag=True, help="Print the ledger summary as JSON.")
-def budget(as_json: bool) -> None:
+@click.option(
+    "--bundle",
+    "bundles",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="A release bundle to look for in the ledger (repeatable): one that spent budget "
+    "the ledger has no entry for is reported.",
+)
+@click.pass_context
+def budget(
+    ctx: click.Context,
+    policy_path: Path | None,
+    ledger_path: Path | None,
+    as_json: bool,
+    bundles: tuple[Path, ...],
+) -> None:
     """Show the privacy budget spent per dataset, from the ledger.
 
-    The ledger is ~/.sdc/ledger.jsonl unless SDC_LEDGER names another file.
+    The ledger is the policy's privacy.ledger (with --policy), else SDC_LEDGER, else
+    ~/.sdc/ledger.jsonl. A release that never completed still counts as spent.
 
     \b
     Example:
-        sdc budget
+        sdc budget --policy policies/survey.yaml --bundle releases/2026-q4
     """
-    ledger, rows = workflow.budget_summary()
+    if ctx.invoked_subcommand is not None:
+        return
+    ledger, rows, notes = workflow.budget_summary(policy_path, ledger_path, list(bundles))
+    _echo_notes(tuple(notes))
     if as_json:
         click.echo(json.dumps([row.as_dict() for row in rows], indent=2))
         return
     if not rows:
-        click.echo(f"No differentially private release recorded yet in {ledger.path}.")
+        click.echo(f"No differentially private release recorded yet in {ledger.shown}.")
         return
-    click.echo(f"Ledger: {ledger.path}")
+    click.echo(f"Ledger: {ledger.shown}")
     click.echo(workflow.budget_table(rows))
 
 
@@ -369,6 +410,32 @@ def keys_new(folder: Path) -> None:
     click.echo(f"Private key: {pair.private} (keep it secret; never share or publish it)")
     click.echo(f"Public key:  {pair.public} (give it to whoever checks your releases)")
     click.echo(f"Fingerprint: {pair.fingerprint}")
+
+
+@budget.command("raise")
+@click.argument("dataset")
+@click.option("--to", "to", required=True, type=float, help="The new epsilon cap.")
+@click.option("--reason", required=True, help="Why the cap is raised (kept in the ledger).")
+@ledger_options
+def budget_raise(
+    dataset: str, to: float, reason: str, policy_path: Path | None, ledger_path: Path | None
+) -> None:
+    """Raise DATASET's privacy-budget cap to epsilon TO, recorded with the reason.
+
+    The cap is fixed in the ledger at a dataset's first DP release; editing privacy.budget
+    in the policy does not change it. The ledger is append-only: the raise is one more line.
+
+    \b
+    Example:
+        sdc budget raise survey-2026 --to 2.0 --reason "board decision 2026-12-01"
+    """
+    ledger, old, new = workflow.budget_raise(
+        dataset, to, reason, policy_path=policy_path, ledger_path=ledger_path
+    )
+    click.echo(
+        f"Raised dataset {dataset}'s epsilon cap from {format_number(old.epsilon)} to "
+        f"{format_number(new.epsilon)} in {ledger.shown}; the reason is recorded there."
+    )
 
 
 def _progress(label: str) -> None:

@@ -668,7 +668,7 @@ outputs:
   tables:
     - {by: [village, sex], count: true, min_cell: 5}
     - {by: [village], mean: income, dp: {epsilon: 0.5}}   # villages listed by the hierarchy
-privacy: {unit: individual, budget: 2.0}   # cap across all DP outputs, kept in the ledger
+privacy: {unit: individual, budget: 2.0, dataset: demo-survey}   # cap fixed in the ledger
 """
 """The policy file `sdc demo` writes beside the survey (with ``hierarchies/village.csv``)."""
 

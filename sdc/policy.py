@@ -278,12 +278,32 @@ class Outputs(_Model):
 
 
 class Privacy(_Model):
-    """The privacy unit and the cap on the DP budget across all DP outputs."""
+    """The privacy unit, the dataset charged and the cap on the DP budget of all DP outputs.
+
+    ``dataset`` names the data whose budget the ledger keeps (required with DP outputs): the
+    same name for every file the data comes in. ``ledger`` is the ledger file, relative to
+    the policy file (else ``SDC_LEDGER``, else ``~/.sdc/ledger.jsonl``). ``budget`` is the
+    cap fixed in the ledger at the dataset's first DP release; later edits do not raise it.
+    """
 
     unit: Literal["individual", "household"] = "individual"
     budget: PositiveFloat = 1.0
     delta: Annotated[float, Field(ge=0, lt=1)] = 1e-6
     contribution: Annotated[int, Field(ge=1)] = 1
+    dataset: str | None = None
+    ledger: Path | None = None
+
+    @field_validator("dataset")
+    @classmethod
+    def _dataset_name(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        name = value.strip()
+        if not name or any(ord(c) < 32 for c in name):
+            raise ValueError(
+                "privacy.dataset must be a name on one line, e.g. disability-survey-2026"
+            )
+        return name
 
 
 class Suda(_Model):
@@ -567,6 +587,24 @@ def _check_consistency(policy: Policy) -> None:
                     f"public list of {by!r} categories: add categories: [...] to columns.{by} "
                     "(never read off the data)"
                 )
+    _check_dataset(policy)
+
+
+def _check_dataset(policy: Policy) -> None:
+    """DP outputs charge a named dataset: refuse them without ``privacy.dataset``."""
+    if policy.dp_epsilon <= 0 or policy.privacy.dataset is not None:
+        return
+    if ("privacy",) in policy._lines:
+        where = policy.where("privacy")
+    elif policy.outputs.synthetic is not None:
+        where = policy.where("outputs", "synthetic")
+    else:
+        first = next(i for i, t in enumerate(policy.outputs.tables) if t.dp is not None)
+        where = policy.where("outputs", "tables", str(first), "dp")
+    raise PolicyError(
+        f"{where}: DP outputs spend a privacy budget, which the ledger keeps per dataset: "
+        "add dataset: NAME under privacy (one name for this data, whatever file it comes in)"
+    )
 
 
 class _DuplicateKey(Exception):

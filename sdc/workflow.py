@@ -28,8 +28,8 @@ from sdc.policy import (
     parse_policy,
     unlisted_columns,
 )
-from sdc.release.budget import format_number
-from sdc.release.ledger import Ledger, LedgerSummaryRow, short_sha
+from sdc.release.budget import Budget, format_number
+from sdc.release.ledger import Ledger, LedgerSummaryRow
 from sdc.report import risk_html, risk_json, risk_text
 from sdc.risk import RiskReport, RiskThresholds, assess_risk
 from sdc.risk.engines import CountingEngine, EngineName, get_engine
@@ -658,22 +658,103 @@ def run_check(bundle: Path, policy_path: Path, trust: Path | None = None) -> Che
     return check_bundle(bundle, load_policy(policy_path), trust=trusted)
 
 
-def budget_summary() -> tuple[Ledger, list[LedgerSummaryRow]]:
-    """``sdc budget``: the ledger and its per-dataset totals."""
-    ledger = Ledger()
-    return ledger, ledger.summary()
+def budget_ledger(policy_path: Path | None = None, ledger_path: Path | None = None) -> Ledger:
+    """The ledger ``sdc budget`` reads: ``--ledger``, else the policy's, else the fallbacks.
+
+    Args:
+        policy_path: a policy whose ``privacy.ledger`` names the ledger.
+        ledger_path: the ledger file itself.
+    """
+    from sdc.release.ledger import ledger_for
+    from sdc.release.pipeline import policy_ledger
+
+    if ledger_path is not None:
+        return Ledger(ledger_path, setting="--ledger")
+    if policy_path is not None:
+        return policy_ledger(load_policy(policy_path))
+    return ledger_for(None, None)
+
+
+def budget_summary(
+    policy_path: Path | None = None,
+    ledger_path: Path | None = None,
+    bundles: list[Path] | None = None,
+) -> tuple[Ledger, list[LedgerSummaryRow], list[str]]:
+    """``sdc budget``: the ledger, its per-dataset totals, and notes.
+
+    The notes say what reading the ledger skipped (a partial last line) and which of
+    ``bundles`` spent budget this ledger has no entry for.
+    """
+    ledger = budget_ledger(policy_path, ledger_path)
+    notes = ledger.notes() + unrecorded_bundles(ledger, bundles or [])
+    return ledger, ledger.summary(), notes
+
+
+def unrecorded_bundles(ledger: Ledger, bundles: list[Path]) -> list[str]:
+    """Bundles that spent budget the ledger does not know of (released with another ledger).
+
+    A DP bundle's manifest names its ledger entry (``privacy.ledger_entry``); a bundle whose
+    entry is not in this ledger spent epsilon that does not count here.
+
+    Args:
+        ledger: the ledger ``sdc budget`` reads.
+        bundles: release bundle folders to compare with it.
+
+    Returns:
+        One line per such bundle.
+
+    Raises:
+        DataError: a folder is not a release bundle.
+    """
+    from sdc.release.bundle import read_manifest
+
+    known = {e.id for e in ledger.entries() if e.id}
+    found = []
+    for folder in bundles:
+        privacy = read_manifest(folder).get("privacy")
+        privacy = privacy if isinstance(privacy, dict) else {}
+        spent = privacy.get("spent")
+        epsilon = spent.get("epsilon") if isinstance(spent, dict) else None
+        if not isinstance(epsilon, int | float) or isinstance(epsilon, bool) or epsilon <= 0:
+            continue
+        if privacy.get("ledger_entry") in known:
+            continue
+        found.append(
+            f"{folder} spent epsilon {format_number(epsilon)} on dataset "
+            f"{privacy.get('dataset') or '(unnamed)'} with no entry in {ledger.shown} "
+            f"(its manifest names the ledger {privacy.get('ledger') or '(none)'}); that "
+            "spending does not count here"
+        )
+    return found
+
+
+def budget_raise(
+    dataset: str,
+    epsilon: float,
+    reason: str,
+    *,
+    policy_path: Path | None = None,
+    ledger_path: Path | None = None,
+) -> tuple[Ledger, Budget, Budget]:
+    """``sdc budget raise``: record a dataset's new cap and why; returns the old and new cap."""
+    ledger = budget_ledger(policy_path, ledger_path)
+    old, new = ledger.raise_cap(dataset, epsilon, reason)
+    return ledger, old, new
 
 
 def budget_table(rows: list[LedgerSummaryRow]) -> str:
     """The ledger summary as a plain-text table."""
-    lines = [("dataset", "sha256", "releases", "epsilon", "delta", "last release", "policies")]
+    lines = [("dataset", "releases", "epsilon", "cap", "delta", "last release", "policies")]
     for r in rows:
+        releases = str(r.releases)
+        if r.incomplete:
+            releases += f" ({r.incomplete} incomplete)"
         lines.append(
             (
                 r.dataset,
-                short_sha(r.dataset_sha256),
-                str(r.releases),
+                releases,
                 format_number(r.spent.epsilon),
+                "-" if r.cap is None else format_number(r.cap.epsilon),
                 format_number(r.spent.delta),
                 r.last_release,
                 ", ".join(r.policies),
@@ -681,7 +762,7 @@ def budget_table(rows: list[LedgerSummaryRow]) -> str:
         )
     widths = [max(len(line[i]) for line in lines) for i in range(7)]
     return "\n".join(
-        "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) for line in lines
+        "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in lines
     )
 
 

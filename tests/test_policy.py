@@ -33,7 +33,7 @@ outputs:
     - {by: [village, sex], count: true, min_cell: 5}
     - {by: [village], mean: income, dp: {epsilon: 0.5}}
   synthetic: {method: mst, epsilon: 1.0, delta: 1e-9, rows: 5000, seed: 1}
-privacy: {unit: individual, budget: 2.0}
+privacy: {unit: individual, budget: 2.0, dataset: survey}
 """
 
 
@@ -122,7 +122,7 @@ def test_relative_paths_resolve_against_the_policy_file(tmp_path: Path) -> None:
         (
             "privacy: {",
             "privacy: {cap: 3, ",
-            "p.yaml line 21: unknown key privacy.cap; valid keys: unit, budget, delta, contribution",
+            "p.yaml line 21: unknown key privacy.cap; valid keys: unit, budget, delta, contribution, dataset, ledger",
         ),
     ],
 )
@@ -246,6 +246,7 @@ def test_cross_key_rules(extra: str, message: str) -> None:
 
 def test_dp_table_with_listed_categories_and_bounds_is_valid() -> None:
     text = BASE + "outputs:\n  tables:\n    - {by: [sex], mean: income, dp: {epsilon: 0.5}}\n"
+    text += "privacy: {dataset: survey}\n"
     assert parse_policy(text, source=Path("p.yaml")).dp_epsilon == 0.5
 
 
@@ -269,7 +270,7 @@ outputs:
   tables:
     - {by: [district], sum: income}
   synthetic: {epsilon: 0.5, columns: [age, region]}
-privacy: {budget: 1.0}
+privacy: {budget: 1.0, dataset: survey}
 """
 
 

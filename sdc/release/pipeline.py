@@ -1,11 +1,14 @@
 """``sdc release``: treat the data by the policy and write a verifiable bundle.
 
 Everything is computed first, in memory; only when every output exists and every
-threshold holds is the bundle written, into a temporary folder renamed into place. A
-policy that cannot be met raises :class:`~sdc.errors.PolicyNotMet` and nothing is written.
-The privacy budget is checked against the ledger before any DP measurement and recorded
-before the bundle is moved into place, so a crash can only over-count spending, never
-under-count it.
+threshold holds is the bundle written, into a temporary folder renamed into place, its
+manifest put in place last. A policy that cannot be met raises
+:class:`~sdc.errors.PolicyNotMet` and nothing is written.
+
+The privacy budget is charged to the policy's ``privacy.dataset``. It is checked against the
+ledger before any work, and written ahead (fsynced) before any DP measurement runs; a second
+line marks the release complete once its bundle is in place. A crash can therefore only
+over-count spending, never under-count it: an entry never completed still counts.
 
 With a signing key the manifest names its signer and is signed (``manifest.sig``) inside
 the staged folder, so a bundle in place is always complete with its signature. Pseudonyms
@@ -15,11 +18,13 @@ for the steward beside the bundle, never into it: ``OUT.pseudonym-key`` (mode 06
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
 import secrets
+import shutil
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,11 +36,12 @@ import pandas as pd
 import sdc
 from sdc.anonymize.identifiers import load_pseudonym_key, new_pseudonym_key
 from sdc.errors import DataError, PolicyError, PolicyNotMet
+from sdc.fingerprint import Fingerprint, content_fingerprint
 from sdc.io import Table, write_csv, write_parquet, write_text
 from sdc.policy import REPORTED_GROUP_SHARE, Policy
 from sdc.release.budget import Budget
 from sdc.release.bundle import MANIFEST, check_target, output_hashes, staged_folder, write_json
-from sdc.release.ledger import Ledger
+from sdc.release.ledger import Ledger, LedgerEntry, ledger_for
 from sdc.release.microdata import TreatedMicrodata, pseudonym_columns, treat_microdata
 from sdc.release.signing import SIGNATURE, SigningKey, sign_manifest, signer_entry, write_secret
 from sdc.report.release import release_html
@@ -96,7 +102,8 @@ def release(
         key_file: file with the key of linkable pseudonyms (else ``SDC_PSEUDONYM_KEY``);
             only for a policy with a ``linkable: true`` column.
         seed: seed of the non-DP randomness (PRAM, noise, rounding, synthetic sampling).
-        ledger: the privacy-budget ledger (default: ``SDC_LEDGER`` or ``~/.sdc``).
+        ledger: the privacy-budget ledger (default: the policy's ``privacy.ledger``, else
+            ``SDC_LEDGER``, else ``~/.sdc/ledger.jsonl``).
         engine: the counting engine of the risk checks (default: in memory).
         progress: called with a short label as each step starts.
         sign: the key that signs the manifest (:func:`sdc.release.signing.load_signing_key`).
@@ -108,6 +115,7 @@ def release(
             a usable key.
     """
     step = progress or (lambda _label: None)
+    ledger = ledger or policy_ledger(policy)
     inputs = _inputs(table, policy, key_file, ledger) + ([sign.path] if sign else [])
     check_target(out, inputs, force=force)
     pseudonym_key = _pseudonym_key(policy, out, key_file, force=force)
@@ -116,82 +124,83 @@ def release(
             f"{policy.where('outputs')}: the policy asks for no output; add outputs.microdata, "
             "outputs.tables or outputs.synthetic"
         )
+    _clear_leftovers(out)
     started = _now()
-    ledger = ledger or Ledger()
     request = Budget(policy.dp_epsilon, policy.dp_delta)
     cap = Budget(policy.privacy.budget, policy.privacy.delta)
-    # From the budget check until the spending is written, no other release may spend from
-    # this ledger: otherwise two releases could both pass the check and together pass the cap.
-    with ledger.locked() if request.epsilon > 0 else nullcontext():
-        if request.epsilon > 0:
-            ledger.check(table.sha256, request, cap, dataset=table.path.name)
+    new_ledger = request.epsilon > 0 and not ledger.exists()
+    ledger_notes = tuple(ledger.notes()) if request.epsilon > 0 else ()
+    fingerprint = _check_budget(ledger, table, policy, request, cap)
 
-        step("risk before treatment")
-        before = assess(table.frame, policy, engine=engine)
-        treated = after = None
-        if policy.outputs.microdata is not None:
-            step("treating microdata")
-            treated = treat_microdata(
-                table.frame, policy, seed=seed, key_file=key_file, pseudonym_key=pseudonym_key
-            )
-            step("risk after treatment")
-            after = assess(treated.frame, policy, engine=engine)
-            if after.breaches:
-                raise PolicyNotMet(_not_met(after, policy))
+    step("risk before treatment")
+    before = assess(table.frame, policy, engine=engine)
+    treated = after = None
+    if policy.outputs.microdata is not None:
+        step("treating microdata")
+        treated = treat_microdata(
+            table.frame, policy, seed=seed, key_file=key_file, pseudonym_key=pseudonym_key
+        )
+        step("risk after treatment")
+        after = assess(treated.frame, policy, engine=engine)
+        if after.breaches:
+            raise PolicyNotMet(_not_met(after, policy))
 
-        base = _without_identifiers(table.frame, policy)
-        tables: tuple[ProtectedTable, ...] = ()
-        if policy.outputs.tables:
-            step("building tables")
-            tables = _build_tables(base, policy, seed, engine)
-        synthetic = evaluation = None
-        if policy.outputs.synthetic is not None:
-            step("synthesising records")
-            synthetic, evaluation = _synthesize(base, policy, seed)
+    # Written ahead: from here on the epsilon counts as spent, whatever happens next.
+    entry = _spend_ahead(ledger, table, policy, request, cap, fingerprint)
+    base = _without_identifiers(table.frame, policy)
+    tables: tuple[ProtectedTable, ...] = ()
+    if policy.outputs.tables:
+        step("building tables")
+        tables = _build_tables(base, policy, seed, engine)
+    synthetic = evaluation = None
+    if policy.outputs.synthetic is not None:
+        step("synthesising records")
+        synthetic, evaluation = _synthesize(base, policy, seed)
 
-        spent = sum((t.budget for t in tables), Budget.zero())
-        if synthetic is not None:
-            spent = spent + Budget(synthetic.epsilon, synthetic.delta)
+    spent = sum((t.budget for t in tables), Budget.zero())
+    if synthetic is not None:
+        spent = spent + Budget(synthetic.epsilon, synthetic.delta)
 
-        step("writing the bundle")
-        kept = _kept_key(out, pseudonym_key if treated is not None else None, force=force)
-        with kept as key_path, staged_folder(out, force=force) as tmp:
-            rows = _write_outputs(tmp, treated, tables, synthetic, evaluation, before, after)
-            result = ReleaseResult(
-                out,
-                {},
-                before,
-                after,
-                treated,
-                tables,
-                synthetic,
-                evaluation,
-                spent,
-                notes=table.notes,
-                signer=sign.fingerprint if sign else None,
-                pseudonym_key=key_path,
-            )
-            manifest = result.manifest
-            manifest.update(
-                _manifest(result, table, policy, cap, started, rows, output_hashes(tmp))
-            )
-            manifest["non_dp_seed_given"] = seed is not None
-            if sign is not None:  # before signing, so that the signature covers the claim
-                manifest["signer"] = signer_entry(sign)
-            write_text(
-                tmp / "report.html", release_html(result, table.path.name, original=table.frame)
-            )
-            manifest["outputs"] = {
-                name: {"sha256": sha, "rows": rows.get(name)}
-                for name, sha in output_hashes(tmp).items()
-            }
-            manifest["finished"] = _now()
-            write_json(tmp / MANIFEST, manifest)
-            if sign is not None:
-                sign_manifest(tmp, sign, MANIFEST)
-            if spent.epsilon > 0:
-                _record_spending(ledger, table, policy, result)
-        return result
+    step("writing the bundle")
+    notes = table.notes + ledger_notes + _new_ledger_note(ledger, new_ledger)
+    kept = _kept_key(out, pseudonym_key if treated is not None else None, force=force)
+    with kept as key_path, staged_folder(out, force=force) as tmp:
+        rows = _write_outputs(tmp, treated, tables, synthetic, evaluation, before, after)
+        result = ReleaseResult(
+            out,
+            {},
+            before,
+            after,
+            treated,
+            tables,
+            synthetic,
+            evaluation,
+            spent,
+            notes=notes,
+            signer=sign.fingerprint if sign else None,
+            pseudonym_key=key_path,
+        )
+        manifest = result.manifest
+        manifest.update(_manifest(result, table, policy, cap, started, rows, output_hashes(tmp)))
+        manifest["privacy"].update(_ledger_facts(ledger, policy, entry))
+        manifest["non_dp_seed_given"] = seed is not None
+        if sign is not None:  # before signing, so that the signature covers the claim
+            manifest["signer"] = signer_entry(sign)
+        write_text(tmp / "report.html", release_html(result, table.path.name, original=table.frame))
+        manifest["outputs"] = {
+            name: {"sha256": sha, "rows": rows.get(name)}
+            for name, sha in output_hashes(tmp).items()
+        }
+        manifest["finished"] = _now()
+        # Under another name until the bundle is in place: a folder left by a crash has no
+        # manifest.json, so `sdc check` refuses it.
+        write_json(tmp / PENDING_MANIFEST, manifest)
+        if sign is not None:  # the pending manifest's bytes are manifest.json's once sealed
+            sign_manifest(tmp, sign, PENDING_MANIFEST)
+    _seal(out)
+    if entry is not None:
+        ledger.complete(entry, str(out))
+    return result
 
 
 def pseudonym_key_path(out: Path) -> Path:
@@ -270,6 +279,134 @@ def _kept_key(out: Path, key: bytes | None, *, force: bool) -> Iterator[Path | N
     staged.unlink()
 
 
+#: The manifest's name inside a bundle that is not in place yet.
+PENDING_MANIFEST = MANIFEST + ".pending"
+
+
+def policy_ledger(policy: Policy) -> Ledger:
+    """The ledger of a policy: ``privacy.ledger`` (beside the policy), else the fallbacks."""
+    source = policy.source
+    return ledger_for(policy.privacy.ledger, source.parent if source is not None else None)
+
+
+def _clear_leftovers(out: Path) -> None:
+    """Refuse a dangling link as ``out``; remove staging folders an earlier run left behind.
+
+    A release killed while writing leaves its hidden staging folder (``.NAME.*.partial``)
+    beside ``out``; its manifest is still pending, so it is no bundle, and the next run on the
+    same ``out`` removes it.
+    """
+    if out.is_symlink() and not out.exists():
+        raise DataError(
+            f"{out}: is a link to {os.readlink(out)}, which does not exist; remove the link or "
+            "choose another folder"
+        )
+    parent = out.parent if str(out.parent) else Path(".")
+    try:
+        found = list(parent.glob(f".{glob.escape(out.name)}.*.partial"))
+    except OSError:
+        return
+    for folder in found:
+        if folder.is_dir() and not folder.is_symlink():
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _check_budget(
+    ledger: Ledger, table: Table, policy: Policy, request: Budget, cap: Budget
+) -> Fingerprint | None:
+    """Refuse early (before any work) a release the ledger cannot pay for."""
+    if request.epsilon <= 0:
+        return None
+    fingerprint = content_fingerprint(table.frame)
+    assert policy.privacy.dataset is not None  # the policy refuses DP outputs without it
+    with ledger.locked():
+        ledger.check(
+            policy.privacy.dataset,
+            request,
+            cap,
+            fingerprint=fingerprint,
+            where=policy.where("privacy", "budget"),
+        )
+    return fingerprint
+
+
+def _spend_ahead(
+    ledger: Ledger,
+    table: Table,
+    policy: Policy,
+    request: Budget,
+    cap: Budget,
+    fingerprint: Fingerprint | None,
+) -> LedgerEntry | None:
+    """Check again and write the spending to the ledger, before any DP measurement runs.
+
+    The check and the write hold the ledger's lock together, so two releases cannot both
+    pass the check; the line is fsynced before this returns.
+    """
+    if request.epsilon <= 0 or fingerprint is None:
+        return None
+    dataset = policy.privacy.dataset
+    assert dataset is not None
+    planned = [
+        table_spec(policy, i).table_name
+        for i, t in enumerate(policy.outputs.tables)
+        if t.dp is not None
+    ]
+    mechanisms: list[str] = sorted(
+        {t.dp.mechanism for t in policy.outputs.tables if t.dp is not None}
+    )
+    if policy.outputs.synthetic is not None:
+        planned.append("synthetic")
+        mechanisms.append("mst (gaussian, zCDP)")
+    with ledger.locked():
+        ledger.check(
+            dataset, request, cap, fingerprint=fingerprint, where=policy.where("privacy", "budget")
+        )
+        return ledger.record(
+            dataset,
+            planned,
+            request,
+            ", ".join(mechanisms),
+            policy.name,
+            input_sha256=table.sha256,
+            fingerprint=fingerprint,
+            cap=cap,
+        )
+
+
+def _seal(out: Path) -> None:
+    """Put the manifest in place, last: only now is ``out`` a complete bundle."""
+    pending = out / PENDING_MANIFEST
+    os.replace(pending, out / MANIFEST)
+    try:
+        fd = os.open(out, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _ledger_facts(ledger: Ledger, policy: Policy, entry: LedgerEntry | None) -> dict[str, Any]:
+    """What the manifest says about the budget's bookkeeping (no path made absolute)."""
+    if entry is None:
+        return {"dataset": policy.privacy.dataset, "ledger": None}
+    return {"dataset": entry.dataset, "ledger": ledger.shown, "ledger_entry": entry.id}
+
+
+def _new_ledger_note(ledger: Ledger, new: bool) -> tuple[str, ...]:
+    """A ledger file that did not exist starts every budget at zero: never silently."""
+    if not new:
+        return ()
+    return (
+        f"the privacy-budget ledger {ledger.shown} did not exist and was started by this "
+        "release; budgets spent in any other ledger do not count here",
+    )
+
+
 def _build_tables(
     base: pd.DataFrame, policy: Policy, seed: int | None, engine: CountingEngine | None
 ) -> tuple[ProtectedTable, ...]:
@@ -300,21 +437,6 @@ def _build_tables(
             "published cells; coarsen the table or use rounding or dp"
         )
     return tables
-
-
-def _record_spending(ledger: Ledger, table: Table, policy: Policy, result: ReleaseResult) -> None:
-    """Write the release's DP spending to the ledger (inside the ledger lock)."""
-    dp_outputs = [t.name for t in result.tables if t.budget.epsilon > 0]
-    if result.synthetic is not None:
-        dp_outputs.append("synthetic")
-    ledger.record(
-        table.sha256,
-        dp_outputs,
-        result.budget,
-        _mechanisms(result.tables, result.synthetic),
-        policy.name,
-        dataset=table.path.name,
-    )
 
 
 def _inputs(

@@ -28,7 +28,7 @@ outputs:
   tables:
     - {by: [village, sex], count: true, min_cell: 3}
     - {by: [village], sum: income, dp: {epsilon: 0.4}}
-privacy: {budget: 1.0}
+privacy: {budget: 1.0, dataset: survey}
 """
 
 
@@ -128,14 +128,14 @@ def test_release_check_budget_round_trip(workdir: Path) -> None:
     assert "FAIL" not in out
 
     code, out, _ = run("budget")
-    assert code == 0 and "survey.csv" in out and "0.4" in out
+    assert code == 0 and "survey " in out and "0.4" in out
 
     # a second release spends 0.4 more (0.8 of 1.0); a third would pass the cap and is refused
     assert run("release", "survey.csv", "--policy", "policy.yaml", "--out", "rel2")[0] == 0
     code, _, err = run("release", "survey.csv", "--policy", "policy.yaml", "--out", "rel3")
     assert code == 1
     assert err.startswith("Error: release needs epsilon 0.4")
-    assert "0.2" in err and "is left for survey.csv" in err
+    assert "0.2" in err and "is left for dataset survey;" in err
     assert not (workdir / "rel3").exists()
 
 

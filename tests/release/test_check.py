@@ -34,7 +34,7 @@ outputs:
   tables:
     - {by: [village, sex], count: true, min_cell: 3}
     - {by: [village], sum: income, dp: {epsilon: 0.4}}
-privacy: {budget: 1.0}
+privacy: {budget: 1.0, dataset: survey}
 """
 
 COUNT = "tables/count_by_village_sex.csv"

@@ -34,9 +34,9 @@ KEY = "a-test-key-of-32-characters-long!"
 TABLES_ONLY = POLICY.replace("  microdata: {treatments: [recode, suppress]}\n", "")
 #: The officer also wants DP synthetic data.
 WITH_SYNTHETIC = POLICY.replace(
-    "privacy: {budget: 1.0}",
+    "privacy: {budget: 1.0, dataset: survey}",
     "  synthetic: {method: mst, epsilon: 0.5, delta: 1.0e-9, rows: 50, seed: 1}\n"
-    "privacy: {budget: 1.0}",
+    "privacy: {budget: 1.0, dataset: survey}",
 )
 
 COUNT = "tables/count_by_village_sex.csv"

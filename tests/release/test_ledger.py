@@ -85,26 +85,45 @@ def test_default_path_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
 
 def test_record_spent_summary(tmp_path: Path) -> None:
     ledger = Ledger(tmp_path / "sub" / "ledger.jsonl")
-    assert ledger.entries() == [] and ledger.spent(SHA) == Budget.zero()
+    assert ledger.entries() == [] and ledger.spent("survey") == Budget.zero()
     t0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     e = ledger.record(
-        SHA, ["t1", "t2"], Budget(0.5), "discrete laplace", "pol-a", dataset="survey.csv", time=t0
+        "survey",
+        ["t1", "t2"],
+        Budget(0.5),
+        "discrete laplace",
+        "pol-a",
+        input_sha256=SHA,
+        cap=Budget(1.0),
+        time=t0,
     )
-    assert e.time == "2026-01-02T03:04:05+00:00"
+    assert e.time == "2026-01-02T03:04:05+00:00" and not e.complete
+    ledger.complete(e, "rel", time=t0)
     ledger.record(
-        SHA,
+        "survey",
         ["t3"],
         Budget(0.25, 1e-7),
         "discrete gaussian",
         "pol-b",
+        cap=Budget(5.0),  # the cap is fixed at the first release: ignored
         time=datetime(2026, 1, 3, tzinfo=UTC),
     )
-    ledger.record(OTHER, ["s"], Budget(1.0), "laplace", "pol-a", dataset="other.csv")
+    ledger.record("other", ["s"], Budget(1.0), "laplace", "pol-a")
     lines = (tmp_path / "sub" / "ledger.jsonl").read_text().splitlines()
-    assert len(lines) == 3
-    first = json.loads(lines[0])
+    assert len(lines) == 5
+    assert json.loads(lines[0]) == {
+        "kind": "cap",
+        "dataset": "survey",
+        "epsilon": 1.0,
+        "delta": 0.0,
+        "reason": "first release",
+        "time": "2026-01-02T03:04:05+00:00",
+    }
+    first = json.loads(lines[1])
     assert first == {
-        "dataset": "survey.csv",
+        "kind": "spend",
+        "id": e.id,
+        "dataset": "survey",
         "dataset_sha256": SHA,
         "delta": 0.0,
         "epsilon": 0.5,
@@ -113,38 +132,69 @@ def test_record_spent_summary(tmp_path: Path) -> None:
         "policy": "pol-a",
         "time": "2026-01-02T03:04:05+00:00",
     }
-    assert ledger.spent(SHA) == Budget(0.75, 1e-7)
+    assert json.loads(lines[2]) == {
+        "kind": "complete",
+        "id": e.id,
+        "bundle": "rel",
+        "time": "2026-01-02T03:04:05+00:00",
+    }
+    assert ledger.spent("survey") == Budget(0.75, 1e-7)
+    assert ledger.cap("survey") == Budget(1.0) and ledger.cap("other") is None
+    assert [x.complete for x in ledger.entries()] == [True, False, False]
     rows = ledger.summary()
-    assert [r.dataset_sha256 for r in rows] == [SHA, OTHER]
+    assert [r.dataset for r in rows] == ["survey", "other"]
     assert rows[0].releases == 2 and rows[0].spent == Budget(0.75, 1e-7)
-    assert rows[0].dataset == "survey.csv" and rows[0].policies == ("pol-a", "pol-b")
+    assert rows[0].incomplete == 1 and rows[0].cap == Budget(1.0)
+    assert rows[0].policies == ("pol-a", "pol-b")
     assert rows[0].last_release == "2026-01-03T00:00:00+00:00"
-    assert rows[0].as_dict()["epsilon"] == 0.75
+    assert rows[0].as_dict()["epsilon"] == 0.75 and rows[0].as_dict()["cap_epsilon"] == 1.0
+    assert rows[1].as_dict()["cap_epsilon"] is None
     assert repr(ledger).startswith("Ledger(")
+
+
+def test_a_line_from_before_dataset_names_is_charged_to_its_file_name(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.jsonl"
+    path.write_text(
+        json.dumps(
+            {
+                "time": "2026-01-01T00:00:00+00:00",
+                "dataset_sha256": SHA,
+                "dataset": "survey.csv",
+                "outputs": ["t"],
+                "epsilon": 0.5,
+                "delta": 0.0,
+                "mechanism": "laplace",
+                "policy": "p",
+            }
+        )
+        + "\n"
+    )
+    (entry,) = Ledger(path).entries()
+    assert entry.dataset == "survey.csv" and entry.complete and entry.id == ""
+    assert Ledger(path).spent("survey.csv") == Budget(0.5)
 
 
 def test_check_refuses_over_budget_with_exact_message(tmp_path: Path) -> None:
     ledger = Ledger(tmp_path / "ledger.jsonl")
-    ledger.record(SHA, ["t"], Budget(0.8), "discrete laplace", "p", dataset="survey.csv")
-    assert ledger.check(SHA, Budget(0.2), Budget(1.0)) == Budget(0.0)
+    ledger.record("survey", ["t"], Budget(0.8), "discrete laplace", "p")
+    assert ledger.check("survey", Budget(0.2), Budget(1.0)) == Budget(0.0)
     with pytest.raises(BudgetExceeded) as info:
-        ledger.check(SHA, Budget(0.5), Budget(1.0), dataset="survey.csv")
+        ledger.check("survey", Budget(0.5), Budget(1.0))
     assert str(info.value) == (
-        "release needs epsilon 0.5 but only 0.2 of 1.0 is left for survey.csv "
-        "(sha256 3f2a…); see `sdc budget`"
+        "release needs epsilon 0.5 but only 0.2 of 1.0 is left for dataset survey; see `sdc budget`"
     )
     # Another dataset has its own budget.
-    assert ledger.check(OTHER, Budget(0.5), Budget(1.0)) == Budget(0.5)
+    assert ledger.check("other", Budget(0.5), Budget(1.0)) == Budget(0.5)
 
 
 def test_check_message_with_delta_and_overspent(tmp_path: Path) -> None:
     ledger = Ledger(tmp_path / "ledger.jsonl")
-    ledger.record(SHA, ["t"], Budget(1.5), "laplace", "p")
+    ledger.record("survey", ["t"], Budget(1.5), "laplace", "p")
     with pytest.raises(BudgetExceeded) as info:
-        ledger.check(SHA, Budget(0.1, 1e-6), Budget(1.0, 1e-5))
+        ledger.check("survey", Budget(0.1, 1e-6), Budget(1.0, 1e-5))
     assert str(info.value) == (
         "release needs epsilon 0.1 and delta 1e-06 but only epsilon 0.0 and delta 1e-05 of "
-        "epsilon 1.0 and delta 1e-05 is left for (sha256 3f2a…); see `sdc budget`"
+        "epsilon 1.0 and delta 1e-05 is left for dataset survey; see `sdc budget`"
     )
 
 

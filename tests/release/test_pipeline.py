@@ -233,7 +233,11 @@ def survey(n: int = 60) -> pd.DataFrame:
 
 
 def make(
-    tmp_path: Path, outputs: str, *, privacy: str = "privacy: {budget: 1.0}\n", frame: Any = None
+    tmp_path: Path,
+    outputs: str,
+    *,
+    privacy: str = "privacy: {budget: 1.0, dataset: survey}\n",
+    frame: Any = None,
 ) -> tuple[Path, Policy]:
     return write_inputs(
         tmp_path, survey() if frame is None else frame, BASE_POLICY + outputs + privacy
@@ -298,11 +302,11 @@ def test_dp_tables_and_synthetic_are_recorded_in_the_ledger(tmp_path: Path) -> N
     assert len(entries) == 1
     entry = entries[0]
     assert entry.dataset_sha256 == table.sha256
-    assert entry.dataset == "survey.csv"
+    assert entry.dataset == "survey" and entry.complete
     assert entry.budget.epsilon == pytest.approx(0.9)
     assert set(entry.outputs) == {"sum_income_by_village", "count_by_sex", "synthetic"}
     assert entry.policy_name == "base"
-    assert ledger.spent(table.sha256).epsilon == pytest.approx(0.9)
+    assert ledger.spent("survey").epsilon == pytest.approx(0.9)
     dp = pd.read_csv(tmp_path / "rel" / "tables" / "sum_income_by_village.csv")
     assert set(dp["flag"]) == {"dp"}
     assert (dp["ci_low"] <= dp["sum"]).all() and (dp["sum"] <= dp["ci_high"]).all()
@@ -319,22 +323,22 @@ def test_budget_refusal_leaves_no_bundle_and_no_ledger_entry(tmp_path: Path) -> 
     data, policy = make(tmp_path, outputs)
     table = read_table(data)
     ledger = Ledger(tmp_path / "ledger.jsonl")
-    ledger.record(table.sha256, ["earlier"], Budget(0.7), "laplace", "earlier")
+    ledger.record("survey", ["earlier"], Budget(0.7), "laplace", "earlier")
     before = ledger.path.read_bytes()
     with pytest.raises(
         BudgetExceeded,
-        match=r"^release needs epsilon 0\.4 but only 0\.3 of 1\.0 is left for survey\.csv",
+        match=r"^release needs epsilon 0\.4 but only 0\.3 of 1\.0 is left for dataset survey;",
     ):
         release(table, policy, tmp_path / "rel", ledger=ledger)
     assert not (tmp_path / "rel").exists()
     assert leftovers(tmp_path / "rel") == []
     assert ledger.path.read_bytes() == before
-    # another dataset has its own budget
+    # another dataset (every record different) has its own budget
     other = survey()
-    other.loc[0, "income"] = 1
+    other["income"] = other["income"] + 1
     (tmp_path / "two").mkdir()
     data2, policy2 = write_inputs(
-        tmp_path / "two", other, BASE_POLICY + outputs + "privacy: {budget: 1.0}\n"
+        tmp_path / "two", other, BASE_POLICY + outputs + "privacy: {budget: 1.0, dataset: other}\n"
     )
     release(read_table(data2), policy2, tmp_path / "rel2", ledger=ledger)
     assert len(ledger.entries()) == 2
@@ -464,7 +468,7 @@ def test_release_seed_is_withheld_with_synthetic_output(tmp_path: Path) -> None:
         "outputs:\n"
         "  microdata: {treatments: [recode, pram, suppress]}\n"
         "  synthetic: {epsilon: 0.5, rows: 30, columns: [sex, village]}\n"
-        "privacy: {budget: 1.0}\n"
+        "privacy: {budget: 1.0, dataset: survey}\n"
     )
     data, policy = write_inputs(tmp_path, survey(), text)
     release(

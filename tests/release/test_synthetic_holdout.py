@@ -22,6 +22,7 @@ columns:
   age: {role: quasi, bounds: [0, 100]}
 outputs:
   synthetic: {epsilon: 1.0, rows: 300, seed: 3, holdout: HOLD}
+privacy: {dataset: synth}
 """
 
 

@@ -34,7 +34,7 @@ outputs:
     - {by: [village, sex], count: true, min_cell: 3}
     - {by: [village], sum: income, dp: {epsilon: 0.3}}
   synthetic: {epsilon: 0.5, rows: 40, seed: 4, columns: [sex, village]}
-privacy: {budget: 1.0}
+privacy: {budget: 1.0, dataset: survey}
 """
 
 
