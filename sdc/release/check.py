@@ -1022,8 +1022,8 @@ def _excess(shown: np.ndarray, expected: np.ndarray, *, blanks: bool = False) ->
 
 def _rows(columns: list[np.ndarray]) -> np.ndarray:
     """Each record's values joined into one text; None when any of them is blank."""
-    frame = pd.DataFrame({i: c for i, c in enumerate(columns)})
-    blank = frame.isna().any(axis=1).to_numpy()
-    joined = frame.astype(str).agg("\x1f".join, axis=1).to_numpy(dtype=object)
-    joined[blank] = None
-    return np.asarray(joined)
+    joined = [
+        None if any(v is None for v in values) else "\x1f".join(values)
+        for values in zip(*columns, strict=True)
+    ]
+    return np.array(joined, dtype=object)

@@ -1,0 +1,433 @@
+"""``sdc check`` verifies that the policy's treatments were applied (the release plan).
+
+Each attack forges a bundle as a dishonest tool would: it edits the outputs and recomputes
+every hash in the manifest (``rehash``), so only the plan - what the policy's recodes and
+table methods can produce - and, with ``--data``, the input can tell.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sdc.io import read_table
+from sdc.policy import Policy
+from sdc.release.check import check_bundle
+from sdc.release.plan import release_plan
+from tests.cli._runner import run
+from tests.release.test_check import POLICY, policy_from
+from tests.release.test_check_hardening import (
+    KEY,
+    edit_manifest,
+    failed,
+    item,
+    make_bundle,
+    microdata,
+    rehash,
+    replace_microdata,
+)
+
+COUNT = "tables/count_by_village_sex.csv"
+DP = "tables/sum_income_by_village.csv"
+
+# --------------------------------------------------------------------------- the issue's forgery
+
+#: The issue's case: ages that already meet k = 5 unbanded, a policy that says bands.
+BANDED = """\
+version: 1
+name: banded
+columns:
+  age: {role: quasi, recode: {bands: [0, 18, 30, 45, 60]}}
+  sex: {role: quasi}
+  hiv: {role: sensitive}
+thresholds: {k: 5}
+outputs:
+  microdata: {treatments: [recode, suppress]}
+"""
+
+
+def ages_survey(n: int = 3000) -> pd.DataFrame:
+    rng = np.random.default_rng(7)
+    return pd.DataFrame(
+        {
+            "age": rng.choice([16, 22, 27, 33, 38, 44, 51, 58, 63, 70], size=n),
+            "sex": rng.choice(["f", "m"], size=n),
+            "hiv": rng.choice(["neg", "pos"], size=n, p=[0.9, 0.1]),
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def made_banded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from sdc.release.ledger import Ledger
+    from sdc.release.pipeline import release
+
+    folder = tmp_path_factory.mktemp("banded")
+    ages_survey().to_csv(folder / "survey.csv", index=False)
+    release(
+        read_table(folder / "survey.csv"),
+        policy_from(folder, BANDED),
+        folder / "rel",
+        seed=1,
+        ledger=Ledger(folder / "l.jsonl"),
+    )
+    return folder
+
+
+@pytest.fixture
+def banded(made_banded: Path, tmp_path: Path) -> Path:
+    shutil.copytree(made_banded, tmp_path / "in")
+    return tmp_path / "in"
+
+
+def test_the_honest_banded_bundle_passes(banded: Path) -> None:
+    policy = policy_from(banded, BANDED)
+    result = check_bundle(banded / "rel", policy, read_table(banded / "survey.csv"))
+    assert result.passed, [(i.name, i.detail) for i in result.items if not i.passed]
+    assert item(result, "recodes").detail == (
+        "every released value is one the policy's recode can produce: "
+        "age (bands [0, 18, 30, 45, 60], integer labels)"
+    )
+    assert item(result, "rows").detail == "microdata.csv has 3000 records, as the manifest says"
+    assert item(result, "input").detail == (
+        "survey.csv has the SHA-256 the manifest records; 3000 records released of 3000"
+    )
+    assert item(result, "input values").detail == (
+        "the released values of 3 column(s) are those of survey.csv after the policy's "
+        "recodes (compared as multisets: records are released in random order)"
+    )
+
+
+def test_raw_ages_where_the_policy_says_bands_fail(banded: Path) -> None:
+    """The issue's forged bundle: raw ages (k = 5 holds) and every hash recomputed."""
+    raw = ages_survey()
+    frame = microdata(banded / "rel")
+    frame["age"] = raw["age"].to_numpy()
+    replace_microdata(banded / "rel", frame)
+    policy = policy_from(banded, BANDED)
+    result = check_bundle(banded / "rel", policy)
+    assert failed(result) == {"recodes"}
+    detail = item(result, "recodes").detail
+    assert detail == (
+        "age: 3000 of 3000 value(s) are not values of the policy's recode "
+        "(bands [0, 18, 30, 45, 60])"
+    )
+    for age in raw["age"].unique():
+        assert str(age) not in detail.replace("3000", "").replace("18, 30, 45, 60", "")
+    with_data = check_bundle(banded / "rel", policy, read_table(banded / "survey.csv"))
+    assert failed(with_data) == {"recodes", "input values"}
+    assert item(with_data, "input values").detail == (
+        "age: 3000 released value(s) are not the recode of an input record's value"
+    )
+
+
+def test_a_few_raw_values_among_bands_fail(banded: Path) -> None:
+    frame = microdata(banded / "rel")
+    frame["age"] = frame["age"].astype(object)
+    frame.loc[:4, "age"] = "44"
+    replace_microdata(banded / "rel", frame)
+    detail = item(check_bundle(banded / "rel", policy_from(banded, BANDED)), "recodes").detail
+    assert detail == (
+        "age: 5 of 3000 value(s) are not values of the policy's recode (bands [0, 18, 30, 45, 60])"
+    )
+
+
+def test_the_cli_checks_against_the_input(banded: Path) -> None:
+    args = ["check", str(banded / "rel"), "--policy", str(banded / "p.yaml")]
+    (banded / "p.yaml").write_text(BANDED)
+    code, out, _ = run(*args, "--data", str(banded / "survey.csv"))
+    assert code == 0, out
+    assert "PASS  input values  the released values of 3 column(s)" in out
+    code, _, err = run(*args, "--data", str(banded / "nowhere.csv"))
+    assert code == 2
+    assert err.startswith("Error: ") and "nowhere.csv" in err and "Traceback" not in err
+
+
+# --------------------------------------------------------------------------- tables
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_bundle(tmp_path_factory.mktemp("made"), POLICY)
+
+
+@pytest.fixture
+def bundle(made: Path, tmp_path: Path) -> Path:
+    shutil.copytree(made.parent, tmp_path / "in")
+    return tmp_path / "in" / "rel"
+
+
+@pytest.fixture
+def policy(tmp_path: Path) -> Policy:
+    return policy_from(tmp_path, POLICY)
+
+
+def test_the_reference_bundle_passes_with_its_input(bundle: Path, policy: Policy) -> None:
+    result = check_bundle(bundle, policy, read_table(bundle.parent / "survey.csv"))
+    assert result.passed, [(i.name, i.detail) for i in result.items if not i.passed]
+    assert item(result, "table count_by_village_sex").detail.endswith(
+        "; suppression as the policy says; audit passed"
+    )
+    assert "dp (laplace, epsilon 0.4) as the policy says" in (
+        item(result, "table sum_income_by_village").detail
+    )
+    assert item(result, "input values").detail.endswith(
+        "; not compared (pseudonyms or perturbed): pid"
+    )
+
+
+def test_a_count_table_relabelled_dp_fails(bundle: Path, policy: Policy) -> None:
+    tidy = pd.read_csv(bundle / COUNT, keep_default_na=False, na_values=[""])
+    shown = tidy["flag"] == "published"
+    tidy.loc[shown, "flag"] = "dp"
+    tidy["noise_scale"], tidy["ci_low"], tidy["ci_high"] = 1.0, 0.0, 9.0
+    tidy.to_csv(bundle / COUNT, index=False)
+    rehash(bundle, COUNT)
+    result = check_bundle(bundle, policy)
+    assert failed(result) == {"table count_by_village_sex"}
+    assert item(result, "table count_by_village_sex").detail == (
+        f"{int(shown.sum())} cell(s) flagged dp, but the policy protects this table by suppression"
+    )
+
+
+def test_a_dp_table_with_another_epsilon_fails(tmp_path: Path, policy: Policy) -> None:
+    other = make_bundle(tmp_path / "eps", POLICY.replace("epsilon: 0.4", "epsilon: 0.8"))
+    result = check_bundle(other, policy)
+    assert failed(result) == {"table sum_income_by_village"}
+    assert item(result, "table sum_income_by_village").detail == (
+        "epsilon 0.8 (policy: 0.4); the smallest noise_scale is 1767.77, not 3535.53 as "
+        "epsilon 0.4 gives"
+    )
+
+
+def test_an_epsilon_edited_in_the_manifest_fails_on_the_noise_scale(
+    bundle: Path, tmp_path: Path
+) -> None:
+    """A forger who lowers the manifest's epsilon to the policy's leaves the noise as it was."""
+    other = make_bundle(tmp_path / "eps", POLICY.replace("epsilon: 0.4", "epsilon: 0.8"))
+
+    def claim(m: dict[str, object]) -> None:
+        m["tables"][1]["budget"]["epsilon"] = 0.4  # type: ignore[index]
+        m["privacy"]["spent"]["epsilon"] = 0.4  # type: ignore[index]
+
+    edit_manifest(other, claim)
+    result = check_bundle(other, policy_from(tmp_path, POLICY))
+    assert failed(result) == {"table sum_income_by_village"}
+    assert item(result, "table sum_income_by_village").detail == (
+        "the smallest noise_scale is 1767.77, not 3535.53 as epsilon 0.4 gives"
+    )
+
+
+ROUNDED = POLICY.replace("count: true, min_cell: 3", "count: true, rounding: {base: 5}")
+
+
+def test_a_rounded_table_where_the_policy_says_min_cell_fails(
+    tmp_path: Path, policy: Policy
+) -> None:
+    rounded = make_bundle(tmp_path / "rounded", ROUNDED)
+    assert check_bundle(rounded, policy_from(tmp_path, ROUNDED, "r.yaml")).passed
+    result = check_bundle(rounded, policy)
+    assert failed(result) == {"table count_by_village_sex"}
+    cells = len(pd.read_csv(rounded / COUNT))
+    assert item(result, "table count_by_village_sex").detail == (
+        "made by 'random rounding to base 5', not by the policy's suppression; "
+        f"{cells} cell(s) flagged rounded, but the policy protects this table by suppression"
+    )
+
+
+def test_rounded_values_must_be_multiples_of_the_base(tmp_path: Path) -> None:
+    rounded = make_bundle(tmp_path / "rounded", ROUNDED)
+    tidy = pd.read_csv(rounded / COUNT)
+    tidy.loc[0, "count"] = 7
+    tidy.to_csv(rounded / COUNT, index=False)
+    rehash(rounded, COUNT)
+    result = check_bundle(rounded, policy_from(tmp_path, ROUNDED))
+    assert item(result, "table count_by_village_sex").detail == (
+        "1 rounded value(s) are not multiples of 5"
+    )
+
+
+def test_a_table_with_other_by_variables_fails(bundle: Path, policy: Policy) -> None:
+    edit_manifest(bundle, lambda m: m["tables"][0].__setitem__("by", ["sex", "village"]))
+    detail = item(check_bundle(bundle, policy), "table count_by_village_sex").detail
+    assert detail.startswith("the by variables are ['sex', 'village'] (policy: ['village', 'sex'])")
+
+
+def test_a_table_the_policy_does_not_have_fails(bundle: Path, policy: Policy) -> None:
+    shutil.copy(bundle / COUNT, bundle / "tables" / "extra.csv")
+    edit_manifest(bundle, lambda m: m["tables"].append({**m["tables"][0], "name": "extra"}))
+    rehash(bundle, "tables/extra.csv")
+    assert item(check_bundle(bundle, policy), "table extra").detail == (
+        "the policy has no table of this name"
+    )
+
+
+# --------------------------------------------------------------------------- rows and --data
+
+
+def test_a_record_count_that_differs_from_the_manifest_fails(bundle: Path, policy: Policy) -> None:
+    replace_microdata(bundle, microdata(bundle).iloc[1:])
+    result = check_bundle(bundle, policy, read_table(bundle.parent / "survey.csv"))
+    assert item(result, "rows").detail == (
+        "microdata.csv has 59 records but the manifest's microdata.rows says 60"
+    )
+    assert item(result, "input").detail == (
+        "the released microdata have 59 records but survey.csv has 60"
+    )
+
+
+def test_a_released_record_not_from_the_input_fails(bundle: Path, policy: Policy) -> None:
+    """One record's age band replaced by another band: valid labels, not the input's.
+
+    Here suppression left fewer ``60+`` than the input has, so the column alone cannot
+    tell; the record, whole, is no input record.
+    """
+    frame = microdata(bundle)
+    complete = frame.drop(columns=["pid"]).notna().all(axis=1).to_numpy()
+    row = int(np.flatnonzero(complete & (frame["age"].astype(str) == "0-29").to_numpy())[0])
+    frame.loc[row, "age"] = "60+"
+    replace_microdata(bundle, frame)
+    result = check_bundle(bundle, policy, read_table(bundle.parent / "survey.csv"))
+    assert "input values" in failed(result) and "recodes" not in failed(result)
+    assert item(result, "input values").detail == (
+        "1 released record(s) with no blank are not an input record after the policy's recodes"
+    )
+
+
+def test_a_band_more_often_than_in_the_input_fails(banded: Path) -> None:
+    frame = microdata(banded / "rel")
+    row = int(np.flatnonzero((frame["age"] == "18-29").to_numpy())[0])
+    frame.loc[row, "age"] = "60+"
+    replace_microdata(banded / "rel", frame)
+    policy = policy_from(banded, BANDED)
+    result = check_bundle(banded / "rel", policy, read_table(banded / "survey.csv"))
+    assert failed(result) == {"input values"}
+    assert item(result, "input values").detail == (
+        "age: 1 released value(s) are not the recode of an input record's value"
+    )
+
+
+def test_values_swapped_between_records_fail(bundle: Path, policy: Policy) -> None:
+    """Each column keeps its values, but two records no longer are input records."""
+    frame = microdata(bundle)
+    complete = frame.drop(columns=["pid"]).notna().all(axis=1).to_numpy()
+    f, m = (int(np.flatnonzero(complete & (frame["sex"] == sex).to_numpy())[0]) for sex in "fm")
+    frame.loc[[f, m], "sex"] = ["m", "f"]
+    replace_microdata(bundle, frame)
+    result = check_bundle(bundle, policy, read_table(bundle.parent / "survey.csv"))
+    assert item(result, "input values").detail == (
+        "2 released record(s) with no blank are not an input record after the policy's recodes"
+    )
+
+
+def test_another_input_fails_its_hash(bundle: Path, policy: Policy) -> None:
+    other = bundle.parent / "other.csv"
+    read_table(bundle.parent / "survey.csv").frame.iloc[::-1].to_csv(other, index=False)
+    result = check_bundle(bundle, policy, read_table(other))
+    assert item(result, "input").detail == (
+        "other.csv is not the bundle's input: its SHA-256 differs from the manifest's"
+    )
+    assert item(result, "input values").passed  # the same records, in another order
+
+
+def test_a_keyed_input_hash_is_not_compared(bundle: Path, policy: Policy) -> None:
+    edit_manifest(bundle, lambda m: m.__setitem__("input", {"keyed_sha256": "ab" * 32}))
+    result = check_bundle(bundle, policy, read_table(bundle.parent / "survey.csv"))
+    assert item(result, "input").passed
+    assert item(result, "input").detail == (
+        "the manifest identifies its input by a keyed hash (a DP bundle): the hash is not "
+        "compared; 60 records released of 60"
+    )
+
+
+def test_an_input_the_recodes_do_not_fit_fails_without_a_traceback(
+    bundle: Path, policy: Policy
+) -> None:
+    bad = bundle.parent / "bad.csv"
+    read_table(bundle.parent / "survey.csv").frame.assign(age="old").to_csv(bad, index=False)
+    detail = item(check_bundle(bundle, policy, read_table(bad)), "input values").detail
+    assert detail.startswith("the policy's recodes fail on bad.csv: column 'age' must be numeric")
+
+
+# --------------------------------------------------------------------------- generalize: auto
+
+AUTO = """\
+version: 1
+name: auto
+columns:
+  age: {role: quasi, recode: {map: age.csv}}
+  sex: {role: quasi}
+  hiv: {role: sensitive}
+thresholds: {k: 5, max_suppression: 0.1}
+outputs:
+  microdata: {generalize: auto}
+"""
+
+
+def age_hierarchy(folder: Path) -> None:
+    rows = [f"{a};{a // 10 * 10}s;{'young' if a < 40 else 'old'};*" for a in range(10, 80)]
+    (folder / "age.csv").write_text("\n".join(rows) + "\n")
+
+
+@pytest.fixture(scope="module")
+def made_auto(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("auto")
+    age_hierarchy(folder)
+    frame = ages_survey(400)
+    frame.to_csv(folder / "survey.csv", index=False)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("SDC_PSEUDONYM_KEY", KEY)
+    try:
+        from sdc.release.ledger import Ledger
+        from sdc.release.pipeline import release
+
+        release(
+            read_table(folder / "survey.csv"),
+            policy_from(folder, AUTO),
+            folder / "rel",
+            seed=1,
+            ledger=Ledger(folder / "l.jsonl"),
+        )
+    finally:
+        mp.undo()
+    return folder
+
+
+def test_generalize_auto_values_come_from_one_level(made_auto: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    shutil.copytree(made_auto, folder)
+    policy = policy_from(folder, AUTO)
+    result = check_bundle(folder / "rel", policy, read_table(folder / "survey.csv"))
+    assert result.passed, [(i.name, i.detail) for i in result.items if not i.passed]
+    assert item(result, "recodes").detail.startswith(
+        "every released value is one the policy's recode can produce: age (one level "
+        "(0 to 3) of age.csv: level "
+    )
+    frame = microdata(folder / "rel")
+    levels = release_plan(policy).values["age"]
+    level = levels.fitting_levels(frame["age"])[0]
+    other = "young" if level != 2 else "10s"
+    frame["age"] = [None if pd.isna(v) else str(v) for v in frame["age"]]
+    frame.loc[:2, "age"] = other
+    replace_microdata(folder / "rel", frame)
+    assert item(check_bundle(folder / "rel", policy), "recodes").detail == (
+        "age: 3 of 400 value(s) are not values of the policy's recode "
+        "(one level (0 to 3) of age.csv)"
+    )
+
+
+def test_max_level_caps_the_levels_check_accepts(made_auto: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    shutil.copytree(made_auto, folder)
+    frame = microdata(folder / "rel")
+    frame["age"] = "*"
+    replace_microdata(folder / "rel", frame)
+    capped = policy_from(folder, AUTO.replace("map: age.csv}", "map: age.csv, max_level: 2}"))
+    assert item(check_bundle(folder / "rel", capped), "recodes").detail == (
+        "age: 400 of 400 value(s) are not values of the policy's recode "
+        "(one level (0 to 2) of age.csv)"
+    )
