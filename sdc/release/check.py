@@ -810,7 +810,8 @@ def _dp_problems(tidy: pd.DataFrame, planned: TablePlan) -> list[str]:
 def _table_ok(tidy: pd.DataFrame, planned: TablePlan) -> str:
     counts = tidy["flag"].astype(str).value_counts().to_dict()
     shown = ", ".join(f"{n} {flag}" for flag, n in sorted(counts.items()))
-    return f"{len(tidy)} cells ({shown}); {planned.describe()} as the policy says; audit passed"
+    audit = "; audit passed" if planned.method == "suppression" else ""
+    return f"{len(tidy)} cells ({shown}); {planned.describe()} as the policy says{audit}"
 
 
 # ---- synthetic data ------------------------------------------------------------------------
