@@ -431,3 +431,68 @@ def test_max_level_caps_the_levels_check_accepts(made_auto: Path, tmp_path: Path
         "age: 400 of 400 value(s) are not values of the policy's recode "
         "(one level (0 to 2) of age.csv)"
     )
+
+
+# --------------------------------------------------------------------------- the plan itself
+
+EVERY_RECODE = """\
+version: 1
+name: every-recode
+columns:
+  age: {role: quasi, recode: {bands: [0, 18, 30, 45, 60]}, top_code: 50, bottom_code: 20}
+  score: {role: quasi, recode: {bands: [0.5, 1.5, 2.5]}}
+  post: {role: quasi, recode: {prefix: 3}}
+  born: {role: quasi, recode: {date: month}}
+  seen: {role: quasi, recode: {date: year}}
+  lat: {role: quasi, recode: {grid: 0.1}, top_code: 10}
+  income: {role: sensitive, top_code: 5000, bottom_code: 10}
+thresholds: {k: 2}
+outputs:
+  microdata: {treatments: [recode]}
+"""
+
+
+def raw_records() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "age": [3, 19, 25, 44, 58, 77, None],
+            "score": [0.2, 0.7, 1.5, 2.4, 3.9, 1.0, 2.0],
+            "post": ["10115", "10117", "20095", "8", "30159", None, "10115"],
+            "born": ["1990-03-15", "1985-12-01", "2001-07-30", None, "1990-01-02"] + [None] * 2,
+            "seen": ["2020-01-01", "2021-06-30", "2019-02-03", "2020-05-05", None, None, None],
+            "lat": [12.3456, -0.04, 9.96, 3.0, None, 7.77, 1.25],
+            "income": [4, 10, 999, 5000, 123456, None, 50],
+        }
+    )
+
+
+def test_every_recode_produces_only_values_the_plan_admits(tmp_path: Path) -> None:
+    """What recode.py writes is exactly what the plan admits (no false failures)."""
+    from sdc.anonymize.policy_recodes import deterministic_recodes
+
+    policy = policy_from(tmp_path, EVERY_RECODE)
+    plan = release_plan(policy)
+    recoded, _ = deterministic_recodes(raw_records(), policy)
+    assert sorted(plan.values) == sorted(raw_records().columns)
+    for name, values in plan.values.items():
+        assert values.foreign(recoded[name])[0] == 0, name
+
+
+@pytest.mark.parametrize(
+    ("column", "foreign", "description"),
+    [
+        ("age", 6, "bands [0, 18, 30, 45, 60], top_code 50, bottom_code 20"),
+        ("score", 7, "bands [0.5, 1.5, 2.5]"),
+        ("post", 5, "prefix of 3 characters"),
+        ("born", 4, "dates as YYYY-MM"),
+        ("seen", 4, "dates as YYYY"),
+        ("lat", 5, "grid 0.1, top_code 10"),
+        ("income", 2, "top_code 5000, bottom_code 10"),
+    ],
+)
+def test_raw_values_are_foreign_to_every_recode(
+    tmp_path: Path, column: str, foreign: int, description: str
+) -> None:
+    values = release_plan(policy_from(tmp_path, EVERY_RECODE)).values[column]
+    assert values.description == description
+    assert values.foreign(raw_records()[column])[0] == foreign
