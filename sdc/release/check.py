@@ -643,6 +643,10 @@ def _check_tables(folder: Path, manifest: dict[str, Any], plan: ReleasePlan) -> 
         entries = _field(manifest, "tables", list[Any], required=False) or []
     except _Malformed as exc:
         return [CheckItem("tables", False, str(exc))]
+    try:
+        outputs: dict[str, _Output] = _field(manifest, "outputs", dict[str, _Output])
+    except _Malformed:
+        outputs = {}  # the hashes item reports it
     for i, raw in enumerate(entries):
         name = raw.get("name") if isinstance(raw, dict) else None
         label = f"table {name}" if isinstance(name, str) else f"tables[{i}]"
@@ -674,6 +678,9 @@ def _check_tables(folder: Path, manifest: dict[str, Any], plan: ReleasePlan) -> 
             items.append(CheckItem(label, False, "the policy has no table of this name"))
             continue
         problems = _table_problems(tidy, entry, planned, plan.policy)
+        listed = outputs.get(f"tables/{entry.name}.csv")
+        if listed is not None and listed.rows is not None and listed.rows != len(tidy):
+            problems.append(f"the table has {len(tidy)} cells but the manifest says {listed.rows}")
         items.append(
             CheckItem(
                 label, not problems, "; ".join(problems) if problems else _table_ok(tidy, planned)

@@ -496,3 +496,13 @@ def test_raw_values_are_foreign_to_every_recode(
     values = release_plan(policy_from(tmp_path, EVERY_RECODE)).values[column]
     assert values.description == description
     assert values.foreign(raw_records()[column])[0] == foreign
+
+
+def test_a_table_with_cells_removed_fails_its_row_count(bundle: Path, policy: Policy) -> None:
+    tidy = pd.read_csv(bundle / DP, keep_default_na=False, na_values=[""])
+    tidy.iloc[1:].to_csv(bundle / DP, index=False)
+    rehash(bundle, DP)  # a forger's rehash drops the row count; the honest one is put back
+    edit_manifest(bundle, lambda m: m["outputs"][DP].__setitem__("rows", len(tidy)))
+    assert item(check_bundle(bundle, policy), "table sum_income_by_village").detail == (
+        f"the table has {len(tidy) - 1} cells but the manifest says {len(tidy)}"
+    )
