@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from sdc.io import read_table
 from sdc.policy import Policy
@@ -506,3 +508,35 @@ def test_a_table_with_cells_removed_fails_its_row_count(bundle: Path, policy: Po
     assert item(check_bundle(bundle, policy), "table sum_income_by_village").detail == (
         f"the table has {len(tidy) - 1} cells but the manifest says {len(tidy)}"
     )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    breaks=st.lists(st.integers(-50, 150), min_size=2, max_size=6, unique=True).map(sorted),
+    values=st.lists(
+        st.one_of(st.none(), st.integers(-100, 200), st.floats(-100, 200, allow_nan=False)),
+        min_size=1,
+        max_size=30,
+    ),
+    top=st.one_of(st.none(), st.integers(-60, 160)),
+    bottom=st.one_of(st.none(), st.integers(-60, 160)),
+)
+def test_bands_with_codes_admit_whatever_the_recode_writes(
+    breaks: list[int], values: list[float | None], top: int | None, bottom: int | None
+) -> None:
+    from sdc.anonymize.policy_recodes import deterministic_recodes
+    from sdc.policy import parse_policy
+
+    assume(top is None or bottom is None or bottom < top)
+    codes = "".join(
+        f", {key}: {value}"
+        for key, value in (("top_code", top), ("bottom_code", bottom))
+        if value is not None
+    )
+    policy = parse_policy(
+        "version: 1\nname: p\ncolumns:\n"
+        f"  x: {{role: quasi, recode: {{bands: {breaks}}}{codes}}}\n"
+        "outputs:\n  microdata: {treatments: [recode]}\n"
+    )
+    recoded, _ = deterministic_recodes(pd.DataFrame({"x": values}), policy)
+    assert release_plan(policy).values["x"].foreign(recoded["x"])[0] == 0
