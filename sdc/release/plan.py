@@ -45,6 +45,7 @@ __all__ = [
     "ValuePlan",
     "assess",
     "assess_policy_has_quasi",
+    "canonical",
     "codebook",
     "release_plan",
     "risk_thresholds",
@@ -276,17 +277,34 @@ class TablePlan:
 
 
 def texts(values: pd.Series) -> np.ndarray:
-    """Each value as the text it is compared under (:func:`normalize_value`); None if blank.
+    """Each value as the text it is compared under (:func:`canonical`); None if blank.
 
     A released CSV is read with type inference and a hierarchy is text: ``39``, ``39.0``
     and ``"39"`` are all ``"39"``.
     """
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    table = np.array([normalize_value(v) for v in uniques] + [None], dtype=object)
+    table = np.array([canonical(v) for v in uniques] + [None], dtype=object)
     return np.asarray(table[np.where(codes < 0, len(uniques), codes)])
 
 
-def _among(allowed: frozenset[str]) -> Admits:
+def canonical(value: object) -> str | None:
+    """The text of a value, numbers written one way (``"1.0"``, ``1.0`` and ``1`` are ``"1"``).
+
+    A value is compared as it was released, and a released CSV is read back with type
+    inference: a hierarchy label ``1.0`` comes back as the number 1.
+    """
+    text = normalize_value(value)
+    if text is None:
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return normalize_value(number) if math.isfinite(number) else text
+
+
+def _among(labels: tuple[str, ...] | list[str]) -> Admits:
+    allowed = frozenset(canonical(label) for label in labels)
     return lambda values: np.array([v in allowed for v in values], dtype=bool)
 
 
@@ -410,7 +428,7 @@ def _value_plan(policy: Policy, name: str, auto: bool) -> ValuePlan:
             last = len(labels) - 1
             if top is not None:
                 last = int(np.searchsorted(edges, top, side="right"))
-            sets.append((f"{labels_kind} labels", _among(frozenset(labels[first : last + 1]))))
+            sets.append((f"{labels_kind} labels", _among(labels[first : last + 1])))
         shown = ", ".join(f"{b:g}" for b in breaks)
         return ValuePlan(name, f"bands [{shown}]{coded}", tuple(sets))
     if recode is not None and recode.map is not None:
@@ -426,9 +444,7 @@ def _value_plan(policy: Policy, name: str, auto: bool) -> ValuePlan:
         else:  # a map without a level serves only generalize: auto; the column stays as is
             levels = (0,)
             what = f"the values of {recode.map.as_posix()}"
-        levelled = tuple(
-            (f"level {level}", _among(frozenset(hierarchy.labels(level)))) for level in levels
-        )
+        levelled = tuple((f"level {level}", _among(hierarchy.labels(level))) for level in levels)
         return ValuePlan(name, what, levelled, hierarchy, levels)
     if recode is not None and recode.prefix is not None:
         return ValuePlan(

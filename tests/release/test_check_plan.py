@@ -540,3 +540,17 @@ def test_bands_with_codes_admit_whatever_the_recode_writes(
     )
     recoded, _ = deterministic_recodes(pd.DataFrame({"x": values}), policy)
     assert release_plan(policy).values["x"].foreign(recoded["x"])[0] == 0
+
+
+def test_numeric_hierarchy_labels_match_as_the_csv_reads_them_back(tmp_path: Path) -> None:
+    """A label ``1.0`` is released as text and read back from the CSV as the number 1."""
+    (tmp_path / "zone.csv").write_text("a;1.0;*\nb;1.0;*\nc;2.50;*\n")
+    text = (
+        "version: 1\nname: z\ncolumns:\n"
+        "  zone: {role: quasi, recode: {map: zone.csv, level: 1}}\n"
+        "outputs:\n  microdata: {treatments: [recode]}\n"
+    )
+    values = release_plan(policy_from(tmp_path, text)).values["zone"]
+    assert values.description == "level 1 of zone.csv"
+    assert values.foreign(pd.Series([1, 2.5, None, 1]))[0] == 0
+    assert values.foreign(pd.Series(["a", 3]))[:2] == (2, 2)
