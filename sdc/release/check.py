@@ -525,7 +525,7 @@ def _recode_shown(values: ValuePlan, column: pd.Series, best: str) -> str:
 
 
 def _check_rows(frame: pd.DataFrame, manifest: dict[str, Any]) -> list[CheckItem]:
-    """The released records are as many as the manifest says (its microdata and outputs)."""
+    """The released records are as many as the manifest says (input, microdata, outputs)."""
     said = []
     try:
         section: _Microdata | None = _field(manifest, "microdata", _Microdata, required=False)
@@ -534,6 +534,10 @@ def _check_rows(frame: pd.DataFrame, manifest: dict[str, Any]) -> list[CheckItem
         return []  # the microdata and hashes items report the malformed field
     if section is not None and section.rows is not None:
         said.append(("microdata.rows", section.rows))
+    given = manifest.get("input")
+    rows = given.get("rows") if isinstance(given, dict) else None
+    if isinstance(rows, int) and not isinstance(rows, bool):
+        said.append(("input.rows", rows))  # a release keeps every record
     for name in ("microdata.csv", "microdata.parquet"):
         entry = outputs.get(name)
         if entry is not None and entry.rows is not None:

@@ -275,7 +275,8 @@ def test_a_record_count_that_differs_from_the_manifest_fails(bundle: Path, polic
     replace_microdata(bundle, microdata(bundle).iloc[1:])
     result = check_bundle(bundle, policy, read_table(bundle.parent / "survey.csv"))
     assert item(result, "rows").detail == (
-        "microdata.csv has 59 records but the manifest's microdata.rows says 60"
+        "microdata.csv has 59 records but the manifest's microdata.rows says 60; "
+        "input.rows says 60"
     )
     assert item(result, "input").detail == (
         "the released microdata have 59 records but survey.csv has 60"
@@ -554,3 +555,12 @@ def test_numeric_hierarchy_labels_match_as_the_csv_reads_them_back(tmp_path: Pat
     assert values.description == "level 1 of zone.csv"
     assert values.foreign(pd.Series([1, 2.5, None, 1]))[0] == 0
     assert values.foreign(pd.Series(["a", 3]))[:2] == (2, 2)
+
+
+def test_records_dropped_from_the_input_fail_the_row_count(bundle: Path, policy: Policy) -> None:
+    """A forger who drops records and fixes the microdata's counts, not the input's."""
+    replace_microdata(bundle, microdata(bundle).iloc[2:])
+    edit_manifest(bundle, lambda m: m["microdata"].__setitem__("rows", 58))
+    assert item(check_bundle(bundle, policy), "rows").detail == (
+        "microdata.csv has 58 records but the manifest's input.rows says 60"
+    )
