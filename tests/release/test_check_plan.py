@@ -275,8 +275,7 @@ def test_a_record_count_that_differs_from_the_manifest_fails(bundle: Path, polic
     replace_microdata(bundle, microdata(bundle).iloc[1:])
     result = check_bundle(bundle, policy, read_table(bundle.parent / "survey.csv"))
     assert item(result, "rows").detail == (
-        "microdata.csv has 59 records but the manifest's microdata.rows says 60; "
-        "input.rows says 60"
+        "microdata.csv has 59 records but the manifest's microdata.rows says 60; input.rows says 60"
     )
     assert item(result, "input").detail == (
         "the released microdata have 59 records but survey.csv has 60"
