@@ -8,6 +8,13 @@ cell by linear programming, and adds up the privacy budget (epsilon and delta). 
 manifest's own claims are only used where nothing else can be known (the suppression
 share needs the original data), and then compared with the policy's limits.
 
+Anyone can recompute the hashes, so the check also re-derives the release plan from the
+policy (:mod:`sdc.release.plan`) and verifies that its treatments were applied: recoded
+columns hold only values their recode can produce, each table has the policy's statistic,
+``by``, method and epsilon. Given the input, it re-runs the plan's deterministic recodes
+on it and compares the released values with the result (as multisets: the release
+shuffles records). Values are counted, never quoted.
+
 A bundle is untrusted input: a manifest that cannot be read at all raises
 :class:`~sdc.errors.DataError`, but malformed fields of a readable manifest and output
 files that cannot be read or parsed become failed checks with a clear detail.
