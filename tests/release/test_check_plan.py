@@ -563,3 +563,36 @@ def test_records_dropped_from_the_input_fail_the_row_count(bundle: Path, policy:
     assert item(check_bundle(bundle, policy), "rows").detail == (
         "microdata.csv has 58 records but the manifest's input.rows says 60"
     )
+
+
+WEIGHTED = BANDED.replace("version: 1\n", "version: 1\ndata: {weight: w}\n").replace(
+    "  hiv: {role: sensitive}\n", "  hiv: {role: sensitive}\n  w: {role: other}\n"
+)
+
+
+def test_weights_must_be_the_inputs(tmp_path: Path) -> None:
+    from sdc.release.ledger import Ledger
+    from sdc.release.pipeline import release
+
+    frame = ages_survey(600).assign(w=np.tile([1.5, 2.0, 10.25], 200))
+    frame.to_csv(tmp_path / "survey.csv", index=False)
+    policy = policy_from(tmp_path, WEIGHTED)
+    release(
+        read_table(tmp_path / "survey.csv"),
+        policy,
+        tmp_path / "rel",
+        seed=1,
+        ledger=Ledger(tmp_path / "l.jsonl"),
+    )
+    data = read_table(tmp_path / "survey.csv")
+    assert item(check_bundle(tmp_path / "rel", policy, data), "input weights").detail == (
+        "w: the released weights are those of survey.csv"
+    )
+    released = microdata(tmp_path / "rel")
+    released.loc[released.index[:3], "w"] = 40.0
+    replace_microdata(tmp_path / "rel", released)
+    result = check_bundle(tmp_path / "rel", policy, data)
+    assert failed(result) == {"input weights"}
+    assert item(result, "input weights").detail == (
+        "w: 3 released weight(s) are not an input record's weight"
+    )
