@@ -292,6 +292,13 @@ def release(
 @click.argument("bundle", type=click.Path(path_type=Path))
 @policy_option
 @click.option(
+    "--data",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The input the bundle was made from: re-run the policy's deterministic steps on it.",
+)
+@click.option("--sheet", default=None, help="Sheet of an XLSX --data file (default: the first).")
+@click.option(
     "--json", "json_path", type=click.Path(path_type=Path), help="Write the checks as JSON."
 )
 @click.option(
@@ -301,19 +308,28 @@ def release(
     default=None,
     help="Require a valid signature of manifest.json by this public key (sdc.pub).",
 )
-def check(bundle: Path, policy_path: Path, json_path: Path | None, trust: Path | None) -> None:
-    """Verify a release BUNDLE against a policy: hashes, risk, tables, budget.
+def check(
+    bundle: Path,
+    policy_path: Path,
+    data: Path | None,
+    sheet: str | None,
+    json_path: Path | None,
+    trust: Path | None,
+) -> None:
+    """Verify a release BUNDLE against a policy: hashes, treatments, risk, tables, budget.
 
-    Recomputes everything it can from the released files; exits 1 if any check fails.
-    With --trust the bundle must be signed by that key; without it a signed bundle's
-    signer is only reported as the manifest claims it (the bundle holds no public key).
+    Re-derives the release plan from the policy and recomputes everything it can from the
+    released files: recoded values, removed columns, table methods and epsilon, risk.
+    With --data, also checks that the input's hash is the bundle's and that the released
+    values are the input's after the policy's recodes. With --trust the bundle must be
+    signed by that key; without it a signed bundle's signer is only reported as the
+    manifest claims it (the bundle holds no public key). Exits 1 if any check fails.
 
     \b
     Example:
-        sdc check release/ --policy policy.yaml
-        sdc check release/ --policy policy.yaml --trust keys/sdc.pub
+        sdc check release/ --policy policy.yaml --data survey.csv --trust keys/sdc.pub
     """
-    result = workflow.run_check(bundle, policy_path, trust)
+    result = workflow.run_check(bundle, policy_path, data=data, sheet=sheet, trust=trust)
     width = max(len(item.name) for item in result.items)
     for item in result.items:
         status = "PASS" if item.passed else "FAIL"

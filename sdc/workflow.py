@@ -22,7 +22,6 @@ from sdc.anonymize.policy_recodes import deterministic_recodes, recoded_columns
 from sdc.errors import DataError, PolicyError, SdcError
 from sdc.io import Table, read_columns, read_table, write_csv, write_text
 from sdc.policy import (
-    REPORTED_GROUP_SHARE,
     Policy,
     load_policy,
     parse_policy,
@@ -30,8 +29,9 @@ from sdc.policy import (
 )
 from sdc.release.budget import Budget, format_number
 from sdc.release.ledger import Ledger, LedgerSummaryRow
+from sdc.release.plan import assess, assess_policy_has_quasi, risk_thresholds
 from sdc.report import risk_html, risk_json, risk_text
-from sdc.risk import RiskReport, RiskThresholds, assess_risk
+from sdc.risk import RiskReport
 from sdc.risk.engines import CountingEngine, EngineName, get_engine
 from sdc.risk.individual import CENSUS_TOLERANCE
 from sdc.risk.scale import ScaleRiskReport, assess_at_scale, scale_text
@@ -339,60 +339,6 @@ def scan_summary(outcome: ScanOutcome) -> str:
     return "\n".join(lines)
 
 
-def risk_thresholds(policy: Policy) -> RiskThresholds:
-    """The policy's thresholds as the risk engine's value object."""
-    t = policy.thresholds
-    return RiskThresholds(
-        k=t.k,
-        l=t.l,
-        t=t.t,
-        max_individual_risk=t.max_individual_risk,
-        max_expected_reidentifications=t.max_expected_reidentifications,
-        group_share=REPORTED_GROUP_SHARE if t.group_share is None else t.group_share,
-        group_share_enforced=t.group_share is not None,
-        l_diversity=t.l_diversity,
-        recursive_c=t.recursive_c,
-        max_global_risk=t.max_global_risk,
-    )
-
-
-def assess_policy_has_quasi(policy: Policy) -> None:
-    """Risk is measured on the quasi-identifiers: a policy without any cannot be assessed."""
-    if not policy.quasi:
-        raise PolicyError(
-            f"{policy.where('columns')}: no column has role: quasi; risk is measured on the "
-            "quasi-identifiers, so mark the ones an outsider could know (age, sex, village...)"
-        )
-
-
-def assess(
-    frame: pd.DataFrame,
-    policy: Policy,
-    *,
-    suda: bool = True,
-    engine: CountingEngine | None = None,
-) -> RiskReport:
-    """Risk report of a DataFrame under a policy (its quasi-identifiers, weights, thresholds)."""
-    assess_policy_has_quasi(policy)
-    importance = {
-        name: col.importance for name, col in policy.columns.items() if col.importance is not None
-    }
-    return assess_risk(
-        frame,
-        quasi=policy.quasi,
-        weight=policy.data.weight,
-        household=policy.data.household,
-        sensitive=[s for s in policy.sensitive if s in frame.columns],
-        missing=policy.missing,
-        thresholds=risk_thresholds(policy),
-        max_msu=policy.suda.max_msu,
-        dis_fraction=policy.suda.dis_fraction,
-        suda=suda,
-        importance=importance or None,
-        engine=engine,
-    )
-
-
 def counting_engine(
     policy: Policy, engine: EngineName | None = None, spark_master: str | None = None
 ) -> CountingEngine:
@@ -649,13 +595,28 @@ def run_release(
     )
 
 
-def run_check(bundle: Path, policy_path: Path, trust: Path | None = None) -> CheckResult:
-    """``sdc check``: verify a bundle against a policy (and its signature, with ``trust``)."""
+def run_check(
+    bundle: Path,
+    policy_path: Path,
+    *,
+    data: Path | None = None,
+    sheet: str | None = None,
+    trust: Path | None = None,
+) -> CheckResult:
+    """``sdc check``: verify a bundle against a policy, its input and its signature.
+
+    Raises:
+        PolicyError: the policy is malformed or cannot be planned.
+        DataError: the bundle has no readable manifest, the input cannot be read, or the
+            trusted key is not a public key.
+    """
     from sdc.release.check import check_bundle
     from sdc.release.signing import load_public_key
 
     trusted = load_public_key(trust) if trust is not None else None
-    return check_bundle(bundle, load_policy(policy_path), trust=trusted)
+    policy = load_policy(policy_path)
+    table = read_table(data, sheet=sheet) if data is not None else None
+    return check_bundle(bundle, policy, table, trust=trusted)
 
 
 def budget_ledger(policy_path: Path | None = None, ledger_path: Path | None = None) -> Ledger:

@@ -8,6 +8,13 @@ cell by linear programming, and adds up the privacy budget (epsilon and delta). 
 manifest's own claims are only used where nothing else can be known (the suppression
 share needs the original data), and then compared with the policy's limits.
 
+Anyone can recompute the hashes, so the check also re-derives the release plan from the
+policy (:mod:`sdc.release.plan`) and verifies that its treatments were applied: recoded
+columns hold only values their recode can produce, each table has the policy's statistic,
+``by``, method and epsilon. Given the input, it re-runs the plan's deterministic recodes
+on it and compares the released values with the result (as multisets: the release
+shuffles records). Values are counted, never quoted.
+
 A bundle is untrusted input: a manifest that cannot be read at all raises
 :class:`~sdc.errors.DataError`, but malformed fields of a readable manifest and output
 files that cannot be read or parsed become failed checks with a clear detail.
@@ -20,19 +27,28 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from sdc.errors import DataError
-from sdc.io import file_sha256, read_table
+from sdc.anonymize.policy_recodes import deterministic_recodes
+from sdc.errors import DataError, PolicyError
+from sdc.io import Table, file_sha256, read_table
 from sdc.policy import Policy, unlisted_columns
 from sdc.release.bundle import MANIFEST, read_manifest
-from sdc.release.pipeline import table_hierarchies, table_spec
+from sdc.release.plan import (
+    ReleasePlan,
+    TablePlan,
+    ValuePlan,
+    assess,
+    release_plan,
+    table_hierarchies,
+    texts,
+)
 from sdc.release.signing import SIGNATURE, PublicKey, verify_manifest
 from sdc.risk.frequencies import all_blank, encode_keys
 from sdc.scan import guess_columns, value_uniqueness
 from sdc.tables import audit_suppression
-from sdc.workflow import assess
 
 #: Thresholds where a larger value is stricter.
 _AT_LEAST = ("k", "l")
@@ -99,6 +115,7 @@ class _Treatment(_Loose):
 
 
 class _Microdata(_Loose):
+    rows: Annotated[int, Field(strict=True, ge=0)] | None = None
     suppression_share: Annotated[_NonNegative, Field(le=1)] | None = None
     treatments: list[_Treatment] = Field(default_factory=list)
 
@@ -114,6 +131,7 @@ class _Table(_Loose):
     by: list[_Text]
     statistic: _Text
     budget: _Budget
+    mechanism: _Text | None = None
 
 
 class _Privacy(_Loose):
@@ -181,20 +199,34 @@ class CheckResult:
         }
 
 
-def check_bundle(folder: Path, policy: Policy, *, trust: PublicKey | None = None) -> CheckResult:
-    """Verify a bundle against a policy.
+def check_bundle(
+    folder: Path,
+    policy: Policy,
+    data: Table | None = None,
+    *,
+    trust: PublicKey | None = None,
+) -> CheckResult:
+    """Verify a bundle against a policy, and against its input when one is given.
 
-    The items, in order: ``hashes``, ``policy``; for microdata ``microdata`` (only when
-    it fails: missing, unwanted, unreadable, or its Parquet copy differs), ``identifiers``,
-    ``risk``, ``suppression``, then ``columns`` (columns the policy does not name,
-    identifier-like quasi-identifiers); one ``table NAME`` per table (``tables`` if the policy's
-    tables are missing); ``synthetic`` when the policy or the bundle has synthetic data;
-    ``budget``. A ``signature`` item follows ``hashes`` with ``trust`` or when the bundle
-    is signed (see :func:`sdc.release.signing.verify_manifest`).
+    The check re-derives the release plan from the policy (:func:`release_plan`) and
+    verifies that its treatments were applied. The items, in order: ``hashes``, then
+    ``signature`` with ``trust`` or when the bundle is signed (see
+    :func:`sdc.release.signing.verify_manifest`), ``policy``; for microdata ``microdata``
+    (only when it fails: missing, unwanted, unreadable, or its Parquet copy differs),
+    ``identifiers``, ``risk``, ``suppression``, ``recodes`` (every value of a recoded column
+    is one the policy's recode can produce), ``rows`` (the record count is the manifest's),
+    then ``columns`` (columns the policy does not name, identifier-like quasi-identifiers);
+    one ``table NAME`` per table (its statistic, ``by``, method, epsilon and cell rules;
+    ``tables`` if the policy's tables are missing); ``synthetic`` when the policy or the
+    bundle has synthetic data; ``budget``. With ``data``: ``input`` (its SHA-256 is the
+    manifest's, the released records are as many as its records), ``input values`` (the
+    released values are the input's after the policy's deterministic recodes) and ``input
+    weights``.
 
     Args:
         folder: the bundle folder.
         policy: the policy the bundle must meet (the officer's, not the bundle's own).
+        data: the input the bundle was made from, to re-run the deterministic steps on.
         trust: the public key whose signature the bundle must carry (``--trust``).
 
     Returns:
@@ -202,8 +234,12 @@ def check_bundle(folder: Path, policy: Policy, *, trust: PublicKey | None = None
 
     Raises:
         DataError: the folder is not a bundle (no or unreadable manifest).
+        PolicyError: the policy cannot be planned (a hierarchy file cannot be read, a DP
+            table without bounds).
     """
     manifest = read_manifest(folder)
+    plan = release_plan(policy)
+    released = _released(folder)
     items: list[CheckItem] = []
     items += _guarded("hashes", lambda: _check_hashes(folder, manifest))
     signature = verify_manifest(folder, manifest, trust, MANIFEST)
@@ -211,11 +247,29 @@ def check_bundle(folder: Path, policy: Policy, *, trust: PublicKey | None = None
         items.append(CheckItem("signature", signature.passed, signature.detail))
     items += _guarded("policy", lambda: _check_policy(manifest, policy))
     items += _check_microdata(folder, manifest, policy)
+    if released is not None and policy.outputs.microdata is not None:
+        items += _check_recodes(released, plan)
+        items += _check_rows(released, manifest)
     items += _check_columns(folder, policy)
-    items += _check_tables(folder, manifest, policy)
+    items += _check_tables(folder, manifest, plan)
     items += _check_synthetic(folder, policy)
     items += _guarded("budget", lambda: _check_budget(manifest, policy))
+    if data is not None:
+        items += _check_input(manifest, data, released)
+        if released is not None:
+            items += _check_input_values(released, data, plan)
     return CheckResult(folder, tuple(items))
+
+
+def _released(folder: Path) -> pd.DataFrame | None:
+    """The released microdata, None when absent or unreadable (the microdata item says so)."""
+    path = folder / "microdata.csv"
+    if not path.is_file():
+        return None
+    try:
+        return read_table(path).frame
+    except DataError:
+        return None
 
 
 def _guarded(name: str, check: Callable[[], list[CheckItem]]) -> list[CheckItem]:
@@ -441,6 +495,84 @@ def _check_risk(frame: pd.DataFrame, policy: Policy) -> CheckItem:
     )
 
 
+# ---- recodes and rows ----------------------------------------------------------------------
+
+
+def _check_recodes(frame: pd.DataFrame, plan: ReleasePlan) -> list[CheckItem]:
+    """Every non-blank value of a recoded column is one the policy's recode can produce.
+
+    Values are counted, never quoted. A column that noise or microaggregation changes after
+    its recode is not checked (its values are no longer the recode's); one that the
+    release dropped has nothing to check.
+    """
+    if not plan.values:
+        return []
+    problems, checked, skipped = [], [], []
+    for name, values in plan.values.items():
+        if name not in frame.columns:
+            continue
+        column = plan.policy.columns[name]
+        numeric = ("noise", column.noise), ("microaggregation", column.microaggregation)
+        if any(step in plan.steps and spec is not None for step, spec in numeric):
+            skipped.append(name)
+            continue
+        bad, present, best = values.foreign(frame[name])
+        if bad:
+            problems.append(
+                f"{name}: {bad} of {present} value(s) are not values of the policy's recode "
+                f"({values.description})"
+            )
+        else:
+            checked.append(f"{name} ({_recode_shown(values, frame[name], best)})")
+    if problems:
+        return [CheckItem("recodes", False, "; ".join(problems))]
+    detail = "every released value is one the policy's recode can produce: " + (
+        ", ".join(checked) if checked else "no recoded column is released"
+    )
+    if skipped:
+        detail += f"; not checked (perturbed after recoding): {', '.join(skipped)}"
+    return [CheckItem("recodes", True, detail)]
+
+
+def _recode_shown(values: ValuePlan, column: pd.Series, best: str) -> str:
+    """The recode in words; for a level chosen by ``generalize: auto``, which level."""
+    if len(values.levels) > 1:
+        fitting = values.fitting_levels(column)
+        if len(fitting) == 1:
+            return f"{values.description}: level {fitting[0]}"
+    if best.endswith("labels"):
+        return f"{values.description}, {best}"
+    return values.description
+
+
+def _check_rows(frame: pd.DataFrame, manifest: dict[str, Any]) -> list[CheckItem]:
+    """The released records are as many as the manifest says (input, microdata, outputs)."""
+    said = []
+    try:
+        section: _Microdata | None = _field(manifest, "microdata", _Microdata, required=False)
+        outputs: dict[str, _Output] = _field(manifest, "outputs", dict[str, _Output])
+    except _Malformed:
+        return []  # the microdata and hashes items report the malformed field
+    if section is not None and section.rows is not None:
+        said.append(("microdata.rows", section.rows))
+    given = manifest.get("input")
+    rows = given.get("rows") if isinstance(given, dict) else None
+    if isinstance(rows, int) and not isinstance(rows, bool):
+        said.append(("input.rows", rows))  # a release keeps every record
+    for name in ("microdata.csv", "microdata.parquet"):
+        entry = outputs.get(name)
+        if entry is not None and entry.rows is not None:
+            said.append((f"outputs[{name}].rows", entry.rows))
+    if not said:
+        return [CheckItem("rows", False, "the manifest records no row count of the microdata")]
+    wrong = [f"{where} says {rows}" for where, rows in said if rows != len(frame)]
+    if wrong:
+        detail = f"microdata.csv has {len(frame)} records but the manifest's " + "; ".join(wrong)
+        return [CheckItem("rows", False, detail)]
+    detail = f"microdata.csv has {len(frame)} records, as the manifest says"
+    return [CheckItem("rows", True, detail)]
+
+
 def _check_columns(folder: Path, policy: Policy) -> list[CheckItem]:
     """The released microdata hold only named columns and no identifier-like quasi-identifier.
 
@@ -529,14 +661,17 @@ def _as_text(values: pd.Series) -> pd.Series:
 # ---- tables --------------------------------------------------------------------------------
 
 
-def _check_tables(folder: Path, manifest: dict[str, Any], policy: Policy) -> list[CheckItem]:
+def _check_tables(folder: Path, manifest: dict[str, Any], plan: ReleasePlan) -> list[CheckItem]:
     items = []
-    index = {table_spec(policy, i).table_name: i for i in range(len(policy.outputs.tables))}
-    wanted = set(index)
+    wanted = {t.name for t in plan.tables}
     try:
         entries = _field(manifest, "tables", list[Any], required=False) or []
     except _Malformed as exc:
         return [CheckItem("tables", False, str(exc))]
+    try:
+        outputs: dict[str, _Output] = _field(manifest, "outputs", dict[str, _Output])
+    except _Malformed:
+        outputs = {}  # the hashes item reports it
     for i, raw in enumerate(entries):
         name = raw.get("name") if isinstance(raw, dict) else None
         label = f"table {name}" if isinstance(name, str) else f"tables[{i}]"
@@ -563,9 +698,18 @@ def _check_tables(folder: Path, manifest: dict[str, Any], policy: Policy) -> lis
             detail = f"{path.name} cannot be read as a UTF-8 CSV table ({_first_line(exc)})"
             items.append(CheckItem(label, False, detail))
             continue
-        problems = _table_problems(tidy, entry, policy, index.get(entry.name))
+        planned = plan.table(entry.name)
+        if planned is None:
+            items.append(CheckItem(label, False, "the policy has no table of this name"))
+            continue
+        problems = _table_problems(tidy, entry, planned, plan.policy)
+        listed = outputs.get(f"tables/{entry.name}.csv")
+        if listed is not None and listed.rows is not None and listed.rows != len(tidy):
+            problems.append(f"the table has {len(tidy)} cells but the manifest says {listed.rows}")
         items.append(
-            CheckItem(label, not problems, "; ".join(problems) if problems else _table_ok(tidy))
+            CheckItem(
+                label, not problems, "; ".join(problems) if problems else _table_ok(tidy, planned)
+            )
         )
     if wanted:
         items.append(CheckItem("tables", False, f"tables missing: {sorted(wanted)}"))
@@ -577,44 +721,93 @@ def _first_line(exc: Exception) -> str:
     return text[0] if text else type(exc).__name__
 
 
+def _plan_problems(entry: _Table, planned: TablePlan) -> list[str]:
+    """Where the manifest's entry differs from the policy's table: statistic, by, method, ε."""
+    spec = planned.spec
+    problems = []
+    if entry.statistic != spec.statistic:
+        problems.append(f"the statistic is {entry.statistic} (policy: {spec.statistic})")
+    if list(entry.by) != list(spec.by):
+        problems.append(f"the by variables are {list(entry.by)} (policy: {list(spec.by)})")
+    mechanism = entry.mechanism
+    dp = spec.dp
+    if mechanism is None:
+        problems.append("the manifest records no mechanism")
+    elif not _same_method(mechanism, planned):
+        problems.append(f"made by {mechanism!r}, not by the policy's {planned.describe()}")
+    spent = entry.budget
+    if dp is None:
+        if spent.epsilon > 0 or spent.delta > 0:
+            problems.append(f"spent epsilon {spent.epsilon:g}, but the policy's table is not DP")
+        return problems
+    if abs(spent.epsilon - dp.epsilon) > 1e-6 * dp.epsilon:
+        problems.append(f"epsilon {spent.epsilon:g} (policy: {dp.epsilon:g})")
+    if abs(spent.delta - dp.delta) > 1e-15 + 1e-6 * dp.delta:
+        problems.append(f"delta {spent.delta:g} (policy: {dp.delta:g})")
+    return problems
+
+
+def _same_method(mechanism: str, planned: TablePlan) -> bool:
+    """Whether the manifest's mechanism text is the one the policy's method writes."""
+    spec = planned.spec
+    if spec.dp is not None:
+        return f"make_{spec.dp.mechanism}" in mechanism
+    if planned.method == "rounding":
+        return mechanism == f"{spec.rounding_method} rounding to base {spec.rounding}"
+    if planned.method == "suppression":
+        return mechanism.startswith("rules ")
+    return mechanism == "none"
+
+
 def _table_problems(
-    tidy: pd.DataFrame, entry: _Table, policy: Policy, position: int | None
+    tidy: pd.DataFrame, entry: _Table, planned: TablePlan, policy: Policy
 ) -> list[str]:
-    """What is wrong with a published table; ``position`` is its index in the policy."""
+    """What is wrong with a published table, against the policy's plan of it."""
+    problems = _plan_problems(entry, planned)
     stat = entry.statistic
     if "flag" not in tidy.columns:
-        return ["no flag column"]
+        return [*problems, "no flag column"]
     if stat not in tidy.columns:
-        return [f"no {stat} column"]
+        return [*problems, f"no {stat} column"]
     absent = [c for c in entry.by if c not in tidy.columns]
     if absent:
-        return [f"no column for the by variable(s) {absent}"]
+        return [*problems, f"no column for the by variable(s) {absent}"]
     flags = tidy["flag"].astype(str)
     unknown = sorted(set(flags) - _FLAGS)
     if unknown:
-        return [f"unknown cell flag(s) {unknown} (expected one of {sorted(_FLAGS)})"]
-    problems = []
+        return [*problems, f"unknown cell flag(s) {unknown} (expected one of {sorted(_FLAGS)})"]
+    foreign = sorted(set(flags) - planned.flags)
+    if foreign:
+        problems.append(
+            f"{int(flags.isin(foreign).sum())} cell(s) flagged {', '.join(foreign)}, but the "
+            f"policy protects this table by {planned.describe()}"
+        )
     values = pd.to_numeric(tidy[stat], errors="coerce")
     published = flags.isin(_SHOWN)
     if values[~published].notna().any():
         problems.append("a suppressed cell shows a value")
     if values[published].isna().any():
         problems.append("a published cell has no number")
-    if (flags == "dp").any():
-        if not {"noise_scale", "ci_low", "ci_high"} <= set(tidy.columns):
-            problems.append("DP cells lack noise_scale or their 95% interval")
+    if planned.method == "dp":
+        return problems + _dp_problems(tidy, planned)
+    if planned.method == "rounding":
+        base = planned.spec.rounding
+        assert base is not None
+        shown = values[published & values.notna()]
+        off = int((shown % base != 0).sum())
+        if off:
+            problems.append(f"{off} rounded value(s) are not multiples of {base}")
         return problems
-    min_cell = policy.outputs.tables[position].min_cell if position is not None else None
+    min_cell = planned.spec.min_cell
     if stat == "count" and min_cell is not None:
-        small = values[published & (flags == "published")]
+        small = values[flags == "published"]
         if ((small > 0) & (small < min_cell)).any():
             problems.append(f"a published count is below min_cell {min_cell}")
     if flags.isin(["primary", "secondary"]).any() and stat in ("count", "sum") and not problems:
         if list(tidy.columns[: list(tidy.columns).index(stat)]) != list(entry.by):
             return [f"the columns before {stat} are not the by variables {entry.by}"]
         try:
-            nested = table_hierarchies(policy, position) if position is not None else None
-            audit = audit_suppression(tidy, hierarchies=nested)
+            audit = audit_suppression(tidy, hierarchies=table_hierarchies(policy, planned.index))
         except (DataError, ValueError) as exc:
             problems.append(f"suppression pattern cannot be audited: {exc}")
         else:
@@ -627,10 +820,30 @@ def _table_problems(
     return problems
 
 
-def _table_ok(tidy: pd.DataFrame) -> str:
+def _dp_problems(tidy: pd.DataFrame, planned: TablePlan) -> list[str]:
+    """DP cells carry their noise scale and interval, and the scale is the policy's epsilon's."""
+    if not {"noise_scale", "ci_low", "ci_high"} <= set(tidy.columns):
+        return ["DP cells lack noise_scale or their 95% interval"]
+    expected = planned.smallest_noise_sd()
+    scales = pd.to_numeric(tidy["noise_scale"], errors="coerce")
+    if scales.isna().any() or not len(scales):
+        return ["a DP cell has no noise_scale"]
+    if expected is not None:
+        smallest = float(scales.min())
+        if abs(smallest - expected) > 1e-6 * expected:
+            assert planned.spec.dp is not None
+            return [
+                f"the smallest noise_scale is {smallest:.6g}, not {expected:.6g} as epsilon "
+                f"{planned.spec.dp.epsilon:g} gives"
+            ]
+    return []
+
+
+def _table_ok(tidy: pd.DataFrame, planned: TablePlan) -> str:
     counts = tidy["flag"].astype(str).value_counts().to_dict()
     shown = ", ".join(f"{n} {flag}" for flag, n in sorted(counts.items()))
-    return f"{len(tidy)} cells ({shown}); suppression audit passed"
+    audit = "; audit passed" if planned.method == "suppression" else ""
+    return f"{len(tidy)} cells ({shown}); {planned.describe()} as the policy says{audit}"
 
 
 # ---- synthetic data ------------------------------------------------------------------------
@@ -701,3 +914,149 @@ def _check_budget(manifest: dict[str, Any], policy: Policy) -> list[CheckItem]:
     if spent.delta > 0:
         detail += f"; delta {spent.delta:g} of {cap_delta:g}"
     return [CheckItem("budget", not problems, "; ".join(problems) if problems else detail)]
+
+
+# ---- the input (--data) --------------------------------------------------------------------
+
+#: Keys of a manifest's input section that hold a keyed hash rather than a plain SHA-256.
+_KEYED = ("keyed", "hmac", "fingerprint")
+
+
+def _check_input(
+    manifest: dict[str, Any], data: Table, released: pd.DataFrame | None
+) -> list[CheckItem]:
+    """The input is the bundle's (SHA-256) and has as many records as the released file."""
+    name = data.path.name
+    section = manifest.get("input")
+    if not isinstance(section, dict):
+        return [CheckItem("input", False, "manifest.json: input: Input should be a JSON object")]
+    problems, notes = [], []
+    digest = section.get("sha256")
+    keyed = section.get("keyed") is True or any(
+        word in str(key) for key in section for word in _KEYED
+    )
+    if keyed:
+        notes.append(
+            "the manifest identifies its input by a keyed hash (a DP bundle): the hash is not "
+            "compared"
+        )
+    elif not isinstance(digest, str):
+        problems.append("the manifest records no SHA-256 of its input")
+    elif digest != data.sha256:
+        problems.append(
+            f"{name} is not the bundle's input: its SHA-256 differs from the manifest's"
+        )
+    else:
+        notes.append(f"{name} has the SHA-256 the manifest records")
+    if released is not None:
+        if len(released) != len(data.frame):
+            problems.append(
+                f"the released microdata have {len(released)} records but {name} has "
+                f"{len(data.frame)}"
+            )
+        else:
+            notes.append(f"{len(released)} records released of {len(data.frame)}")
+    if problems:
+        return [CheckItem("input", False, "; ".join(problems))]
+    return [CheckItem("input", True, "; ".join(notes))]
+
+
+def _check_input_values(released: pd.DataFrame, data: Table, plan: ReleasePlan) -> list[CheckItem]:
+    """The released values are the input's after the plan's deterministic steps.
+
+    Records are released in a random order, so columns are compared as multisets: each
+    released non-blank value may occur at most as often as the recoded input holds it
+    (suppression only blanks values). Records with no blank among the compared columns are
+    compared whole the same way, which catches values moved between records. Pseudonyms,
+    household ids, and columns PRAM, noise or microaggregation change are not compared.
+    """
+    policy = plan.policy
+    name = data.path.name
+    try:
+        expected = data.frame
+        if plan.deterministic:
+            expected, _ = deterministic_recodes(expected, policy)
+    except (PolicyError, DataError) as exc:
+        return [CheckItem("input values", False, f"the policy's recodes fail on {name}: {exc}")]
+    weight = policy.data.weight
+    skip = {*plan.pseudonymised, *plan.perturbed, policy.data.household, weight}
+    compared = [c for c in released.columns if c in expected.columns and c not in skip]
+    skipped = sorted(c for c in released.columns if c in skip and c != weight)
+    problems: list[str] = []
+    row_columns: list[np.ndarray] = []
+    row_expected: list[np.ndarray] = []
+    for column in compared:
+        shown = texts(released[column])
+        try:
+            candidates = _expected_texts(data.frame, expected, column, plan)
+        except PolicyError as exc:
+            problems.append(f"{column}: {exc}")
+            continue
+        excess, best = min((_excess(shown, c), i) for i, c in enumerate(candidates))
+        if excess:
+            problems.append(
+                f"{column}: {excess} released value(s) are not the recode of an input "
+                "record's value"
+            )
+        row_columns.append(shown)
+        row_expected.append(candidates[best])
+    if not problems and row_columns:
+        excess = _excess(_rows(row_columns), _rows(row_expected))
+        if excess:
+            problems.append(
+                f"{excess} released record(s) with no blank are not an input record after "
+                "the policy's recodes"
+            )
+    items = []
+    if problems:
+        items.append(CheckItem("input values", False, "; ".join(problems)))
+    else:
+        detail = (
+            f"the released values of {len(compared)} column(s) are those of {name} after the "
+            "policy's recodes (compared as multisets: records are released in random order)"
+        )
+        if skipped:
+            detail += f"; not compared (pseudonyms or perturbed): {', '.join(skipped)}"
+        items.append(CheckItem("input values", True, detail))
+    if weight is not None and weight in released.columns and weight in data.frame.columns:
+        off = _excess(texts(released[weight]), texts(data.frame[weight]), blanks=True)
+        items.append(
+            CheckItem(
+                "input weights",
+                not off,
+                f"{weight}: {off} released weight(s) are not an input record's weight"
+                if off
+                else f"{weight}: the released weights are those of {name}",
+            )
+        )
+    return items
+
+
+def _expected_texts(
+    original: pd.DataFrame, recoded: pd.DataFrame, column: str, plan: ReleasePlan
+) -> list[np.ndarray]:
+    """The values ``column`` may hold: one candidate per level ``generalize: auto`` may use."""
+    values = plan.values.get(column)
+    if values is None or values.hierarchy is None or len(values.levels) <= 1:
+        return [texts(recoded[column])]
+    return [texts(values.hierarchy.generalize(original[column], level)) for level in values.levels]
+
+
+def _excess(shown: np.ndarray, expected: np.ndarray, *, blanks: bool = False) -> int:
+    """How many shown values are beyond the expected ones' counts (blanks free unless asked)."""
+    have = pd.Series(shown, dtype=object)
+    want = pd.Series(expected, dtype=object)
+    if not blanks:
+        have = have.dropna()
+    have_counts = have.value_counts(dropna=False)
+    want_counts = want.value_counts(dropna=False).reindex(have_counts.index, fill_value=0)
+    return int((have_counts - want_counts).clip(lower=0).sum())
+
+
+def _rows(columns: list[np.ndarray]) -> np.ndarray:
+    """Each record's values joined into one text; None when any of them is blank."""
+    joined = [
+        None if any(v is None for v in values) else "\x1f".join(values)
+        for values in zip(*columns, strict=True)
+    ]
+    return np.array(joined, dtype=object)

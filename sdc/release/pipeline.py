@@ -38,20 +38,20 @@ from sdc.anonymize.identifiers import load_pseudonym_key, new_pseudonym_key
 from sdc.errors import DataError, PolicyError, PolicyNotMet
 from sdc.fingerprint import Fingerprint, content_fingerprint
 from sdc.io import Table, write_csv, write_parquet, write_text
-from sdc.policy import REPORTED_GROUP_SHARE, Policy
+from sdc.policy import Policy
 from sdc.release.budget import Budget
 from sdc.release.bundle import MANIFEST, check_target, output_hashes, staged_folder, write_json
 from sdc.release.ledger import Ledger, LedgerEntry, ledger_for
 from sdc.release.microdata import TreatedMicrodata, pseudonym_columns, treat_microdata
+from sdc.release.plan import assess, codebook, table_hierarchies, table_spec
 from sdc.release.signing import SIGNATURE, SigningKey, sign_manifest, signer_entry, write_secret
 from sdc.report.release import release_html
 from sdc.risk import RiskReport
 from sdc.risk.engines import CountingEngine
-from sdc.workflow import assess
 
 if TYPE_CHECKING:  # tables and synthesis load scipy and OpenDP: only when a policy asks
     from sdc.synth import SynthEvaluation, SynthResult
-    from sdc.tables import ProtectedTable, TableSpec
+    from sdc.tables import ProtectedTable
 
 Progress = Callable[[str], None]
 
@@ -453,99 +453,6 @@ def _inputs(
         paths.append(key_file)
     paths.append((ledger or Ledger()).path)
     return paths
-
-
-def codebook(policy: Policy) -> dict[str, list[Any]]:
-    """Public categories per column: the policy's ``categories``, else a hierarchy's values."""
-    book: dict[str, list[Any]] = {}
-    for name, col in policy.columns.items():
-        if col.categories is not None:
-            book[name] = list(col.categories)
-        elif col.recode is not None and col.recode.map is not None:
-            hierarchy = policy.hierarchy(name)
-            if hierarchy is not None:
-                book[name] = list(hierarchy.values)
-    return book
-
-
-def table_hierarchies(policy: Policy, index: int) -> dict[str, dict[str, str]] | None:
-    """Nested margins of ``outputs.tables[index]`` when it says ``hierarchical: true``.
-
-    Each ``by`` column with a hierarchy file (``recode.map``) gets margins at every coarser
-    level below the top ``*`` (village -> district): ``{column: {child: parent}}``.
-    """
-    entry = policy.outputs.tables[index]
-    if not entry.hierarchical:
-        return None
-    found: dict[str, dict[str, str]] = {}
-    for column in entry.by:
-        hierarchy = policy.hierarchy(column) if column in policy.columns else None
-        if hierarchy is None:
-            continue
-        links: dict[str, str] = {}
-        for level in range(hierarchy.levels - 1):
-            if len(hierarchy.labels(level + 1)) <= 1:
-                break  # the top level (usually '*') is the table's own Total
-            for row in hierarchy.rows:
-                links[row[level]] = row[level + 1]
-        if links:
-            found[column] = links
-    if not found:
-        raise PolicyError(
-            f"{policy.where('outputs', 'tables', str(index), 'hierarchical')}: hierarchical "
-            "margins need a by column with recode: {map: FILE} of three or more levels"
-        )
-    return found
-
-
-def table_spec(policy: Policy, index: int) -> TableSpec:
-    """The tables module's spec for ``outputs.tables[index]`` (DP bounds and unit filled in)."""
-    from sdc.tables import DpSpec, TableSpec
-
-    entry = policy.outputs.tables[index]
-    dp = None
-    if entry.dp is not None:
-        variable = entry.sum or entry.mean
-        bounds = policy.columns[variable].bounds if variable in policy.columns else None
-        if variable is not None and bounds is None:
-            raise PolicyError(
-                f"{policy.where('outputs', 'tables', str(index), 'dp')}: a DP {entry.statistic} "
-                f"needs public bounds: add bounds: [low, high] to columns.{variable}"
-            )
-        household = policy.privacy.unit == "household"
-        dp = DpSpec(
-            epsilon=entry.dp.epsilon,
-            delta=entry.dp.delta,
-            mechanism=entry.dp.mechanism,
-            bounds=bounds,
-            unit=policy.privacy.unit,
-            unit_column=policy.data.household if household else None,
-            contribution_bound=policy.privacy.contribution,
-        )
-    return TableSpec(
-        by=tuple(entry.by),
-        count=entry.count,
-        sum=entry.sum,
-        mean=entry.mean,
-        weight=policy.data.weight if entry.weighted else None,
-        min_cell=entry.min_cell,
-        dominance=(entry.dominance.n, entry.dominance.k) if entry.dominance else None,
-        p_percent=entry.p_percent,
-        group_share=(policy.thresholds.group_share or REPORTED_GROUP_SHARE)
-        if entry.sensitive
-        else None,
-        sensitive=entry.sensitive,
-        rounding=entry.rounding.base if entry.rounding else None,
-        rounding_method=entry.rounding.method if entry.rounding else "random",
-        dp=dp,
-        name=entry.name,
-    )
-
-
-def _table_group_share(policy: Policy) -> float:
-    """The share from which a table cell discloses its group's sensitive value."""
-    given = policy.thresholds.group_share
-    return REPORTED_GROUP_SHARE if given is None else given
 
 
 def _without_identifiers(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:

@@ -135,6 +135,8 @@ def test_a_good_bundle_passes(bundle: Path, policy: Policy) -> None:
         "identifiers",
         "risk",
         "suppression",
+        "recodes",
+        "rows",
         "columns",
         "table count_by_village_sex",
         "table sum_income_by_village",
@@ -412,8 +414,9 @@ def test_spending_over_the_policy_budget_fails(bundle: Path, policy: Policy) -> 
 
     edit_manifest(bundle, overspend)
     result = check_bundle(bundle, policy)
-    assert failed(result) == {"budget"}
+    assert failed(result) == {"budget", "table sum_income_by_village"}
     assert item(result, "budget").detail == "epsilon 1.5 spent, above the policy's budget 1"
+    assert item(result, "table sum_income_by_village").detail == "epsilon 1.5 (policy: 0.4)"
 
 
 def test_spending_that_does_not_add_up_fails(bundle: Path, policy: Policy) -> None:

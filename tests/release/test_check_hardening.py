@@ -361,7 +361,8 @@ def test_delta_over_the_policy_cap_fails(bundle: Path, policy: Policy) -> None:
     assert policy.privacy.delta == 1e-6
     edit_manifest(bundle, spend_delta(1e-5))
     result = check_bundle(bundle, policy)
-    assert failed(result) == {"budget"}
+    assert failed(result) == {"budget", "table sum_income_by_village"}
+    assert item(result, "table sum_income_by_village").detail == "delta 1e-05 (policy: 0)"
     assert item(result, "budget").detail == (
         "delta 1e-05 spent, above the policy's privacy.delta 1e-06"
     )
