@@ -18,10 +18,10 @@ import click
 import yaml
 
 from sdc import __version__, workflow
+from sdc.budget import format_number
 from sdc.errors import SdcError
 from sdc.io import write_text, write_text_new
 from sdc.policy import load_policy
-from sdc.release.budget import format_number
 from sdc.report import risk_text
 from sdc.risk.engines import EngineName
 

@@ -19,6 +19,7 @@ import pandas as pd
 
 from sdc.anonymize._treatment import Treatment
 from sdc.anonymize.policy_recodes import deterministic_recodes, recoded_columns
+from sdc.budget import Budget, format_number
 from sdc.errors import DataError, PolicyError, SdcError
 from sdc.io import Table, read_columns, read_table, write_csv, write_text
 from sdc.policy import (
@@ -27,7 +28,6 @@ from sdc.policy import (
     parse_policy,
     unlisted_columns,
 )
-from sdc.release.budget import Budget, format_number
 from sdc.release.ledger import Ledger, LedgerSummaryRow
 from sdc.release.plan import assess, assess_policy_has_quasi, risk_thresholds
 from sdc.report import risk_html, risk_json, risk_text

@@ -44,9 +44,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sdc.budget import Budget, format_number
 from sdc.errors import BudgetExceeded, DataError, PolicyError
 from sdc.fingerprint import Fingerprint, RowSketch
-from sdc.release.budget import Budget, format_number
 
 #: Environment variable naming the ledger file.
 LEDGER_ENV = "SDC_LEDGER"

@@ -35,11 +35,11 @@ import pandas as pd
 
 import sdc
 from sdc.anonymize.identifiers import load_pseudonym_key, new_pseudonym_key
+from sdc.budget import Budget
 from sdc.errors import DataError, PolicyError, PolicyNotMet
 from sdc.fingerprint import Fingerprint, content_fingerprint
 from sdc.io import Table, write_csv, write_parquet, write_text
 from sdc.policy import Policy
-from sdc.release.budget import Budget
 from sdc.release.bundle import MANIFEST, check_target, output_hashes, staged_folder, write_json
 from sdc.release.ledger import Ledger, LedgerEntry, ledger_for
 from sdc.release.microdata import TreatedMicrodata, pseudonym_columns, treat_microdata

@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sdc.budget import Budget
 from sdc.errors import DataError, PolicyError
-from sdc.release.budget import Budget
 from sdc.risk.engines.base import CountingEngine, DataSource
 from sdc.tables._cube import TOTAL, Cube, build_dimension, categories_of, encode_leaves
 from sdc.tables.dp import DpCells, dp_cells, dp_cells_from_aggregates, truncate_units

@@ -43,7 +43,7 @@ import opendp.prelude as dp
 import pandas as pd
 from scipy.stats import norm
 
-from sdc.release.budget import Budget
+from sdc.budget import Budget
 from sdc.tables._cube import Cube
 from sdc.tables.spec import DpSpec
 

@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sdc.budget import Budget
 from sdc.errors import BudgetExceeded, PolicyError
 from sdc.fingerprint import content_fingerprint
 from sdc.io import read_table
 from sdc.policy import load_policy, parse_policy
-from sdc.release.budget import Budget
 from sdc.release.ledger import Ledger
 from sdc.release.pipeline import release
 from tests.cli._runner import run

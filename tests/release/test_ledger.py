@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from sdc.budget import Budget, format_number
 from sdc.errors import BudgetExceeded, DataError, PolicyError
-from sdc.release.budget import Budget, format_number
 from sdc.release.ledger import Ledger, default_ledger_path
 
 SHA = "3f2a" + "0" * 60

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sdc.budget import Budget
 from sdc.errors import BudgetExceeded, DataError
-from sdc.release.budget import Budget
 from sdc.release.ledger import Ledger
 
 SHA = "3f2a" + "0" * 60
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CHILD = """
 import sys
 from sdc.errors import BudgetExceeded
-from sdc.release.budget import Budget
+from sdc.budget import Budget
 from sdc.release.ledger import Ledger
 
 ledger = Ledger(sys.argv[1])

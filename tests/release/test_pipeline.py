@@ -13,10 +13,10 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from sdc.budget import Budget
 from sdc.errors import BudgetExceeded, DataError, PolicyError, PolicyNotMet
 from sdc.io import read_table
 from sdc.policy import Policy, parse_policy
-from sdc.release.budget import Budget
 from sdc.release.check import check_bundle
 from sdc.release.ledger import Ledger
 from sdc.release.pipeline import ReleaseResult, release

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sdc.budget import Budget
 from sdc.errors import PolicyError
-from sdc.release.budget import Budget
 from sdc.tables import DpSpec, TableSpec, build_table, tables_budget
 from sdc.tables.dp import noise_quantile, noise_sd
 

@@ -296,7 +296,7 @@ def test_contribution_bound_enforced_before_aggregation(
 
 def test_count_vector_measurement_matches_record_measurement() -> None:
     """The aggregated-vector OpenDP measurement has the record one's scale and budget."""
-    from sdc.release.budget import Budget
+    from sdc.budget import Budget
     from sdc.tables.dp import _measure_count_vector, _measure_counts
 
     for mech, budget in (("laplace", Budget(0.7)), ("gaussian", Budget(0.7, 1e-7))):
@@ -313,7 +313,7 @@ def test_count_vector_measurement_matches_record_measurement() -> None:
 
 def test_dp_vector_noise_has_declared_scale() -> None:
     """Many cells of zero counts: the empirical sd matches the discrete Laplace sd."""
-    from sdc.release.budget import Budget
+    from sdc.budget import Budget
     from sdc.tables.dp import _measure_count_vector, noise_sd
 
     spec = DpSpec(epsilon=0.5)
