@@ -706,8 +706,7 @@ def run_demo(
     is written to ``OUT/pseudonym.key``, outside the release bundle, as a steward would
     keep it.
     """
-    import secrets
-
+    from sdc.anonymize.identifiers import new_key_file
     from sdc.demo import demo_policy_text, make_survey, village_hierarchy_csv
     from sdc.io import write_csv, write_text_new
     from sdc.release.check import check_bundle
@@ -724,9 +723,7 @@ def run_demo(
     policy_path = out / "policy.yaml"
     write_text_new(policy_path, demo_policy_text())
     write_text_new(out / "hierarchies" / "village.csv", village_hierarchy_csv())
-    key_file = out / "pseudonym.key"
-    write_text_new(key_file, secrets.token_hex(32) + "\n")
-    key_file.chmod(0o600)
+    key_file = new_key_file(out / "pseudonym.key")
     step("scanning")
     scanned = scan_file(data)
     draft = out / "draft-policy.yaml"

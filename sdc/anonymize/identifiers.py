@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import secrets
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -23,12 +24,14 @@ import pandas as pd
 
 from sdc.anonymize._treatment import Treatment
 from sdc.errors import DataError, PolicyError
+from sdc.io import write_text_new
 
 __all__ = [
     "KEY_ENV",
     "MIN_KEY_LENGTH",
     "drop_columns",
     "load_pseudonym_key",
+    "new_key_file",
     "pseudonym",
     "pseudonymize",
 ]
@@ -88,6 +91,28 @@ def load_pseudonym_key(
             + _HOW_TO_SET
         )
     return key, source
+
+
+def new_key_file(path: str | Path) -> Path:
+    """Create a file holding a fresh random pseudonymisation key, readable by its owner only.
+
+    The file is created with mode 0600 in the same call that creates it (``os.open`` with
+    ``O_EXCL``), never written first and restricted afterwards: in between, anyone on the
+    machine could read the key and recompute every pseudonym. An existing file is never
+    overwritten.
+
+    Args:
+        path: the key file to create; its folder is created if needed.
+
+    Returns:
+        The path of the new key file.
+
+    Raises:
+        DataError: the file already exists or cannot be created.
+    """
+    path = Path(path)
+    write_text_new(path, secrets.token_hex(32) + "\n", mode=0o600)
+    return path
 
 
 def pseudonym(value: object, key: bytes, length: int = 16) -> str:

@@ -98,6 +98,11 @@ def release(
             f"{policy.where('outputs')}: the policy asks for no output; add outputs.microdata, "
             "outputs.tables or outputs.synthetic"
         )
+    if policy.outputs.tables:  # broken values are refused before any budget is charged
+        from sdc.tables import check_finite
+
+        for i in range(len(policy.outputs.tables)):
+            check_finite(table.frame, table_spec(policy, i))
     started = _now()
     ledger = ledger or Ledger()
     request = Budget(policy.dp_epsilon, policy.dp_delta)
@@ -427,6 +432,9 @@ def _manifest(
             "columns": len(table.frame.columns),
         },
         "outputs": {name: {"sha256": sha, "rows": rows.get(name)} for name, sha in hashes.items()},
+        # Text cells of the CSV files starting like a formula (=, +, -, @, tab, CR) carry a
+        # leading ' (sdc.io.escape_formulas); the Parquet files keep the raw values.
+        "csv_formula_escape": True,
         "risk": {
             "before": _risk_summary(before) if after else None,
             "after": _risk_summary(after) if after else None,
