@@ -15,7 +15,7 @@ import io as _io
 import os
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -350,7 +350,10 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 #: text instead of running it.
 FORMULA_ESCAPE = "'"
 
-_PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+# A number as text, also with thousands separators (a pivot's "-1,234.5"): it runs nothing.
+_PLAIN_NUMBER = re.compile(
+    r"[+-]?(\d+|\d{1,3}(,\d{3})+)(\.\d*)?([eE][+-]?\d+)?|[+-]?\.\d+([eE][+-]?\d+)?"
+)
 
 
 def _escapes(text: str) -> bool:
@@ -358,10 +361,56 @@ def _escapes(text: str) -> bool:
 
     Cells already starting with the prefix before such a character get one more, so that
     :func:`unescape_formulas` gives back exactly what was written. Text that is a plain
-    number (``-3``, ``+1.5``) runs nothing and stays as it is.
+    number (``-3``, ``+1.5``, ``-1,234``) runs nothing and stays as it is.
     """
     rest = text.lstrip(FORMULA_ESCAPE)
     return rest.startswith(FORMULA_STARTS) and _PLAIN_NUMBER.fullmatch(rest) is None
+
+
+def _escape(value: object) -> object:
+    if isinstance(value, str) and _escapes(value):
+        return FORMULA_ESCAPE + value
+    return value
+
+
+def _unescape(value: object) -> object:
+    if isinstance(value, str) and value.startswith(FORMULA_ESCAPE) and _escapes(value[1:]):
+        return value[1:]
+    return value
+
+
+def _map_text(frame: pd.DataFrame, change: Callable[[object], object]) -> pd.DataFrame:
+    """Apply ``change`` to every text cell and column name; numbers are never touched.
+
+    Columns of text (object, string or categorical) keep their dtype where no cell changes;
+    a changed categorical column becomes plain text.
+    """
+    out = frame
+    names = [change(c) for c in frame.columns]
+    if names != list(frame.columns) and not isinstance(frame.columns, pd.MultiIndex):
+        out = frame.copy()
+        out.columns = pd.Index(names, dtype=object)
+    for i in range(frame.shape[1]):
+        values = frame.iloc[:, i]
+        dtype = values.dtype
+        textual = (
+            pd.api.types.is_object_dtype(dtype)
+            or pd.api.types.is_string_dtype(dtype)
+            or isinstance(dtype, pd.CategoricalDtype)
+        )
+        if not textual:
+            continue
+        cells = values.to_numpy(dtype=object)
+        new = [change(v) for v in cells]
+        positions = [j for j, (n, v) in enumerate(zip(new, cells, strict=True)) if n is not v]
+        if not positions:
+            continue
+        if out is frame:
+            out = frame.copy()
+        fixed = values.astype(object) if isinstance(dtype, pd.CategoricalDtype) else values.copy()
+        fixed.iloc[positions] = [new[j] for j in positions]
+        out[out.columns[i]] = fixed
+    return out
 
 
 def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
@@ -369,49 +418,20 @@ def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
 
     A released CSV is opened in Excel or LibreOffice by people who trust it; a cell such as
     ``=HYPERLINK(...)`` or ``@SUM(...)`` coming from a free-text answer would run there
-    (formula injection). Only text cells are changed; numbers (``-3``) never are. The
-    Parquet copy keeps the raw values.
+    (formula injection). Only text cells and column names are changed; numbers (``-3``)
+    never are. The Parquet copy keeps the raw values.
     """
-    out = frame
-    for column in frame.columns:
-        values = frame[column]
-        if values.dtype != object and not pd.api.types.is_string_dtype(values.dtype):
-            continue
-        text = values.map(lambda v: isinstance(v, str) and _escapes(v), na_action="ignore")
-        hit = text.fillna(False).astype(bool)
-        if hit.any():
-            if out is frame:
-                out = frame.copy()
-            fixed = values.copy()
-            fixed[hit] = FORMULA_ESCAPE + values[hit].astype(str)
-            out[column] = fixed
-    return out
+    return _map_text(frame, _escape)
 
 
 def unescape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """Undo :func:`escape_formulas` on a CSV read back (``sdc check`` compares it).
 
     Returns:
-        The frame with one leading ``'`` removed from every text cell that
+        The frame with one leading ``'`` removed from every text cell and column name that
         :func:`escape_formulas` would have prefixed.
     """
-    out = frame
-    for column in frame.columns:
-        values = frame[column]
-        if values.dtype != object and not pd.api.types.is_string_dtype(values.dtype):
-            continue
-
-        def escaped(v: object) -> bool:
-            return isinstance(v, str) and v.startswith(FORMULA_ESCAPE) and _escapes(v[1:])
-
-        hit = values.map(escaped, na_action="ignore").fillna(False).astype(bool)
-        if hit.any():
-            if out is frame:
-                out = frame.copy()
-            fixed = values.copy()
-            fixed[hit] = values[hit].astype(str).str.slice(1)
-            out[column] = fixed
-    return out
+    return _map_text(frame, _unescape)
 
 
 def write_csv(frame: pd.DataFrame, path: Path, *, escape: bool = True) -> None:

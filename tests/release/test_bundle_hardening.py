@@ -105,6 +105,15 @@ def test_numbers_are_never_escaped(tmp_path: Path) -> None:
     assert (tmp_path / "o.csv").read_text() == "n,x,t\n-3,-1.5,-3\n5,2.0,'=1\n"
 
 
+def test_column_names_and_categorical_cells_are_escaped(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"=cmd": ["a", "@b"], "c": pd.Categorical(["+x", "y"]), "-1": [1, 2]})
+    write_csv(frame, tmp_path / "o.csv")
+    assert (tmp_path / "o.csv").read_text() == "'=cmd,c,-1\na,'+x,1\n'@b,y,2\n"
+    back = unescape_formulas(pd.read_csv(tmp_path / "o.csv", dtype=str))
+    assert list(back.columns) == ["=cmd", "c", "-1"]
+    assert back["=cmd"].tolist() == ["a", "@b"] and back["c"].tolist() == ["+x", "y"]
+
+
 @pytest.mark.parametrize(
     "text",
     ["=1", "+a", "-a", "@a", "\tx", "\rx", "'=1", "''@x", "'", "a=b", "-", "'-3", "-3", "1e5"],
@@ -132,6 +141,8 @@ def test_tables_escape_their_labels(tmp_path: Path, ledger_path: Path) -> None:
     release(read_table(data), policy, tmp_path / "rel", ledger=Ledger(ledger_path))
     tidy = pd.read_csv(tmp_path / "rel" / "tables" / "count_by_sex.csv", dtype=str)
     assert set(tidy["sex"]) == {"'=f", "m", "Total"}
+    pivot = pd.read_csv(tmp_path / "rel" / "tables" / "count_by_sex-pivot.csv", dtype=str)
+    assert set(pivot["sex"]) == {"'=f", "m", "Total"}  # a categorical column, escaped too
     assert check_bundle(tmp_path / "rel", policy).passed
 
 
