@@ -565,6 +565,8 @@ def load_policy(path: str | Path) -> Policy:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise PolicyError(f"{path.name}: not UTF-8 text; save the policy as UTF-8") from exc
+    # Line ends as Path.read_text gives them: the policy's hash must not depend on them.
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     return parse_policy(text, source=path)
 
 
