@@ -13,8 +13,9 @@ import csv
 import hashlib
 import io as _io
 import os
+import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,6 +166,14 @@ def _decode(raw: bytes, path: Path) -> tuple[str, str, tuple[str, ...]]:
             except UnicodeDecodeError:
                 pass
         raise DataError(f"{path.name}: not a text file; is it a spreadsheet saved as .csv?")
+    if b"\x00" in raw:
+        # Past the first few kilobytes, a NUL is a damaged or padded file, never a value:
+        # pandas would cut the field there or keep an invisible character in it.
+        line = raw.count(b"\n", 0, raw.index(b"\x00")) + 1
+        raise DataError(
+            f"{path.name} line {line}: holds a NUL byte, which no text value contains; "
+            "the file is damaged or not plain text: export it again as CSV (UTF-8)"
+        )
     if raw.startswith(b"\xef\xbb\xbf"):
         return raw[3:].decode("utf-8", errors="strict"), "utf-8-sig", ()
     try:
@@ -334,10 +343,111 @@ def _whole_numbers_as_integers(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """Write a DataFrame as UTF-8 CSV; missing and suppressed values become empty fields."""
+#: Text a spreadsheet may run as a formula when a CSV cell starts with it (OWASP's list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+#: What a formula-like text cell is prefixed with in a CSV output: a spreadsheet shows the
+#: text instead of running it.
+FORMULA_ESCAPE = "'"
+
+# A number as text, also with thousands separators (a pivot's "-1,234.5"): it runs nothing.
+_PLAIN_NUMBER = re.compile(
+    r"[+-]?(\d+|\d{1,3}(,\d{3})+)(\.\d*)?([eE][+-]?\d+)?|[+-]?\.\d+([eE][+-]?\d+)?"
+)
+
+
+def _escapes(text: str) -> bool:
+    """Whether a text cell needs the prefix: it starts (after any quotes) like a formula.
+
+    Cells already starting with the prefix before such a character get one more, so that
+    :func:`unescape_formulas` gives back exactly what was written. Text that is a plain
+    number (``-3``, ``+1.5``, ``-1,234``) runs nothing and stays as it is.
+    """
+    rest = text.lstrip(FORMULA_ESCAPE)
+    return rest.startswith(FORMULA_STARTS) and _PLAIN_NUMBER.fullmatch(rest) is None
+
+
+def _escape(value: object) -> object:
+    if isinstance(value, str) and _escapes(value):
+        return FORMULA_ESCAPE + value
+    return value
+
+
+def _unescape(value: object) -> object:
+    if isinstance(value, str) and value.startswith(FORMULA_ESCAPE) and _escapes(value[1:]):
+        return value[1:]
+    return value
+
+
+def _map_text(frame: pd.DataFrame, change: Callable[[object], object]) -> pd.DataFrame:
+    """Apply ``change`` to every text cell and column name; numbers are never touched.
+
+    Columns of text (object, string or categorical) keep their dtype where no cell changes;
+    a changed categorical column becomes plain text.
+    """
+    out = frame
+    names = [change(c) for c in frame.columns]
+    if names != list(frame.columns) and not isinstance(frame.columns, pd.MultiIndex):
+        out = frame.copy()
+        out.columns = pd.Index(names, dtype=object)
+    for i in range(frame.shape[1]):
+        values = frame.iloc[:, i]
+        dtype = values.dtype
+        textual = (
+            pd.api.types.is_object_dtype(dtype)
+            or pd.api.types.is_string_dtype(dtype)
+            or isinstance(dtype, pd.CategoricalDtype)
+        )
+        if not textual:
+            continue
+        cells = values.to_numpy(dtype=object)
+        new = [change(v) for v in cells]
+        positions = [j for j, (n, v) in enumerate(zip(new, cells, strict=True)) if n is not v]
+        if not positions:
+            continue
+        if out is frame:
+            out = frame.copy()
+        fixed = values.astype(object) if isinstance(dtype, pd.CategoricalDtype) else values.copy()
+        fixed.iloc[positions] = [new[j] for j in positions]
+        out[out.columns[i]] = fixed
+    return out
+
+
+def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells that a spreadsheet would run as a formula, prefixed with ``'``.
+
+    A released CSV is opened in Excel or LibreOffice by people who trust it; a cell such as
+    ``=HYPERLINK(...)`` or ``@SUM(...)`` coming from a free-text answer would run there
+    (formula injection). Only text cells and column names are changed; numbers (``-3``)
+    never are. The Parquet copy keeps the raw values.
+    """
+    return _map_text(frame, _escape)
+
+
+def unescape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Undo :func:`escape_formulas` on a CSV read back (``sdc check`` compares it).
+
+    Returns:
+        The frame with one leading ``'`` removed from every text cell and column name that
+        :func:`escape_formulas` would have prefixed.
+    """
+    return _map_text(frame, _unescape)
+
+
+def write_csv(frame: pd.DataFrame, path: Path, *, escape: bool = True) -> None:
+    """Write a DataFrame as UTF-8 CSV; missing and suppressed values become empty fields.
+
+    Args:
+        frame: the data.
+        path: the file to write.
+        escape: prefix formula-like text cells with ``'`` (see :func:`escape_formulas`);
+            only a file meant to be read back as data verbatim turns it off.
+    """
+    out = _whole_numbers_as_integers(frame)
+    if escape:
+        out = escape_formulas(out)
     with _writing(path):
-        _whole_numbers_as_integers(frame).to_csv(path, index=False, na_rep="", encoding="utf-8")
+        out.to_csv(path, index=False, na_rep="", encoding="utf-8")
 
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
@@ -353,8 +463,14 @@ def write_text(path: Path, text: str) -> None:
         path.write_text(text, encoding="utf-8")
 
 
-def write_text_new(path: Path, text: str) -> None:
+def write_text_new(path: Path, text: str, *, mode: int = 0o644) -> None:
     """Write a text file that must not exist yet (created exclusively, never overwritten).
+
+    Args:
+        path: the file to create.
+        text: its content.
+        mode: its permissions, set when it is created (``0o600`` for a secret: a file
+            chmod-ed afterwards is readable by others in between).
 
     Raises:
         DataError: the file already exists; nothing is overwritten.
@@ -365,7 +481,7 @@ def write_text_new(path: Path, text: str) -> None:
     with _writing(path):
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)  # never overwrite
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)  # never overwrite
         except FileExistsError as exc:
             raise DataError(exists) from exc
         try:

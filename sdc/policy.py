@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -41,7 +42,26 @@ Share = Annotated[float, Field(ge=0, le=1)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan=False: YAML's .inf and .nan are numbers, but never a meaningful bound,
+    # threshold or epsilon (an infinite budget would disable the cap).
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+#: The smallest epsilon a DP output may spend. Below it the noise scale (sensitivity /
+#: epsilon) is so large that the output says nothing, and near 1e-300 it overflows to inf.
+MIN_EPSILON = 1e-6
+
+
+def _usable_epsilon(value: float) -> float:
+    if value < MIN_EPSILON:
+        raise ValueError(
+            f"epsilon {value:g} is below {MIN_EPSILON:g}: the noise would drown every value "
+            f"(or overflow); use an epsilon of at least {MIN_EPSILON:g}"
+        )
+    return value
+
+
+Epsilon = Annotated[float, Field(gt=0), AfterValidator(_usable_epsilon)]
 
 
 class Recode(_Model):
@@ -205,7 +225,7 @@ class Rounding(_Model):
 class DpOptions(_Model):
     """A differentially private table: epsilon spent on it and the mechanism."""
 
-    epsilon: PositiveFloat
+    epsilon: Epsilon
     delta: Annotated[float, Field(ge=0, lt=1)] = 0.0
     mechanism: Literal["laplace", "gaussian"] = "laplace"
 
@@ -255,12 +275,24 @@ class TableOutput(_Model):
         """The statistic this table publishes."""
         return "count" if self.count else ("sum" if self.sum else "mean")
 
+    @property
+    def table_name(self) -> str:
+        """The table's name in the bundle (``tables/NAME.csv``).
+
+        The same rule as :attr:`sdc.tables.TableSpec.table_name` (a test holds them
+        equal): the policy must know file names without loading the tables module.
+        """
+        if self.name:
+            return self.name
+        variable = self.sum or self.mean
+        return f"{self.statistic}{f'_{variable}' if variable else ''}_by_{'_'.join(self.by)}"
+
 
 class SyntheticOutput(_Model):
     """DP synthetic microdata (marginal-based, MST)."""
 
     method: Literal["mst"] = "mst"
-    epsilon: PositiveFloat
+    epsilon: Epsilon
     delta: Annotated[float, Field(gt=0, lt=1)] = 1e-9
     rows: Annotated[int, Field(ge=1)] | None = None
     seed: int | None = None
@@ -381,11 +413,49 @@ class Policy(_Model):
         """The file this policy was read from (relative paths resolve against it)."""
         return self._source
 
-    def resolve(self, path: Path) -> Path:
-        """Resolve a path written in the policy relative to the policy file."""
-        if path.is_absolute() or self._source is None:
-            return path
-        return self._source.parent / path
+    @property
+    def folder(self) -> Path:
+        """The folder that paths in the policy are relative to and confined to.
+
+        The policy file's folder; for a policy parsed from text alone, the current folder.
+        """
+        return self._source.parent if self._source is not None else Path.cwd()
+
+    def resolve(self, path: Path, *keys: str) -> Path:
+        """Resolve a path written in the policy relative to the policy file.
+
+        Paths are confined to the policy's folder (after symlinks and ``..`` are
+        resolved): a policy names files beside it, never ``/etc/passwd`` or a key file
+        elsewhere, which a release would otherwise read and publish as categories. There
+        is no command-line option for these paths, so the rule has no exception.
+
+        Args:
+            path: the path as the policy writes it.
+            keys: the policy key that holds it (e.g. ``columns``, ``age``, ``recode``,
+                ``map``), for the message.
+
+        Raises:
+            PolicyError: the path is absolute or points outside the policy's folder;
+                the message names the key and its line.
+        """
+        folder = self.folder
+        key = ".".join(keys) if keys else "a path"
+        where = self.where(*keys) if keys else self.where()
+        kind = "hierarchy files" if keys[-1:] == ("map",) else "the files it names"
+        real_folder = folder.resolve()
+        target = (folder / path).resolve()
+        if not target.is_relative_to(real_folder):
+            shown = str(path) if path.is_absolute() or ".." in path.parts else f"{path} -> {target}"
+            raise PolicyError(
+                f"{where}: {key} points outside the policy's folder ({shown}); "
+                f"keep {kind} beside the policy"
+            )
+        if path.is_absolute():
+            raise PolicyError(
+                f"{where}: {key} is an absolute path ({path}); write it relative to the "
+                f"policy's folder, e.g. {target.relative_to(real_folder).as_posix()}"
+            )
+        return folder / path
 
     def hierarchy(self, column: str) -> Hierarchy | None:
         """The hierarchy file of a column's ``recode.map``, loaded once and checked.
@@ -400,7 +470,7 @@ class Policy(_Model):
         if recode is None or recode.map is None:
             return None
         if column not in self._hierarchies:
-            path = self.resolve(recode.map)
+            path = self.resolve(recode.map, "columns", column, "recode", "map")
             if not path.is_file():
                 raise PolicyError(
                     f"{self.where('columns', column, 'recode', 'map')}: hierarchy file {path} "
@@ -487,29 +557,77 @@ def unlisted_columns(policy: Policy, columns: Iterable[object]) -> list[str]:
 # ---- loading ---------------------------------------------------------------------------
 
 
+#: The largest policy file read. Real policies are a few kilobytes; a bigger file is the
+#: wrong file or an attempt to exhaust memory.
+MAX_POLICY_BYTES = 1 << 20
+
+#: The deepest nesting of mappings and lists a policy may have (real ones reach 4-5).
+MAX_POLICY_DEPTH = 20
+
+
 def load_policy(path: str | Path) -> Policy:
     """Read and validate a policy file.
 
     Raises:
-        PolicyError: the file is missing, not YAML, or invalid; the message names the file,
-            the line and the key, and suggests a fix.
+        PolicyError: the file is missing, too large, not YAML, or invalid; the message names
+            the file, the line and the key, and suggests a fix.
     """
     path = Path(path)
     if not path.exists():
         raise PolicyError(f"{path}: no such policy file")
+    if path.is_dir():
+        raise PolicyError(f"{path}: is a folder, not a policy file")
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_POLICY_BYTES + 1)  # never more, whatever the file's size
+    except OSError as exc:
+        raise PolicyError(f"{path}: cannot be read ({exc.strerror})") from exc
+    if len(raw) > MAX_POLICY_BYTES:
+        _too_large(path.name, path.stat().st_size)
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise PolicyError(f"{path.name}: not UTF-8 text; save the policy as UTF-8") from exc
-    except IsADirectoryError as exc:
-        raise PolicyError(f"{path}: is a folder, not a policy file") from exc
+    # Line ends as Path.read_text gives them: the policy's hash must not depend on them.
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     return parse_policy(text, source=path)
 
 
+def _too_large(name: str, size: int) -> None:
+    raise PolicyError(
+        f"{name}: the policy file is {_size(size)}, more than the {_size(MAX_POLICY_BYTES)} "
+        "a policy may have; is it the right file?"
+    )
+
+
+def _size(n: int) -> str:
+    """A byte count for people: ``1 MiB``, ``3.2 MiB``, ``512 KiB``, ``12 bytes``."""
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{n} bytes"
+
+
 def parse_policy(text: str, source: Path | None = None) -> Policy:
-    """Validate policy YAML text; ``source`` names the file in messages and anchors paths."""
+    """Validate policy YAML text; ``source`` names the file in messages and anchors paths.
+
+    Before anything is built from the YAML, its events are scanned: a policy has no NUL
+    characters, no anchors or aliases (an alias bomb expands a few lines into gigabytes)
+    and at most :data:`MAX_POLICY_DEPTH` levels of nesting (deeper input would exhaust
+    the parser's recursion). Each is refused with its line.
+    """
     name = source.name if source else "policy"
+    size = len(text.encode("utf-8", errors="surrogatepass"))
+    if size > MAX_POLICY_BYTES:
+        _too_large(name, size)
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise PolicyError(
+            f"{name} line {line}: holds a NUL character; a policy is plain text: remove it "
+            "(a word processor or a binary file saved as .yaml?)"
+        )
     try:
+        _scan_events(text, name)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -538,8 +656,47 @@ def parse_policy(text: str, source: Path | None = None) -> Policy:
     return policy
 
 
+def _scan_events(text: str, name: str) -> None:
+    """Refuse anchors, aliases, NUL characters and deep nesting while only parsing.
+
+    The parser yields events one by one and keeps no tree, so a billion-laughs file is
+    refused at its first anchor, in microseconds, before any alias is expanded.
+
+    Raises:
+        PolicyError: naming the line of the first anchor, alias or too deep level.
+        yaml.YAMLError: the text is not YAML (the caller explains it).
+    """
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        line = event.start_mark.line + 1 if event.start_mark is not None else 0
+        if isinstance(event, yaml.AliasEvent):
+            raise PolicyError(
+                f"{name} line {line}: YAML aliases (*{event.anchor}) are not allowed in a "
+                "policy; write the value out in full"
+            )
+        if isinstance(event, yaml.NodeEvent) and event.anchor is not None:
+            raise PolicyError(
+                f"{name} line {line}: YAML anchors (&{event.anchor}) are not allowed in a "
+                "policy; write each value out in full"
+            )
+        if isinstance(event, yaml.ScalarEvent) and "\x00" in event.value:
+            raise PolicyError(f"{name} line {line}: a value holds a NUL character (\\0); remove it")
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_POLICY_DEPTH:
+                raise PolicyError(
+                    f"{name} line {line}: nested more than {MAX_POLICY_DEPTH} levels deep; "
+                    "a policy needs far fewer (is it the right file?)"
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
 def _check_consistency(policy: Policy) -> None:
     """Rules that span several keys, each reported at the line that has to change."""
+    for keys, path in _paths(policy, ()):
+        policy.resolve(path, *keys)
+    _check_table_names(policy)
     if policy.dp_epsilon > policy.privacy.budget + 1e-12:
         raise PolicyError(
             f"{policy.where('privacy', 'budget')}: the DP outputs need epsilon "
@@ -605,6 +762,45 @@ def _check_dataset(policy: Policy) -> None:
         f"{where}: DP outputs spend a privacy budget, which the ledger keeps per dataset: "
         "add dataset: NAME under privacy (one name for this data, whatever file it comes in)"
     )
+
+
+def _paths(model: BaseModel, keys: tuple[str, ...]) -> Iterable[tuple[tuple[str, ...], Path]]:
+    """Every file path the policy names, with its key path (``columns.age.recode.map``)."""
+    for field in type(model).model_fields:
+        value = getattr(model, field)
+        items: list[tuple[tuple[str, ...], Any]]
+        if isinstance(value, dict):
+            items = [((*keys, field, str(k)), v) for k, v in value.items()]
+        elif isinstance(value, list):
+            items = [((*keys, field, str(i)), v) for i, v in enumerate(value)]
+        else:
+            items = [((*keys, field), value)]
+        for sub, item in items:
+            if isinstance(item, Path):
+                yield sub, item
+            elif isinstance(item, BaseModel):
+                yield from _paths(item, sub)
+
+
+def _check_table_names(policy: Policy) -> None:
+    """Refuse two tables that would write the same file (``NAME.csv``, ``NAME-pivot.csv``).
+
+    Names are compared without case: on Windows and macOS ``Sex.csv`` and ``sex.csv`` are
+    one file.
+    """
+    seen: dict[str, int] = {}
+    for i, table in enumerate(policy.outputs.tables):
+        name = table.table_name
+        for file in (f"{name}.csv", f"{name}-pivot.csv"):
+            first = seen.get(file.casefold())
+            if first is not None and first != i:
+                line = policy.where("outputs", "tables", str(first)).rsplit(" ", 2)[-2:]
+                raise PolicyError(
+                    f"{policy.where('outputs', 'tables', str(i))}: outputs.tables.{i} and "
+                    f"outputs.tables.{first} ({' '.join(line)}) would both write tables/{file}; "
+                    "give one of them its own name: NAME"
+                )
+            seen[file.casefold()] = i
 
 
 class _DuplicateKey(Exception):

@@ -767,7 +767,7 @@ def run_demo(
     survey = make_survey(rows=rows, seed=seed)
     out.mkdir(parents=True)
     data = out / "survey.csv"
-    write_csv(survey, data)
+    write_csv(survey, data, escape=False)  # the input, read back verbatim: phones keep their +
     policy_path = out / "policy.yaml"
     write_text_new(policy_path, demo_policy_text())
     write_text_new(out / "hierarchies" / "village.csv", village_hierarchy_csv())

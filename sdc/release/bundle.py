@@ -35,6 +35,11 @@ def check_target(out: Path, inputs: list[Path], *, force: bool = False) -> None:
             file, ledger); none may be the target or inside it.
         force: replace an existing bundle.
     """
+    if out.is_symlink() and not out.exists():
+        raise DataError(
+            f"{out}: is a symbolic link to {os.readlink(out)}, which does not exist; give "
+            "the release a new folder name (a release is never written through a link)"
+        )
     resolved = out.resolve()
     for path in inputs:
         target = path.resolve()
@@ -68,23 +73,43 @@ def staged_folder(out: Path, *, force: bool = False) -> Iterator[Path]:
     tmp.chmod(0o755)  # mkdtemp makes it private; a bundle is meant to be shared
     try:
         yield tmp
-        if out.exists():
+        if out.exists() or out.is_symlink():
             if not force:
                 raise DataError(f"{out}: appeared while the release was written; not replaced")
-            old = out.with_name(f".{out.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.rename(out, old)
+            _replace(out, tmp)
+        else:
             try:
                 os.rename(tmp, out)
-            except OSError:
-                os.rename(old, out)  # put the earlier bundle back
-                raise
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tmp, out)
+            except OSError as exc:
+                raise DataError(
+                    f"{out}: cannot move the release into place ({exc.strerror})"
+                ) from exc
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _replace(out: Path, tmp: Path) -> None:
+    """Swap the earlier bundle ``out`` for the complete new one in ``tmp``.
+
+    The earlier bundle is moved into a fresh folder of this run's own (never a fixed name
+    such as ``.out.old``, which may be someone else's folder) and that folder is removed
+    only once the new bundle is in place; if the swap fails the earlier bundle is put back.
+    """
+    aside = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".old"))
+    old = aside / out.name
+    try:
+        os.rename(out, old)
+    except OSError as exc:
+        aside.rmdir()
+        raise DataError(f"{out}: cannot move the earlier release aside ({exc.strerror})") from exc
+    try:
+        os.rename(tmp, out)
+    except OSError as exc:
+        os.rename(old, out)  # put the earlier bundle back
+        aside.rmdir()
+        raise DataError(f"{out}: cannot move the release into place ({exc.strerror})") from exc
+    shutil.rmtree(aside, ignore_errors=True)
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:

@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from sdc.anonymize.policy_recodes import deterministic_recodes
 from sdc.errors import DataError, PolicyError
-from sdc.io import Table, file_sha256, read_table
+from sdc.io import Table, file_sha256, read_table, unescape_formulas
 from sdc.policy import Policy, unlisted_columns
 from sdc.release.bundle import MANIFEST, read_manifest
 from sdc.release.plan import (
@@ -376,7 +376,7 @@ def _check_microdata(folder: Path, manifest: dict[str, Any], policy: Policy) -> 
             "(it allows no record-level release)"
         )
     try:
-        frame = read_table(path).frame
+        frame = unescape_formulas(read_table(path).frame)
     except DataError as exc:
         problems.append(f"microdata.csv cannot be read: {exc}")
         return [CheckItem("microdata", False, "; ".join(problems))]
@@ -586,7 +586,7 @@ def _check_columns(folder: Path, policy: Policy) -> list[CheckItem]:
     if not path.exists():
         return []
     try:
-        frame = read_table(path).frame
+        frame = unescape_formulas(read_table(path).frame)
     except DataError:
         return []
     problems = []
@@ -688,7 +688,9 @@ def _check_tables(folder: Path, manifest: dict[str, Any], plan: ReleasePlan) -> 
             items.append(CheckItem(label, False, "the table file is missing"))
             continue
         try:
-            tidy = pd.read_csv(path, keep_default_na=False, na_values=[""], encoding="utf-8")
+            tidy = unescape_formulas(
+                pd.read_csv(path, keep_default_na=False, na_values=[""], encoding="utf-8")
+            )
         except (
             OSError,
             UnicodeDecodeError,
@@ -864,7 +866,7 @@ def _check_synthetic(folder: Path, policy: Policy) -> list[CheckItem]:
     if not wanted:
         problems.append("the bundle holds synthetic.csv but the policy has no outputs.synthetic")
     try:
-        frame = read_table(path).frame
+        frame = unescape_formulas(read_table(path).frame)
     except DataError as exc:
         problems.append(f"synthetic.csv cannot be read: {exc}")
         return [CheckItem("synthetic", False, "; ".join(problems))]

@@ -125,6 +125,11 @@ def release(
             "outputs.tables or outputs.synthetic"
         )
     _clear_leftovers(out)
+    if policy.outputs.tables:  # broken values are refused before any budget is charged
+        from sdc.tables import check_finite
+
+        for i in range(len(policy.outputs.tables)):
+            check_finite(table.frame, table_spec(policy, i))
     started = _now()
     request = Budget(policy.dp_epsilon, policy.dp_delta)
     cap = Budget(policy.privacy.budget, policy.privacy.delta)
@@ -290,17 +295,12 @@ def policy_ledger(policy: Policy) -> Ledger:
 
 
 def _clear_leftovers(out: Path) -> None:
-    """Refuse a dangling link as ``out``; remove staging folders an earlier run left behind.
+    """Remove the staging folders an earlier run left behind.
 
     A release killed while writing leaves its hidden staging folder (``.NAME.*.partial``)
     beside ``out``; its manifest is still pending, so it is no bundle, and the next run on the
-    same ``out`` removes it.
+    same ``out`` removes it. (A dangling link as ``out`` was refused by ``check_target``.)
     """
-    if out.is_symlink() and not out.exists():
-        raise DataError(
-            f"{out}: is a link to {os.readlink(out)}, which does not exist; remove the link or "
-            "choose another folder"
-        )
     parent = out.parent if str(out.parent) else Path(".")
     try:
         found = list(parent.glob(f".{glob.escape(out.name)}.*.partial"))
@@ -559,6 +559,9 @@ def _manifest(
             "columns": len(table.frame.columns),
         },
         "outputs": {name: {"sha256": sha, "rows": rows.get(name)} for name, sha in hashes.items()},
+        # Text cells of the CSV files starting like a formula (=, +, -, @, tab, CR) carry a
+        # leading ' (sdc.io.escape_formulas); the Parquet files keep the raw values.
+        "csv_formula_escape": True,
         "risk": {
             "before": _risk_summary(before) if after else None,
             "after": _risk_summary(after) if after else None,

@@ -2,6 +2,7 @@
 
 - :class:`TableSpec` / :class:`DpSpec`: what to tabulate and how to protect it.
 - :func:`build_table` / :func:`build_tables`: build and protect -> :class:`ProtectedTable`.
+- :func:`check_finite`: refuse infinite values a table would sum (before any budget).
 - :func:`audit_suppression`: the interval audit of a suppression pattern (``sdc check``).
 - :func:`to_pivot`: the readable cross-tabulation of a tidy table.
 - :func:`tables_budget`: the DP budget a list of specs will spend.
@@ -14,6 +15,7 @@ from sdc.tables.build import (
     audit_suppression,
     build_table,
     build_tables,
+    check_finite,
     tables_budget,
     to_pivot,
 )
@@ -28,6 +30,7 @@ __all__ = [
     "audit_suppression",
     "build_table",
     "build_tables",
+    "check_finite",
     "tables_budget",
     "to_pivot",
 ]

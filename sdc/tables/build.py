@@ -168,6 +168,34 @@ def _numeric(df: pd.DataFrame, col: str, what: str) -> np.ndarray:
     return values
 
 
+def check_finite(df: pd.DataFrame, spec: TableSpec) -> None:
+    """Refuse infinite values in the column a table sums or averages.
+
+    A blank is a missing value and stays out of the cell; ``inf`` is not missing but
+    broken data. Dropping it silently would publish a sum that leaves a record out
+    without saying so, and in a DP table clamping it to the bound would invent a value.
+    Called before any privacy budget is charged.
+
+    Args:
+        df: the microdata.
+        spec: the table.
+
+    Raises:
+        DataError: naming the column, the table and how many values are infinite.
+    """
+    column = spec.variable
+    if column is None or column not in df.columns:
+        return
+    values = _numeric(df, column, "summed")
+    infinite = int(np.isinf(values).sum())
+    if infinite:
+        many = "value is" if infinite == 1 else "values are"
+        raise DataError(
+            f"column {column!r}: {infinite} {many} infinite (inf), and table {spec.table_name} "
+            f"takes its {spec.statistic}; correct them or leave them blank (missing)"
+        )
+
+
 def _dimensions(
     df: pd.DataFrame, spec: TableSpec, codebook: Codebook | None, hierarchies: Hierarchies | None
 ) -> Cube:
@@ -315,6 +343,7 @@ def build_table(
     else:
         assert isinstance(df, pd.DataFrame)
         _check_columns(df, spec)
+        check_finite(df, spec)
         frame = df
     cube = _dimensions(frame, spec, codebook, hierarchies)
     labels = cube.labels()

@@ -399,8 +399,8 @@ def test_a_dangling_link_as_out_is_refused_before_spending(work: Path) -> None:
     code, _, err = run("release", "survey.csv", "--policy", "policy.yaml", "--out", "link")
     assert (code, err) == (
         2,
-        f"Error: link: is a link to {work / 'nowhere'}, which does not exist; remove the "
-        "link or choose another folder\n",
+        f"Error: link: is a symbolic link to {work / 'nowhere'}, which does not exist; give "
+        "the release a new folder name (a release is never written through a link)\n",
     )
     assert not (work / "ledger.jsonl").exists()
 
