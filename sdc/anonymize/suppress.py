@@ -138,33 +138,14 @@ def local_suppression(
     pos[[quasi.index(c) for c in order]] = np.arange(m)
     full = _with_strata(df, codes, strata, k)
 
-    rounds = repairs = violating = 0
-    if n and m:
-        row_id, rows0, counts = _collapse(full)
-        fk0 = _protection(rows0, counts, m, missing)
-        violating = int(counts[fk0 < k].sum())
-        current = full
-        sensitive = [df[c] for c in limits.sensitive] if limits else []
-        for _ in range(m + 2):
-            row_id, rows, counts = _collapse(current)
-            done, used = _greedy(rows, counts, k, m, pos, missing)
-            current, rounds = done[row_id], rounds + used
-            if limits is None or not _repair_diversity(current, m, pos, sensitive, limits, k):
-                break
-            repairs += 1
-        new = (current[:, :m] < 0) & (full[:, :m] >= 0)
-    else:
-        new = np.zeros((n, m), dtype=bool)
-
+    new, figures = _suppress(full, k, m, pos, missing, df, limits)
     out = df.copy()
     per_var: dict[str, int] = {}
     for j, col in enumerate(quasi):
-        mask = new[:, j]
-        per_var[col] = int(mask.sum())
+        per_var[col] = int(new[:, j].sum())
         if per_var[col]:
-            out[col] = set_missing(out[col], mask)
-    total = sum(per_var.values())
-    cells = n * m
+            out[col] = set_missing(out[col], new[:, j])
+    total, cells = sum(per_var.values()), n * m
     parameters: dict[str, object] = {
         "k": k,
         "missing": missing,
@@ -179,22 +160,50 @@ def local_suppression(
             "recursive_c": limits.recursive_c,
             "group_share": limits.group_share,
         }
+    details = {"total": total, "cells": cells, "share": total / cells if cells else 0.0}
     record = SuppressionRecord(
         name="local_suppression",
         columns=tuple(quasi),
         parameters=parameters,
         changed=per_var,
-        details={
-            "total": total,
-            "cells": cells,
-            "share": total / cells if cells else 0.0,
-            "violating_before": violating,
-            "iterations": rounds,
-            "diversity_repairs": repairs,
-            "order": order,
-        },
+        details={**details, **figures, "order": order},
     )
     return out, record
+
+
+def _suppress(
+    full: np.ndarray,
+    k: int,
+    m: int,
+    pos: np.ndarray,
+    missing: MissingRule,
+    df: pd.DataFrame,
+    limits: DiversityLimits | None,
+) -> tuple[np.ndarray, dict[str, int]]:
+    """The (n, m) mask of values to blank: k by the greedy, then l and group share.
+
+    Returns:
+        The mask and the figures of the run: records below k at the start, greedy rounds,
+        diversity repairs.
+    """
+    n = full.shape[0]
+    figures = {"violating_before": 0, "iterations": 0, "diversity_repairs": 0}
+    if not (n and m):
+        return np.zeros((n, m), dtype=bool), figures
+    _, rows0, counts = _collapse(full)
+    fk0 = _protection(rows0, counts, m, missing)
+    figures["violating_before"] = int(counts[fk0 < k].sum())
+    current = full
+    sensitive = [df[c] for c in limits.sensitive] if limits else []
+    for _ in range(m + 2):
+        row_id, rows, counts = _collapse(current)
+        done, used = _greedy(rows, counts, k, m, pos, missing)
+        current = done[row_id]
+        figures["iterations"] += used
+        if limits is None or not _repair_diversity(current, m, pos, sensitive, limits, k):
+            break
+        figures["diversity_repairs"] += 1
+    return (current[:, :m] < 0) & (full[:, :m] >= 0), figures
 
 
 def _with_strata(df: pd.DataFrame, codes: np.ndarray, strata: list[str], k: int) -> np.ndarray:
