@@ -4,7 +4,7 @@ This module is the one place that defines the manifest's fields. ``sdc release``
 :class:`Manifest` and writes ``model_dump(mode="json")``; ``sdc check`` reads the fields it
 verifies through the same models (:func:`read_model`, :func:`read_fields`), and
 ``docs/manifest.schema.json`` is generated from :meth:`Manifest.model_json_schema`
-(``python scripts/gen_manifest_schema.py``).
+(:meth:`Manifest.json_schema`, written by ``python scripts/gen_manifest_schema.py``).
 
 What a release writes is strict: every model is frozen and refuses unknown fields. A
 bundle is untrusted input, possibly written by an older or newer tool, so reading is
@@ -97,6 +97,9 @@ class _Record(BaseModel):
         validate_by_name=True,
         validate_by_alias=True,
         serialize_by_alias=True,
+        # Every field is written, defaults too: the published schema requires them all
+        # but those left out when empty (``exclude_if``).
+        json_schema_serialization_defaults_required=True,
     )
 
     @model_validator(mode="before")
@@ -355,6 +358,11 @@ class Manifest(_Record):
     def to_json(self) -> dict[str, Any]:
         """The JSON object written as ``manifest.json``."""
         return self.model_dump(mode="json")
+
+    @classmethod
+    def json_schema(cls) -> dict[str, Any]:
+        """The JSON Schema of ``manifest.json`` as written (``docs/manifest.schema.json``)."""
+        return cls.model_json_schema(mode="serialization")
 
 
 def output_records(hashes: Mapping[str, str], rows: Mapping[str, int]) -> dict[str, Output]:
