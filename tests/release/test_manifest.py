@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -179,3 +180,24 @@ def test_the_check_script_fails_on_a_stale_schema(
     monkeypatch.setattr("sys.argv", ["gen_manifest_schema.py"])
     assert generator.main() == 0
     assert stale.read_text(encoding="utf-8") == generator.render()
+
+
+def test_check_passes_a_manifest_with_fields_it_does_not_know(bundle: Path, tmp_path: Path) -> None:
+    """A bundle from a newer tool that writes more fields is still checked on what it has."""
+    copy = tmp_path / "rel"
+    shutil.copytree(bundle, copy)
+    (copy / "manifest.sig").unlink()
+    written = _written(copy)
+    del written["signer"]
+    written["added_section"] = {"x": 1}
+    written["microdata"]["added"] = [1, 2]
+    written["tables"][1]["added"] = "x"
+    written["privacy"]["added"] = None
+    written["outputs"]["report.html"]["added"] = True
+    written["synthetic"]["added"] = 0
+    (copy / "manifest.json").write_text(json.dumps(written), encoding="utf-8")
+    with pytest.raises(ValidationError):
+        Manifest.model_validate(written)
+    policy = parse_policy((bundle.parent / "p.yaml").read_text(), source=bundle.parent / "p.yaml")
+    result = check_bundle(copy, policy)
+    assert result.passed, [i for i in result.items if not i.passed]
