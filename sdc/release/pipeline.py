@@ -213,7 +213,7 @@ def release(
         result.manifest.update(made.to_json())
         # Under another name until the bundle is in place: a folder left by a crash has no
         # manifest.json, so `sdc check` refuses it.
-        write_json(tmp / PENDING_MANIFEST, result.manifest)
+        write_json(tmp / PENDING_MANIFEST, made.to_json())
         if sign is not None:  # the pending manifest's bytes are manifest.json's once sealed
             sign_manifest(tmp, sign, PENDING_MANIFEST)
     _seal(out)
