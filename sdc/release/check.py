@@ -38,6 +38,7 @@ from sdc.policy import Policy, unlisted_columns
 from sdc.release.bundle import MANIFEST, read_manifest
 from sdc.release.manifest import (
     BudgetRecord,
+    Input,
     Manifest,
     ManifestFieldError,
     Microdata,
@@ -543,9 +544,11 @@ def _check_rows(frame: pd.DataFrame, manifest: dict[str, Any]) -> list[CheckItem
         return []  # the microdata and hashes items report the malformed field
     if section is not None and section.rows is not None:
         said.append(("microdata.rows", section.rows))
-    given = manifest.get("input")
-    rows = given.get("rows") if isinstance(given, dict) else None
-    if isinstance(rows, int) and not isinstance(rows, bool):
+    try:
+        rows = read_fields(Input, manifest.get("input"), ["rows"], "input")["rows"]
+    except _Malformed:
+        rows = None  # the input section is not needed here; --data reports it
+    if rows is not None:
         said.append(("input.rows", rows))  # a release keeps every record
     for name in ("microdata.csv", "microdata.parquet"):
         entry = outputs.get(name)
