@@ -59,8 +59,6 @@ __all__ = [
 SCHEMA: Final = "sdc.manifest/1"
 #: What the manifest says in place of the release seed (which could undo PRAM and noise).
 SEED_WITHHELD: Final = "withheld: whoever knows it can undo PRAM and noise; kept by the steward"
-#: Where the JSON Schema of the manifest is published.
-SCHEMA_URL = "docs/manifest.schema.json"
 
 Text = Annotated[str, Field(strict=True)]
 Count = Annotated[int, Field(strict=True, ge=0)]
