@@ -668,16 +668,20 @@ def unrecorded_bundles(ledger: Ledger, bundles: list[Path]) -> list[str]:
         DataError: a folder is not a release bundle.
     """
     from sdc.release.bundle import read_manifest
+    from sdc.release.manifest import ManifestFieldError, Privacy, read_fields
 
     known = {e.id for e in ledger.entries() if e.id}
     found = []
     for folder in bundles:
         privacy = read_manifest(folder).get("privacy")
         privacy = privacy if isinstance(privacy, dict) else {}
-        spent = privacy.get("spent")
-        epsilon = spent.get("epsilon") if isinstance(spent, dict) else None
-        if not isinstance(epsilon, int | float) or isinstance(epsilon, bool) or epsilon <= 0:
+        try:
+            spent = read_fields(Privacy, privacy, ["spent"], "privacy")["spent"]
+        except ManifestFieldError:
+            continue  # no readable spending: nothing to compare with the ledger
+        if spent is None or spent.epsilon <= 0:
             continue
+        epsilon = spent.epsilon
         if privacy.get("ledger_entry") in known:
             continue
         found.append(

@@ -19,6 +19,7 @@ from typing import Any
 
 from sdc.errors import DataError
 from sdc.io import file_sha256
+from sdc.release.manifest import SCHEMA
 
 MANIFEST = "manifest.json"
 
@@ -152,6 +153,6 @@ def read_manifest(folder: Path) -> dict[str, Any]:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: not valid JSON ({exc})") from exc
-    if not isinstance(manifest, dict) or manifest.get("schema") != "sdc.manifest/1":
-        raise DataError(f"{path}: not an sdc manifest (schema sdc.manifest/1)")
+    if not isinstance(manifest, dict) or manifest.get("schema") != SCHEMA:
+        raise DataError(f"{path}: not an sdc manifest (schema {SCHEMA})")
     return manifest

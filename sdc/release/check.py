@@ -29,13 +29,26 @@ from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from sdc.anonymize.policy_recodes import deterministic_recodes
 from sdc.errors import DataError, PolicyError
 from sdc.io import Table, file_sha256, read_table, unescape_formulas
 from sdc.policy import Policy, unlisted_columns
 from sdc.release.bundle import MANIFEST, read_manifest
+from sdc.release.manifest import (
+    BudgetRecord,
+    Input,
+    Manifest,
+    ManifestFieldError,
+    Microdata,
+    Output,
+    Privacy,
+    TableRecord,
+    Treatment,
+    read_fields,
+    read_model,
+)
 from sdc.release.plan import (
     ReleasePlan,
     TablePlan,
@@ -70,21 +83,19 @@ _PSEUDONYM_LENGTHS = (8, 64)
 _DIGITS_ONLY_MIN = 5
 
 # ---- the manifest fields the check reads -------------------------------------------------
+#
+# The manifest's own sections are read through its models (sdc.release.manifest) in reading
+# mode: unknown fields are ignored, the fields read keep their types. The policy section is
+# the policy model's dump; only the few fields compared here are read, loosely.
 
 _Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
-_NonNegative = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0)]
 _Text = Annotated[str, Field(strict=True)]
 
 
 class _Loose(BaseModel):
-    """A manifest section: the fields used here are typed, any others are ignored."""
+    """A section of the manifest's policy: the fields used here are typed, others ignored."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class _Output(_Loose):
-    sha256: _Text
-    rows: Annotated[int, Field(strict=True, ge=0)] | None = None
 
 
 class _Thresholds(_Loose):
@@ -108,64 +119,42 @@ class _MadePolicy(_Loose):
     columns: dict[str, _Column] = Field(default_factory=dict)
 
 
-class _Treatment(_Loose):
-    name: _Text
-    columns: list[_Text] = Field(default_factory=list)
-    parameters: dict[str, Any] = Field(default_factory=dict)
+@dataclass(frozen=True)
+class _MicrodataClaims:
+    """What the manifest's microdata section claims (None where an older one is silent)."""
+
+    rows: int | None
+    suppression_share: float | None
+    treatments: list[Treatment]
 
 
-class _Microdata(_Loose):
-    rows: Annotated[int, Field(strict=True, ge=0)] | None = None
-    suppression_share: Annotated[_NonNegative, Field(le=1)] | None = None
-    treatments: list[_Treatment] = Field(default_factory=list)
+#: The microdata fields the check reads.
+_MICRODATA_FIELDS = ("rows", "suppression_share", "treatments")
+
+_Malformed = ManifestFieldError
 
 
-class _Budget(_Loose):
-    epsilon: _NonNegative
-    delta: _NonNegative
+def _field(manifest: dict[str, Any], key: str) -> Any:
+    """``manifest[key]``, validated by the manifest model's definition of the field."""
+    if manifest.get(key) is None:
+        raise _Malformed(f"manifest.json has no {key!r}")
+    return read_fields(Manifest, manifest, [key], "")[key]
 
 
-class _Table(_Loose):
-    # a file name inside tables/: no folder separators, no leading dot ("..")
-    name: Annotated[str, Field(strict=True, pattern=r"^[^/\\.][^/\\]*$")]
-    by: list[_Text]
-    statistic: _Text
-    budget: _Budget
-    mechanism: _Text | None = None
+def _made_policy(manifest: dict[str, Any]) -> _MadePolicy:
+    """The thresholds, missing-value rule and roles of the policy the bundle was made under."""
+    if manifest.get("policy") is None:
+        raise _Malformed("manifest.json has no 'policy'")
+    made: _MadePolicy = read_model(_MadePolicy, manifest["policy"], "policy")
+    return made
 
 
-class _Privacy(_Loose):
-    spent: _Budget
-
-
-class _Synthetic(_Loose):
-    epsilon: _NonNegative
-    delta: _NonNegative
-
-
-class _Malformed(Exception):
-    """A manifest field that is missing or has the wrong type; the message says which."""
-
-
-def _field(manifest: dict[str, Any], key: str, shape: Any, *, required: bool = True) -> Any:
-    """``manifest[key]`` validated as ``shape``; None when optional and absent."""
-    if key not in manifest or (not required and manifest[key] is None):
-        if required:
-            raise _Malformed(f"manifest.json has no {key!r}")
+def _microdata_claims(manifest: dict[str, Any]) -> _MicrodataClaims | None:
+    """The microdata section's claims; None without one."""
+    if manifest.get("microdata") is None:
         return None
-    return _validated(manifest[key], shape, key)
-
-
-def _validated(value: Any, shape: Any, where: str) -> Any:
-    try:
-        return TypeAdapter(shape).validate_python(value)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join([where, *map(str, first["loc"])])
-        if first["type"] in ("dict_type", "model_type"):
-            first["msg"] = "Input should be a JSON object"
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise _Malformed(f"manifest.json: {loc}: {first['msg']}{more}") from None
+    found = read_fields(Microdata, manifest["microdata"], _MICRODATA_FIELDS, "microdata")
+    return _MicrodataClaims(found["rows"], found["suppression_share"], found["treatments"] or [])
 
 
 @dataclass(frozen=True)
@@ -290,7 +279,7 @@ def _inside(name: str) -> bool:
 
 
 def _check_hashes(folder: Path, manifest: dict[str, Any]) -> list[CheckItem]:
-    listed: dict[str, _Output] = _field(manifest, "outputs", dict[str, _Output])
+    listed: dict[str, Output] = _field(manifest, "outputs")
     bad = []
     for name, entry in listed.items():
         path = folder / name
@@ -326,7 +315,7 @@ def _check_hashes(folder: Path, manifest: dict[str, Any]) -> list[CheckItem]:
 
 
 def _check_policy(manifest: dict[str, Any], policy: Policy) -> list[CheckItem]:
-    made: _MadePolicy = _field(manifest, "policy", _MadePolicy)
+    made = _made_policy(manifest)
     made_t = made.thresholds.model_dump()
     want = policy.thresholds.model_dump()
     weaker = []
@@ -384,7 +373,7 @@ def _check_microdata(folder: Path, manifest: dict[str, Any], policy: Policy) -> 
     if mismatch:
         problems.append(mismatch)
     try:
-        section: _Microdata | None = _field(manifest, "microdata", _Microdata, required=False)
+        section = _microdata_claims(manifest)
     except _Malformed as exc:
         problems.append(str(exc))
         section = None
@@ -396,7 +385,7 @@ def _check_microdata(folder: Path, manifest: dict[str, Any], policy: Policy) -> 
 
 
 def _check_suppression(
-    frame: pd.DataFrame, policy: Policy, section: _Microdata | None
+    frame: pd.DataFrame, policy: Policy, section: _MicrodataClaims | None
 ) -> CheckItem:
     """The manifest's suppression share, and what the released file shows of it.
 
@@ -426,7 +415,7 @@ def _check_suppression(
 
 
 def _check_identifiers(
-    frame: pd.DataFrame, policy: Policy, section: _Microdata | None
+    frame: pd.DataFrame, policy: Policy, section: _MicrodataClaims | None
 ) -> CheckItem:
     keyed = [
         n for n, c in policy.columns.items() if c.role == "direct" and c.action == "pseudonymize"
@@ -453,7 +442,7 @@ def _check_identifiers(
     return CheckItem("identifiers", True, detail)
 
 
-def _pseudonym_problem(values: pd.Series, column: str, treatments: list[_Treatment]) -> str:
+def _pseudonym_problem(values: pd.Series, column: str, treatments: list[Treatment]) -> str:
     """What is wrong with a pseudonymised column ('' if nothing); never shows its values."""
     records = [t for t in treatments if t.name == "pseudonymize" and column in t.columns]
     if not records:
@@ -549,15 +538,17 @@ def _check_rows(frame: pd.DataFrame, manifest: dict[str, Any]) -> list[CheckItem
     """The released records are as many as the manifest says (input, microdata, outputs)."""
     said = []
     try:
-        section: _Microdata | None = _field(manifest, "microdata", _Microdata, required=False)
-        outputs: dict[str, _Output] = _field(manifest, "outputs", dict[str, _Output])
+        section = _microdata_claims(manifest)
+        outputs: dict[str, Output] = _field(manifest, "outputs")
     except _Malformed:
         return []  # the microdata and hashes items report the malformed field
     if section is not None and section.rows is not None:
         said.append(("microdata.rows", section.rows))
-    given = manifest.get("input")
-    rows = given.get("rows") if isinstance(given, dict) else None
-    if isinstance(rows, int) and not isinstance(rows, bool):
+    try:
+        rows = read_fields(Input, manifest.get("input"), ["rows"], "input")["rows"]
+    except _Malformed:
+        rows = None  # the input section is not needed here; --data reports it
+    if rows is not None:
         said.append(("input.rows", rows))  # a release keeps every record
     for name in ("microdata.csv", "microdata.parquet"):
         entry = outputs.get(name)
@@ -665,18 +656,18 @@ def _check_tables(folder: Path, manifest: dict[str, Any], plan: ReleasePlan) -> 
     items = []
     wanted = {t.name for t in plan.tables}
     try:
-        entries = _field(manifest, "tables", list[Any], required=False) or []
+        entries = read_model(list[Any], manifest.get("tables") or [], "tables")
     except _Malformed as exc:
         return [CheckItem("tables", False, str(exc))]
     try:
-        outputs: dict[str, _Output] = _field(manifest, "outputs", dict[str, _Output])
+        outputs: dict[str, Output] = _field(manifest, "outputs")
     except _Malformed:
         outputs = {}  # the hashes item reports it
     for i, raw in enumerate(entries):
         name = raw.get("name") if isinstance(raw, dict) else None
         label = f"table {name}" if isinstance(name, str) else f"tables[{i}]"
         try:
-            entry: _Table = _validated(raw, _Table, f"tables[{i}]")
+            entry: TableRecord = read_model(TableRecord, raw, f"tables[{i}]")
         except _Malformed as exc:
             items.append(CheckItem(label, False, str(exc)))
             if isinstance(name, str):
@@ -723,7 +714,7 @@ def _first_line(exc: Exception) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def _plan_problems(entry: _Table, planned: TablePlan) -> list[str]:
+def _plan_problems(entry: TableRecord, planned: TablePlan) -> list[str]:
     """Where the manifest's entry differs from the policy's table: statistic, by, method, ε."""
     spec = planned.spec
     problems = []
@@ -733,9 +724,7 @@ def _plan_problems(entry: _Table, planned: TablePlan) -> list[str]:
         problems.append(f"the by variables are {list(entry.by)} (policy: {list(spec.by)})")
     mechanism = entry.mechanism
     dp = spec.dp
-    if mechanism is None:
-        problems.append("the manifest records no mechanism")
-    elif not _same_method(mechanism, planned):
+    if not _same_method(mechanism, planned):
         problems.append(f"made by {mechanism!r}, not by the policy's {planned.describe()}")
     spent = entry.budget
     if dp is None:
@@ -762,7 +751,7 @@ def _same_method(mechanism: str, planned: TablePlan) -> bool:
 
 
 def _table_problems(
-    tidy: pd.DataFrame, entry: _Table, planned: TablePlan, policy: Policy
+    tidy: pd.DataFrame, entry: TableRecord, planned: TablePlan, policy: Policy
 ) -> list[str]:
     """What is wrong with a published table, against the policy's plan of it."""
     problems = _plan_problems(entry, planned)
@@ -884,13 +873,20 @@ def _check_synthetic(folder: Path, policy: Policy) -> list[CheckItem]:
 
 
 def _check_budget(manifest: dict[str, Any], policy: Policy) -> list[CheckItem]:
-    privacy: _Privacy = _field(manifest, "privacy", _Privacy)
-    spent = privacy.spent
-    tables = [
-        _validated(raw, _Table, f"tables[{i}]")
-        for i, raw in enumerate(_field(manifest, "tables", list[Any], required=False) or [])
+    if manifest.get("privacy") is None:
+        raise _Malformed("manifest.json has no 'privacy'")
+    claims = read_fields(Privacy, manifest["privacy"], ["spent"], "privacy")
+    spent: BudgetRecord | None = claims["spent"]
+    if spent is None:
+        raise _Malformed("manifest.json has no 'privacy.spent'")
+    tables: list[TableRecord] = [
+        read_model(TableRecord, raw, f"tables[{i}]")
+        for i, raw in enumerate(read_model(list[Any], manifest.get("tables") or [], "tables"))
     ]
-    synth: _Synthetic | None = _field(manifest, "synthetic", _Synthetic, required=False)
+    # The synthesiser's account holds more: its epsilon and delta are read as a budget.
+    synth: BudgetRecord | None = None
+    if manifest.get("synthetic") is not None:
+        synth = read_model(BudgetRecord, manifest["synthetic"], "synthetic")
     eps = sum(t.budget.epsilon for t in tables)
     delta = sum(t.budget.delta for t in tables)
     if synth is not None:

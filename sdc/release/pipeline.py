@@ -42,6 +42,21 @@ from sdc.io import Table, write_csv, write_parquet, write_text
 from sdc.policy import Policy
 from sdc.release.bundle import MANIFEST, check_target, output_hashes, staged_folder, write_json
 from sdc.release.ledger import Ledger, LedgerEntry, ledger_for
+from sdc.release.manifest import (
+    BudgetRecord,
+    Input,
+    Manifest,
+    Microdata,
+    Output,
+    Privacy,
+    Risk,
+    RiskSummary,
+    Signer,
+    TableRecord,
+    Tool,
+    Treatment,
+    output_records,
+)
 from sdc.release.microdata import TreatedMicrodata, pseudonym_columns, treat_microdata
 from sdc.release.plan import assess, codebook, table_hierarchies, table_spec
 from sdc.release.signing import SIGNATURE, SigningKey, sign_manifest, signer_entry, write_secret
@@ -185,21 +200,25 @@ def release(
             signer=sign.fingerprint if sign else None,
             pseudonym_key=key_path,
         )
-        manifest = result.manifest
-        manifest.update(_manifest(result, table, policy, cap, started, rows, output_hashes(tmp)))
-        manifest["privacy"].update(_ledger_facts(ledger, policy, entry))
-        manifest["non_dp_seed_given"] = seed is not None
-        if sign is not None:  # before signing, so that the signature covers the claim
-            manifest["signer"] = signer_entry(sign)
+        made = _manifest(
+            result,
+            table,
+            policy,
+            cap,
+            started,
+            output_records(output_hashes(tmp), rows),
+            ledger_facts=_ledger_facts(ledger, policy, entry),
+            seed_given=seed is not None,
+            # before signing, so that the signature covers the claim
+            signer=signer_entry(sign) if sign is not None else None,
+        )
+        result.manifest.update(made.to_json())  # what the report reads
         write_text(tmp / "report.html", release_html(result, table.path.name, original=table.frame))
-        manifest["outputs"] = {
-            name: {"sha256": sha, "rows": rows.get(name)}
-            for name, sha in output_hashes(tmp).items()
-        }
-        manifest["finished"] = _now()
+        made = made.finish(output_records(output_hashes(tmp), rows), _now())
+        result.manifest.update(made.to_json())
         # Under another name until the bundle is in place: a folder left by a crash has no
         # manifest.json, so `sdc check` refuses it.
-        write_json(tmp / PENDING_MANIFEST, manifest)
+        write_json(tmp / PENDING_MANIFEST, made.to_json())
         if sign is not None:  # the pending manifest's bytes are manifest.json's once sealed
             sign_manifest(tmp, sign, PENDING_MANIFEST)
     _seal(out)
@@ -536,69 +555,86 @@ def _manifest(
     policy: Policy,
     cap: Budget,
     started: str,
-    rows: dict[str, int],
-    hashes: dict[str, str],
-) -> dict[str, Any]:
-    """The manifest: what went in, what came out (with hashes), what was done and spent."""
+    outputs: dict[str, Output],
+    *,
+    ledger_facts: dict[str, Any],
+    seed_given: bool,
+    signer: dict[str, str] | None,
+) -> Manifest:
+    """The manifest: what went in, what came out (with hashes), what was done and spent.
+
+    Args:
+        result: the release so far (its ``manifest`` is not read).
+        table: the input.
+        policy: the policy it was released under.
+        cap: the policy's privacy budget for its dataset.
+        started: when the release started (ISO 8601).
+        outputs: the files written so far (see :func:`output_records`).
+        ledger_facts: the ``privacy`` fields of the ledger's bookkeeping.
+        seed_given: whether a seed fixed the non-DP randomness.
+        signer: the signing key's ``signer`` entry, None when unsigned.
+
+    Returns:
+        The manifest, ``finished`` still unset (see :meth:`Manifest.finish`).
+    """
     before, after, treated = result.before, result.after, result.microdata
     tables, synthetic, evaluation = result.tables, result.synthetic, result.evaluation
-    spent = result.budget
-    policy_text = policy.text.encode("utf-8")
-    manifest: dict[str, Any] = {
-        "schema": "sdc.manifest/1",
-        "tool": {"name": "sdc", "version": sdc.__version__},
-        "started": started,
-        "finished": None,
-        "policy": policy.to_dict(),
-        "policy_sha256": hashlib.sha256(policy_text).hexdigest(),
-        "input": {
-            "name": table.path.name,
-            "sha256": table.sha256,
-            "format": table.format,
-            "rows": len(table.frame),
-            "columns": len(table.frame.columns),
-        },
-        "outputs": {name: {"sha256": sha, "rows": rows.get(name)} for name, sha in hashes.items()},
-        # Text cells of the CSV files starting like a formula (=, +, -, @, tab, CR) carry a
-        # leading ' (sdc.io.escape_formulas); the Parquet files keep the raw values.
-        "csv_formula_escape": True,
-        "risk": {
-            "before": _risk_summary(before) if after else None,
-            "after": _risk_summary(after) if after else None,
-        },
-        "privacy": {
-            "unit": policy.privacy.unit,
-            "contribution": policy.privacy.contribution,
-            "cap": cap.as_dict(),
-            "spent": spent.as_dict(),
-        },
-    }
+    microdata = None
     if treated is not None:
-        manifest["microdata"] = {
-            "rows": len(treated.frame),
-            "columns": list(map(str, treated.frame.columns)),
-            "treatments": [t.to_dict() for t in treated.treatments],
-            "suppressed_records": treated.suppressed_records,
-            "suppression_share": treated.suppression_share,
-            "suppressed_values": treated.suppressed_values,
-            "seed": "withheld: whoever knows it can undo PRAM and noise; kept by the steward",
-        }
-    manifest["tables"] = [
-        {
-            "name": t.name,
-            "by": list(t.spec.by),
-            "statistic": t.spec.statistic,
-            "mechanism": t.mechanism,
-            "flags": dict(t.flag_counts),
-            "budget": t.budget.as_dict(),
-            "audit_passed": t.passed,
-        }
-        for t in tables
-    ]
+        microdata = Microdata(
+            rows=len(treated.frame),
+            columns=list(map(str, treated.frame.columns)),
+            treatments=[Treatment.model_validate(t.to_dict()) for t in treated.treatments],
+            suppressed_records=treated.suppressed_records,
+            suppression_share=treated.suppression_share,
+            suppressed_values=treated.suppressed_values,
+        )
+    synthetic_record = None
     if synthetic is not None:
-        manifest["synthetic"] = synthetic.to_dict()
-        manifest["synthetic"]["evaluation"] = evaluation.to_dict() if evaluation else None
-    return manifest
+        synthetic_record = synthetic.to_dict()
+        synthetic_record["evaluation"] = evaluation.to_dict() if evaluation else None
+    return Manifest(
+        tool=Tool(version=sdc.__version__),
+        started=started,
+        finished=None,
+        policy=policy.to_dict(),
+        policy_sha256=hashlib.sha256(policy.text.encode("utf-8")).hexdigest(),
+        input=Input(
+            name=table.path.name,
+            sha256=table.sha256,
+            format=table.format,
+            rows=len(table.frame),
+            columns=len(table.frame.columns),
+        ),
+        outputs=outputs,
+        risk=Risk(
+            before=RiskSummary.model_validate(_risk_summary(before)) if after else None,
+            after=RiskSummary.model_validate(_risk_summary(after)) if after else None,
+        ),
+        privacy=Privacy(
+            unit=policy.privacy.unit,
+            contribution=policy.privacy.contribution,
+            cap=BudgetRecord.model_validate(cap.as_dict()),
+            spent=BudgetRecord.model_validate(result.budget.as_dict()),
+            **ledger_facts,
+        ),
+        microdata=microdata,
+        tables=[
+            TableRecord(
+                name=t.name,
+                by=list(t.spec.by),
+                statistic=t.spec.statistic,
+                mechanism=t.mechanism,
+                flags=dict(t.flag_counts),
+                budget=BudgetRecord.model_validate(t.budget.as_dict()),
+                audit_passed=t.passed,
+            )
+            for t in tables
+        ],
+        synthetic=synthetic_record,
+        non_dp_seed_given=seed_given,
+        signer=None if signer is None else Signer.model_validate(signer),
+    )
 
 
 def _risk_summary(report: RiskReport) -> dict[str, Any]:

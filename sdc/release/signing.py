@@ -29,12 +29,12 @@ import base64
 import binascii
 import hashlib
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sdc.errors import DataError
+from sdc.release.manifest import ManifestFieldError, Signer, read_fields
 
 __all__ = [
     "ALGORITHM",
@@ -382,9 +382,12 @@ def verify_manifest(
 
 def _claimed_signer(manifest: dict[str, Any]) -> str | None:
     """The fingerprint the manifest names as its signer (None if absent or malformed)."""
-    signer = manifest.get("signer")
-    found = signer.get("fingerprint") if isinstance(signer, dict) else None
+    if manifest.get("signer") is None:
+        return None
     # The manifest is untrusted input: only a well-formed fingerprint is ever quoted.
-    if isinstance(found, str) and re.fullmatch("[0-9a-f]{16}", found):
-        return found
-    return None
+    try:
+        found = read_fields(Signer, manifest["signer"], ["fingerprint"], "signer")
+    except ManifestFieldError:
+        return None
+    fingerprint: str | None = found["fingerprint"]
+    return fingerprint

@@ -1,0 +1,429 @@
+"""``manifest.json``: the typed, versioned record of a release bundle (``sdc.manifest/1``).
+
+This module is the one place that defines the manifest's fields. ``sdc release`` builds a
+:class:`Manifest` and writes ``model_dump(mode="json")``; ``sdc check`` reads the fields it
+verifies through the same models (:func:`read_model`, :func:`read_fields`), and
+``docs/manifest.schema.json`` is generated from :meth:`Manifest.model_json_schema`
+(:meth:`Manifest.json_schema`, written by ``python scripts/gen_manifest_schema.py``).
+
+What a release writes is strict: every model is frozen and refuses unknown fields. A
+bundle is untrusted input, possibly written by an older or newer tool, so reading is
+lenient about what is *added*: in reading mode unknown fields are ignored (the models
+derive this from their own field definitions), while every field that is read keeps its
+type and limits. A malformed field raises :class:`ManifestFieldError`, whose message names
+the field (``manifest.json: tables[1].budget.epsilon: Input should be a valid number``).
+
+Sections that are the own dumps of other models stay dictionaries here: ``policy`` is
+:meth:`sdc.policy.Policy.to_dict` (the normalised policy, itself validated by the policy
+model) and ``synthetic`` is the synthesiser's account
+(:meth:`sdc.synth.SynthResult.to_dict`) with its ``evaluation``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
+
+__all__ = [
+    "SCHEMA",
+    "SEED_WITHHELD",
+    "BudgetRecord",
+    "Input",
+    "Manifest",
+    "ManifestFieldError",
+    "Microdata",
+    "Output",
+    "Privacy",
+    "Risk",
+    "RiskSummary",
+    "Signer",
+    "TableRecord",
+    "Tool",
+    "Treatment",
+    "output_records",
+    "read_fields",
+    "read_model",
+]
+
+#: The schema id every manifest carries in its ``schema`` field.
+SCHEMA: Final = "sdc.manifest/1"
+#: What the manifest says in place of the release seed (which could undo PRAM and noise).
+SEED_WITHHELD: Final = "withheld: whoever knows it can undo PRAM and noise; kept by the steward"
+
+Text = Annotated[str, Field(strict=True)]
+Count = Annotated[int, Field(strict=True, ge=0)]
+FiniteFloat = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0)]
+Share = Annotated[NonNegative, Field(le=1)]
+#: A whole number stays a whole number (k, l), any other value is a finite float.
+Number = Annotated[int, Field(strict=True)] | FiniteFloat
+Sha256 = Annotated[str, Field(strict=True, pattern=r"^[0-9a-f]{64}$")]
+#: A table's file name inside ``tables/``: no folder separators, no leading dot ("..").
+TableName = Annotated[str, Field(strict=True, pattern=r"^[^/\\.][^/\\]*$")]
+Fingerprint = Annotated[str, Field(strict=True, pattern=r"^[0-9a-f]{16}$")]
+
+#: The validation context of reading a bundle's manifest (see :class:`_Record`).
+_READING = {"reading": True}
+
+
+class ManifestFieldError(ValueError):
+    """A manifest field that is missing or malformed; the message names the field."""
+
+
+class _Record(BaseModel):
+    """A manifest section: frozen, and strict about unknown fields when written.
+
+    In reading mode (validation context ``{"reading": True}``, as :func:`read_model` sets
+    it) the fields a model does not define are dropped before validation: a bundle from a
+    tool that writes more still reads, and every known field keeps its type.
+    """
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        use_attribute_docstrings=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+        # Every field is written, defaults too: the published schema requires them all
+        # but those left out when empty (``exclude_if``).
+        json_schema_serialization_defaults_required=True,
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _ignore_unknown_when_reading(cls, data: Any, info: ValidationInfo) -> Any:
+        if not (isinstance(info.context, Mapping) and info.context.get("reading")):
+            return data
+        if not isinstance(data, Mapping):
+            return data
+        known = set(cls.model_fields)
+        known.update(f.alias for f in cls.model_fields.values() if f.alias)
+        return {key: value for key, value in data.items() if key in known}
+
+
+class Tool(_Record):
+    """The tool that made the bundle."""
+
+    name: Literal["sdc"] = "sdc"
+    """Always ``sdc``."""
+    version: Text
+    """The tool's version (``sdc --version``)."""
+
+
+class Input(_Record):
+    """The input data file, identified by its hash and size."""
+
+    name: Text
+    """The input file's name (no folder)."""
+    sha256: Sha256
+    """SHA-256 of the input file's bytes."""
+    format: Text
+    """How it was read: ``csv`` or ``parquet``."""
+    rows: Count
+    """Records in the input."""
+    columns: Count
+    """Columns in the input."""
+
+
+class Output(_Record):
+    """One file of the bundle."""
+
+    sha256: Sha256
+    """SHA-256 of the file's bytes."""
+    rows: Count | None = None
+    """Records (microdata, synthetic data) or cells (a tidy table); null for other files."""
+
+
+class KAnonymityCount(_Record):
+    """Records whose key is shared by fewer than ``k`` records."""
+
+    k: Count
+    violations: Count
+    share: Share
+
+
+class HistogramBin(_Record):
+    """Records whose individual risk is at most ``upto`` (and above the previous bin)."""
+
+    upto: FiniteFloat | None
+    records: Count
+
+
+class IndividualRisk(_Record):
+    """Individual re-identification risk figures (see ``sdc risk``)."""
+
+    method: Text
+    """``benedetti-franconi`` with weights, ``1/fk`` without."""
+    global_risk: NonNegative | None
+    """Mean individual risk."""
+    expected_reidentifications: NonNegative | None
+    """Sum of the individual risks."""
+    max_individual_risk: NonNegative | None
+    """The largest individual risk."""
+    high_risk_records: Count
+    """Records with risk above median + 3 MAD and above 0.1."""
+    records_above_max_individual_risk: Count | None
+    """Records above the policy's ``max_individual_risk`` (null when it is not set)."""
+    global_threshold: NonNegative | None
+    """The risk at which capping every record brings the global risk below its maximum."""
+    max_global_risk: NonNegative | None
+    """The global risk the threshold aims at."""
+    histogram: list[HistogramBin]
+    """Records per band of individual risk."""
+
+
+class Breach(_Record):
+    """A threshold the data does not meet."""
+
+    name: Text
+    value: Number | None
+    limit: Number | None
+
+
+class RiskSummary(_Record):
+    """The headline risk figures of one file (the full figures are ``risk-*.json``)."""
+
+    k_anonymity: list[KAnonymityCount]
+    individual_risk: IndividualRisk
+    breaches: list[Breach]
+    passed: bool
+
+
+class Risk(_Record):
+    """Risk of the input and of the released microdata; null without microdata output.
+
+    With tables or synthetic data alone the exact risk figures of the input would be
+    unprotected statistics of the private data, so they are left out.
+    """
+
+    before: RiskSummary | None
+    after: RiskSummary | None
+
+
+class BudgetRecord(_Record):
+    """A privacy budget: epsilon and delta of (approximate) differential privacy."""
+
+    epsilon: NonNegative
+    delta: NonNegative
+
+
+class Privacy(_Record):
+    """The privacy budget: what the policy allows and what this release spent."""
+
+    unit: Literal["individual", "household"]
+    """The privacy unit (``privacy.unit`` of the policy)."""
+    contribution: Annotated[int, Field(strict=True, ge=1)]
+    """Records one unit may contribute (``privacy.contribution``)."""
+    cap: BudgetRecord
+    """The policy's budget for its dataset."""
+    spent: BudgetRecord
+    """What this release's DP outputs spent (the sum over its tables and synthetic data)."""
+    dataset: Text | None
+    """The dataset the budget is charged to (``privacy.dataset``)."""
+    ledger: Text | None
+    """The ledger charged, as given (never made absolute); null when nothing was spent."""
+    ledger_entry: Text | None = Field(default=None, exclude_if=lambda v: v is None)
+    """The ledger entry of this release; absent when nothing was spent."""
+
+
+class Treatment(_Record):
+    """What one treatment of the microdata did (never a seed or a key)."""
+
+    name: Text
+    """The treatment: ``drop``, ``pseudonymize``, ``recode.bands``, ``local_suppression``..."""
+    columns: list[Text]
+    """The columns it touched, in input order."""
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    """The parameters it ran with."""
+    changed: dict[str, Count] = Field(default_factory=dict)
+    """Values changed, per column."""
+    details: dict[str, Any] = Field(default_factory=dict)
+    """Further figures, e.g. band sizes or a PRAM transition matrix."""
+
+
+class Microdata(_Record):
+    """The released microdata and every treatment applied to them."""
+
+    rows: Count
+    """Records released."""
+    columns: list[Text]
+    """The released columns, in order."""
+    treatments: list[Treatment]
+    """Every treatment, in the order applied."""
+    suppressed_records: Count
+    """Records that lost at least one quasi-identifier value."""
+    suppression_share: Share
+    """``suppressed_records`` over ``rows``."""
+    suppressed_values: dict[str, Count]
+    """Quasi-identifier values suppressed, per variable."""
+    seed: Literal["withheld: whoever knows it can undo PRAM and noise; kept by the steward"] = (
+        SEED_WITHHELD
+    )
+    """The release seed is never written: it could undo PRAM and noise."""
+
+
+class TableRecord(_Record):
+    """One published table and how it was protected."""
+
+    name: TableName
+    """The table's name: its file is ``tables/NAME.csv``."""
+    by: list[Text]
+    """The variables that span the table."""
+    statistic: Text
+    """``count``, ``sum`` or ``mean``."""
+    mechanism: Text
+    """How the cells were protected, in words (rules, rounding or the DP mechanism)."""
+    flags: dict[str, Count]
+    """Cells per flag: ``published``, ``primary``, ``secondary``, ``rounded``, ``dp``."""
+    budget: BudgetRecord
+    """The privacy budget the table spent (zero unless DP)."""
+    audit_passed: bool
+    """Whether no suppressed cell can be recomputed from the published cells."""
+
+
+class Signer(_Record):
+    """The key that signed the manifest (``manifest.sig``)."""
+
+    algorithm: Literal["ed25519"]
+    fingerprint: Fingerprint
+    """The first 16 hex digits of SHA-256 of the raw public key."""
+
+
+class Manifest(_Record):
+    """``manifest.json`` of a release bundle: what went in, what came out, what was done.
+
+    Optional sections are left out, not written as null: ``microdata`` without microdata
+    output, ``synthetic`` without synthetic data, ``signer`` when the bundle is unsigned.
+    """
+
+    model_config = ConfigDict(
+        title="sdc release manifest",
+        json_schema_extra={
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": SCHEMA,
+        },
+    )
+
+    schema_id: Literal["sdc.manifest/1"] = Field(default=SCHEMA, alias="schema")
+    """The manifest's schema id and version."""
+    tool: Tool
+    started: Text
+    """When the release started (ISO 8601, UTC)."""
+    finished: Text | None
+    """When the bundle was complete (ISO 8601, UTC); null only in the report's copy."""
+    policy: dict[str, Any]
+    """The normalised policy, every default filled in (the policy model's own dump)."""
+    policy_sha256: Sha256
+    """SHA-256 of the policy file's text as read."""
+    input: Input
+    outputs: dict[str, Output]
+    """Every file of the bundle but the manifest and its signature, by relative path."""
+    csv_formula_escape: Literal[True] = True
+    """Text cells of the CSV files starting like a formula (=, +, -, @, tab, CR) carry a
+    leading ``'`` (:func:`sdc.io.escape_formulas`); the Parquet files keep the raw values."""
+    risk: Risk
+    privacy: Privacy
+    microdata: Microdata | None = Field(default=None, exclude_if=lambda v: v is None)
+    """The released microdata; absent without microdata output."""
+    tables: list[TableRecord]
+    """The published tables (empty without tables)."""
+    synthetic: dict[str, Any] | None = Field(default=None, exclude_if=lambda v: v is None)
+    """The synthesiser's account and its evaluation; absent without synthetic data."""
+    non_dp_seed_given: bool
+    """Whether a seed fixed the non-DP randomness (the seed itself is withheld)."""
+    signer: Signer | None = Field(default=None, exclude_if=lambda v: v is None)
+    """Who signed the manifest; absent when the bundle is unsigned."""
+
+    def finish(self, outputs: Mapping[str, Output], finished: str) -> Manifest:
+        """The manifest once the bundle is complete: its final outputs and finish time.
+
+        Args:
+            outputs: every file of the bundle (see :func:`output_records`).
+            finished: when the bundle was complete (ISO 8601).
+        """
+        data = self.model_dump()
+        data.update(outputs=dict(outputs), finished=finished)
+        return Manifest.model_validate(data)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object written as ``manifest.json``."""
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def json_schema(cls) -> dict[str, Any]:
+        """The JSON Schema of ``manifest.json`` as written (``docs/manifest.schema.json``)."""
+        return cls.model_json_schema(mode="serialization")
+
+
+def output_records(hashes: Mapping[str, str], rows: Mapping[str, int]) -> dict[str, Output]:
+    """The ``outputs`` section: each file's SHA-256 and, where it has records, their count."""
+    return {name: Output(sha256=sha, rows=rows.get(name)) for name, sha in hashes.items()}
+
+
+# ---- reading a bundle's manifest -------------------------------------------------------------
+
+
+def read_model(shape: Any, value: Any, where: str) -> Any:
+    """``value`` (from a bundle's manifest) validated as ``shape``, ignoring unknown fields.
+
+    Args:
+        shape: a manifest model or a type built from them (``dict[str, Output]``).
+        value: the parsed JSON value.
+        where: its place in the manifest, for the message (``tables[1]``).
+
+    Raises:
+        ManifestFieldError: the value does not fit, naming the first field that does not.
+    """
+    try:
+        return TypeAdapter(shape).validate_python(value, context=_READING)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join([where, *map(str, first["loc"])])
+        message = first["msg"]
+        if first["type"] in ("dict_type", "model_type", "model_attributes_type"):
+            message = "Input should be a JSON object"
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise ManifestFieldError(f"manifest.json: {loc}: {message}{more}") from None
+
+
+def read_fields(
+    model: type[_Record], value: Any, names: Iterable[str], where: str
+) -> dict[str, Any]:
+    """Some fields of a manifest section, each validated by ``model``'s own definition.
+
+    For the fields a reader needs when an older or partial manifest may lack others: a
+    field that is absent (or null) is None in the result, a field that is present must fit.
+
+    Args:
+        model: the section's model (e.g. :class:`Microdata`).
+        value: the section as parsed (must be a JSON object).
+        names: the fields wanted (Python names).
+        where: the section's place in the manifest (``microdata``).
+
+    Raises:
+        ManifestFieldError: the section is not an object, or a wanted field is malformed.
+    """
+    if not isinstance(value, Mapping):
+        raise ManifestFieldError(f"manifest.json: {where}: Input should be a JSON object")
+    found: dict[str, Any] = {}
+    for name in names:
+        field = model.model_fields[name]
+        key = field.alias or name
+        raw = value.get(key)
+        if raw is None:
+            found[name] = None
+            continue
+        shape = Annotated[field.annotation, *field.metadata] if field.metadata else field.annotation
+        found[name] = read_model(shape, raw, f"{where}.{key}" if where else key)
+    return found
