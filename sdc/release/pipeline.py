@@ -131,6 +131,57 @@ def release(
     """
     step = progress or (lambda _label: None)
     ledger = ledger or policy_ledger(policy)
+    pseudonym_key = _preflight(table, policy, out, key_file, ledger, sign, force=force)
+    started = _now()
+    request = Budget(policy.dp_epsilon, policy.dp_delta)
+    cap = Budget(policy.privacy.budget, policy.privacy.delta)
+    new_ledger = request.epsilon > 0 and not ledger.exists()
+    ledger_notes = tuple(ledger.notes()) if request.epsilon > 0 else ()
+    fingerprint = _check_budget(ledger, table, policy, request, cap)
+
+    before, treated, after = _treat(table, policy, seed, key_file, pseudonym_key, engine, step)
+    # Written ahead: from here on the epsilon counts as spent, whatever happens next.
+    entry = _spend_ahead(ledger, table, policy, request, cap, fingerprint)
+    tables, synthetic, evaluation = _aggregates(table.frame, policy, seed, engine, step)
+
+    step("writing the bundle")
+    kept_key = pseudonym_key if treated is not None else None
+    result = ReleaseResult(
+        out,
+        {},
+        before,
+        after,
+        treated,
+        tables,
+        synthetic,
+        evaluation,
+        _spent(tables, synthetic),
+        notes=table.notes + ledger_notes + _new_ledger_note(ledger, new_ledger),
+        signer=sign.fingerprint if sign else None,
+        pseudonym_key=pseudonym_key_path(out) if kept_key is not None else None,
+    )
+    facts = _ledger_facts(ledger, policy, entry)
+    _write_bundle(result, table, policy, cap, started, facts, seed, sign, kept_key, force=force)
+    if entry is not None:
+        ledger.complete(entry, str(out))
+    return result
+
+
+def _preflight(
+    table: Table,
+    policy: Policy,
+    out: Path,
+    key_file: Path | None,
+    ledger: Ledger,
+    sign: SigningKey | None,
+    *,
+    force: bool,
+) -> bytes | None:
+    """Everything refused before any work or budget: the target, keys, outputs, values.
+
+    Returns:
+        The per-release pseudonym key (None when no column needs one).
+    """
     inputs = _inputs(table, policy, key_file, ledger) + ([sign.path] if sign else [])
     check_target(out, inputs, force=force)
     pseudonym_key = _pseudonym_key(policy, out, key_file, force=force)
@@ -145,29 +196,43 @@ def release(
 
         for i in range(len(policy.outputs.tables)):
             check_finite(table.frame, table_spec(policy, i))
-    started = _now()
-    request = Budget(policy.dp_epsilon, policy.dp_delta)
-    cap = Budget(policy.privacy.budget, policy.privacy.delta)
-    new_ledger = request.epsilon > 0 and not ledger.exists()
-    ledger_notes = tuple(ledger.notes()) if request.epsilon > 0 else ()
-    fingerprint = _check_budget(ledger, table, policy, request, cap)
+    return pseudonym_key
 
+
+def _treat(
+    table: Table,
+    policy: Policy,
+    seed: int | None,
+    key_file: Path | None,
+    pseudonym_key: bytes | None,
+    engine: CountingEngine | None,
+    step: Progress,
+) -> tuple[RiskReport, TreatedMicrodata | None, RiskReport | None]:
+    """Risk before, the treated microdata and its risk after; refuse if a threshold fails."""
     step("risk before treatment")
     before = assess(table.frame, policy, engine=engine)
-    treated = after = None
-    if policy.outputs.microdata is not None:
-        step("treating microdata")
-        treated = treat_microdata(
-            table.frame, policy, seed=seed, key_file=key_file, pseudonym_key=pseudonym_key
-        )
-        step("risk after treatment")
-        after = assess(treated.frame, policy, engine=engine)
-        if after.breaches:
-            raise PolicyNotMet(_not_met(after, policy))
+    if policy.outputs.microdata is None:
+        return before, None, None
+    step("treating microdata")
+    treated = treat_microdata(
+        table.frame, policy, seed=seed, key_file=key_file, pseudonym_key=pseudonym_key
+    )
+    step("risk after treatment")
+    after = assess(treated.frame, policy, engine=engine)
+    if after.breaches:
+        raise PolicyNotMet(_not_met(after, policy))
+    return before, treated, after
 
-    # Written ahead: from here on the epsilon counts as spent, whatever happens next.
-    entry = _spend_ahead(ledger, table, policy, request, cap, fingerprint)
-    base = _without_identifiers(table.frame, policy)
+
+def _aggregates(
+    frame: pd.DataFrame,
+    policy: Policy,
+    seed: int | None,
+    engine: CountingEngine | None,
+    step: Progress,
+) -> tuple[tuple[ProtectedTable, ...], SynthResult | None, SynthEvaluation | None]:
+    """The protected tables and the synthetic records (the DP measurements run here)."""
+    base = _without_identifiers(frame, policy)
     tables: tuple[ProtectedTable, ...] = ()
     if policy.outputs.tables:
         step("building tables")
@@ -176,29 +241,46 @@ def release(
     if policy.outputs.synthetic is not None:
         step("synthesising records")
         synthetic, evaluation = _synthesize(base, policy, seed)
+    return tables, synthetic, evaluation
 
+
+def _spent(tables: tuple[ProtectedTable, ...], synthetic: SynthResult | None) -> Budget:
+    """The privacy budget the DP outputs of this release spent."""
     spent = sum((t.budget for t in tables), Budget.zero())
     if synthetic is not None:
         spent = spent + Budget(synthetic.epsilon, synthetic.delta)
+    return spent
 
-    step("writing the bundle")
-    notes = table.notes + ledger_notes + _new_ledger_note(ledger, new_ledger)
-    kept = _kept_key(out, pseudonym_key if treated is not None else None, force=force)
-    with kept as key_path, staged_folder(out, force=force) as tmp:
-        rows = _write_outputs(tmp, treated, tables, synthetic, evaluation, before, after)
-        result = ReleaseResult(
-            out,
-            {},
-            before,
-            after,
-            treated,
-            tables,
-            synthetic,
-            evaluation,
-            spent,
-            notes=notes,
-            signer=sign.fingerprint if sign else None,
-            pseudonym_key=key_path,
+
+def _write_bundle(
+    result: ReleaseResult,
+    table: Table,
+    policy: Policy,
+    cap: Budget,
+    started: str,
+    ledger_facts: dict[str, Any],
+    seed: int | None,
+    sign: SigningKey | None,
+    pseudonym_key: bytes | None,
+    *,
+    force: bool,
+) -> None:
+    """Write the outputs, report and manifest into a staged folder, then put it in place.
+
+    The manifest is written under another name until the folder is in place (a folder left
+    by a crash has no manifest.json, so ``sdc check`` refuses it) and signed there; the
+    per-release pseudonym key is kept beside the bundle only once the bundle is in place.
+    """
+    out = result.out
+    with _kept_key(out, pseudonym_key, force=force), staged_folder(out, force=force) as tmp:
+        rows = _write_outputs(
+            tmp,
+            result.microdata,
+            result.tables,
+            result.synthetic,
+            result.evaluation,
+            result.before,
+            result.after,
         )
         made = _manifest(
             result,
@@ -207,7 +289,7 @@ def release(
             cap,
             started,
             output_records(output_hashes(tmp), rows),
-            ledger_facts=_ledger_facts(ledger, policy, entry),
+            ledger_facts=ledger_facts,
             seed_given=seed is not None,
             # before signing, so that the signature covers the claim
             signer=signer_entry(sign) if sign is not None else None,
@@ -216,15 +298,10 @@ def release(
         write_text(tmp / "report.html", release_html(result, table.path.name, original=table.frame))
         made = made.finish(output_records(output_hashes(tmp), rows), _now())
         result.manifest.update(made.to_json())
-        # Under another name until the bundle is in place: a folder left by a crash has no
-        # manifest.json, so `sdc check` refuses it.
         write_json(tmp / PENDING_MANIFEST, made.to_json())
         if sign is not None:  # the pending manifest's bytes are manifest.json's once sealed
             sign_manifest(tmp, sign, PENDING_MANIFEST)
     _seal(out)
-    if entry is not None:
-        ledger.complete(entry, str(out))
-    return result
 
 
 def pseudonym_key_path(out: Path) -> Path:
