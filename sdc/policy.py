@@ -169,6 +169,18 @@ class Column(_Model):
                 f"bounds apply to integer or number columns, not type {self.type}; "
                 "give categories instead or set type: integer or number"
             )
+        if self.type in ("integer", "number") and self.categories is not None:
+            whole = self.type == "integer"
+            wrong = [
+                v
+                for v in self.categories
+                if isinstance(v, str) or (whole and isinstance(v, float) and not v.is_integer())
+            ]
+            if wrong:
+                raise ValueError(
+                    f"categories of a type {self.type} column must be "
+                    f"{'whole numbers' if whole else 'numbers'}, got {wrong[0]!r}"
+                )
         if (
             self.top_code is not None
             and self.bottom_code is not None

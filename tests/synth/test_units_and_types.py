@@ -285,6 +285,7 @@ def test_the_synthetic_types_do_not_depend_on_the_private_data(tmp_path: Path) -
         ("{role: quasi, bounds: [0, 1]}", "number"),
         ("{role: quasi, bounds: [0, 1], type: integer}", "integer"),
         ("{role: quasi, type: date}", "date"),
+        ("{role: quasi, categories: [1, 2], type: integer}", "integer"),
     ],
 )
 def test_column_type_defaults(spec: str, expected: str) -> None:
@@ -302,6 +303,16 @@ def test_column_type_defaults(spec: str, expected: str) -> None:
             "category; give categories instead or set type: integer or number",
         ),
         (
+            "{role: quasi, categories: [1, 2.5], type: integer}",
+            "p.yaml line 5: columns.age: categories of a type integer column must be whole "
+            "numbers, got 2.5",
+        ),
+        (
+            "{role: quasi, categories: ['1', '2'], type: number}",
+            "p.yaml line 5: columns.age: categories of a type number column must be numbers, "
+            "got '1'",
+        ),
+        (
             "{role: quasi, bounds: [0, 100], type: whole}",
             "p.yaml line 5: columns.age.type must be one of 'integer', 'number', 'category' "
             "or 'date' (got 'whole')",
@@ -313,3 +324,24 @@ def test_invalid_column_types(spec: str, message: str) -> None:
     with pytest.raises(PolicyError) as info:
         parse_policy(text, source=Path("p.yaml"))
     assert str(info.value) == message
+
+
+@pytest.mark.parametrize(
+    ("categories", "kind", "expected"),
+    [
+        ((1, 2, 3), "integer", np.dtype(np.int64)),
+        ((1, 2, 3), "number", np.dtype(np.float64)),
+        ((1, 2, 3), None, np.dtype(np.int64)),
+        ((1, 2.5), None, np.dtype(np.float64)),
+    ],
+)
+def test_categorical_dtype_follows_the_policy_not_the_data(
+    categories: tuple[object, ...], kind: str | None, expected: np.dtype
+) -> None:
+    from sdc.synth._codebook import build_codebook
+
+    private = pd.DataFrame({"c": [categories[0], np.nan, categories[1]]})  # float64 column
+    types: dict[str, Any] = {} if kind is None else {"c": kind}
+    book = build_codebook(private, ["c"], {"c": list(categories)}, {}, bins=2, types=types)
+    decoded = book.decode(np.array([[0], [1]]), np.random.default_rng(0))
+    assert decoded["c"].dtype == expected
