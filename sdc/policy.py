@@ -131,6 +131,16 @@ class Column(_Model):
     bounds: tuple[float, float] | None = None
     importance: Annotated[int, Field(ge=1)] | None = None
     categories: list[str | int | float | bool] | None = None
+    # The public type of the column's values; DP and synthetic outputs follow it, never the
+    # private column's dtype. Default: value_type.
+    type: Literal["integer", "number", "category", "date"] | None = None
+
+    @property
+    def value_type(self) -> Literal["integer", "number", "category", "date"]:
+        """The column's type: ``type`` if given, else number with bounds, else category."""
+        if self.type is not None:
+            return self.type
+        return "number" if self.bounds is not None else "category"
 
     @field_validator("categories")
     @classmethod
@@ -154,6 +164,23 @@ class Column(_Model):
             raise ValueError("linkable only applies to action: pseudonymize")
         if self.bounds is not None and self.bounds[0] >= self.bounds[1]:
             raise ValueError("bounds must be [low, high] with low < high")
+        if self.bounds is not None and self.type in ("category", "date"):
+            raise ValueError(
+                f"bounds apply to integer or number columns, not type {self.type}; "
+                "give categories instead or set type: integer or number"
+            )
+        if self.type in ("integer", "number") and self.categories is not None:
+            whole = self.type == "integer"
+            wrong = [
+                v
+                for v in self.categories
+                if isinstance(v, str) or (whole and isinstance(v, float) and not v.is_integer())
+            ]
+            if wrong:
+                raise ValueError(
+                    f"categories of a type {self.type} column must be "
+                    f"{'whole numbers' if whole else 'numbers'}, got {wrong[0]!r}"
+                )
         if (
             self.top_code is not None
             and self.bottom_code is not None

@@ -569,14 +569,17 @@ def _synthesize(
     bounds = {c: policy.columns[c].bounds for c in columns if c in policy.columns}
     numeric = {c: b for c, b in bounds.items() if b is not None}
     domains = {c: book[c] for c in columns if c in book and c not in numeric}
+    types = {c: policy.columns[c].value_type for c in columns if c in policy.columns}
+    household = policy.data.household if policy.privacy.unit == "household" else None
     train, holdout = base, None
     if spec.holdout > 0:
         # Keep a random share of the real records out of the synthesis, so the privacy check
         # can compare how close synthetic records come to the real ones with how close
-        # unseen real records come (distance to the closest record).
-        order = np.random.default_rng(spec.seed).permutation(len(base))
-        cut = int(round(len(base) * spec.holdout))
-        train, holdout = base.iloc[order[cut:]], base.iloc[order[:cut]]
+        # unseen real records come (distance to the closest record). Each record is held
+        # out on its own secret, unseeded coin flip: with the published seed the training
+        # set would be a function of public facts, and one more record would reshuffle it.
+        held = np.random.default_rng().random(len(base)) < spec.holdout
+        train, holdout = base[~held], base[held]
     result = synthesize(
         train,
         columns=columns,
@@ -587,6 +590,9 @@ def _synthesize(
         rows=spec.rows or len(base),
         seed=spec.seed,  # never the release seed: the manifest records this one
         bins=spec.bins,
+        types=types,
+        household=household,
+        contribution=policy.privacy.contribution,
     )
     quality = evaluate(train, result.data, columns, holdout, bounds=numeric, bins=spec.bins)
     return result, quality

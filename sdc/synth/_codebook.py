@@ -16,11 +16,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from sdc.errors import DataError, PolicyError
+
+#: The public type of a column (policy key ``columns.X.type``), which fixes its output dtype.
+ValueType = Literal["integer", "number", "category", "date"]
 
 
 @dataclass(frozen=True)
@@ -34,8 +38,10 @@ class ColumnCodec:
         lower: lower public bound of a numeric column.
         upper: upper public bound of a numeric column.
         bins: number of equal-width bins of a numeric column.
-        integer: decode a numeric column to whole numbers (the input column was integer).
-        dtype: the dtype of the input column, reused for the synthetic column when possible.
+        integer: decode a numeric column to whole numbers (its public type is integer).
+        dtype: the dtype of the synthetic column of a categorical column, from its public
+            type and category list (never from the private column); None: text categories
+            become strings, others stay as they are.
     """
 
     name: str
@@ -109,8 +115,12 @@ class ColumnCodec:
         cats = np.empty(len(self.categories), dtype=object)
         cats[:] = list(self.categories)
         out = pd.Series(cats[codes], name=self.name, dtype=object)
-        if all(isinstance(c, str) for c in self.categories):
+        if (self.dtype is None or self.dtype == np.dtype(object)) and all(
+            isinstance(c, str) for c in self.categories
+        ):
             return out.astype("str")
+        if self.dtype is None:
+            return out
         try:
             return out.astype(self.dtype)  # type: ignore[call-overload]
         except (TypeError, ValueError):
@@ -214,6 +224,7 @@ def build_codebook(
     bounds: Mapping[str, tuple[float, float]],
     bins: int,
     domain_from_data: bool = False,
+    types: Mapping[str, ValueType] | None = None,
 ) -> Codebook:
     """Build the codebook from the public domains and bounds.
 
@@ -227,6 +238,10 @@ def build_codebook(
         domain_from_data: take a missing category list from the data itself. This reveals
             the set of categories present in the private data, which is not covered by the
             differential-privacy guarantee; only for categories that are public anyway.
+        types: the public type of each column. A bounded column is decoded to whole numbers
+            only if its type is ``integer`` (default ``number``); a categorical column's
+            dtype follows its type, else its category list. The private column's dtype is
+            never used, so a missing value cannot change the output's type.
 
     Returns:
         The codebook.
@@ -246,8 +261,10 @@ def build_codebook(
     if bins < 2:
         raise PolicyError(f"synthetic: bins must be at least 2, got {bins}")
     codecs = []
+    types = types or {}
     for col in columns:
         dtype = df[col].dtype
+        kind = types.get(col)
         if col in bounds and col in domains:
             raise PolicyError(
                 f"synthetic: column '{col}' has both numeric bounds and a category list; "
@@ -265,7 +282,12 @@ def build_codebook(
                     f"synthetic: column '{col}' has bounds but is not numeric ({dtype}); "
                     "list its categories instead of bounds"
                 )
-            integer = pd.api.types.is_integer_dtype(dtype)
+            if kind in ("category", "date"):
+                raise PolicyError(
+                    f"synthetic: column '{col}' has bounds but type {kind}; bounds apply to "
+                    "integer or number columns"
+                )
+            integer = kind == "integer"
             codecs.append(
                 ColumnCodec(col, "numeric", lower=lo, upper=hi, bins=bins, integer=integer)
             )
@@ -288,5 +310,27 @@ def build_codebook(
             raise PolicyError(f"synthetic: the category list of '{col}' is empty")
         if len(set(map(repr, cats))) != len(cats):
             raise PolicyError(f"synthetic: the category list of '{col}' repeats a value")
-        codecs.append(ColumnCodec(col, "categorical", categories=cats, dtype=dtype))
+        codecs.append(
+            ColumnCodec(col, "categorical", categories=cats, dtype=_category_dtype(cats, kind))
+        )
     return Codebook(tuple(codecs))
+
+
+def _category_dtype(categories: Sequence[object], kind: ValueType | None) -> object:
+    """The synthetic dtype of a categorical column, from its public type and categories.
+
+    ``integer`` gives int64 and ``number`` float64; without a numeric type, whole-number
+    categories give int64, other numeric ones float64, text ones strings (None).
+    """
+    if kind == "integer":
+        return np.dtype(np.int64)
+    if kind == "number":
+        return np.dtype(np.float64)
+    if kind is None or kind == "category":
+        numbers = [c for c in categories if not isinstance(c, bool)]
+        if len(numbers) == len(categories):
+            if all(isinstance(c, int | np.integer) for c in numbers):
+                return np.dtype(np.int64)
+            if all(isinstance(c, int | float | np.number) for c in numbers):
+                return np.dtype(np.float64)
+    return None

@@ -1,13 +1,18 @@
 """OpenDP measurements used by the synthesiser, calibrated under zero-concentrated DP.
 
-Privacy unit: one record, with neighbouring data sets differing by the addition or removal
-of one record (OpenDP's ``symmetric_distance`` with ``d_in = 1``); each person contributes
-one row. Under that unit
+Privacy unit: by default one record, with neighbouring data sets differing by the addition
+or removal of one record (OpenDP's ``symmetric_distance`` with ``d_in = 1``). Under that unit
 
 * a histogram (a 1-way or 2-way marginal of counts) changes by 1 in one cell, so its L2
   sensitivity is 1, and
 * MST's selection score of a pair (the L1 distance between its true counts and a fixed
   estimate) changes by at most 1, in either direction (not monotonic).
+
+When a privacy unit (a household) may hold up to ``c`` records, the caller passes
+``sensitivity=c``: adding or removing the unit changes at most ``c`` counts by 1 each, or one
+count by up to ``c``, so the histogram's L2 sensitivity is at most ``c`` (the worst case, all
+``c`` records in one cell) and the selection score moves by at most ``c``. The measurement is
+then calibrated so that OpenDP's privacy map at ``d_in = c`` stays within the share.
 
 All noise is drawn by OpenDP's samplers and is never seeded. Every function returns the
 privacy loss (rho) that OpenDP's own privacy map reports for the measurement, so the budget
@@ -83,29 +88,34 @@ def _calibrated(
     raise AssertionError("could not calibrate the noise scale")  # pragma: no cover
 
 
-def gaussian_counts(counts: np.ndarray, rho: float) -> tuple[np.ndarray, float, float]:
+def gaussian_counts(
+    counts: np.ndarray, rho: float, sensitivity: float = 1.0
+) -> tuple[np.ndarray, float, float]:
     """Release a histogram with Gaussian noise (OpenDP ``make_gaussian``), spending rho.
 
     Args:
         counts: the true counts (any shape; each record adds 1 to exactly one cell).
         rho: the zCDP budget of this measurement.
+        sensitivity: the L2 distance between the histograms of two neighbouring data sets
+            (1 for one record; the contribution bound for a unit of several records).
 
     Returns:
         ``(noisy, sigma, rho_spent)``: noisy counts of the same shape, the noise standard
-        deviation, and OpenDP's privacy loss at d_in = 1 (<= rho).
+        deviation, and OpenDP's privacy loss at ``d_in = sensitivity`` (<= rho).
     """
     space = dp.vector_domain(dp.atom_domain(T=float, nan=False)), dp.l2_distance(T=float)
 
     def make(scale: float) -> dp.Measurement:
         return dp.m.make_gaussian(*space, scale=scale)
 
-    meas, sigma = _calibrated(make, 1.0 / math.sqrt(2.0 * rho), 1.0, rho)
+    d_in = float(sensitivity)
+    meas, sigma = _calibrated(make, d_in / math.sqrt(2.0 * rho), d_in, rho)
     flat = np.asarray(counts, dtype=float).ravel()
     noisy = np.asarray(meas(flat.tolist()), dtype=float).reshape(np.shape(counts))
-    return noisy, sigma, float(meas.map(1.0))
+    return noisy, sigma, float(meas.map(d_in))
 
 
-def noisy_max(scores: np.ndarray, rho: float) -> tuple[int, float, float]:
+def noisy_max(scores: np.ndarray, rho: float, sensitivity: float = 1.0) -> tuple[int, float, float]:
     """Select the index of a high score privately (OpenDP ``make_noisy_max``), spending rho.
 
     This is the exponential mechanism as report-noisy-max with Gumbel noise, under zCDP
@@ -116,9 +126,11 @@ def noisy_max(scores: np.ndarray, rho: float) -> tuple[int, float, float]:
     Args:
         scores: one score per candidate, higher is better.
         rho: the zCDP budget of this selection.
+        sensitivity: how far one score can move between neighbouring data sets (1 for one
+            record; the contribution bound for a unit of several records).
 
     Returns:
-        ``(index, scale, rho_spent)``.
+        ``(index, scale, rho_spent)``, with OpenDP's privacy loss at ``d_in = sensitivity``.
     """
     space = (
         dp.vector_domain(dp.atom_domain(T=float, nan=False)),
@@ -128,7 +140,8 @@ def noisy_max(scores: np.ndarray, rho: float) -> tuple[int, float, float]:
     def make(scale: float) -> dp.Measurement:
         return dp.m.make_noisy_max(*space, dp.zero_concentrated_divergence(), scale=scale)
 
-    # rho = (2 / scale)**2 / 8  <=>  scale = 2 / sqrt(8 rho)
-    meas, scale = _calibrated(make, 2.0 / math.sqrt(8.0 * rho), 1.0, rho)
+    # rho = (2 d / scale)**2 / 8  <=>  scale = 2 d / sqrt(8 rho)
+    d_in = float(sensitivity)
+    meas, scale = _calibrated(make, 2.0 * d_in / math.sqrt(8.0 * rho), d_in, rho)
     index = int(meas(np.asarray(scores, dtype=float).tolist()))
-    return index, scale, float(meas.map(1.0))
+    return index, scale, float(meas.map(d_in))

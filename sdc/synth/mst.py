@@ -21,10 +21,11 @@ only makes steps 5 and the mapping back reproducible, which read no private data
 column all of ``rho`` measures its marginal; with two columns the pair is known, so
 selection is free and ``rho`` is split between the 1-way and the 2-way measurements.
 
-Privacy unit: one record (add/remove neighbours); the data must hold one row per person.
-Records with a value that is missing or not in the codebook are dropped before any
-measurement (a row filter, which keeps the guarantee); numeric values are clamped to
-their public bounds.
+Privacy unit: one record (add/remove neighbours) by default; the data must then hold one
+row per person. With ``household=COLUMN`` the unit is a household (add/remove all of its
+records) and its contribution is bounded first; see ``synthesize``. Records with a value
+that is missing or not in the codebook are dropped before any measurement (a row filter,
+which keeps the guarantee); numeric values are clamped to their public bounds.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ import pandas as pd
 
 from sdc.errors import DataError, PolicyError
 from sdc.synth import _dp
-from sdc.synth._codebook import Codebook, build_codebook
+from sdc.synth._codebook import Codebook, ValueType, build_codebook
 from sdc.synth._tree import Edge, TreeModel, fit_tree, project_simplex
 
 Method = Literal["mst"]
@@ -57,12 +58,16 @@ class Measurement:
         columns: the column(s) measured; for ``"select"``, the pair selected.
         rho: privacy loss of the measurement (zCDP), as reported by OpenDP's privacy map.
         scale: noise scale: the Gaussian standard deviation, or the Gumbel scale.
+        sensitivity: the input distance ``d_in`` at which ``rho`` is OpenDP's privacy map:
+            how far the measured counts (L2) or scores (L-infinity) of two neighbouring data
+            sets can be apart (1 for one record, the contribution bound for a household).
     """
 
     kind: str
     columns: tuple[str, ...]
     rho: float
     scale: float
+    sensitivity: float = 1.0
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready form."""
@@ -71,6 +76,7 @@ class Measurement:
             "columns": list(self.columns),
             "rho": self.rho,
             "scale": self.scale,
+            "sensitivity": self.sensitivity,
         }
 
 
@@ -102,6 +108,9 @@ class SynthResult:
             dropped. NOT differentially private (steward only).
         clamped: per numeric column, values clamped to the bounds. NOT differentially
             private (steward only).
+        unit: the privacy unit: ``"record"`` or ``"household"``.
+        contribution: the most records of one unit that entered the measurements (1 for a
+            record; the public bound ``contribution`` for a household).
     """
 
     data: pd.DataFrame = field(compare=False, repr=False)
@@ -123,6 +132,8 @@ class SynthResult:
     records_used: int
     dropped: Mapping[str, int]
     clamped: Mapping[str, int]
+    unit: Literal["record", "household"] = "record"
+    contribution: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready account for the manifest, without the data or the private counts.
@@ -137,7 +148,12 @@ class SynthResult:
             "rho": self.rho,
             "rho_spent": self.rho_spent,
             "epsilon_spent": self.epsilon_spent,
-            "privacy_unit": "record (add/remove one row)",
+            "privacy_unit": (
+                "record (add/remove one row)"
+                if self.unit == "record"
+                else f"household (add/remove one household, at most {self.contribution} "
+                "records each)"
+            ),
             "tree": [list(e) for e in self.tree],
             "sigma_1way": self.sigma_1way,
             "sigma_2way": self.sigma_2way,
@@ -164,6 +180,9 @@ def synthesize(
     method: Method = "mst",
     bins: int = 16,
     domain_from_data: bool = False,
+    types: Mapping[str, ValueType] | None = None,
+    household: str | None = None,
+    contribution: int = 1,
 ) -> SynthResult:
     """Make differentially private synthetic records with MST.
 
@@ -174,8 +193,8 @@ def synthesize(
             only ever come from these lists.
         bounds: public ``(lower, upper)`` bounds of each numeric column (never read off
             the data); values are clamped to them and cut into ``bins`` equal-width bins,
-            and synthetic values are drawn uniformly within the bin (whole numbers if the
-            input column is an integer column).
+            and synthetic values are drawn uniformly within the bin (whole numbers if
+            ``types`` says ``integer``).
         epsilon: the (epsilon, delta)-DP budget of the whole synthesis, > 0.
         delta: the delta of the budget, 0 < delta < 1.
         rows: number of synthetic records, >= 1.
@@ -186,6 +205,15 @@ def synthesize(
         domain_from_data: read the category list of a column missing from ``domains`` off
             the data. This reveals which categories occur, outside the DP guarantee; use
             only when the categories are public anyway.
+        types: the public type of each column (``integer``, ``number``, ``category`` or
+            ``date``), which fixes the synthetic column's dtype; never read off the data.
+            Default: ``number`` for a column with bounds, else from the category list.
+        household: the household id column: the privacy unit becomes one household (all
+            of its records). Each household is cut to at most ``contribution`` records,
+            chosen with fresh, unseeded randomness, before any measurement; records
+            without a household id are dropped (a row filter).
+        contribution: the public bound on the records of one household (>= 1); only with
+            ``household``.
 
     Returns:
         The synthetic data with the budget spent, the selected tree and the noise scales.
@@ -207,7 +235,16 @@ def synthesize(
         isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0
     ):
         raise PolicyError(f"synthetic: seed must be a whole number >= 0 or empty, got {seed}")
-    codebook = build_codebook(df, columns, domains, bounds, bins, domain_from_data)
+    if isinstance(contribution, bool) or not isinstance(contribution, int) or contribution < 1:
+        raise PolicyError(
+            f"synthetic: contribution must be a whole number >= 1, got {contribution}"
+        )
+    if household is not None:
+        if household not in df.columns:
+            raise DataError(f"synthetic: the household column '{household}' is not in the data")
+        df = truncate_households(df, household, contribution)
+    sensitivity = float(contribution) if household is not None else 1.0
+    codebook = build_codebook(df, columns, domains, bounds, bins, domain_from_data, types)
     codes, dropped, clamped = codebook.encode(df)
     if len(codes) == 0:
         raise DataError(
@@ -216,7 +253,7 @@ def synthesize(
         )
 
     rho = _dp.rho_from_epsilon_delta(float(epsilon), float(delta))
-    run = _run_mst(codes, codebook, rho)
+    run = _run_mst(codes, codebook, rho, sensitivity)
     rng = np.random.default_rng(seed)
     sampled = run.model.sample(int(rows), rng)
     original = _decompress(sampled, run.compression, rng)
@@ -249,7 +286,39 @@ def synthesize(
         records_used=len(codes),
         dropped=dropped,
         clamped={c.name: clamped[c.name] for c in codebook.codecs if c.kind == "numeric"},
+        unit="record" if household is None else "household",
+        contribution=1 if household is None else contribution,
     )
+
+
+def truncate_households(df: pd.DataFrame, household: str, contribution: int) -> pd.DataFrame:
+    """Keep at most ``contribution`` records of each household, chosen at random.
+
+    Why this bounds a household's influence: the records kept of one household depend only
+    on that household's own records and on randomness independent of everyone else's, so
+    adding or removing a whole household changes the truncated data by at most
+    ``contribution`` records and leaves every other household's records as they were. Each
+    count of a marginal then changes by at most ``contribution`` in total (L1 <= c), hence
+    its L2 sensitivity is at most ``c`` (reached when all of them fall in one cell; it is
+    ``sqrt(c)`` only if they fall in distinct cells, which nothing guarantees), and MST's
+    selection score (an L1 distance to a fixed estimate) moves by at most ``c``. The
+    measurements are calibrated at that worst case.
+
+    The choice uses fresh, unseeded randomness (never the published seed): with a known seed
+    the kept records would be a function of public information and of the other records.
+
+    Args:
+        df: the records, with the household id column.
+        household: the household id column; records without an id are dropped.
+        contribution: the public bound on records per household (>= 1).
+
+    Returns:
+        The kept records, in a random order.
+    """
+    known = df[df[household].notna()]
+    shuffled = known.iloc[np.random.default_rng().permutation(len(known))]
+    rank = shuffled.groupby(household, sort=False).cumcount().to_numpy()
+    return shuffled[rank < contribution]
 
 
 @dataclass(frozen=True)
@@ -339,7 +408,7 @@ def _pair_counts(codes: np.ndarray, a: int, b: int, size_b: int, size_a: int) ->
     return np.bincount(key, minlength=size_a * size_b).reshape(size_a, size_b).astype(float)
 
 
-def _run_mst(codes: np.ndarray, codebook: Codebook, rho: float) -> _Run:
+def _run_mst(codes: np.ndarray, codebook: Codebook, rho: float, sensitivity: float) -> _Run:
     names = codebook.names
     m = len(names)
     rho_1, rho_sel, rho_2 = _budget_split(m, rho)
@@ -350,8 +419,8 @@ def _run_mst(codes: np.ndarray, codebook: Codebook, rho: float) -> _Run:
     sigma_1 = 0.0
     for j, size in enumerate(codebook.sizes):
         counts = np.bincount(codes[:, j], minlength=size).astype(float)
-        noisy, sigma_1, spent = _dp.gaussian_counts(counts, rho_1 / m)
-        measurements.append(Measurement("1-way", (names[j],), spent, sigma_1))
+        noisy, sigma_1, spent = _dp.gaussian_counts(counts, rho_1 / m, sensitivity)
+        measurements.append(Measurement("1-way", (names[j],), spent, sigma_1, sensitivity))
         compression.append(_compress(noisy, sigma_1))
     comp = np.column_stack([c.forward[codes[:, j]] for j, c in enumerate(compression)])
     sizes = [c.size for c in compression]
@@ -384,10 +453,12 @@ def _run_mst(codes: np.ndarray, codebook: Codebook, rho: float) -> _Run:
         for _ in range(m - 1):
             candidates = [p for p in pairs if find(p[0]) != find(p[1])]
             index, scale_sel, spent = _dp.noisy_max(
-                np.array([scores[p] for p in candidates]), rho_sel / (m - 1)
+                np.array([scores[p] for p in candidates]), rho_sel / (m - 1), sensitivity
             )
             a, b = candidates[index]
-            measurements.append(Measurement("select", (names[a], names[b]), spent, scale_sel))
+            measurements.append(
+                Measurement("select", (names[a], names[b]), spent, scale_sel, sensitivity)
+            )
             tree.append((a, b))
             component[find(a)] = find(b)
 
@@ -396,8 +467,8 @@ def _run_mst(codes: np.ndarray, codebook: Codebook, rho: float) -> _Run:
     sigma_2 = 0.0
     for a, b in tree:
         truth = _pair_counts(comp, a, b, sizes[b], sizes[a])
-        noisy, sigma_2, spent = _dp.gaussian_counts(truth, rho_2 / len(tree))
-        measurements.append(Measurement("2-way", (names[a], names[b]), spent, sigma_2))
+        noisy, sigma_2, spent = _dp.gaussian_counts(truth, rho_2 / len(tree), sensitivity)
+        measurements.append(Measurement("2-way", (names[a], names[b]), spent, sigma_2, sensitivity))
         edges.append(Edge(a, b, noisy, sigma_2**2))
 
     model = fit_tree(

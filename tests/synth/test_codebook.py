@@ -91,7 +91,14 @@ def frame() -> pd.DataFrame:
 
 
 def test_build_codebook(frame: pd.DataFrame) -> None:
-    book = build_codebook(frame, ["age", "sex"], {"sex": ["f", "m"]}, {"age": (0, 100)}, bins=10)
+    book = build_codebook(
+        frame,
+        ["age", "sex"],
+        {"sex": ["f", "m"]},
+        {"age": (0, 100)},
+        bins=10,
+        types={"age": "integer"},
+    )
     assert book.names == ("age", "sex")
     assert book.sizes == (10, 2)
     assert book.codecs[0].integer

@@ -117,6 +117,7 @@ def test_rows_columns_and_codebook_are_respected(tree_df: pd.DataFrame) -> None:
         delta=1e-9,
         rows=777,
         seed=2,
+        types={"age": "integer"},
     )
     out = result.data
     assert len(out) == 777
