@@ -237,7 +237,7 @@ def _measure_counts(
         count = dp.t.make_count_by_categories(
             domain, dp.symmetric_distance(), cats, null_category=False
         )
-        scale = d_in / budget.epsilon
+        scale = _laplace_scale(d_in, budget.epsilon)
         meas = count >> dp.m.then_laplace(scale)
         spent = Budget(float(meas.map(d_in)))
         kind: NoiseKind = "discrete_laplace"
