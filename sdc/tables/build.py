@@ -32,7 +32,7 @@ from sdc.budget import Budget
 from sdc.errors import DataError, PolicyError
 from sdc.risk.engines.base import CountingEngine, DataSource
 from sdc.tables._cube import TOTAL, Cube, build_dimension, categories_of, encode_leaves
-from sdc.tables.dp import DpCells, dp_cells, dp_cells_from_aggregates, truncate_units
+from sdc.tables.dp import DpCells, dp_cells, dp_cells_from_aggregates, sum_step, truncate_units
 from sdc.tables.rounding import controlled_rounding, random_rounding
 from sdc.tables.rules import CellStats, compute_stats, primary_cells, stats_from_groups
 from sdc.tables.spec import TableSpec
@@ -472,6 +472,9 @@ def _engine_groups(engine: CountingEngine, source: DataSource, spec: TableSpec) 
             clamp=spec.dp.bounds if var is not None else None,
             unit=spec.dp.unit_column,
             contribution_bound=spec.dp.contribution_bound,
+            clamp_step=(
+                sum_step(spec.dp.bounds) if var is not None and spec.dp.bounds is not None else None
+            ),
         )
     return engine.grouped_sums(
         source,
@@ -555,10 +558,10 @@ def _dp_from_groups(groups: pd.DataFrame, spec: TableSpec, cube: Cube) -> DpCell
     column = "clamped_count" if "clamped_count" in groups.columns else "count"
     counts = np.bincount(flat, weights=groups[column].to_numpy(dtype=float)[keep], minlength=size)
     sums = None
-    if "clamped_sum" in groups.columns:
-        sums = np.bincount(
-            flat, weights=groups["clamped_sum"].to_numpy(dtype=float)[keep], minlength=size
-        )
+    if "clamped_units" in groups.columns:
+        # Integer grid sums, added exactly (np.bincount would go through float64).
+        sums = np.zeros(size, dtype=np.int64)
+        np.add.at(sums, flat, groups["clamped_units"].to_numpy(dtype=np.int64)[keep])
     return dp_cells_from_aggregates(cube, counts, sums, spec.statistic, spec.dp, d_in)
 
 

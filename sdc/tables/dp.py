@@ -13,8 +13,17 @@ How a DP table is made:
 * **One measurement per statistic for all interior cells** (a vector query): counts are
   OpenDP's ``make_count_by_categories`` chained with ``make_laplace`` (discrete Laplace on
   integers) or ``make_gaussian`` (discrete Gaussian, zCDP converted to (epsilon, delta));
-  sums clamp each record to the public ``bounds`` and add Laplace or Gaussian noise with
-  ``d_in = contribution_bound * max(|lo|, |hi|)``. A mean is a noisy sum over a noisy count,
+  sums are measured **on integers**, so that no float rounding enters the sensitivity
+  (floating-point sums are not associative and can exceed a hand-derived bound): each
+  record is clamped to the public ``bounds`` and put on a public grid of step ``q`` (a
+  power of two from the bounds alone, see :func:`sum_step`) as the integer
+  ``floor(clamped / q + 0.5)``, whose absolute value is at most ``K = ceil(max(|lo|, |hi|)
+  / q)``; the integer cell sums are exact (int64, any order, in memory or in an engine),
+  and OpenDP's ``make_laplace`` / ``make_gaussian`` on the ``i64`` vector (discrete
+  Laplace / Gaussian) measures them at the exact integer sensitivity
+  ``d_in = contribution_bound * K``. The noisy integers times ``q`` are the sums
+  (post-processing). The grid moves a record's value by at most ``q / 2``, about a
+  millionth of the bound, far below the noise. A mean is a noisy sum over a noisy count,
   with epsilon (and delta) split equally between them (basic composition).
 * **Noise is OpenDP's**: its secure sampler, never seeded.
 * **Post-processing** (costs no privacy): noisy counts below 0 become 0; sums of a
@@ -26,9 +35,11 @@ How a DP table is made:
   ``sqrt(m)`` times the cell's). ``ci_low``/``ci_high`` is the 95% interval of the true
   (clamped) value from the noise distribution: exact for single cells, by convolution for
   margins of up to 50 cells and by the normal approximation beyond, cut at 0 for
-  non-negative statistics. For means it is the Bonferroni combination of the 97.5%
-  intervals of sum and count. The intervals cover the noise, not the bias from clamping,
-  truncation of contributions or the post-processing.
+  non-negative statistics. For sums the discrete noise on the fine grid is treated as its
+  continuous counterpart of the same scale (they differ by about one grid step). For means
+  it is the Bonferroni combination of the 97.5% intervals of sum and count. The intervals
+  cover the noise, not the bias from clamping, truncation of contributions or the
+  post-processing.
 """
 
 from __future__ import annotations
@@ -153,6 +164,49 @@ def noise_quantile(kind: NoiseKind, scale: float, terms: int, coverage: float = 
     return float(j * step)
 
 
+#: Bits of resolution of the sum grid below the largest absolute bound.
+_GRID_BITS = 20
+
+
+def sum_step(bounds: tuple[float, float]) -> float:
+    """The public grid step ``q`` on which DP sums are measured, from the bounds alone.
+
+    ``q = 2 ** (floor(log2(max(|lo|, |hi|))) - 20)``: a power of two, so that dividing a
+    clamped value by it is exact, fine enough that the grid error (at most ``q / 2`` per
+    record, about ``1e-6`` of the bound) is negligible beside the noise, and coarse enough
+    that a record is at most ``2 ** 21`` grid units and cell sums fit in int64.
+
+    Args:
+        bounds: the public clamping bounds ``(lo, hi)``.
+    """
+    largest = max(abs(float(bounds[0])), abs(float(bounds[1])))
+    if largest == 0.0:
+        return 1.0
+    return float(2.0 ** (math.floor(math.log2(largest)) - _GRID_BITS))
+
+
+def sum_units(values: np.ndarray, bounds: tuple[float, float], step: float) -> np.ndarray:
+    """Each value clamped to ``bounds`` and put on the grid: ``floor(c / step + 0.5)``.
+
+    The counting engines compute the same integers (``grouped_sums(clamp_step=...)``).
+
+    Args:
+        values: finite values.
+        bounds: the public clamping bounds ``(lo, hi)``.
+        step: the grid step from :func:`sum_step`.
+
+    Returns:
+        An int64 array, each entry of absolute value at most :func:`max_units`.
+    """
+    clamped = np.clip(np.asarray(values, dtype=float), bounds[0], bounds[1])
+    return np.floor(clamped / step + 0.5).astype(np.int64)
+
+
+def max_units(bounds: tuple[float, float], step: float) -> int:
+    """The largest absolute grid integer of a clamped value: ``ceil(max(|lo|, |hi|) / step)``."""
+    return int(math.ceil(max(abs(float(bounds[0])), abs(float(bounds[1]))) / step))
+
+
 def _keys_error(column: str) -> str:
     return (
         f"DP table: the categories of {column!r} must be listed (dp.keys in the policy or a "
@@ -183,7 +237,7 @@ def _measure_counts(
         count = dp.t.make_count_by_categories(
             domain, dp.symmetric_distance(), cats, null_category=False
         )
-        scale = d_in / budget.epsilon
+        scale = _laplace_scale(d_in, budget.epsilon)
         meas = count >> dp.m.then_laplace(scale)
         spent = Budget(float(meas.map(d_in)))
         kind: NoiseKind = "discrete_laplace"
@@ -245,19 +299,20 @@ def _measure_count_vector(counts: np.ndarray, d_in: int, spec: DpSpec, budget: B
 
 
 def _measure_vector(
-    data: list[Any], kind: type, sensitivity: float, mechanism: str, budget: Budget
+    data: list[Any], kind: type | str, sensitivity: float, mechanism: str, budget: Budget
 ) -> tuple[np.ndarray, float, Budget]:
     """One OpenDP measurement on a vector of aggregates (never seeded).
 
     Laplace (discrete for integers) at scale ``sensitivity / epsilon``, or Gaussian
     (discrete for integers) under zCDP converted to (epsilon, delta), its scale found by
     OpenDP's binary search. Returns the noisy vector, the scale and the budget spent.
+    ``kind`` is an OpenDP atom type (``int`` is i32, ``"i64"`` for large sums).
     """
     domain = dp.vector_domain(
         dp.atom_domain(T=kind, nan=False) if kind is float else dp.atom_domain(T=kind)
     )
     if mechanism == "laplace":
-        scale = sensitivity / budget.epsilon
+        scale = _laplace_scale(sensitivity, budget.epsilon)
         meas = dp.m.make_laplace(domain, dp.l1_distance(T=kind), scale)
         spent = Budget(float(meas.map(sensitivity)))
     else:
@@ -266,25 +321,56 @@ def _measure_vector(
             inner = dp.m.make_gaussian(domain, dp.l2_distance(T=kind), s)
             return dp.c.make_fix_delta(dp.c.make_zCDP_to_approxDP(inner), budget.delta)
 
-        scale = float(dp.binary_search_param(build, sensitivity, (budget.epsilon, budget.delta)))
+        target = (budget.epsilon, budget.delta)
+        # zCDP scales with (sensitivity / scale)**2: find the scale at sensitivity 1, then
+        # search near its multiple (a search from far off overflows OpenDP's map at
+        # sensitivities of millions of grid units).
+        unit = float(dp.binary_search_param(build, 1, target))
+        scale = float(
+            dp.binary_search_param(
+                build,
+                sensitivity,
+                target,
+                bounds=(0.5 * unit * sensitivity, 2.0 * unit * sensitivity),
+            )
+        )
         meas = build(scale)
         eps, delta = meas.map(sensitivity)
         spent = Budget(float(eps), float(delta))
     return np.asarray(meas(data), dtype=float), scale, spent
 
 
-def _measure_sums(sums: np.ndarray, sensitivity: float, spec: DpSpec, budget: Budget) -> _Noisy:
-    data = [float(x) for x in sums]
-    leaves, scale, spent = _measure_vector(data, float, sensitivity, spec.mechanism, budget)
+def _laplace_scale(sensitivity: float, epsilon: float) -> float:
+    """Laplace scale for ``epsilon`` at ``sensitivity`` (a seam for the empirical DP tests)."""
+    return sensitivity / epsilon
+
+
+def _measure_sums(
+    unit_sums: np.ndarray, d_in: int, step: float, spec: DpSpec, budget: Budget
+) -> _Noisy:
+    """Noisy sums from the exact integer grid sums of the cells (see the module docstring).
+
+    Args:
+        unit_sums: per interior cell, the sum of the kept records' grid integers.
+        d_in: the exact L1 (L2) sensitivity in grid units, ``contribution_bound * K``.
+        step: the grid step ``q``.
+        spec: the DP spec.
+        budget: the (epsilon, delta) of this measurement.
+    """
+    data = [int(x) for x in np.asarray(unit_sums, dtype=np.int64)]
+    leaves, scale, spent = _measure_vector(data, "i64", d_in, spec.mechanism, budget)
     kind: NoiseKind = "laplace" if spec.mechanism == "laplace" else "gaussian"
+    noise = "discrete Laplace" if spec.mechanism == "laplace" else "discrete Gaussian"
     return _Noisy(
-        leaves=leaves,
+        leaves=leaves * step,
         kind=kind,
-        scale=scale,
+        scale=scale * step,
         budget=spent,
         description=(
-            f"sums: clamped per record, OpenDP make_{spec.mechanism} on the vector of cell "
-            f"sums, scale {scale:.6g}, sensitivity {sensitivity:.6g}"
+            f"sums: clamped per record to the bounds and put on the grid of step {step:.6g} "
+            f"as integers, exact integer cell sums, OpenDP make_{spec.mechanism} on the i64 "
+            f"vector ({noise}), scale {scale * step:.6g}, sensitivity {d_in * step:.6g} "
+            f"({d_in} grid units)"
         ),
     )
 
@@ -328,40 +414,43 @@ def dp_cells(
         if len(leaf_codes)
         else np.zeros(0, dtype=np.int64)
     )
-    raw_sums = None
+    unit_sums = None
     if statistic != "count":
         assert variable is not None and spec.bounds is not None
-        clamped = np.clip(variable, spec.bounds[0], spec.bounds[1])
-        raw_sums = np.bincount(leaf_flat, weights=clamped, minlength=size)
+        units = sum_units(variable, spec.bounds, sum_step(spec.bounds))
+        unit_sums = np.zeros(size, dtype=np.int64)
+        np.add.at(unit_sums, leaf_flat, units)
     return _dp_table(
         cube,
         statistic,
         spec,
         d_in,
         lambda budget: _measure_counts(leaf_flat, size, d_in, spec, budget),
-        raw_sums,
+        unit_sums,
     )
 
 
 def dp_cells_from_aggregates(
     cube: Cube,
     counts: np.ndarray,
-    clamped_sums: np.ndarray | None,
+    unit_sums: np.ndarray | None,
     statistic: str,
     spec: DpSpec,
     d_in: int,
 ) -> DpCells:
     """Measure a DP table from interior-cell aggregates computed by a counting engine.
 
-    The engine has kept at most ``contribution_bound`` records per unit and clamped each
-    value to the bounds before aggregating (see ``grouped_sums``); the measurement and the
-    post-processing are those of :func:`dp_cells`, on the same aggregates.
+    The engine has kept at most ``contribution_bound`` records per unit and put each
+    clamped value on the grid of :func:`sum_step` before aggregating (see
+    ``grouped_sums(clamp_step=...)``); the measurement and the post-processing are those of
+    :func:`dp_cells`, on the same aggregates.
 
     Args:
         cube: the table structure built from the listed keys.
         counts: kept records per interior cell (flat, C order of the leaves); for means,
             the kept records with a value.
-        clamped_sums: sum of the clamped values per interior cell (None for counts).
+        unit_sums: sum of the grid integers (:func:`sum_units`) per interior cell (int64;
+            None for counts).
         statistic: ``count``, ``sum`` or ``mean``.
         spec: the DP spec.
         d_in: records per privacy unit after truncation.
@@ -372,8 +461,17 @@ def dp_cells_from_aggregates(
         spec,
         d_in,
         lambda budget: _measure_count_vector(counts, d_in, spec, budget),
-        None if clamped_sums is None else np.asarray(clamped_sums, dtype=float),
+        None if unit_sums is None else _exact_int64(unit_sums),
     )
+
+
+def _exact_int64(values: np.ndarray) -> np.ndarray:
+    """``values`` as int64, refusing anything that is not an exact integer."""
+    arr = np.asarray(values)
+    out = arr.astype(np.int64)
+    if not np.array_equal(out, arr):
+        raise ValueError("DP sums must be measured on exact integer grid sums")
+    return out
 
 
 def _dp_table(
@@ -382,9 +480,9 @@ def _dp_table(
     spec: DpSpec,
     d_in: int,
     measure_counts: Callable[[Budget], _Noisy],
-    raw_sums: np.ndarray | None,
+    unit_sums: np.ndarray | None,
 ) -> DpCells:
-    """Measure (counts through ``measure_counts``, sums on ``raw_sums``) and post-process."""
+    """Measure (counts through ``measure_counts``, sums on ``unit_sums``) and post-process."""
     n_leaves = tuple(d.n_leaves for d in cube.dims)
     total = Budget(spec.epsilon, spec.delta)
     agg: Callable[[np.ndarray], np.ndarray] = lambda leaves: cube.aggregate(  # noqa: E731
@@ -402,12 +500,13 @@ def _dp_table(
             budget=noisy.budget,
             mechanism=noisy.description,
         )
-    assert raw_sums is not None and spec.bounds is not None
+    assert unit_sums is not None and spec.bounds is not None
     lo, hi = spec.bounds
-    sensitivity = d_in * max(abs(lo), abs(hi))
+    step = sum_step(spec.bounds)
+    units_d_in = d_in * max_units(spec.bounds, step)
     nonneg = lo >= 0
     if statistic == "sum":
-        noisy = _measure_sums(raw_sums, sensitivity, spec, total)
+        noisy = _measure_sums(unit_sums, units_d_in, step, spec, total)
         leaves = np.maximum(noisy.leaves, 0.0) if nonneg else noisy.leaves
         value = agg(leaves)
         sd, half = _intervals(cube, noisy.kind, noisy.scale, value, 0.95)
@@ -422,7 +521,7 @@ def _dp_table(
         )
     half_budget = Budget(total.epsilon / 2, total.delta / 2)
     n_noisy = measure_counts(half_budget)
-    s_noisy = _measure_sums(raw_sums, sensitivity, spec, half_budget)
+    s_noisy = _measure_sums(unit_sums, units_d_in, step, spec, half_budget)
     counts = agg(np.maximum(n_noisy.leaves, 0.0))
     sums = agg(s_noisy.leaves)
     denom = np.maximum(counts, 1.0)

@@ -21,7 +21,7 @@ from sdc.risk.engines.spark_engine import spark_unavailable
 from sdc.tables import DpSpec, TableSpec, build_table, build_tables
 from sdc.tables._cube import encode_leaves
 from sdc.tables.build import _dimensions
-from sdc.tables.dp import truncate_units
+from sdc.tables.dp import sum_step, sum_units, truncate_units
 
 SPARK_MISSING = spark_unavailable()
 SPARK = pytest.param(
@@ -194,7 +194,7 @@ DP_SPECS = [
 
 
 def _true_aggregates(df: pd.DataFrame, spec: TableSpec) -> tuple[np.ndarray, np.ndarray | None]:
-    """The in-memory truncated counts and clamped sums per interior cell."""
+    """The in-memory truncated counts and integer grid sums per interior cell."""
     assert spec.dp is not None
     cube = _dimensions(df, spec, None, None)
     keep_unit, _ = truncate_units(df, spec.dp)
@@ -209,8 +209,9 @@ def _true_aggregates(df: pd.DataFrame, spec: TableSpec) -> tuple[np.ndarray, np.
     counts = np.bincount(flat, minlength=int(np.prod(n_leaves)))
     sums = None
     if var is not None and spec.dp.bounds is not None:
-        clipped = np.clip(var[keep], *spec.dp.bounds)
-        sums = np.bincount(flat, weights=clipped, minlength=int(np.prod(n_leaves)))
+        units = sum_units(var[keep], spec.dp.bounds, sum_step(spec.dp.bounds))
+        sums = np.zeros(int(np.prod(n_leaves)), dtype=np.int64)
+        np.add.at(sums, flat, units)
     return counts, sums
 
 
@@ -290,7 +291,10 @@ def test_contribution_bound_enforced_before_aggregation(
     table = build_table(df, TableSpec(by=("g",), mean="v", dp=dp), engine=engine_for(engine))
     counts, sums = seen
     np.testing.assert_array_equal(counts, [3, 2])  # 2 of household 1 + household 2
-    np.testing.assert_array_equal(sums, [50.0 + 50.0 + 7.0, 5.0 + 50.0])
+    # Integer grid sums (the grid step 2**-15 for bounds (0, 50) holds these exactly).
+    step = sum_step((0, 50))
+    assert sums.dtype == np.int64
+    np.testing.assert_array_equal(sums * step, [50.0 + 50.0 + 7.0, 5.0 + 50.0])
     assert table.budget.epsilon == pytest.approx(1.0)
 
 

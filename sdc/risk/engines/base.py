@@ -21,6 +21,7 @@ the SQL and Spark engines run that plan, the pandas engine calls the in-memory r
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -166,6 +167,7 @@ class CountingEngine(Protocol):
         clamp: tuple[float, float] | None = None,
         unit: str | None = None,
         contribution_bound: int = 1,
+        clamp_step: float | None = None,
     ) -> pd.DataFrame:
         """Counts, weighted counts and sums per cell of ``by``, for tables.
 
@@ -190,6 +192,10 @@ class CountingEngine(Protocol):
           kept. ``clamped_count`` (int64) counts the kept records (those with a value when
           ``value`` is given) and, with ``clamp = (lo, hi)``, ``clamped_sum`` (float64;
           0.0 for none) adds their values clipped to ``[lo, hi]``. Weights are not used.
+        - ``clamp_step`` given (needs ``clamp``; a public power of two): ``clamped_units``
+          (int64) adds, over the kept records, the integers ``floor(c / clamp_step + 0.5)``
+          of their clipped values ``c``. Integer sums are exact in every engine and in any
+          order, so a DP sum measured on them has an exact sensitivity (no float rounding).
         """
         ...
 
@@ -403,8 +409,14 @@ def check_grouped_request(
     value_detail: bool,
     clamp: tuple[float, float] | None,
     contribution_bound: int,
+    clamp_step: float | None = None,
 ) -> None:
     """Validate the optional arguments of ``grouped_sums``."""
+    if clamp_step is not None:
+        if clamp is None:
+            raise ValueError("clamp_step needs clamp")
+        if not (math.isfinite(clamp_step) and clamp_step > 0):
+            raise ValueError(f"clamp_step must be a finite number > 0, not {clamp_step!r}")
     if isinstance(top, bool) or not isinstance(top, int) or top < 0:
         raise ValueError(f"top must be an integer >= 0, not {top!r}")
     if value_detail and value is None:
@@ -430,6 +442,7 @@ def grouped_columns(
     value_detail: bool,
     clamp: tuple[float, float] | None,
     unit: str | None,
+    clamp_step: float | None = None,
 ) -> list[str]:
     """The columns ``grouped_sums`` returns, in order."""
     names = [*by, "count", "weighted_count"]
@@ -442,11 +455,13 @@ def grouped_columns(
         names.append("clamped_count")
         if clamp is not None:
             names.append("clamped_sum")
+            if clamp_step is not None:
+                names.append("clamped_units")
     return names
 
 
 #: Integer columns of ``grouped_sums``; every other statistic is float64.
-GROUPED_INT_COLUMNS = frozenset({"count", "value_count", "clamped_count"})
+GROUPED_INT_COLUMNS = frozenset({"count", "value_count", "clamped_count", "clamped_units"})
 
 
 def grouped_dtypes(out: pd.DataFrame, n_by: int) -> pd.DataFrame:

@@ -508,6 +508,7 @@ class DuckDBEngine:
         clamp: tuple[float, float] | None = None,
         unit: str | None = None,
         contribution_bound: int = 1,
+        clamp_step: float | None = None,
     ) -> pd.DataFrame:
         """Counts and sums per cell in DuckDB; see :class:`~sdc.risk.engines.CountingEngine`.
 
@@ -515,7 +516,7 @@ class DuckDBEngine:
         evaluated before the group-by, so only per-cell aggregates leave DuckDB.
         """
         by = list(by)
-        check_grouped_request(value, top, value_detail, clamp, contribution_bound)
+        check_grouped_request(value, top, value_detail, clamp, contribution_bound, clamp_step)
         name = source_name(source)
         con, tmp, own_tmp = self._open()
         try:
@@ -563,6 +564,12 @@ class DuckDBEngine:
                     lo, hi = (repr(float(b)) for b in clamp)
                     clipped = f"least(greatest({v}, {lo}::DOUBLE), {hi}::DOUBLE)"
                     select.append(f"coalesce(sum({clipped}) FILTER (WHERE {where}), 0.0) AS cs")
+                    if clamp_step is not None:
+                        step = repr(float(clamp_step))
+                        units = f"floor({clipped} / {step}::DOUBLE + 0.5)::BIGINT"
+                        select.append(
+                            f"coalesce(sum({units}) FILTER (WHERE {where}), 0)::BIGINT AS cu"
+                        )
             sql = f"SELECT {', '.join(select)} FROM {base}"
             if by:
                 order = ", ".join(f"{g} ASC NULLS LAST" for g in groups)
@@ -583,7 +590,9 @@ class DuckDBEngine:
             con.close()
             if own_tmp:
                 shutil.rmtree(tmp, ignore_errors=True)
-        out.columns = pd.Index(grouped_columns(by, value, top, value_detail, clamp, unit))
+        out.columns = pd.Index(
+            grouped_columns(by, value, top, value_detail, clamp, unit, clamp_step)
+        )
         return grouped_dtypes(out, len(by))
 
 

@@ -151,10 +151,11 @@ class PandasEngine:
         clamp: tuple[float, float] | None = None,
         unit: str | None = None,
         contribution_bound: int = 1,
+        clamp_step: float | None = None,
     ) -> pd.DataFrame:
         """Counts and sums per cell in memory; see :class:`~sdc.risk.engines.CountingEngine`."""
         by = list(by)
-        check_grouped_request(value, top, value_detail, clamp, contribution_bound)
+        check_grouped_request(value, top, value_detail, clamp, contribution_bound, clamp_step)
         frame = _load(source, [*by, value, weight, unit])
         name = source_name(source)
         w = _weights(frame, weight, name)
@@ -217,6 +218,11 @@ class PandasEngine:
                 assert v is not None
                 clipped = np.clip(v[kept], clamp[0], clamp[1])
                 out["clamped_sum"] = np.bincount(gid[kept], weights=clipped, minlength=size)
+                if clamp_step is not None:
+                    units = np.floor(clipped / clamp_step + 0.5).astype(np.int64)
+                    total = np.zeros(size, dtype=np.int64)
+                    np.add.at(total, gid[kept], units)
+                    out["clamped_units"] = total
         return grouped_dtypes(out, len(by))
 
 

@@ -466,6 +466,7 @@ class SparkEngine:
         clamp: tuple[float, float] | None = None,
         unit: str | None = None,
         contribution_bound: int = 1,
+        clamp_step: float | None = None,
     ) -> pd.DataFrame:
         """Counts and sums per cell in Spark; see :class:`~sdc.risk.engines.CountingEngine`.
 
@@ -473,11 +474,20 @@ class SparkEngine:
         executors before the group-by; only per-cell aggregates are collected.
         """
         by = list(by)
-        check_grouped_request(value, top, value_detail, clamp, contribution_bound)
+        check_grouped_request(value, top, value_detail, clamp, contribution_bound, clamp_step)
         self._start()
         try:
             return self._grouped_sums(
-                source, by, value, weight, top, value_detail, clamp, unit, contribution_bound
+                source,
+                by,
+                value,
+                weight,
+                top,
+                value_detail,
+                clamp,
+                unit,
+                contribution_bound,
+                clamp_step,
             )
         except _spark_errors() as exc:
             raise engine_error(_display_name(source), self.name, exc) from exc
@@ -493,6 +503,7 @@ class SparkEngine:
         clamp: tuple[float, float] | None,
         unit: str | None,
         contribution_bound: int,
+        clamp_step: float | None = None,
     ) -> pd.DataFrame:
         from pyspark.sql import Window
         from pyspark.sql import functions as F
@@ -550,13 +561,18 @@ class SparkEngine:
                 assert v is not None
                 clipped = F.least(F.greatest(v, F.lit(float(clamp[0]))), F.lit(float(clamp[1])))
                 aggs.append(F.coalesce(F.sum(F.when(keep, clipped)), F.lit(0.0)).alias("cs"))
+                if clamp_step is not None:
+                    units = F.floor(clipped / F.lit(float(clamp_step)) + F.lit(0.5)).cast("long")
+                    aggs.append(F.coalesce(F.sum(F.when(keep, units)), F.lit(0)).alias("cu"))
         if keys:
             grouped = work.groupBy(*keys).agg(*aggs)
             grouped = grouped.orderBy(*[F.col(k).asc_nulls_last() for k in keys])
         else:
             grouped = work.agg(*aggs)
         out = grouped.toArrow().to_pandas()
-        out.columns = pd.Index(grouped_columns(by, value, top, value_detail, clamp, unit))
+        out.columns = pd.Index(
+            grouped_columns(by, value, top, value_detail, clamp, unit, clamp_step)
+        )
         return grouped_dtypes(out, len(by))
 
 
