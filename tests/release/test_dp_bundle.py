@@ -194,3 +194,17 @@ def test_synthetic_data_without_microdata_need_a_public_row_count() -> None:
         "records to draw; without it the synthetic file would publish the exact number of "
         "input records, which differential privacy does not protect"
     )
+
+
+@pytest.mark.slow
+def test_the_demo_bundle_is_mixed_and_says_so(tmp_path: Path) -> None:
+    from sdc.workflow import run_demo
+
+    run_demo(tmp_path / "demo", rows=3000)
+    bundle = tmp_path / "demo" / "release"
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    assert manifest["guarantee"] == "mixed"
+    assert {t["guarantee"] for t in manifest["tables"]} == {"dp", "sdc"}
+    report = (bundle / "report.html").read_text()
+    assert "Mixed bundle: only table " in report
+    assert "the microdata" in report.split("Mixed bundle:", 1)[1].split("</li>", 1)[0]
