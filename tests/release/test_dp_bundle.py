@@ -208,3 +208,30 @@ def test_the_demo_bundle_is_mixed_and_says_so(tmp_path: Path) -> None:
     report = (bundle / "report.html").read_text()
     assert "Mixed bundle: only table " in report
     assert "the microdata" in report.split("Mixed bundle:", 1)[1].split("</li>", 1)[0]
+
+
+def test_check_verifies_the_keyed_input_hash_with_the_stewards_key(tmp_path: Path) -> None:
+    from sdc.release.check import check_bundle
+
+    out = _release(tmp_path, DP_POLICY, N, "d")
+    policy = parse_policy(DP_POLICY, source=tmp_path / "p.yaml")
+    _frame(N + 1).to_csv(tmp_path / "other.csv", index=False)
+
+    def item(data: Path) -> tuple[bool, str]:
+        found = [i for i in check_bundle(out, policy, read_table(data)).items if i.name == "input"]
+        return found[0].passed, found[0].detail
+
+    assert item(tmp_path / "d.csv") == (
+        True,
+        "d.csv has the keyed hash the manifest records (key of the release)",
+    )
+    assert item(tmp_path / "other.csv") == (
+        False,
+        "other.csv is not the bundle's input: its keyed hash (HMAC-SHA256 under the release's "
+        "input key) differs from the manifest's",
+    )
+    (tmp_path / "d.input-key").unlink()  # an officer without the steward's key
+    assert item(tmp_path / "other.csv") == (
+        True,
+        "the manifest identifies its input by a keyed hash (a DP bundle): the hash is not compared",
+    )
