@@ -280,9 +280,9 @@ def release(
             f"Pseudonym key of this release: {result.pseudonym_key} (keep it private: it maps "
             "the pseudonyms back; never publish it)."
         )
-    from sdc.report.release import release_warnings  # lazy: jinja2 only when releasing
+    from sdc.report.release import release_warnings, scope_lines  # lazy: jinja2 only here
 
-    for line in release_warnings(result):
+    for line in scope_lines(result) + release_warnings(result):
         click.echo(f"Note: {line}")
     if result.budget.epsilon > 0:
         click.echo(f"Privacy budget spent: {result.budget.describe()} (see `sdc budget`).")

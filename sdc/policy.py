@@ -343,6 +343,8 @@ class Privacy(_Model):
     same name for every file the data comes in. ``ledger`` is the ledger file, relative to
     the policy file (else ``SDC_LEDGER``, else ``~/.sdc/ledger.jsonl``). ``budget`` is the
     cap fixed in the ledger at the dataset's first DP release; later edits do not raise it.
+    ``guarantee: dp`` makes differential privacy a promise of the whole release: any output
+    that is not DP (microdata, tables without ``dp``) is refused when the policy is loaded.
     """
 
     unit: Literal["individual", "household"] = "individual"
@@ -351,6 +353,7 @@ class Privacy(_Model):
     contribution: Annotated[int, Field(ge=1)] = 1
     dataset: str | None = None
     ledger: Path | None = None
+    guarantee: Literal["dp"] | None = None
 
     @field_validator("dataset")
     @classmethod
@@ -771,7 +774,46 @@ def _check_consistency(policy: Policy) -> None:
                     f"public list of {by!r} categories: add categories: [...] to columns.{by} "
                     "(never read off the data)"
                 )
+    _check_guarantee(policy)
+    _check_synthetic_rows(policy)
     _check_dataset(policy)
+
+
+def _check_guarantee(policy: Policy) -> None:
+    """``privacy.guarantee: dp`` refuses every output that is not differentially private."""
+    if policy.privacy.guarantee != "dp":
+        return
+    why = "privacy.guarantee is dp, so every output must be differentially private"
+    if policy.outputs.microdata is not None:
+        raise PolicyError(
+            f"{policy.where('outputs', 'microdata')}: outputs.microdata is not differentially "
+            f"private but {why}; remove the microdata output (or publish DP synthetic data "
+            "instead), or remove privacy.guarantee"
+        )
+    for i, table in enumerate(policy.outputs.tables):
+        if table.dp is None:
+            raise PolicyError(
+                f"{policy.where('outputs', 'tables', str(i))}: table {table.table_name} is not "
+                f"differentially private but {why}; add dp: {{epsilon: ...}} to it, remove it, "
+                "or remove privacy.guarantee"
+            )
+
+
+def _check_synthetic_rows(policy: Policy) -> None:
+    """Synthetic data without microdata need a public row count (``rows``).
+
+    Without ``rows`` the synthetic file would hold as many records as the input: the exact
+    record count, a figure of the private data without noise. Beside released microdata the
+    count is published anyway, so the default stays.
+    """
+    synthetic = policy.outputs.synthetic
+    if synthetic is None or synthetic.rows is not None or policy.outputs.microdata is not None:
+        return
+    raise PolicyError(
+        f"{policy.where('outputs', 'synthetic')}: outputs.synthetic needs rows: N, the public "
+        "number of synthetic records to draw; without it the synthetic file would publish the "
+        "exact number of input records, which differential privacy does not protect"
+    )
 
 
 def _check_dataset(policy: Policy) -> None:

@@ -123,7 +123,7 @@ def test_relative_paths_resolve_against_the_policy_file(tmp_path: Path) -> None:
         (
             "privacy: {",
             "privacy: {cap: 3, ",
-            "p.yaml line 21: unknown key privacy.cap; valid keys: unit, budget, delta, contribution, dataset, ledger",
+            "p.yaml line 21: unknown key privacy.cap; valid keys: unit, budget, delta, contribution, dataset, ledger, guarantee",
         ),
     ],
 )
@@ -270,7 +270,7 @@ columns:
 outputs:
   tables:
     - {by: [district], sum: income}
-  synthetic: {epsilon: 0.5, columns: [age, region]}
+  synthetic: {epsilon: 0.5, rows: 100, columns: [age, region]}
 privacy: {budget: 1.0, dataset: survey}
 """
 

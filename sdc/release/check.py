@@ -244,7 +244,7 @@ def check_bundle(
     items += _check_synthetic(folder, policy)
     items += _guarded("budget", lambda: _check_budget(manifest, policy))
     if data is not None:
-        items += _check_input(manifest, data, released)
+        items += _check_input(manifest, data, released, _input_key(folder))
         if released is not None:
             items += _check_input_values(released, data, plan)
     return CheckResult(folder, tuple(items))
@@ -920,10 +920,34 @@ def _check_budget(manifest: dict[str, Any], policy: Policy) -> list[CheckItem]:
 _KEYED = ("keyed", "hmac", "fingerprint")
 
 
+def _input_key(folder: Path) -> bytes | None:
+    """A DP bundle's input-hash key, where its release keeps it (``BUNDLE.input-key``).
+
+    Only the steward holds this file (it sits beside the bundle, never in it); anyone else
+    gets None and the keyed hash is noted, not compared.
+    """
+    from sdc.release.pipeline import steward_path
+
+    path = steward_path(folder, "input-key")
+    try:
+        return bytes.fromhex(path.read_text(encoding="ascii").strip())
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+
+
 def _check_input(
-    manifest: dict[str, Any], data: Table, released: pd.DataFrame | None
+    manifest: dict[str, Any],
+    data: Table,
+    released: pd.DataFrame | None,
+    input_key: bytes | None = None,
 ) -> list[CheckItem]:
-    """The input is the bundle's (SHA-256) and has as many records as the released file."""
+    """The input is the bundle's (SHA-256) and has as many records as the released file.
+
+    A DP bundle names its input by a keyed hash (``input.keyed_sha256``): it is compared
+    when ``input_key`` (the steward's ``BUNDLE.input-key``) is given, else only noted.
+    """
+    from sdc.release.pipeline import keyed_sha256
+
     name = data.path.name
     section = manifest.get("input")
     if not isinstance(section, dict):
@@ -933,7 +957,16 @@ def _check_input(
     keyed = section.get("keyed") is True or any(
         word in str(key) for key in section for word in _KEYED
     )
-    if keyed:
+    claimed = section.get("keyed_sha256")
+    if keyed and input_key is not None and isinstance(claimed, str):
+        if keyed_sha256(data.path, input_key) == claimed:
+            notes.append(f"{name} has the keyed hash the manifest records (key of the release)")
+        else:
+            problems.append(
+                f"{name} is not the bundle's input: its keyed hash (HMAC-SHA256 under the "
+                "release's input key) differs from the manifest's"
+            )
+    elif keyed:
         notes.append(
             "the manifest identifies its input by a keyed hash (a DP bundle): the hash is not "
             "compared"

@@ -38,6 +38,7 @@ __all__ = [
     "SCHEMA",
     "SEED_WITHHELD",
     "BudgetRecord",
+    "Guarantee",
     "Input",
     "Manifest",
     "ManifestFieldError",
@@ -121,17 +122,33 @@ class Tool(_Record):
     """The tool's version (``sdc --version``)."""
 
 
+#: What a release (or one of its outputs) guarantees: differential privacy, classical
+#: disclosure control (rules, suppression, recoding), or a mix of both across outputs.
+Guarantee = Literal["dp", "sdc", "mixed"]
+
+
 class Input(_Record):
-    """The input data file, identified by its hash and size."""
+    """The input data file, identified by its hash (and, outside DP bundles, its size).
+
+    A DP bundle publishes no figure of the private data without noise: the input is
+    identified by ``keyed_sha256`` (HMAC-SHA256 of its bytes under a per-release key the
+    steward keeps beside the bundle, ``OUT.input-key``), not its plain SHA-256, and its
+    record count is left out.
+    """
 
     name: Text
     """The input file's name (no folder)."""
-    sha256: Sha256
-    """SHA-256 of the input file's bytes."""
+    hash: Literal["sha256", "hmac-sha256"] = "sha256"
+    """How the input is identified: plain ``sha256``, or ``hmac-sha256`` in a DP bundle."""
+    sha256: Sha256 | None = Field(default=None, exclude_if=lambda v: v is None)
+    """SHA-256 of the input file's bytes; absent in a DP bundle."""
+    keyed_sha256: Sha256 | None = Field(default=None, exclude_if=lambda v: v is None)
+    """HMAC-SHA256 of the input file's bytes under the steward's per-release key (a DP
+    bundle only)."""
     format: Text
     """How it was read: ``csv`` or ``parquet``."""
-    rows: Count
-    """Records in the input."""
+    rows: Count | None = Field(default=None, exclude_if=lambda v: v is None)
+    """Records in the input; absent in a DP bundle (the exact count is not DP)."""
     columns: Count
     """Columns in the input."""
 
@@ -290,6 +307,8 @@ class TableRecord(_Record):
     """The privacy budget the table spent (zero unless DP)."""
     audit_passed: bool
     """Whether no suppressed cell can be recomputed from the published cells."""
+    guarantee: Literal["dp", "sdc"] = "sdc"
+    """``dp`` for a differentially private table, ``sdc`` for one protected by rules."""
 
 
 class Signer(_Record):
@@ -334,12 +353,18 @@ class Manifest(_Record):
     leading ``'`` (:func:`sdc.io.escape_formulas`); the Parquet files keep the raw values."""
     risk: Risk
     privacy: Privacy
+    guarantee: Guarantee = "sdc"
+    """What the whole bundle guarantees: ``dp`` when every output is differentially private
+    (nothing computed from the private data without noise is published), ``sdc`` when none
+    is, ``mixed`` when it holds both (each table and the synthetic data say which)."""
     microdata: Microdata | None = Field(default=None, exclude_if=lambda v: v is None)
     """The released microdata; absent without microdata output."""
     tables: list[TableRecord]
     """The published tables (empty without tables)."""
     synthetic: dict[str, Any] | None = Field(default=None, exclude_if=lambda v: v is None)
-    """The synthesiser's account and its evaluation; absent without synthetic data."""
+    """The synthesiser's account (``guarantee: dp``); absent without synthetic data. Its
+    ``evaluation`` against the real records is here only beside released microdata; in a
+    DP bundle it goes to the steward's ``OUT.evaluation.json``, outside the bundle."""
     non_dp_seed_given: bool
     """Whether a seed fixed the non-DP randomness (the seed itself is withheld)."""
     signer: Signer | None = Field(default=None, exclude_if=lambda v: v is None)

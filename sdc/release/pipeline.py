@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import hmac
+import json
 import os
 import secrets
 import shutil
@@ -44,6 +46,7 @@ from sdc.release.bundle import MANIFEST, check_target, output_hashes, staged_fol
 from sdc.release.ledger import Ledger, LedgerEntry, ledger_for
 from sdc.release.manifest import (
     BudgetRecord,
+    Guarantee,
     Input,
     Manifest,
     Microdata,
@@ -87,6 +90,8 @@ class ReleaseResult:
     notes: tuple[str, ...] = ()  # what reading the input found (e.g. an encoding fallback)
     signer: str | None = None  # fingerprint of the signing key
     pseudonym_key: Path | None = None  # the per-release pseudonym key, outside the bundle
+    input_key: Path | None = None  # a DP bundle's input-hash key, outside the bundle
+    evaluation_file: Path | None = None  # a DP bundle's synthetic evaluation, outside it
 
     @property
     def files(self) -> list[str]:
@@ -146,6 +151,7 @@ def release(
 
     step("writing the bundle")
     kept_key = pseudonym_key if treated is not None else None
+    dp_bundle = is_dp_bundle(policy)
     result = ReleaseResult(
         out,
         {},
@@ -159,9 +165,16 @@ def release(
         notes=table.notes + ledger_notes + _new_ledger_note(ledger, new_ledger),
         signer=sign.fingerprint if sign else None,
         pseudonym_key=pseudonym_key_path(out) if kept_key is not None else None,
+        input_key=steward_path(out, "input-key") if dp_bundle else None,
+        evaluation_file=(
+            steward_path(out, "evaluation.json") if dp_bundle and evaluation is not None else None
+        ),
     )
     facts = _ledger_facts(ledger, policy, entry)
-    _write_bundle(result, table, policy, cap, started, facts, seed, sign, kept_key, force=force)
+    input_key = secrets.token_bytes(32) if dp_bundle else None
+    _write_bundle(
+        result, table, policy, cap, started, facts, seed, sign, kept_key, input_key, force=force
+    )
     if entry is not None:
         ledger.complete(entry, str(out))
     return result
@@ -185,6 +198,13 @@ def _preflight(
     inputs = _inputs(table, policy, key_file, ledger) + ([sign.path] if sign else [])
     check_target(out, inputs, force=force)
     pseudonym_key = _pseudonym_key(policy, out, key_file, force=force)
+    if is_dp_bundle(policy) and not force:
+        for kept in (steward_path(out, "input-key"), steward_path(out, "evaluation.json")):
+            if kept.exists() or kept.is_symlink():
+                raise DataError(
+                    f"{kept}: already exists (kept by an earlier release for its steward); "
+                    "choose a new --out folder"
+                )
     if not (policy.outputs.microdata or policy.outputs.tables or policy.outputs.synthetic):
         raise PolicyError(
             f"{policy.where('outputs')}: the policy asks for no output; add outputs.microdata, "
@@ -262,6 +282,7 @@ def _write_bundle(
     seed: int | None,
     sign: SigningKey | None,
     pseudonym_key: bytes | None,
+    input_key: bytes | None,
     *,
     force: bool,
 ) -> None:
@@ -270,15 +291,18 @@ def _write_bundle(
     The manifest is written under another name until the folder is in place (a folder left
     by a crash has no manifest.json, so ``sdc check`` refuses it) and signed there; the
     per-release pseudonym key is kept beside the bundle only once the bundle is in place.
+    A DP bundle's input-hash key and synthetic evaluation are kept for the steward beside
+    the bundle once it is in place (:func:`_keep_for_steward`).
     """
     out = result.out
+    keyed = keyed_sha256(table.path, input_key) if input_key is not None else None
     with _kept_key(out, pseudonym_key, force=force), staged_folder(out, force=force) as tmp:
         rows = _write_outputs(
             tmp,
             result.microdata,
             result.tables,
             result.synthetic,
-            result.evaluation,
+            None if result.evaluation_file else result.evaluation,
             result.before,
             result.after,
         )
@@ -291,6 +315,7 @@ def _write_bundle(
             output_records(output_hashes(tmp), rows),
             ledger_facts=ledger_facts,
             seed_given=seed is not None,
+            keyed_input=keyed,
             # before signing, so that the signature covers the claim
             signer=signer_entry(sign) if sign is not None else None,
         )
@@ -302,12 +327,58 @@ def _write_bundle(
         if sign is not None:  # the pending manifest's bytes are manifest.json's once sealed
             sign_manifest(tmp, sign, PENDING_MANIFEST)
     _seal(out)
+    _keep_for_steward(result, input_key, force=force)
+
+
+def is_dp_bundle(policy: Policy) -> bool:
+    """Whether the policy's bundle is a DP bundle: DP outputs and no microdata.
+
+    A DP bundle publishes only DP results and public facts: no exact record count, no
+    figure computed on the real records without noise, the input identified by a keyed hash.
+    Beside released microdata the record count and the records themselves are published
+    anyway, so such a bundle keeps the plain figures.
+    """
+    return policy.outputs.microdata is None and policy.dp_epsilon > 0
+
+
+def steward_path(out: Path, kind: str) -> Path:
+    """A steward-only file kept beside the bundle: ``OUT.KIND`` (never inside it)."""
+    base = out if out.name else out.resolve()  # "." has no name of its own
+    return base.with_name(f"{base.name}.{kind}")
+
+
+def keyed_sha256(path: Path, key: bytes) -> str:
+    """HMAC-SHA256 of a file's bytes under ``key`` (how a DP bundle names its input).
+
+    A plain SHA-256 would let anyone holding candidate neighbouring files tell which one was
+    released; under a secret per-release key only the steward, who keeps the key, can.
+    """
+    mac = hmac.new(key, digestmod=hashlib.sha256)
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            mac.update(block)
+    return mac.hexdigest()
+
+
+def _keep_for_steward(result: ReleaseResult, input_key: bytes | None, *, force: bool) -> None:
+    """Write a DP bundle's steward-only files beside it (mode 0600): key and evaluation."""
+    files: list[tuple[Path | None, bytes]] = []
+    if input_key is not None:
+        files.append((result.input_key, input_key.hex().encode("ascii") + b"\n"))
+    if result.evaluation is not None:
+        text = json.dumps(result.evaluation.to_dict(), indent=2, allow_nan=False)
+        files.append((result.evaluation_file, text.encode("utf-8") + b"\n"))
+    for path, data in files:
+        if path is None:
+            continue
+        if force:
+            path.unlink(missing_ok=True)
+        write_secret(path, data)
 
 
 def pseudonym_key_path(out: Path) -> Path:
     """Where a release keeps its per-release pseudonym key: ``OUT.pseudonym-key``, beside it."""
-    base = out if out.name else out.resolve()  # "." has no name of its own
-    return base.with_name(f"{base.name}.pseudonym-key")
+    return steward_path(out, "pseudonym-key")
 
 
 def _pseudonym_key(
@@ -622,7 +693,7 @@ def _write_outputs(
         write_csv(synthetic.data, folder / "synthetic.csv")
         write_parquet(synthetic.data, folder / "synthetic.parquet")
         rows["synthetic.csv"] = rows["synthetic.parquet"] = len(synthetic.data)
-        assert evaluation is not None
+    if evaluation is not None:  # None in a DP bundle: kept for the steward outside it
         write_json(folder / "synthetic-evaluation.json", evaluation.to_dict())
     if after is not None:
         # Only beside released microdata: with tables or synthetic data alone, the exact risk
@@ -643,6 +714,7 @@ def _manifest(
     ledger_facts: dict[str, Any],
     seed_given: bool,
     signer: dict[str, str] | None,
+    keyed_input: str | None = None,
 ) -> Manifest:
     """The manifest: what went in, what came out (with hashes), what was done and spent.
 
@@ -656,6 +728,8 @@ def _manifest(
         ledger_facts: the ``privacy`` fields of the ledger's bookkeeping.
         seed_given: whether a seed fixed the non-DP randomness.
         signer: the signing key's ``signer`` entry, None when unsigned.
+        keyed_input: the input's keyed hash in a DP bundle (:func:`keyed_sha256`); then
+            neither its plain SHA-256 nor its record count is written.
 
     Returns:
         The manifest, ``finished`` still unset (see :meth:`Manifest.finish`).
@@ -675,7 +749,9 @@ def _manifest(
     synthetic_record = None
     if synthetic is not None:
         synthetic_record = synthetic.to_dict()
-        synthetic_record["evaluation"] = evaluation.to_dict() if evaluation else None
+        synthetic_record["guarantee"] = "dp"
+        if result.evaluation_file is None:  # in a DP bundle it stays with the steward
+            synthetic_record["evaluation"] = evaluation.to_dict() if evaluation else None
     return Manifest(
         tool=Tool(version=sdc.__version__),
         started=started,
@@ -684,9 +760,11 @@ def _manifest(
         policy_sha256=hashlib.sha256(policy.text.encode("utf-8")).hexdigest(),
         input=Input(
             name=table.path.name,
-            sha256=table.sha256,
+            hash="sha256" if keyed_input is None else "hmac-sha256",
+            sha256=table.sha256 if keyed_input is None else None,
+            keyed_sha256=keyed_input,
             format=table.format,
-            rows=len(table.frame),
+            rows=len(table.frame) if keyed_input is None else None,
             columns=len(table.frame.columns),
         ),
         outputs=outputs,
@@ -701,6 +779,7 @@ def _manifest(
             spent=BudgetRecord.model_validate(result.budget.as_dict()),
             **ledger_facts,
         ),
+        guarantee=_guarantee(result),
         microdata=microdata,
         tables=[
             TableRecord(
@@ -711,6 +790,7 @@ def _manifest(
                 flags=dict(t.flag_counts),
                 budget=BudgetRecord.model_validate(t.budget.as_dict()),
                 audit_passed=t.passed,
+                guarantee="dp" if t.spec.dp is not None else "sdc",
             )
             for t in tables
         ],
@@ -718,6 +798,18 @@ def _manifest(
         non_dp_seed_given=seed_given,
         signer=None if signer is None else Signer.model_validate(signer),
     )
+
+
+def _guarantee(result: ReleaseResult) -> Guarantee:
+    """``dp`` when every output is DP, ``sdc`` when none is, else ``mixed``."""
+    kinds = {"dp" if t.spec.dp is not None else "sdc" for t in result.tables}
+    if result.microdata is not None:
+        kinds.add("sdc")
+    if result.synthetic is not None:
+        kinds.add("dp")
+    if kinds == {"dp"}:
+        return "dp"
+    return "mixed" if len(kinds) > 1 else "sdc"
 
 
 def _risk_summary(report: RiskReport) -> dict[str, Any]:

@@ -61,7 +61,7 @@ def release_html(
     context: dict[str, Any] = {
         "policy_name": policy.get("name", ""),
         "verdict": _verdict(result),
-        "headline": release_warnings(result),
+        "headline": scope_lines(result) + release_warnings(result),
         "summary": _summary(result, data_name),
         "glance": _glance(result),
         "comparison": _comparison(result.before, result.after) if result.after else [],
@@ -74,6 +74,7 @@ def release_html(
         "privacy": _privacy(result),
         "outputs": _outputs(manifest),
         "input": manifest.get("input", {}),
+        "input_meta": _input_meta(manifest.get("input", {})),
         "policy_sha": str(manifest.get("policy_sha256", ""))[:16],
         # Without released microdata the exact risk figures of the input stay out of the
         # report: next to DP outputs they would be unprotected statistics of the data.
@@ -91,6 +92,63 @@ def release_html(
 
 
 # --------------------------------------------------------------------------- summary
+
+
+def scope_lines(result: ReleaseResult) -> list[str]:
+    """What the bundle's guarantee covers, for the headline (empty when nothing is DP).
+
+    A bundle mixing differentially private and classically protected outputs says so first,
+    naming each kind: the DP guarantee covers only the DP outputs. A DP bundle says what it
+    keeps out (the record count, the evaluation against the real records) and where the
+    steward's files are.
+    """
+    guarantee = result.manifest.get("guarantee")
+    dp = [f"table {t.name}" for t in result.tables if t.spec.dp is not None]
+    sdc_ = [f"table {t.name}" for t in result.tables if t.spec.dp is None]
+    if result.synthetic is not None:
+        dp.append("the synthetic records")
+    if result.microdata is not None:
+        sdc_.insert(0, "the microdata")
+    out: list[str] = []
+    if guarantee == "mixed":
+        out.append(
+            "Mixed bundle: only "
+            + _and(dp)
+            + " "
+            + ("is" if len(dp) == 1 else "are")
+            + " differentially private; "
+            + _and(sdc_)
+            + " "
+            + ("is" if len(sdc_) == 1 else "are")
+            + " protected by disclosure-control rules, which give no differential-privacy "
+            "guarantee."
+        )
+    if result.input_key is not None:
+        out.append(
+            "DP bundle: the exact number of input records is not published, and the input is "
+            f"identified by a keyed hash whose key the steward keeps in {result.input_key.name} "
+            "(beside the bundle; never publish it)."
+        )
+    if result.evaluation_file is not None:
+        out.append(
+            "The evaluation of the synthetic records against the real ones is computed on the "
+            f"real data without noise: it is kept for the steward in "
+            f"{result.evaluation_file.name}, beside the bundle, and must not be published."
+        )
+    return out
+
+
+def _input_meta(section: dict[str, Any]) -> str:
+    """The report's line about the input: name, size and hash (keyed in a DP bundle)."""
+    name = section.get("name", "")
+    if section.get("keyed_sha256"):
+        return (
+            f"{name} (record count not published; keyed hash HMAC-SHA256 "
+            f"{str(section['keyed_sha256'])[:16]})"
+        )
+    rows = section.get("rows")
+    size = f"{rows:,}" if isinstance(rows, int) else "?"
+    return f"{name} ({size} records, SHA-256 {str(section.get('sha256') or '')[:16]})"
 
 
 def _verdict(result: ReleaseResult) -> str:
@@ -779,6 +837,20 @@ def _synthetic(result: ReleaseResult) -> dict[str, Any] | None:
     if result.synthetic is None or result.evaluation is None:
         return None
     syn = result.synthetic
+    if result.evaluation_file is not None:  # a DP bundle: no figure of the real records
+        return {
+            "summary": (
+                f"{len(syn.data):,} records of {_and(list(map(str, syn.data.columns)))} drawn "
+                "from a statistical model fitted to noisy summaries of the real data "
+                f"({syn.method.upper()}, epsilon {syn.epsilon:g}, delta {syn.delta:g}). No "
+                "synthetic record is a real person; relationships the model did not capture "
+                "are weakened. How close they come to the real records is measured on the "
+                "real data without noise, so it is not in this bundle: the steward keeps it "
+                f"in {result.evaluation_file.name}, which must not be published."
+            ),
+            "figures": [],
+            "per_column": [],
+        }
     ev = result.evaluation.to_dict()
     figures = [
         (label, _fig(ev.get(key))) for key, label in _SYNTH_FIGURES if ev.get(key) is not None

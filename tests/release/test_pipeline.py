@@ -441,6 +441,7 @@ def test_manifest_lists_every_file_with_rows_and_hashes(tmp_path: Path) -> None:
     assert manifest == json.loads(json.dumps(result.manifest))
     assert manifest["input"] == {
         "name": "survey.csv",
+        "hash": "sha256",
         "sha256": table.sha256,
         "format": "csv",
         "rows": 60,

@@ -38,7 +38,7 @@ def _release(tmp_path: Path, hold: str) -> dict:
     frame.to_csv(tmp_path / "d.csv", index=False)
     policy = parse_policy(POLICY.replace("HOLD", hold), source=tmp_path / "p.yaml")
     release(read_table(tmp_path / "d.csv"), policy, tmp_path / "out", ledger=Ledger(tmp_path / "l"))
-    return json.loads((tmp_path / "out" / "synthetic-evaluation.json").read_text())
+    return json.loads((tmp_path / "out.evaluation.json").read_text())
 
 
 def test_holdout_gives_the_distance_baseline(tmp_path: Path) -> None:
