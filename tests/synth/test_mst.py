@@ -176,9 +176,11 @@ def test_rare_categories_are_merged_and_mapped_back_within_the_codebook() -> Non
         rows=5000,
         seed=0,
     )
-    # sigma of a 1-way cell is about 20: cells under 60 are merged (with overwhelming
-    # probability the three small ones, never the ~1000-record ones)
-    assert set(result.merged["town"]) == {"tiny1", "tiny2", "never"}
+    # sigma of a 1-way cell is about 20: noisy cells under 60 are merged. The ~1000-record
+    # towns never are; each small one is with probability >= 0.998 (the DP noise cannot be
+    # seeded, so the test asks only what holds but once in 10^8 runs: at least one is)
+    merged = set(result.merged["town"])
+    assert merged <= {"tiny1", "tiny2", "never"} and merged
     assert set(result.data["town"]) <= set(domains["town"])
 
 
