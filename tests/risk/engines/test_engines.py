@@ -386,6 +386,8 @@ def test_spark_unavailable_is_explained(monkeypatch: pytest.MonkeyPatch) -> None
     ):
         get_engine("spark")
     monkeypatch.undo()
+    # pyspark present (whether or not this machine has it), Java missing
+    monkeypatch.setattr(spark_engine.importlib.util, "find_spec", lambda name: object())
     monkeypatch.setattr(spark_engine.shutil, "which", lambda name: None)
     monkeypatch.delenv("JAVA_HOME", raising=False)
     assert (
