@@ -184,6 +184,11 @@ def test_treatments_in_plain_words(html: str) -> None:
     assert "Added random noise to income" in html
     assert "so that every combination of age, sex and village is shared by at least 2" in html
     assert "424242" not in html  # the seed is withheld
+    # PRAM and noise ran with seeds: the report says they are withheld.
+    assert (
+        '<p class="meta">Seeds of the random steps are withheld: whoever knows them could '
+        "undo the\nrandomisation. The data steward keeps them with the pseudonymisation key.</p>"
+    ) in html
 
 
 def test_information_loss_per_variable(
