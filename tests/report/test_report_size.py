@@ -82,6 +82,11 @@ def test_advice_matches_the_verdict(demo: DemoOutcome) -> None:
     assert "Recode first" not in page
 
 
+def test_no_raw_key_strings(demo: DemoOutcome) -> None:
+    # Combinations of columns are named in words ("village, sex and age"), never "a|b|c".
+    assert not [w for w in _words(_report(demo)) if "|" in w]
+
+
 def test_no_seed_sentence_without_random_treatments(demo: DemoOutcome) -> None:
     # The demo treats by recoding and suppression only: nothing random, no seed.
     assert "Seeds of the random steps" not in _report(demo)
