@@ -68,6 +68,7 @@ def release_html(
         "attention": _attention(result),
         "treatments": _treatment_sentences(md, result.before) if md else [],
         "technical": _technical(md) if md else [],
+        "seeded": _seeded(md) if md else False,
         "utility": _utility(result, original) if md else None,
         "tables": [_table(t) for t in result.tables],
         "synthetic": _synthetic(result),
@@ -81,10 +82,13 @@ def release_html(
         "before": risk_context(
             result.before,
             "Risk before treatment (the input data, not released)",
+            advice=False,
         )
         if result.after
         else None,
-        "after": risk_context(result.after, "Risk after treatment (the released microdata)")
+        "after": risk_context(
+            result.after, "Risk after treatment (the released microdata)", advice=False
+        )
         if result.after
         else None,
     }
@@ -616,6 +620,15 @@ def _technical(md: TreatedMicrodata) -> list[dict[str, str]]:
             }
         )
     return rows
+
+
+def _seeded(md: TreatedMicrodata) -> bool:
+    """Whether a random treatment ran with a seed the steward keeps (PRAM, noise).
+
+    The report mentions withheld seeds only then: a sentence about seeds after a release
+    without randomness would send the reader looking for something that does not exist.
+    """
+    return any("seed" in t.private for t in md.treatments)
 
 
 def _param(value: Any) -> str:

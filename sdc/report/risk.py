@@ -406,6 +406,28 @@ def risk_labels(edges: Sequence[float] = RISK_BINS) -> list[str]:
     return labels
 
 
+def breach_label(name: str) -> str:
+    """A breach's name in words: a raw key such as ``village|sex|age`` as its column labels.
+
+    Measures computed per combination of columns carry the combination as one key string;
+    a reader sees "village, sex and age" instead.
+
+    Examples:
+        >>> breach_label("k on village|sex|age")
+        'k on village, sex and age'
+        >>> breach_label("l")
+        'l'
+    """
+    words = name.split(" ")
+    out = []
+    for w in words:
+        parts = [p for p in w.split("|") if p]
+        if len(parts) > 1:
+            w = ", ".join(parts[:-1]) + " and " + parts[-1]
+        out.append(w)
+    return " ".join(out)
+
+
 def risk_context(
     report: RiskReport,
     heading: str = "Disclosure risk",
@@ -465,7 +487,7 @@ def risk_context(
         "verdict_ok": _verdicts(stage)[0],
         "verdict_over": _verdicts(stage)[1],
         "breaches": [
-            {"name": b.name, "value": _fmt(b.value), "limit": _fmt(b.limit)}
+            {"name": breach_label(b.name), "value": _fmt(b.value), "limit": _fmt(b.limit)}
             for b in report.breaches
         ],
         "rows": summary_rows(report),
