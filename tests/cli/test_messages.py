@@ -1,0 +1,87 @@
+"""Messages a data steward can act on: each names the place, the problem and the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from sdc.cli import cli
+from sdc.policy import PolicyError, parse_policy
+
+POLICY = """\
+version: 1
+name: t
+columns:
+  Age: {role: quasi}
+  village: {role: quasi}
+  hiv: {role: sensitive}
+thresholds: {k: 2}
+outputs:
+  microdata: {treatments: [suppress]}
+"""
+DATA = "Age,village,hiv\n30,A,neg\n30,A,pos\n40,B,neg\n40,B,neg\n"
+
+
+def _setup(tmp: Path, policy: str = POLICY) -> None:
+    (tmp / "survey.csv").write_text(DATA)
+    (tmp / "policy.yaml").write_text(policy)
+
+
+def test_a_tab_in_the_policy_is_explained(tmp_path: Path) -> None:
+    _setup(tmp_path, POLICY.replace("  village:", "\tvillage:"))
+    result = CliRunner().invoke(cli, ["policy", "validate", str(tmp_path / "policy.yaml")])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "Error: policy.yaml line 5: a tab character is used for indentation; YAML needs "
+        "spaces: replace the tab with two spaces\n"
+    )
+
+
+def test_a_tab_after_spaces_names_its_line() -> None:
+    text = "version: 1\nname: t\ncolumns:\n  age:\n  \trole: quasi\n"
+    with pytest.raises(PolicyError) as info:
+        parse_policy(text, Path("p.yaml"))
+    assert str(info.value) == (
+        "p.yaml line 5: a tab character is used for indentation; YAML needs spaces: "
+        "replace the tab with two spaces"
+    )
+
+
+def test_a_column_differing_only_in_case_is_suggested(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _setup(tmp_path, POLICY.replace("  Age:", "  AGE:"))
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["risk", "survey.csv", "--policy", "policy.yaml"])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "Error: policy.yaml line 4: columns.AGE is not a column of survey.csv "
+        "(did you mean 'Age'?)\n"
+    )
+
+
+def test_a_case_difference_beats_a_closer_spelling() -> None:
+    policy = parse_policy(POLICY.replace("  Age:", "  HIV2:"), Path("p.yaml"))
+    with pytest.raises(PolicyError) as info:
+        policy.check_against(["Age", "village", "hiv", "hiv2"], "survey.csv")
+    assert str(info.value) == (
+        "p.yaml line 4: columns.HIV2 is not a column of survey.csv (did you mean 'hiv2'?)"
+    )
+
+
+def test_an_existing_out_folder_suggests_force(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _setup(tmp_path)
+    (tmp_path / "rel").mkdir()
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(
+        cli, ["release", "survey.csv", "--policy", "policy.yaml", "--out", "rel"]
+    )
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "Error: rel: already exists and a release is never overwritten unless asked: add "
+        "--force to replace an earlier release bundle, or choose a new folder\n"
+    )
