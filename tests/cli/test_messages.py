@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -84,4 +85,42 @@ def test_an_existing_out_folder_suggests_force(
     assert result.stderr == (
         "Error: rel: already exists and a release is never overwritten unless asked: add "
         "--force to replace an earlier release bundle, or choose a new folder\n"
+    )
+
+
+def test_sdc_help_shows_the_workflow_with_an_example_each() -> None:
+    result = CliRunner().invoke(cli, ["--help"], terminal_width=80)
+    assert result.exit_code == 0
+    assert (
+        "  Workflow: scan → risk → release → check\n"
+        "    sdc scan survey.csv -o policy.yaml          draft a policy, then edit it\n"
+        "    sdc risk survey.csv --policy policy.yaml    who could be singled out\n"
+        "    sdc release survey.csv --policy policy.yaml --out release/\n"
+        "                                                treat the data, write a bundle\n"
+        "    sdc check release/ --policy policy.yaml     verify the bundle\n"
+    ) in result.output
+
+
+def _all_commands(command: click.Command, path: list[str]) -> list[list[str]]:
+    found = [path]
+    if isinstance(command, click.Group):
+        for name in sorted(command.commands):
+            found += _all_commands(command.commands[name], [*path, name])
+    return found
+
+
+@pytest.mark.parametrize("path", _all_commands(cli, []), ids=lambda p: " ".join(["sdc", *p]))
+def test_every_help_ends_with_its_exit_codes(path: list[str]) -> None:
+    result = CliRunner().invoke(cli, [*path, "--help"], terminal_width=200)
+    assert result.exit_code == 0
+    last = result.output.rstrip("\n").split("\n")[-1]
+    assert last.startswith("  Exit codes: 0 "), result.output
+    assert last.endswith(", 2 bad usage or input (the message says what to fix)."), last
+
+
+def test_release_help_names_all_three_exit_codes() -> None:
+    result = CliRunner().invoke(cli, ["release", "--help"], terminal_width=200)
+    assert result.output.endswith(
+        "  Exit codes: 0 released, 1 the data do not meet the policy or the privacy budget "
+        "(nothing written), 2 bad usage or input (the message says what to fix).\n"
     )
