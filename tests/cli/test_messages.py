@@ -124,3 +124,30 @@ def test_release_help_names_all_three_exit_codes() -> None:
         "  Exit codes: 0 released, 1 the data do not meet the policy or the privacy budget "
         "(nothing written), 2 bad usage or input (the message says what to fix).\n"
     )
+
+
+def test_an_l_breach_names_the_sensitive_column(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "policy.yaml").write_text(
+        "version: 1\nname: t\ncolumns:\n  age: {role: quasi, recode: {bands: [0, 50]}}\n"
+        "  violence: {role: sensitive}\nthresholds: {k: 2, l: 2}\n"
+        "outputs:\n  microdata: {treatments: [recode]}\n"
+    )
+    (tmp_path / "survey.csv").write_text("age,violence\n30,yes\n31,yes\n60,no\n61,yes\n")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(
+        cli, ["release", "survey.csv", "--policy", "policy.yaml", "--out", "rel"]
+    )
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: after treatment the data still fails the policy: l is 1 for violence "
+        "(limit 2). Recode the quasi-identifiers more coarsely, use generalize: auto or add "
+        "suppress to the treatments\n"
+    )
+    assert not (tmp_path / "rel").exists()
+    risk = CliRunner().invoke(cli, ["risk", "survey.csv", "--policy", "policy.yaml"])
+    assert risk.exit_code == 1
+    assert risk.output.endswith(
+        "Over the policy's thresholds after its recodes:\n  - l: 1 for violence (limit 2)\n\n"
+    )
