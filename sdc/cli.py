@@ -305,11 +305,14 @@ def release(
             "the pseudonyms back; never publish it)."
         )
     from sdc.report.release import release_warnings, scope_lines  # lazy: jinja2 only here
+    from sdc.report.summary import release_summary
 
-    for line in scope_lines(result) + release_warnings(result):
+    costs = release_warnings(result)
+    for line in scope_lines(result) + costs:
         click.echo(f"Note: {line}")
     if result.budget.epsilon > 0:
         click.echo(f"Privacy budget spent: {result.budget.describe()} (see `sdc budget`).")
+    click.echo("\n".join(release_summary(result, costs)))
 
 
 @cli.command(epilog=_exit_codes("every check passed", "a check failed"))

@@ -8,8 +8,10 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from sdc.anonymize._treatment import Treatment
 from sdc.cli import cli
 from sdc.policy import PolicyError, parse_policy
+from sdc.report.summary import treatment_lines
 
 POLICY = """\
 version: 1
@@ -151,3 +153,49 @@ def test_an_l_breach_names_the_sensitive_column(
     assert risk.output.endswith(
         "Over the policy's thresholds after its recodes:\n  - l: 1 for violence (limit 2)\n\n"
     )
+
+
+def test_release_ends_with_a_short_summary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "policy.yaml").write_text(
+        "version: 1\nname: t\ncolumns:\n  name: {role: direct}\n"
+        "  age: {role: quasi, recode: {bands: [0, 40]}}\n  village: {role: quasi}\n"
+        "  hiv: {role: sensitive}\nthresholds: {k: 2, max_suppression: 0.5}\n"
+        "outputs:\n  microdata: {treatments: [recode, suppress]}\n"
+    )
+    (tmp_path / "survey.csv").write_text(
+        "name,age,village,hiv\nAna,30,A,neg\nBo,31,A,pos\nCy,45,B,neg\nDi,50,B,pos\nEd,60,C,neg\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(
+        cli, ["release", "survey.csv", "--policy", "policy.yaml", "--out", "rel"]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout.endswith(
+        "Summary:\n"
+        "  rows: 5 in, 5 out\n"
+        "  columns: removed name\n"
+        "  recode: age to 2 bands\n"
+        "  suppression: 1 record (20.0%) lost a value\n"
+        "  verdict: PASS: every threshold of the policy holds (smallest group 2, k = 2)\n"
+        "  bundle: rel/\n"
+        "  biggest cost: 1 respondent has every quasi-identifier blank: they reveal no key and "
+        "count as suppressed.\n"
+    )
+
+
+def test_treatment_lines_say_what_each_kind_did() -> None:
+    steps = [
+        Treatment("pseudonymize", ("resp_id",)),
+        Treatment("drop", ("phone",)),
+        Treatment("recode.bands", ("age",), details={"bands": {"0-17": 3, "18+": 5}}),
+        Treatment("recode.map", ("village",), details={"categories_after": 4}),
+        Treatment("top_code", ("income",), parameters={"value": 100}, changed={"income": 7}),
+        Treatment("drop", ("notes",)),
+        Treatment("local_suppression", ("age",), changed={"age": 3}),
+        Treatment("pram", ("disability",), changed={"disability": 12}),
+    ]
+    assert treatment_lines(steps) == [
+        "columns: removed phone, notes; pseudonymised resp_id",
+        "recode: age to 2 bands, village to 4 categories, income top-coded at 100",
+        "pram: disability (12 values changed)",
+    ]
