@@ -75,22 +75,42 @@ def engine_options(func: F) -> F:
     )(func)
 
 
+def _exit_codes(ok: str = "ok", finding: str | None = None) -> str:
+    """The help's closing line: what each exit code of a command means (CONVENTIONS 3)."""
+    middle = f", 1 {finding}" if finding else ""
+    return f"Exit codes: 0 {ok}{middle}, 2 bad usage or input (the message says what to fix)."
+
+
 def _echo_notes(notes: tuple[str, ...]) -> None:
     for note in notes:
         click.echo(f"Note: {note}", err=True)
 
 
-@click.group(cls=SdcGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=SdcGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=_exit_codes(finding="a finding: the data do not meet the policy"),
+)
 @click.version_option(__version__, prog_name="sdc")
 def cli() -> None:
     """Statistical disclosure control for citizen-generated data.
 
     Score re-identification risk, treat data by a policy and release safe microdata,
     tables and synthetic data.
+
+    \b
+    Workflow: scan → risk → release → check
+      sdc scan survey.csv -o policy.yaml          draft a policy, then edit it
+      sdc risk survey.csv --policy policy.yaml    who could be singled out
+      sdc release survey.csv --policy policy.yaml --out release/
+                                                  treat the data, write a bundle
+      sdc check release/ --policy policy.yaml     verify the bundle
+
+    Try the whole workflow on a fake survey first: sdc demo
     """
 
 
-@cli.command()
+@cli.command(epilog=_exit_codes(finding="the fake survey does not meet its own policy"))
 @click.option(
     "--out",
     "-o",
@@ -119,7 +139,7 @@ def demo(out: Path, rows: int, seed: int) -> None:
     click.echo(workflow.demo_summary(outcome))
 
 
-@cli.command()
+@cli.command(epilog=_exit_codes())
 @data_argument
 @click.option(
     "-o",
@@ -147,7 +167,7 @@ def scan(data: Path, sheet: str | None, output: Path | None) -> None:
         click.echo(f"Draft policy written to {output}; review every line before using it.")
 
 
-@cli.command()
+@cli.command(epilog=_exit_codes("within the policy's thresholds", "a threshold is exceeded"))
 @data_argument
 @policy_option
 @engine_options
@@ -207,7 +227,11 @@ def risk(
     sys.exit(0 if outcome.passed else 1)
 
 
-@cli.command()
+@cli.command(
+    epilog=_exit_codes(
+        "released", "the data do not meet the policy or the privacy budget (nothing written)"
+    )
+)
 @data_argument
 @policy_option
 @engine_options
@@ -281,14 +305,17 @@ def release(
             "the pseudonyms back; never publish it)."
         )
     from sdc.report.release import release_warnings, scope_lines  # lazy: jinja2 only here
+    from sdc.report.summary import release_summary
 
-    for line in scope_lines(result) + release_warnings(result):
+    costs = release_warnings(result)
+    for line in scope_lines(result) + costs:
         click.echo(f"Note: {line}")
     if result.budget.epsilon > 0:
         click.echo(f"Privacy budget spent: {result.budget.describe()} (see `sdc budget`).")
+    click.echo("\n".join(release_summary(result, costs)))
 
 
-@cli.command()
+@cli.command(epilog=_exit_codes("every check passed", "a check failed"))
 @click.argument("bundle", type=click.Path(path_type=Path))
 @policy_option
 @click.option(
@@ -360,7 +387,7 @@ def ledger_options(func: F) -> F:
     )(func)
 
 
-@cli.group(invoke_without_command=True)
+@cli.group(invoke_without_command=True, epilog=_exit_codes())
 @ledger_options
 @click.option("--json", "as_json", is_flag=True, help="Print the ledger summary as JSON.")
 @click.option(
@@ -402,12 +429,12 @@ def budget(
     click.echo(workflow.budget_table(rows))
 
 
-@cli.group()
+@cli.group(epilog=_exit_codes())
 def keys() -> None:
     """Make the key pair that signs release bundles."""
 
 
-@keys.command("new")
+@keys.command("new", epilog=_exit_codes())
 @click.argument("folder", type=click.Path(path_type=Path))
 def keys_new(folder: Path) -> None:
     """Write a new Ed25519 key pair: FOLDER/sdc.key (private) and FOLDER/sdc.pub.
@@ -428,7 +455,7 @@ def keys_new(folder: Path) -> None:
     click.echo(f"Fingerprint: {pair.fingerprint}")
 
 
-@budget.command("raise")
+@budget.command("raise", epilog=_exit_codes())
 @click.argument("dataset")
 @click.option("--to", "to", required=True, type=float, help="The new epsilon cap.")
 @click.option("--reason", required=True, help="Why the cap is raised (kept in the ledger).")
@@ -460,12 +487,12 @@ def _progress(label: str) -> None:
         click.echo(f"... {label}", err=True)
 
 
-@cli.group()
+@cli.group(epilog=_exit_codes("the policy is valid"))
 def policy() -> None:
     """Validate and show policy files."""
 
 
-@policy.command("validate")
+@policy.command("validate", epilog=_exit_codes("the policy is valid"))
 @click.argument("policy_path", type=click.Path(path_type=Path))
 @click.option("--data", type=click.Path(path_type=Path), default=None, help="Also check columns.")
 def policy_validate(policy_path: Path, data: Path | None) -> None:
@@ -479,7 +506,7 @@ def policy_validate(policy_path: Path, data: Path | None) -> None:
     click.echo(f"{policy_path}: valid policy {loaded.name!r} (version {loaded.version})")
 
 
-@policy.command("show")
+@policy.command("show", epilog=_exit_codes())
 @click.argument("policy_path", type=click.Path(path_type=Path))
 def policy_show(policy_path: Path) -> None:
     """Print the effective policy, with every default filled in.

@@ -537,7 +537,8 @@ class Policy(_Model):
         def need(col: str | None, *keys: str) -> None:
             if col is None or col in have:
                 return
-            hint = difflib.get_close_matches(col, available, n=1)
+            same_case = [c for c in available if c.casefold() == col.casefold()]
+            hint = same_case or difflib.get_close_matches(col, available, n=1)
             suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
             raise PolicyError(
                 f"{self.where(*keys)}: {'.'.join(keys)} is not a column of {data_name}{suggestion}"
@@ -664,6 +665,11 @@ def parse_policy(text: str, source: Path | None = None) -> Policy:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or "not valid YAML"
+        if "'\\t'" in problem:
+            raise PolicyError(
+                f"{name}{where}: a tab character is used for indentation; YAML needs spaces: "
+                "replace the tab with two spaces"
+            ) from exc
         raise PolicyError(f"{name}{where}: not valid YAML ({problem})") from exc
     if not isinstance(raw, dict):
         raise PolicyError(f"{name}: a policy is a YAML mapping starting with 'version: 1'")

@@ -306,9 +306,7 @@ def release_refusal(frame: pd.DataFrame, policy_text: str, data: Path) -> str | 
 
 
 def _breach_list(report: RiskReport) -> str:
-    return "after treatment " + "; ".join(
-        f"{b.name} is {b.value:g} (limit {b.limit:g})" for b in report.breaches
-    )
+    return "after treatment " + "; ".join(b.describe() for b in report.breaches)
 
 
 def scan_summary(outcome: ScanOutcome) -> str:

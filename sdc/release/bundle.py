@@ -50,7 +50,8 @@ def check_target(out: Path, inputs: list[Path], *, force: bool = False) -> None:
         return
     if not force:
         raise DataError(
-            f"{out}: already exists; choose a new folder (a release is never overwritten)"
+            f"{out}: already exists and a release is never overwritten unless asked: add "
+            "--force to replace an earlier release bundle, or choose a new folder"
         )
     if not out.is_dir():
         raise DataError(f"{out}: exists and is not a folder")

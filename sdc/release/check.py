@@ -477,7 +477,7 @@ def _check_risk(frame: pd.DataFrame, policy: Policy) -> CheckItem:
     return CheckItem(
         "risk",
         not breaches,
-        "; ".join(f"{b.name} is {b.value:g} (limit {b.limit:g})" for b in breaches)
+        "; ".join(b.describe() for b in breaches)
         if breaches
         else f"recomputed ({policy.missing} rule): smallest group {fk_min} >= k "
         f"{policy.thresholds.k}; every risk threshold holds",

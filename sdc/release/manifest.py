@@ -206,6 +206,8 @@ class Breach(_Record):
     name: Text
     value: Number | None
     limit: Number | None
+    variable: Text | None = None
+    """The sensitive column of an l, t or group_share breach."""
 
 
 class RiskSummary(_Record):

@@ -827,7 +827,7 @@ def _mechanisms(tables: tuple[ProtectedTable, ...], synthetic: SynthResult | Non
 
 def _not_met(after: RiskReport, policy: Policy) -> str:
     """Why the treated data fails, naming every threshold, and what would help."""
-    parts = [f"{b.name} is {b.value:g} (limit {b.limit:g})" for b in after.breaches]
+    parts = [b.describe() for b in after.breaches]
     microdata = policy.outputs.microdata
     steps = microdata.treatments if microdata is not None else []
     advice = ["recode the quasi-identifiers more coarsely"]

@@ -375,7 +375,8 @@ def _report_text(
     ok, over = _verdicts(stage)
     if breaches:
         lines.append(over)
-        lines += [f"  - {b.name}: {_fmt(b.value)} (limit {_fmt(b.limit)})" for b in breaches]
+        for b in breaches:
+            lines.append(f"  - {b.name}: {_fmt(b.value)}{b.subject} (limit {_fmt(b.limit)})")
     else:
         lines.append(ok)
     return "\n".join(lines) + "\n"

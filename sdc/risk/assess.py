@@ -234,15 +234,39 @@ class SudaSummary:
 
 @dataclass(frozen=True)
 class Breach:
-    """A policy threshold that does not hold: the measured value against the limit."""
+    """A policy threshold that does not hold: the measured value against the limit.
+
+    Attributes:
+        name: the threshold's policy key (``k``, ``l``, ``group_share``...); JSON readers
+            key on it, so it never carries the column.
+        value: the measured value.
+        limit: the policy's limit.
+        variable: the sensitive column the worst value belongs to (``l``, ``t`` and
+            ``group_share``), so a steward knows which column to look at; None otherwise.
+    """
 
     name: str
     value: float
     limit: float
+    variable: str | None = None
+
+    @property
+    def subject(self) -> str:
+        """`` for violence`` when the breach belongs to a column, else empty."""
+        return f" for {self.variable}" if self.variable else ""
+
+    def describe(self) -> str:
+        """One clause for messages, e.g. ``l is 1 for violence (limit 2)``."""
+        return f"{self.name} is {self.value:g}{self.subject} (limit {self.limit:g})"
 
     def to_dict(self) -> dict[str, Any]:
         """The breach as a JSON-ready dict."""
-        return {"name": self.name, "value": _jsonable(self.value), "limit": _jsonable(self.limit)}
+        return {
+            "name": self.name,
+            "value": _jsonable(self.value),
+            "limit": _jsonable(self.limit),
+            "variable": self.variable,
+        }
 
 
 @dataclass(frozen=True, eq=False)
@@ -324,17 +348,18 @@ class RiskReport:
         if rule is not None and rule.records_below_k and rule.smallest_key is not None:
             out.append(Breach("k", rule.smallest_key, th.k))
         if th.l is not None and self.l_diversity:
-            worst_l = min(_l_of(ld, th.l_diversity) for ld in self.l_diversity)
+            least = min(self.l_diversity, key=lambda ld: _l_of(ld, th.l_diversity))
+            worst_l = _l_of(least, th.l_diversity)
             if worst_l < th.l:
-                out.append(Breach("l", worst_l, th.l))
+                out.append(Breach("l", worst_l, th.l, least.variable))
         if th.t is not None and self.t_closeness:
-            far = max(tc.max_distance for tc in self.t_closeness)
-            if far > th.t:
-                out.append(Breach("t", far, th.t))
+            farthest = max(self.t_closeness, key=lambda tc: tc.max_distance)
+            if farthest.max_distance > th.t:
+                out.append(Breach("t", farthest.max_distance, th.t, farthest.variable))
         if th.group_share_enforced and self.group_disclosure:
-            worst_share = max(g.worst_share for g in self.group_disclosure)
+            worst = max(self.group_disclosure, key=lambda g: g.worst_share)
             if any(g.keys for g in self.group_disclosure):
-                out.append(Breach("group_share", worst_share, th.group_share))
+                out.append(Breach("group_share", worst.worst_share, th.group_share, worst.variable))
         if th.max_individual_risk is not None and self.max_risk > th.max_individual_risk:
             out.append(Breach("max_individual_risk", self.max_risk, th.max_individual_risk))
         limit = th.max_expected_reidentifications

@@ -167,7 +167,8 @@ CASES = [
         "release over existing folder",
         RELEASE,
         lambda tmp: (tmp / "rel").mkdir(),
-        "Error: rel: already exists; choose a new folder",
+        "Error: rel: already exists and a release is never overwritten unless asked: add "
+        "--force to replace an earlier release bundle, or choose a new folder\n",
     ),
     (
         "check a non-bundle",

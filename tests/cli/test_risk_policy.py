@@ -155,7 +155,9 @@ def test_exit_1_when_the_recodes_break_a_threshold(workdir: Path) -> None:
     assert code == 1
     assert "Every threshold of the policy holds as collected.\n" in out
     assert "  - income: values above 100 set to 100 (39 values changed)\n" in out
-    assert out.endswith("Over the policy's thresholds after its recodes:\n  - l: 1 (limit 2)\n\n")
+    assert out.endswith(
+        "Over the policy's thresholds after its recodes:\n  - l: 1 for income (limit 2)\n\n"
+    )
 
 
 def test_json_keeps_the_report_and_adds_the_recoded_one(workdir: Path) -> None:

@@ -346,7 +346,7 @@ def test_a_forged_group_without_diversity_fails_check_naming_l(tmp_path: Path) -
     first_key = forged[QUASI].eq(forged.loc[0, QUASI]).all(axis=1)
     forged.loc[first_key, SENSITIVE] = "x"  # everyone in the group has the same value
     replace_microdata(bundle, forged)
-    assert failures(check_bundle(bundle, policy)) == {"risk": "l is 1 (limit 2)"}
+    assert failures(check_bundle(bundle, policy)) == {"risk": "l is 1 for s (limit 2)"}
 
 
 def test_a_forged_homogeneous_group_fails_check_naming_group_share(tmp_path: Path) -> None:
@@ -356,7 +356,7 @@ def test_a_forged_homogeneous_group_fails_check_naming_group_share(tmp_path: Pat
     first_key = forged[QUASI].eq(forged.loc[0, QUASI]).all(axis=1)
     forged.loc[first_key, SENSITIVE] = "x"
     replace_microdata(bundle, forged)
-    assert failures(check_bundle(bundle, policy)) == {"risk": "group_share is 1 (limit 0.8)"}
+    assert failures(check_bundle(bundle, policy)) == {"risk": "group_share is 1 for s (limit 0.8)"}
 
 
 def test_all_blank_records_in_the_released_file_count_toward_max_suppression(

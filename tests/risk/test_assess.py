@@ -116,7 +116,10 @@ def test_unweighted_household_and_sensitive(survey_df: pd.DataFrame) -> None:
         "max_expected_household_reidentifications",
     ]
     d = r.to_dict()
-    assert d["breaches"][0] == {"name": "k", "value": 1, "limit": 2}
+    assert d["breaches"][0] == {"name": "k", "value": 1, "limit": 2, "variable": None}
+    l_breach = r.breaches[1]
+    assert l_breach.to_dict() == {"name": "l", "value": 1, "limit": 2, "variable": "hiv"}
+    assert l_breach.describe() == "l is 1 for hiv (limit 2)"
 
 
 def test_passes_when_every_threshold_holds() -> None:
