@@ -42,6 +42,73 @@ _FORMATS = {
 
 _DELIMITERS = ",;\t|"
 
+#: A number written with a decimal comma and no thousands separator: ``12,5``, ``-0,25``.
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d*,\d+$")
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read a data file, when guessing is not enough.
+
+    Each option is None when not given: the delimiter is then sniffed, the encoding tried
+    as UTF-8 then Windows-1252, the first sheet and the first row used.
+
+    Attributes:
+        delimiter: the CSV field separator (``;`` for most European exports).
+        decimal: ``.`` or ``,``: the decimal mark of numbers in a CSV file.
+        encoding: the text encoding of a CSV file (``latin-1``, ``cp1252``, ``utf-16``...).
+        sheet: the sheet of an Excel workbook.
+        header_row: the row holding the column names, numbered from 1 as a spreadsheet
+            numbers its rows.
+    """
+
+    delimiter: str | None = None
+    decimal: str | None = None
+    encoding: str | None = None
+    sheet: str | None = None
+    header_row: int | None = None
+
+    def __post_init__(self) -> None:
+        """Refuse options that cannot be right, naming the option."""
+        if self.delimiter is not None and len(self.separator or "") != 1:
+            raise DataError(
+                f"--delimiter must be one character, not {self.delimiter!r} (for a tab, give '\\t')"
+            )
+        if self.decimal is not None and self.decimal not in (".", ","):
+            raise DataError(f"--decimal must be '.' or ',', not {self.decimal!r}")
+        if self.header_row is not None and self.header_row < 1:
+            raise DataError(
+                f"--header-row must be 1 or more (rows are numbered from 1), not {self.header_row}"
+            )
+        if self.encoding is not None:
+            import codecs
+
+            try:
+                codecs.lookup(self.encoding)
+            except LookupError as exc:
+                raise DataError(
+                    f"--encoding {self.encoding!r} is not a known text encoding; "
+                    "try utf-8, latin-1 or cp1252"
+                ) from exc
+
+    @property
+    def separator(self) -> str | None:
+        """The delimiter as a character (``\\t`` written on a command line is a tab)."""
+        return "\t" if self.delimiter == "\\t" else self.delimiter
+
+    def over(self, base: ReadOptions) -> ReadOptions:
+        """These options, each falling back to ``base``'s where not given.
+
+        The command line's options stand over the policy's ``data:`` keys.
+        """
+        return ReadOptions(
+            delimiter=self.delimiter if self.delimiter is not None else base.delimiter,
+            decimal=self.decimal if self.decimal is not None else base.decimal,
+            encoding=self.encoding if self.encoding is not None else base.encoding,
+            sheet=self.sheet if self.sheet is not None else base.sheet,
+            header_row=self.header_row if self.header_row is not None else base.header_row,
+        )
+
 
 @dataclass(frozen=True)
 class Table:
@@ -85,12 +152,16 @@ def detect_format(path: Path) -> str:
     return fmt
 
 
-def read_table(path: str | Path, *, sheet: str | None = None) -> Table:
+def read_table(
+    path: str | Path, *, sheet: str | None = None, options: ReadOptions | None = None
+) -> Table:
     """Read a survey file into a :class:`Table`.
 
     Args:
         path: a CSV, XLSX, Stata (.dta), SPSS (.sav) or Parquet file.
         sheet: for XLSX, the sheet name (default: the first sheet).
+        options: delimiter, decimal mark, encoding, sheet and header row, where the file
+            needs them; ``options.sheet`` stands over ``sheet``.
 
     Raises:
         DataError: the file is missing, empty, not a table, has duplicate column names,
@@ -104,15 +175,19 @@ def read_table(path: str | Path, *, sheet: str | None = None) -> Table:
     fmt = detect_format(path)
     if path.stat().st_size == 0:
         raise DataError(f"{path.name}: the file is empty")
+    if options is None:
+        options = ReadOptions(sheet=sheet)
+    elif options.sheet is None and sheet is not None:
+        options = ReadOptions(sheet=sheet).over(options)
     encoding: str | None = None
     notes: tuple[str, ...] = ()
     sha256: str | None = None
     if fmt == "csv":
         raw = path.read_bytes()
         sha256 = hashlib.sha256(raw).hexdigest()  # the bytes are in memory: hash them once
-        frame, encoding, notes = _read_csv(raw, path)
+        frame, encoding, notes = _read_csv(raw, path, options)
     elif fmt == "xlsx":
-        frame = _read_excel(path, sheet)
+        frame, notes = _read_excel(path, options)
     elif fmt == "stata":
         frame = _read_with(path, "Stata", lambda: pd.read_stata(path, convert_categoricals=True))
     elif fmt == "spss":
@@ -145,7 +220,8 @@ def _read_spss(path: Path) -> pd.DataFrame:
     return frame
 
 
-def _read_excel(path: Path, sheet: str | None) -> pd.DataFrame:
+def _read_excel(path: Path, options: ReadOptions) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    sheet = options.sheet
     try:
         book = pd.ExcelFile(path, engine="openpyxl")
     except Exception as exc:
@@ -153,12 +229,24 @@ def _read_excel(path: Path, sheet: str | None) -> pd.DataFrame:
     names = [str(name) for name in book.sheet_names]
     if sheet is not None and sheet not in names:
         raise DataError(f"{path.name}: no sheet named {sheet!r}; the sheets are {names}")
-    frame = pd.read_excel(book, sheet_name=sheet if sheet is not None else 0)
+    header = (options.header_row or 1) - 1
+    frame = pd.read_excel(book, sheet_name=sheet if sheet is not None else 0, header=header)
     _check_header(path, [str(c) for c in frame.columns])
-    return frame
+    return frame, ()
 
 
-def _decode(raw: bytes, path: Path) -> tuple[str, str, tuple[str, ...]]:
+def _decode(
+    raw: bytes, path: Path, encoding: str | None = None
+) -> tuple[str, str, tuple[str, ...]]:
+    if encoding is not None:
+        try:
+            return raw.decode(encoding), encoding, ()
+        except UnicodeDecodeError as exc:
+            line = raw.count(b"\n", 0, exc.start) + 1
+            raise DataError(
+                f"{path.name} line {line}: not valid {encoding} text; "
+                "check the --encoding option (e.g. utf-8, latin-1 or cp1252)"
+            ) from exc
     if b"\x00" in raw[:4096]:
         if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
             try:
@@ -203,11 +291,23 @@ def sniff_delimiter(sample: str) -> str:
         return best if n else ","
 
 
-def _read_csv(raw: bytes, path: Path) -> tuple[pd.DataFrame, str, tuple[str, ...]]:
-    text, encoding, notes = _decode(raw, path)
+def _read_csv(
+    raw: bytes, path: Path, options: ReadOptions
+) -> tuple[pd.DataFrame, str, tuple[str, ...]]:
+    text, encoding, notes = _decode(raw, path, options.encoding)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if options.header_row is not None and options.header_row > 1:
+        lines = text.splitlines(keepends=True)
+        if options.header_row > len(lines):
+            raise DataError(
+                f"{path.name}: --header-row {options.header_row} is past the end of the file "
+                f"({len(lines)} lines)"
+            )
+        text = "".join(lines[options.header_row - 1 :])
     if not text.strip():
         raise DataError(f"{path.name}: the file is empty")
-    delimiter = sniff_delimiter(text[:65536])
+    delimiter = options.separator or sniff_delimiter(text[:65536])
     header = _header(text, delimiter, path)
     _check_header(path, header)
     try:
@@ -221,9 +321,51 @@ def _read_csv(raw: bytes, path: Path) -> tuple[pd.DataFrame, str, tuple[str, ...
         )
     except pd.errors.ParserError as exc:
         raise DataError(f"{path.name}: not a consistent table ({_first_line(exc)})") from exc
+    comma_columns: list[str] = []
     for column in frame.columns:
+        if options.decimal == ",":
+            frame[column] = _infer_column(_comma_to_point(frame[column]))
+            continue
         frame[column] = _infer_column(frame[column])
+        if options.decimal is None and decimal_commas(frame[column]):
+            comma_columns.append(str(column))
+    if comma_columns:
+        example = next(v for v in frame[comma_columns[0]].dropna().astype(str) if "," in v)
+        names = ", ".join(repr(c) for c in comma_columns)
+        notes = (
+            *notes,
+            f"{path.name}: {'column' if len(comma_columns) == 1 else 'columns'} {names} "
+            f"{'holds' if len(comma_columns) == 1 else 'hold'} numbers written with a decimal "
+            f"comma (e.g. {example!r}), read as text; if they are numbers, rerun with "
+            "--decimal , (or add decimal: ',' under data: in the policy)",
+        )
     return frame, encoding, notes
+
+
+def decimal_commas(values: pd.Series) -> bool:
+    """Whether a text column holds numbers that parse only with a decimal comma (``12,5``)."""
+    if not (pd.api.types.is_object_dtype(values.dtype) or pd.api.types.is_string_dtype(values)):
+        return False
+    present = values.dropna()
+    if present.empty:
+        return False
+    distinct = pd.Series(pd.unique(present), dtype=object).astype(str).str.strip()
+    commas = distinct.str.match(_DECIMAL_COMMA.pattern)
+    if not commas.any():
+        return False
+    others = distinct[~commas]
+    return not pd.to_numeric(others, errors="coerce").isna().any()
+
+
+def _comma_to_point(values: pd.Series) -> pd.Series:
+    """``12,5`` as ``12.5`` where the whole value is a decimal-comma number."""
+    text = values.astype("string").str.strip()
+    commas = text.str.match(_DECIMAL_COMMA.pattern).fillna(False).astype(bool)
+    if not commas.any():
+        return values
+    out = values.copy()
+    out[commas] = text[commas].str.replace(",", ".", regex=False)
+    return out
 
 
 def _infer_column(values: pd.Series) -> pd.Series:

@@ -21,7 +21,15 @@ from sdc.anonymize._treatment import Treatment
 from sdc.anonymize.policy_recodes import deterministic_recodes, recoded_columns
 from sdc.budget import Budget, format_number
 from sdc.errors import DataError, PolicyError, SdcError
-from sdc.io import Table, read_columns, read_table, write_csv, write_text
+from sdc.io import (
+    ReadOptions,
+    Table,
+    decimal_commas,
+    read_columns,
+    read_table,
+    write_csv,
+    write_text,
+)
 from sdc.policy import (
     Policy,
     load_policy,
@@ -50,8 +58,28 @@ if TYPE_CHECKING:
     from sdc.release.pipeline import ReleaseResult
 
 
+def reading_for(
+    policy: Policy | None, sheet: str | None = None, reading: ReadOptions | None = None
+) -> ReadOptions:
+    """How to read the data: the command line's options over the policy's ``data:`` keys.
+
+    Args:
+        policy: the policy, whose ``data:`` reading keys are the defaults; None for none.
+        sheet: a sheet given on its own (the library's older keyword).
+        reading: the command line's reading options.
+    """
+    options = reading if reading is not None else ReadOptions()
+    if sheet is not None and options.sheet is None:
+        options = ReadOptions(sheet=sheet).over(options)
+    return options if policy is None else options.over(policy.data.reading())
+
+
 def load_inputs(
-    data: Path, policy: Path | Policy, *, sheet: str | None = None
+    data: Path,
+    policy: Path | Policy,
+    *,
+    sheet: str | None = None,
+    reading: ReadOptions | None = None,
 ) -> tuple[Table, Policy]:
     """Read the policy and the data, and check one against the other before any work.
 
@@ -67,7 +95,7 @@ def load_inputs(
     """
     if not isinstance(policy, Policy):
         policy = load_policy(policy)
-    table = read_table(data, sheet=sheet)
+    table = read_table(data, options=reading_for(policy, sheet, reading))
     policy.check_against(table.frame.columns, data_name=table.path.name)
     check_unlisted(policy, table.frame, data_name=table.path.name)
     check_hierarchies(policy, table.frame)
@@ -82,14 +110,16 @@ def load_inputs(
     return table, policy
 
 
-def validate_policy(policy_path: Path, data: Path | None = None) -> Policy:
+def validate_policy(
+    policy_path: Path, data: Path | None = None, *, reading: ReadOptions | None = None
+) -> Policy:
     """Validate a policy file, and against a data file when one is given."""
     if data is None:
         policy = load_policy(policy_path)
         for name in policy.columns:
             policy.hierarchy(name)
         return policy
-    return load_inputs(data, policy_path)[1]
+    return load_inputs(data, policy_path, reading=reading)[1]
 
 
 #: At most this many unlisted columns are described in one message.
@@ -209,6 +239,13 @@ def check_weights(policy: Policy, frame: pd.DataFrame) -> None:
         return
     values = pd.to_numeric(frame[weight], errors="coerce")
     bad = int((~(np.isfinite(values) & (values > 0))).sum())
+    if bad and decimal_commas(frame[weight]):
+        example = next(v for v in frame[weight].dropna().astype(str) if "," in v)
+        raise DataError(
+            f"{policy.where('data', 'weight')}: weight column {weight!r} is written with "
+            f"decimal commas (e.g. {example!r}); rerun with --decimal , (or add "
+            "decimal: ',' under data: in the policy)"
+        )
     if bad:
         raise DataError(
             f"{policy.where('data', 'weight')}: weight column {weight!r} has {bad} missing, "
@@ -251,7 +288,9 @@ class ScanOutcome:
     policy_text: str
 
 
-def scan_file(data: Path, *, sheet: str | None = None) -> ScanOutcome:
+def scan_file(
+    data: Path, *, sheet: str | None = None, reading: ReadOptions | None = None
+) -> ScanOutcome:
     """Read a data file, profile its columns and draft a policy for it (``sdc scan``).
 
     The draft's thresholds are tried on the data. If even k alone cannot be met within the
@@ -259,7 +298,7 @@ def scan_file(data: Path, *, sheet: str | None = None) -> ScanOutcome:
     recoding first; l and group share stay as drafted). Otherwise a group-share limit, then
     an l, that makes the release fail is left out with the reason.
     """
-    table = read_table(data, sheet=sheet)
+    table = read_table(data, options=reading_for(None, sheet, reading))
     result = scan(table.frame)
     name = table.path.name
     text = draft_policy(result, name)
@@ -417,6 +456,7 @@ def run_risk(
     policy_path: Path,
     *,
     sheet: str | None = None,
+    reading: ReadOptions | None = None,
     engine: EngineName | None = None,
     spark_master: str | None = None,
     json_path: Path | None = None,
@@ -451,7 +491,7 @@ def run_risk(
             "after them"
         )
         return RiskOutcome(None, report, written, notes=(note,))
-    table, policy = load_inputs(data, policy, sheet=sheet)
+    table, policy = load_inputs(data, policy, sheet=sheet, reading=reading)
     collected = assess(table.frame, policy)
     frame, recodes = recodes_of_release(table.frame, policy)
     if not any(c in _measured(policy) for t in recodes for c in t.columns):
@@ -563,6 +603,7 @@ def run_release(
     out: Path,
     *,
     sheet: str | None = None,
+    reading: ReadOptions | None = None,
     force: bool = False,
     key_file: Path | None = None,
     seed: int | None = None,
@@ -580,7 +621,7 @@ def run_release(
     from sdc.release.signing import load_signing_key
 
     signer = load_signing_key(sign) if sign is not None else None
-    table, policy = load_inputs(data, policy_path, sheet=sheet)
+    table, policy = load_inputs(data, policy_path, sheet=sheet, reading=reading)
     counter = counting_engine(policy, engine, spark_master)
     return release(
         table,
@@ -601,6 +642,7 @@ def run_check(
     *,
     data: Path | None = None,
     sheet: str | None = None,
+    reading: ReadOptions | None = None,
     trust: Path | None = None,
 ) -> CheckResult:
     """``sdc check``: verify a bundle against a policy, its input and its signature.
@@ -615,7 +657,8 @@ def run_check(
 
     trusted = load_public_key(trust) if trust is not None else None
     policy = load_policy(policy_path)
-    table = read_table(data, sheet=sheet) if data is not None else None
+    options = reading_for(policy, sheet, reading)
+    table = read_table(data, options=options) if data is not None else None
     return check_bundle(bundle, policy, table, trust=trusted)
 
 

@@ -1,0 +1,118 @@
+"""The reading options on every command that reads data, and the policy's data: keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.cli._runner import run
+
+POLICY = """\
+version: 1
+name: t
+data: {{weight: wgt{extra}}}
+columns:
+  id: {{role: drop}}
+  sex: {{role: quasi}}
+  age: {{role: quasi}}
+thresholds: {{k: 2}}
+outputs:
+  microdata: {{treatments: [suppress]}}
+"""
+DATA = "id;sex;age;wgt\n1;F;30;12,5\n2;F;30;10\n3;M;40;8,25\n4;M;40;9\n"
+
+
+def _files(tmp_path: Path, extra: str = "") -> tuple[str, str]:
+    (tmp_path / "survey.csv").write_text(DATA)
+    (tmp_path / "policy.yaml").write_text(POLICY.format(extra=extra))
+    return str(tmp_path / "survey.csv"), str(tmp_path / "policy.yaml")
+
+
+DECIMAL_COMMA = (
+    "Error: policy.yaml line 3: weight column 'wgt' is written with decimal commas "
+    "(e.g. '12,5'); rerun with --decimal , (or add decimal: ',' under data: in the policy)\n"
+)
+
+
+def test_decimal_commas_in_weights_are_explained(tmp_path: Path) -> None:
+    data, policy = _files(tmp_path)
+    code, out, err = run("risk", data, "--policy", policy)
+    assert (code, out, err) == (2, "", DECIMAL_COMMA)
+
+
+def test_decimal_option_reads_the_weights(tmp_path: Path) -> None:
+    data, policy = _files(tmp_path)
+    code, out, _ = run("risk", data, "--policy", policy, "--decimal", ",")
+    assert code == 0
+    assert out.startswith("Risk of 4 records, key: sex, age; weight: wgt\n")
+
+
+def test_policy_data_keys_read_the_file(tmp_path: Path) -> None:
+    data, policy = _files(tmp_path, extra=", decimal: ',', delimiter: ';'")
+    assert run("risk", data, "--policy", policy)[0] == 0
+    code, out, _ = run("policy", "validate", policy, "--data", data)
+    assert (code, out) == (0, f"{policy}: valid policy 't' (version 1)\n")
+
+
+def test_command_line_stands_over_the_policy(tmp_path: Path) -> None:
+    data, policy = _files(tmp_path, extra=", decimal: ','")
+    code, out, err = run("risk", data, "--policy", policy, "--decimal", ".")
+    assert (code, err) == (2, DECIMAL_COMMA)
+
+
+def test_policy_validate_takes_the_reading_options(tmp_path: Path) -> None:
+    data, policy = _files(tmp_path)
+    assert run("policy", "validate", policy, "--data", data)[2] == DECIMAL_COMMA
+    code, out, _ = run("policy", "validate", policy, "--data", data, "--decimal", ",")
+    assert code == 0
+
+
+def test_release_and_check_take_the_reading_options(tmp_path: Path) -> None:
+    data, policy = _files(tmp_path)
+    out = str(tmp_path / "bundle")
+    code, _, err = run("release", data, "--policy", policy, "--out", out, "--decimal", ",")
+    assert code == 0, err
+    args = ("check", out, "--policy", policy, "--data", data, "--decimal", ",")
+    assert run(*args)[0] == 0
+    assert run(*args[:-2])[0] == 1  # the input read without it is not the released one
+
+
+def test_scan_with_delimiter_and_encoding(tmp_path: Path) -> None:
+    path = tmp_path / "l.csv"
+    path.write_bytes("nom|ville\nZoé|Dschang\nAndré|Buea\n".encode("latin-1"))
+    code, out, err = run("scan", str(path), "--delimiter", "|", "--encoding", "latin-1")
+    assert (code, err) == (0, "")
+    assert "nom" in out and "ville" in out
+
+
+def test_policy_with_a_bad_decimal_key(tmp_path: Path) -> None:
+    data, policy = _files(tmp_path, extra=", decimal: ';'")
+    code, _, err = run("policy", "validate", policy)
+    assert code == 2
+    assert err.startswith("Error: policy.yaml line 3: data.decimal")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--decimal", ";"), "Invalid value for '--decimal': ';' is not one of '.', ','."),
+        (
+            ("--delimiter", "ab"),
+            "Error: --delimiter must be one character, not 'ab' (for a tab, give '\\t')\n",
+        ),
+        (
+            ("--header-row", "0"),
+            "Error: --header-row must be 1 or more (rows are numbered from 1), not 0\n",
+        ),
+        (
+            ("--encoding", "nope"),
+            "Error: --encoding 'nope' is not a known text encoding; try utf-8, latin-1 or cp1252\n",
+        ),
+    ],
+)
+def test_bad_reading_options_exit_2(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
+    data, policy = _files(tmp_path)
+    code, _, err = run("risk", data, "--policy", policy, *args)
+    assert code == 2
+    assert message in err
