@@ -14,12 +14,14 @@ import hashlib
 import io as _io
 import os
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from sdc.errors import DataError
@@ -121,6 +123,8 @@ class Table:
         sha256: hash of the file's bytes, recorded in manifests and the budget ledger.
         encoding: the text encoding used for CSV files, else None.
         notes: things the user should know, e.g. an encoding fallback.
+        row_numbers: for a workbook, the spreadsheet row of each record, in order (blank
+            and total rows left out make them differ from positions); else empty.
     """
 
     frame: pd.DataFrame
@@ -129,6 +133,17 @@ class Table:
     sha256: str
     encoding: str | None = None
     notes: tuple[str, ...] = ()
+    row_numbers: tuple[int, ...] = ()
+
+    def file_row(self, position: int) -> int:
+        """The row number the user's program shows for the record at ``position`` (0-based).
+
+        A spreadsheet's row for a workbook; for other files the record's number counted
+        from 1 after the header line.
+        """
+        if self.row_numbers:
+            return self.row_numbers[position]
+        return position + 1
 
 
 def file_sha256(path: Path) -> str:
@@ -182,12 +197,13 @@ def read_table(
     encoding: str | None = None
     notes: tuple[str, ...] = ()
     sha256: str | None = None
+    row_numbers: tuple[int, ...] = ()
     if fmt == "csv":
         raw = path.read_bytes()
         sha256 = hashlib.sha256(raw).hexdigest()  # the bytes are in memory: hash them once
         frame, encoding, notes = _read_csv(raw, path, options)
     elif fmt == "xlsx":
-        frame, notes = _read_excel(path, options)
+        frame, notes, row_numbers = _read_excel(path, options)
     elif fmt == "stata":
         frame = _read_with(path, "Stata", lambda: pd.read_stata(path, convert_categoricals=True))
     elif fmt == "spss":
@@ -195,7 +211,7 @@ def read_table(
     else:
         frame = _read_with(path, "Parquet", lambda: pd.read_parquet(path))
     _check_frame(frame, path)
-    return Table(frame, path, fmt, sha256 or file_sha256(path), encoding, notes)
+    return Table(frame, path, fmt, sha256 or file_sha256(path), encoding, notes, row_numbers)
 
 
 def _read_with(path: Path, kind: str, reader: object) -> pd.DataFrame:
@@ -220,7 +236,15 @@ def _read_spss(path: Path) -> pd.DataFrame:
     return frame
 
 
-def _read_excel(path: Path, options: ReadOptions) -> tuple[pd.DataFrame, tuple[str, ...]]:
+def _read_excel(
+    path: Path, options: ReadOptions
+) -> tuple[pd.DataFrame, tuple[str, ...], tuple[int, ...]]:
+    """Read a sheet: find its header row, leave out blank rows and a total row at the bottom.
+
+    Returns:
+        The records, notes on what was left out or guessed, and the spreadsheet row of
+        each record.
+    """
     sheet = options.sheet
     try:
         book = pd.ExcelFile(path, engine="openpyxl")
@@ -229,10 +253,139 @@ def _read_excel(path: Path, options: ReadOptions) -> tuple[pd.DataFrame, tuple[s
     names = [str(name) for name in book.sheet_names]
     if sheet is not None and sheet not in names:
         raise DataError(f"{path.name}: no sheet named {sheet!r}; the sheets are {names}")
-    header = (options.header_row or 1) - 1
-    frame = pd.read_excel(book, sheet_name=sheet if sheet is not None else 0, header=header)
+    sheet_name: str | int = sheet if sheet is not None else 0
+    notes: list[str] = []
+    if options.header_row is not None:
+        header = options.header_row - 1
+    else:
+        raw = pd.read_excel(book, sheet_name=sheet_name, header=None)
+        header, note = _find_header(raw, path)
+        if note:
+            notes.append(note)
+    frame = pd.read_excel(book, sheet_name=sheet_name, header=header)
     _check_header(path, [str(c) for c in frame.columns])
-    return frame, ()
+    # pandas counts rows from 0 and the header takes one: record i is spreadsheet row h+2+i.
+    rows = list(range(header + 2, header + 2 + len(frame)))
+    blank = _blank_rows(frame)
+    if blank.any():
+        shown = [rows[i] for i in np.flatnonzero(blank.to_numpy())]
+        count = len(shown)
+        listed = ", ".join(map(str, shown[:5])) + (", ..." if count > 5 else "")
+        what = (
+            f"1 fully blank row (row {listed})"
+            if count == 1
+            else (f"{count} fully blank rows (rows {listed})")
+        )
+        notes.append(f"{path.name}: left out {what}")
+        rows = [r for r, b in zip(rows, blank, strict=True) if not b]
+        frame = frame.loc[~blank].reset_index(drop=True)
+    total = _total_row(frame)
+    if total is not None:
+        notes.append(
+            f"{path.name}: left out row {rows[-1]} ({total!r}), a total of the rows above, "
+            "not a record"
+        )
+        rows = rows[:-1]
+        frame = frame.iloc[:-1].reset_index(drop=True)
+    if blank.any() or total is not None:  # what is left may now be all numbers
+        for column in frame.columns:
+            values = frame[column]
+            if values.dtype == object or pd.api.types.is_float_dtype(values.dtype):
+                frame[column] = _infer_column(values)
+    return frame, tuple(notes), tuple(rows)
+
+
+def _textual(values: pd.Series) -> bool:
+    return values.dtype == object or pd.api.types.is_string_dtype(values.dtype)
+
+
+def _is_blank(value: object) -> bool:
+    if isinstance(value, str):
+        return not value.strip()
+    return bool(pd.isna(value))  # type: ignore[call-overload]
+
+
+def _blank_rows(frame: pd.DataFrame) -> pd.Series:
+    """Which rows have nothing in any cell (empty or only spaces)."""
+    blank = frame.isna()
+    for column in frame.columns:
+        if _textual(frame[column]):
+            blank[column] = frame[column].map(_is_blank)
+    return blank.all(axis=1)
+
+
+def _find_header(raw: pd.DataFrame, path: Path) -> tuple[int, str | None]:
+    """The 0-based row holding the column names of a sheet read without a header.
+
+    The first row that is not blank is the header, unless it names fewer than half of the
+    columns that hold data: then it is the upper half of a merged or two-row header (a
+    title, a group label over several columns), and the next row is used when it names
+    every column, once each.
+
+    Raises:
+        DataError: neither row names the columns; the user must say which row does.
+    """
+    used = [c for c in raw.columns if not raw[c].map(_is_blank).all()]
+    if not used or len(raw) < 2:
+        return 0, None
+    filled = raw[used].map(lambda v: not _is_blank(v))
+    first = int(filled.any(axis=1).to_numpy().nonzero()[0][0])
+    named = int(filled.iloc[first].sum())
+    if named * 2 > len(used):
+        if first == 0:
+            return 0, None
+        blank = "row 1 is blank" if first == 1 else f"rows 1 to {first} are blank"
+        return first, f"{path.name}: {blank}; used row {first + 1} as the column names"
+    below = first + 1
+    names = [str(v).strip() for v in raw[used].iloc[below]] if below < len(raw) else []
+    if names and all(filled.iloc[below]) and len(set(names)) == len(names):
+        return below, (
+            f"{path.name}: row {first + 1} names only {named} of {len(used)} columns (a merged "
+            f"or two-row header); used row {below + 1} as the column names (give "
+            "--header-row N if another row holds them)"
+        )
+    raise DataError(
+        f"{path.name}: row {first + 1} names only {named} of {len(used)} columns (a merged "
+        "or two-row header?) and the next row does not name them all; give --header-row N, "
+        "the spreadsheet row with one name per column"
+    )
+
+
+#: Labels of a total row, compared in lower case without accents or surrounding spaces.
+_TOTAL_LABELS = re.compile(
+    r"^(grand |sub-?|sous-)?(total|totals|totaux|totales)( general| generale| generaux)?:?$"
+)
+
+
+def _total_row(frame: pd.DataFrame) -> str | None:
+    """The label of a total row at the bottom of a sheet, or None when there is none.
+
+    A total row has a label such as ``Total``, ``TOTAL``, ``Totaux`` or ``Total général``
+    in its first text cell and, in every other cell, either nothing or the sum of the
+    column over the rows above.
+    """
+    if len(frame) < 2:
+        return None
+    last = frame.iloc[-1]
+    above = frame.iloc[:-1]
+    label: str | None = None
+    for column in frame.columns:
+        value = last[column]
+        if _is_blank(value):
+            continue
+        if label is None and isinstance(value, str):
+            plain = unicodedata.normalize("NFKD", value.strip().lower())
+            plain = "".join(ch for ch in plain if not unicodedata.combining(ch))
+            if not _TOTAL_LABELS.match(plain):
+                return None
+            label = value.strip()
+            continue
+        if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.number):
+            return None
+        column_sum = float(pd.to_numeric(above[column], errors="coerce").sum())
+        if abs(float(value) - column_sum) > 1e-6 * max(1.0, abs(column_sum)):
+            return None
+    return label
 
 
 def _decode(

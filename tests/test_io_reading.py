@@ -125,3 +125,121 @@ def test_command_line_options_stand_over_the_policy() -> None:
     policy = ReadOptions(delimiter=";", decimal=",", sheet="a", header_row=2)
     given = ReadOptions(decimal=".", sheet="b")
     assert given.over(policy) == ReadOptions(delimiter=";", decimal=".", sheet="b", header_row=2)
+
+
+def _workbook(path: Path, rows: list[list[object]]) -> Path:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for i, row in enumerate(rows, start=1):
+        for j, value in enumerate(row, start=1):
+            if value is not None:
+                sheet.cell(row=i, column=j).value = value  # type: ignore[assignment]
+    book.save(path)
+    return path
+
+
+def test_merged_two_row_header_uses_the_second_row(tmp_path: Path) -> None:
+    rows: list[list[object]] = [
+        ["Respondent", None, None, "Answers"],
+        ["id", "sex", "age", "hiv"],
+        [1, "F", 30, "neg"],
+        [2, "M", 40, "pos"],
+    ]
+    table = read_table(_workbook(tmp_path / "m.xlsx", rows))
+    assert table.frame.to_dict("list") == {
+        "id": [1, 2],
+        "sex": ["F", "M"],
+        "age": [30, 40],
+        "hiv": ["neg", "pos"],
+    }
+    assert table.notes == (
+        "m.xlsx: row 1 names only 2 of 4 columns (a merged or two-row header); used row 2 as "
+        "the column names (give --header-row N if another row holds them)",
+    )
+    assert table.row_numbers == (3, 4)
+    assert table.file_row(1) == 4
+
+
+def test_unclear_header_asks_for_header_row(tmp_path: Path) -> None:
+    rows: list[list[object]] = [
+        ["Respondent", None, None, None],
+        ["id", None, "age", None],
+        [1, "F", 30, "neg"],
+    ]
+    with pytest.raises(DataError) as caught:
+        read_table(_workbook(tmp_path / "m.xlsx", rows))
+    assert str(caught.value) == (
+        "m.xlsx: row 1 names only 1 of 4 columns (a merged or two-row header?) and the next "
+        "row does not name them all; give --header-row N, the spreadsheet row with one name "
+        "per column"
+    )
+
+
+def test_header_row_given_overrides_the_guess(tmp_path: Path) -> None:
+    rows: list[list[object]] = [["Survey"], ["id", "age"], [1, 30]]
+    path = _workbook(tmp_path / "m.xlsx", rows)
+    table = read_table(path, options=ReadOptions(header_row=2))
+    assert (table.frame.to_dict("list"), table.notes) == ({"id": [1], "age": [30]}, ())
+
+
+def test_leading_blank_rows_are_skipped_with_a_note(tmp_path: Path) -> None:
+    rows: list[list[object]] = [[], [], ["id", "age"], [1, 30], [2, 40]]
+    table = read_table(_workbook(tmp_path / "b.xlsx", rows))
+    assert table.frame.to_dict("list") == {"id": [1, 2], "age": [30, 40]}
+    assert table.notes == ("b.xlsx: rows 1 to 2 are blank; used row 3 as the column names",)
+    assert table.row_numbers == (4, 5)
+
+
+def test_blank_rows_are_left_out_and_counted(tmp_path: Path) -> None:
+    rows: list[list[object]] = [
+        ["id", "sex", "age"],
+        [1, "F", 30],
+        [None, "  ", None],
+        [2, "M", 40],
+        [3, "F", 50],
+        [None, " ", None],
+        [None, "\t", None],
+    ]
+    table = read_table(_workbook(tmp_path / "b.xlsx", rows))
+    assert table.frame.to_dict("list") == {
+        "id": [1, 2, 3],
+        "sex": ["F", "M", "F"],
+        "age": [30, 40, 50],
+    }
+    assert table.notes == ("b.xlsx: left out 3 fully blank rows (rows 3, 6, 7)",)
+    assert table.row_numbers == (2, 4, 5)
+
+
+@pytest.mark.parametrize("label", ["TOTAL", "Total", "Totaux", "Total général", "Grand total"])
+def test_total_row_at_the_bottom_is_left_out(tmp_path: Path, label: str) -> None:
+    rows: list[list[object]] = [
+        ["village", "sex", "wgt"],
+        ["A", "F", 10.5],
+        ["B", "M", 12],
+        [label, None, 22.5],
+        [],
+    ]
+    table = read_table(_workbook(tmp_path / "t.xlsx", rows))
+    assert table.frame.to_dict("list") == {
+        "village": ["A", "B"],
+        "sex": ["F", "M"],
+        "wgt": [10.5, 12.0],
+    }
+    assert table.notes == (
+        f"t.xlsx: left out row 4 ({label!r}), a total of the rows above, not a record",
+    )
+
+
+def test_a_record_named_total_is_kept_when_its_numbers_are_not_sums(tmp_path: Path) -> None:
+    rows: list[list[object]] = [["shop", "n"], ["A", 3], ["B", 4], ["Total", 5]]
+    table = read_table(_workbook(tmp_path / "t.xlsx", rows))
+    assert table.frame["shop"].tolist() == ["A", "B", "Total"]
+    assert table.notes == ()
+
+
+def test_csv_rows_are_numbered_from_one(tmp_path: Path) -> None:
+    table = read_table(_write(tmp_path, "c.csv", "id\n7\n8\n"))
+    assert (table.row_numbers, table.file_row(0)) == ((), 1)
