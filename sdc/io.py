@@ -145,6 +145,11 @@ class Table:
             return self.row_numbers[position]
         return position + 1
 
+    def describe_row(self, position: int) -> str:
+        """``row 7`` (a workbook's row) or ``record 3`` (counted from 1) for a message."""
+        kind = "row" if self.row_numbers else "record"
+        return f"{kind} {self.file_row(position)}"
+
 
 def file_sha256(path: Path) -> str:
     """Return the SHA-256 of a file's bytes, read in chunks so large files fit in memory."""

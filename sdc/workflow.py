@@ -100,7 +100,7 @@ def load_inputs(
     check_unlisted(policy, table.frame, data_name=table.path.name)
     check_hierarchies(policy, table.frame)
     check_categories(policy, table.frame)
-    check_weights(policy, table.frame)
+    check_weights(policy, table.frame, table)
     check_identifier_like(policy, table.frame)
     if policy.quasi and policy.thresholds.k > len(table.frame):
         raise PolicyError(
@@ -222,7 +222,7 @@ def _label(value: object) -> str:
     return str(value)
 
 
-def check_weights(policy: Policy, frame: pd.DataFrame) -> None:
+def check_weights(policy: Policy, frame: pd.DataFrame, table: Table | None = None) -> None:
     """Sampling weights must be numbers, present and at least 1.
 
     A sampling weight is an expansion weight: the number of people in the population each
@@ -231,6 +231,12 @@ def check_weights(policy: Policy, frame: pd.DataFrame) -> None:
     population frequencies from them, would give risks above 100%. They are refused rather
     than rescaled, since only the steward knows the population they expand to.
 
+    Args:
+        policy: the policy naming the weight column.
+        frame: the data.
+        table: the file the data was read from, to name the first bad value's row as the
+            user's program shows it (a workbook's row); None to leave it out.
+
     Raises:
         DataError: naming the policy line, the column and how many values are unusable.
     """
@@ -238,7 +244,8 @@ def check_weights(policy: Policy, frame: pd.DataFrame) -> None:
     if weight is None:
         return
     values = pd.to_numeric(frame[weight], errors="coerce")
-    bad = int((~(np.isfinite(values) & (values > 0))).sum())
+    unusable = ~(np.isfinite(values) & (values > 0))
+    bad = int(unusable.sum())
     if bad and decimal_commas(frame[weight]):
         example = next(v for v in frame[weight].dropna().astype(str) if "," in v)
         raise DataError(
@@ -247,9 +254,12 @@ def check_weights(policy: Policy, frame: pd.DataFrame) -> None:
             "decimal: ',' under data: in the policy)"
         )
     if bad:
+        first = int(np.flatnonzero(unusable.to_numpy())[0])
+        where = f" (first: {table.describe_row(first)})" if table is not None else ""
         raise DataError(
             f"{policy.where('data', 'weight')}: weight column {weight!r} has {bad} missing, "
-            "non-numeric, non-positive or infinite values; every record needs a positive weight"
+            f"non-numeric, non-positive or infinite values{where}; every record needs a "
+            "positive weight"
         )
     below = int((values < 1.0 - CENSUS_TOLERANCE).sum())
     if below:

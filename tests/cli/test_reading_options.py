@@ -116,3 +116,67 @@ def test_bad_reading_options_exit_2(tmp_path: Path, args: tuple[str, ...], messa
     code, _, err = run("risk", data, "--policy", policy, *args)
     assert code == 2
     assert message in err
+
+
+def _workbook(path: Path, rows: list[list[object]]) -> str:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for i, row in enumerate(rows, start=1):
+        for j, value in enumerate(row, start=1):
+            if value is not None:
+                sheet.cell(row=i, column=j).value = value  # type: ignore[assignment]
+    book.save(path)
+    return str(path)
+
+
+SHEET: list[list[object]] = [
+    ["Respondent", None, None, "Weight"],
+    ["id", "sex", "age", "wgt"],
+    [1, "F", 30, 10],
+    [],
+    [2, "F", 30, 12],
+    [3, "M", 40, 8],
+    [4, "M", 40, 9],
+    ["Total", None, None, 39],
+]
+
+
+def test_excel_notes_on_scan(tmp_path: Path) -> None:
+    data = _workbook(tmp_path / "s.xlsx", SHEET)
+    code, _, err = run("scan", data)
+    assert (code, err) == (
+        0,
+        "Note: s.xlsx: row 1 names only 2 of 4 columns (a merged or two-row header); used row "
+        "2 as the column names (give --header-row N if another row holds them)\n"
+        "Note: s.xlsx: left out 1 fully blank row (row 4)\n"
+        "Note: s.xlsx: left out row 8 ('Total'), a total of the rows above, not a record\n",
+    )
+
+
+def test_excel_row_numbers_in_a_weight_error(tmp_path: Path) -> None:
+    rows = [list(row) for row in SHEET[:-1]]
+    rows[5][3] = "eight"
+    data = _workbook(tmp_path / "s.xlsx", rows)
+    _, policy = _files(tmp_path)
+    code, out, err = run("risk", data, "--policy", policy)
+    assert (code, out, err) == (
+        2,
+        "",
+        "Error: policy.yaml line 3: weight column 'wgt' has 1 missing, non-numeric, "
+        "non-positive or infinite values (first: row 6); every record needs a positive weight\n",
+    )
+
+
+def test_merged_header_with_header_row_option(tmp_path: Path) -> None:
+    data = _workbook(tmp_path / "s.xlsx", SHEET)
+    _, policy = _files(tmp_path)
+    code, out, err = run("risk", data, "--policy", policy, "--header-row", "2")
+    assert code == 0, err
+    assert err == (
+        "Note: s.xlsx: left out 1 fully blank row (row 4)\n"
+        "Note: s.xlsx: left out row 8 ('Total'), a total of the rows above, not a record\n"
+    )
+    assert out.startswith("Risk of 4 records, key: sex, age; weight: wgt\n")
