@@ -488,6 +488,7 @@ def run_risk(
     policy = load_policy(policy_path)
     counter = counting_engine(policy, engine, spark_master)
     if counter.name != "pandas":
+        _refuse_reading_options(counter.name, reading_for(policy, sheet, reading))
         report = _risk_out_of_core(data, policy, counter, html_path, records_path)
         written = write_risk_outputs(
             report, data, json_path=json_path, html_path=html_path, records_path=records_path
@@ -522,6 +523,26 @@ def run_risk(
 def _measured(policy: Policy) -> set[str]:
     """The columns a risk report depends on: quasi-identifiers and sensitive columns."""
     return {*policy.quasi, *policy.sensitive}
+
+
+def _refuse_reading_options(engine: str, options: ReadOptions) -> None:
+    """The out-of-core engines read the file themselves, guessing its delimiter.
+
+    Raises:
+        DataError: a reading option is given (on the command line or under ``data:``),
+            which that engine would not follow.
+    """
+    given = [
+        f"--{key.replace('_', '-')}"
+        for key in ("delimiter", "decimal", "encoding", "header_row")
+        if getattr(options, key) is not None
+    ]
+    if given:
+        raise DataError(
+            f"the {engine} engine reads the file itself and cannot follow {', '.join(given)} "
+            "(or the same keys under data: in the policy); convert the file to UTF-8 CSV "
+            "with a header in row 1, or run without --engine"
+        )
 
 
 def _risk_out_of_core(

@@ -180,3 +180,15 @@ def test_merged_header_with_header_row_option(tmp_path: Path) -> None:
         "Note: s.xlsx: left out row 8 ('Total'), a total of the rows above, not a record\n"
     )
     assert out.startswith("Risk of 4 records, key: sex, age; weight: wgt\n")
+
+
+def test_out_of_core_engine_refuses_reading_options(tmp_path: Path) -> None:
+    data, policy = _files(tmp_path)
+    code, out, err = run("risk", data, "--policy", policy, "--engine", "duckdb", "--decimal", ",")
+    assert (code, out, err) == (
+        2,
+        "",
+        "Error: the duckdb engine reads the file itself and cannot follow --decimal (or the "
+        "same keys under data: in the policy); convert the file to UTF-8 CSV with a header in "
+        "row 1, or run without --engine\n",
+    )
