@@ -263,7 +263,8 @@ def _read_excel(
     if options.header_row is not None:
         header = options.header_row - 1
     else:
-        raw = pd.read_excel(book, sheet_name=sheet_name, header=None)
+        # The header is near the top: reading a few rows keeps a large sheet read once.
+        raw = pd.read_excel(book, sheet_name=sheet_name, header=None, nrows=_HEADER_SEARCH)
         header, note = _find_header(raw, path)
         if note:
             notes.append(note)
@@ -298,6 +299,10 @@ def _read_excel(
             if values.dtype == object or pd.api.types.is_float_dtype(values.dtype):
                 frame[column] = _infer_column(values)
     return frame, tuple(notes), tuple(rows)
+
+
+#: How many rows at the top of a sheet are looked at to find its header.
+_HEADER_SEARCH = 30
 
 
 def _textual(values: pd.Series) -> bool:
