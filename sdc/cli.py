@@ -8,6 +8,7 @@ other exception is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from collections.abc import Callable
@@ -20,7 +21,7 @@ import yaml
 from sdc import __version__, workflow
 from sdc.budget import format_number
 from sdc.errors import SdcError
-from sdc.io import write_text, write_text_new
+from sdc.io import ReadOptions, write_text, write_text_new
 from sdc.policy import load_policy
 from sdc.report import risk_text
 from sdc.risk.engines import EngineName
@@ -41,11 +42,62 @@ class SdcGroup(click.Group):
 
 
 def data_argument(func: F) -> F:
-    """The DATA argument: a survey file (CSV, XLSX, DTA, SAV, Parquet)."""
-    func = click.option(
-        "--sheet", default=None, help="Sheet of an XLSX workbook (default: the first)."
-    )(func)
+    """The DATA argument, a survey file (CSV, XLSX, DTA, SAV, Parquet), and how to read it."""
+    func = reading_options(func)
     return click.argument("data", type=click.Path(path_type=Path))(func)
+
+
+_READING_KEYS = ("delimiter", "decimal", "encoding", "sheet", "header_row")
+
+
+def reading_options(func: F) -> F:
+    """--delimiter, --decimal, --encoding, --sheet and --header-row, given as ``reading``.
+
+    The command receives one :class:`~sdc.io.ReadOptions` keyword, ``reading``; options
+    not given stay None, so the policy's ``data:`` keys of the same names apply.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        values = {key: kwargs.pop(key) for key in _READING_KEYS}
+        return func(*args, reading=ReadOptions(**values), **kwargs)
+
+    options = [
+        click.option(
+            "--header-row",
+            type=int,
+            default=None,
+            metavar="N",
+            help="Row holding the column names, numbered from 1 as in a spreadsheet "
+            "(default: 1, or the policy's data.header_row).",
+        ),
+        click.option(
+            "--sheet",
+            default=None,
+            help="Sheet of an XLSX workbook (default: the first, or the policy's data.sheet).",
+        ),
+        click.option(
+            "--encoding",
+            default=None,
+            help="Text encoding of a CSV file, e.g. latin-1 or cp1252 (default: UTF-8, "
+            "else Windows-1252 with a note).",
+        ),
+        click.option(
+            "--decimal",
+            type=click.Choice([".", ","]),
+            default=None,
+            help="Decimal mark of numbers in a CSV file (default: '.').",
+        ),
+        click.option(
+            "--delimiter",
+            default=None,
+            help="Field separator of a CSV file, e.g. ';' or '\\t' (default: guessed).",
+        ),
+    ]
+    decorated: Any = wrapper
+    for option in options:
+        decorated = option(decorated)
+    return decorated
 
 
 def policy_option(func: F) -> F:
@@ -148,7 +200,7 @@ def demo(out: Path, rows: int, seed: int) -> None:
     default=None,
     help="Write the draft policy here (never overwrites an existing file).",
 )
-def scan(data: Path, sheet: str | None, output: Path | None) -> None:
+def scan(data: Path, reading: ReadOptions, output: Path | None) -> None:
     """Profile DATA's columns and draft a policy.
 
     Flags direct identifiers (names, phones, e-mails, ID numbers, GPS), likely
@@ -159,7 +211,7 @@ def scan(data: Path, sheet: str | None, output: Path | None) -> None:
     Example:
         sdc scan survey.csv -o policy.yaml
     """
-    result = workflow.scan_file(data, sheet=sheet)
+    result = workflow.scan_file(data, reading=reading)
     _echo_notes(result.table.notes)
     click.echo(workflow.scan_summary(result))
     if output is not None:
@@ -186,7 +238,7 @@ def scan(data: Path, sheet: str | None, output: Path | None) -> None:
 )
 def risk(
     data: Path,
-    sheet: str | None,
+    reading: ReadOptions,
     policy_path: Path,
     engine: EngineName | None,
     spark_master: str | None,
@@ -211,7 +263,7 @@ def risk(
     outcome = workflow.run_risk(
         data,
         policy_path,
-        sheet=sheet,
+        reading=reading,
         engine=engine,
         spark_master=spark_master,
         json_path=json_path,
@@ -259,7 +311,7 @@ def risk(
 )
 def release(
     data: Path,
-    sheet: str | None,
+    reading: ReadOptions,
     policy_path: Path,
     engine: EngineName | None,
     spark_master: str | None,
@@ -284,7 +336,7 @@ def release(
         data,
         policy_path,
         out,
-        sheet=sheet,
+        reading=reading,
         force=force,
         key_file=key_file,
         seed=seed,
@@ -324,7 +376,7 @@ def release(
     default=None,
     help="The input the bundle was made from: re-run the policy's deterministic steps on it.",
 )
-@click.option("--sheet", default=None, help="Sheet of an XLSX --data file (default: the first).")
+@reading_options
 @click.option(
     "--json", "json_path", type=click.Path(path_type=Path), help="Write the checks as JSON."
 )
@@ -339,7 +391,7 @@ def check(
     bundle: Path,
     policy_path: Path,
     data: Path | None,
-    sheet: str | None,
+    reading: ReadOptions,
     json_path: Path | None,
     trust: Path | None,
 ) -> None:
@@ -356,7 +408,7 @@ def check(
     Example:
         sdc check release/ --policy policy.yaml --data survey.csv --trust keys/sdc.pub
     """
-    result = workflow.run_check(bundle, policy_path, data=data, sheet=sheet, trust=trust)
+    result = workflow.run_check(bundle, policy_path, data=data, reading=reading, trust=trust)
     width = max(len(item.name) for item in result.items)
     for item in result.items:
         status = "PASS" if item.passed else "FAIL"
@@ -495,14 +547,15 @@ def policy() -> None:
 @policy.command("validate", epilog=_exit_codes("the policy is valid"))
 @click.argument("policy_path", type=click.Path(path_type=Path))
 @click.option("--data", type=click.Path(path_type=Path), default=None, help="Also check columns.")
-def policy_validate(policy_path: Path, data: Path | None) -> None:
+@reading_options
+def policy_validate(policy_path: Path, data: Path | None, reading: ReadOptions) -> None:
     """Check a policy file (and, with --data, that its columns exist).
 
     \b
     Example:
         sdc policy validate policies/cso-public.yaml --data survey.csv
     """
-    loaded = workflow.validate_policy(policy_path, data)
+    loaded = workflow.validate_policy(policy_path, data, reading=reading)
     click.echo(f"{policy_path}: valid policy {loaded.name!r} (version {loaded.version})")
 
 

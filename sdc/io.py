@@ -14,12 +14,14 @@ import hashlib
 import io as _io
 import os
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from sdc.errors import DataError
@@ -42,6 +44,73 @@ _FORMATS = {
 
 _DELIMITERS = ",;\t|"
 
+#: A number written with a decimal comma and no thousands separator: ``12,5``, ``-0,25``.
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d*,\d+$")
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read a data file, when guessing is not enough.
+
+    Each option is None when not given: the delimiter is then sniffed, the encoding tried
+    as UTF-8 then Windows-1252, the first sheet and the first row used.
+
+    Attributes:
+        delimiter: the CSV field separator (``;`` for most European exports).
+        decimal: ``.`` or ``,``: the decimal mark of numbers in a CSV file.
+        encoding: the text encoding of a CSV file (``latin-1``, ``cp1252``, ``utf-16``...).
+        sheet: the sheet of an Excel workbook.
+        header_row: the row holding the column names, numbered from 1 as a spreadsheet
+            numbers its rows.
+    """
+
+    delimiter: str | None = None
+    decimal: str | None = None
+    encoding: str | None = None
+    sheet: str | None = None
+    header_row: int | None = None
+
+    def __post_init__(self) -> None:
+        """Refuse options that cannot be right, naming the option."""
+        if self.delimiter is not None and len(self.separator or "") != 1:
+            raise DataError(
+                f"--delimiter must be one character, not {self.delimiter!r} (for a tab, give '\\t')"
+            )
+        if self.decimal is not None and self.decimal not in (".", ","):
+            raise DataError(f"--decimal must be '.' or ',', not {self.decimal!r}")
+        if self.header_row is not None and self.header_row < 1:
+            raise DataError(
+                f"--header-row must be 1 or more (rows are numbered from 1), not {self.header_row}"
+            )
+        if self.encoding is not None:
+            import codecs
+
+            try:
+                codecs.lookup(self.encoding)
+            except LookupError as exc:
+                raise DataError(
+                    f"--encoding {self.encoding!r} is not a known text encoding; "
+                    "try utf-8, latin-1 or cp1252"
+                ) from exc
+
+    @property
+    def separator(self) -> str | None:
+        """The delimiter as a character (``\\t`` written on a command line is a tab)."""
+        return "\t" if self.delimiter == "\\t" else self.delimiter
+
+    def over(self, base: ReadOptions) -> ReadOptions:
+        """These options, each falling back to ``base``'s where not given.
+
+        The command line's options stand over the policy's ``data:`` keys.
+        """
+        return ReadOptions(
+            delimiter=self.delimiter if self.delimiter is not None else base.delimiter,
+            decimal=self.decimal if self.decimal is not None else base.decimal,
+            encoding=self.encoding if self.encoding is not None else base.encoding,
+            sheet=self.sheet if self.sheet is not None else base.sheet,
+            header_row=self.header_row if self.header_row is not None else base.header_row,
+        )
+
 
 @dataclass(frozen=True)
 class Table:
@@ -54,6 +123,8 @@ class Table:
         sha256: hash of the file's bytes, recorded in manifests and the budget ledger.
         encoding: the text encoding used for CSV files, else None.
         notes: things the user should know, e.g. an encoding fallback.
+        row_numbers: for a workbook, the spreadsheet row of each record, in order (blank
+            and total rows left out make them differ from positions); else empty.
     """
 
     frame: pd.DataFrame
@@ -62,6 +133,22 @@ class Table:
     sha256: str
     encoding: str | None = None
     notes: tuple[str, ...] = ()
+    row_numbers: tuple[int, ...] = ()
+
+    def file_row(self, position: int) -> int:
+        """The row number the user's program shows for the record at ``position`` (0-based).
+
+        A spreadsheet's row for a workbook; for other files the record's number counted
+        from 1 after the header line.
+        """
+        if self.row_numbers:
+            return self.row_numbers[position]
+        return position + 1
+
+    def describe_row(self, position: int) -> str:
+        """``row 7`` (a workbook's row) or ``record 3`` (counted from 1) for a message."""
+        kind = "row" if self.row_numbers else "record"
+        return f"{kind} {self.file_row(position)}"
 
 
 def file_sha256(path: Path) -> str:
@@ -85,12 +172,16 @@ def detect_format(path: Path) -> str:
     return fmt
 
 
-def read_table(path: str | Path, *, sheet: str | None = None) -> Table:
+def read_table(
+    path: str | Path, *, sheet: str | None = None, options: ReadOptions | None = None
+) -> Table:
     """Read a survey file into a :class:`Table`.
 
     Args:
         path: a CSV, XLSX, Stata (.dta), SPSS (.sav) or Parquet file.
         sheet: for XLSX, the sheet name (default: the first sheet).
+        options: delimiter, decimal mark, encoding, sheet and header row, where the file
+            needs them; ``options.sheet`` stands over ``sheet``.
 
     Raises:
         DataError: the file is missing, empty, not a table, has duplicate column names,
@@ -104,15 +195,20 @@ def read_table(path: str | Path, *, sheet: str | None = None) -> Table:
     fmt = detect_format(path)
     if path.stat().st_size == 0:
         raise DataError(f"{path.name}: the file is empty")
+    if options is None:
+        options = ReadOptions(sheet=sheet)
+    elif options.sheet is None and sheet is not None:
+        options = ReadOptions(sheet=sheet).over(options)
     encoding: str | None = None
     notes: tuple[str, ...] = ()
     sha256: str | None = None
+    row_numbers: tuple[int, ...] = ()
     if fmt == "csv":
         raw = path.read_bytes()
         sha256 = hashlib.sha256(raw).hexdigest()  # the bytes are in memory: hash them once
-        frame, encoding, notes = _read_csv(raw, path)
+        frame, encoding, notes = _read_csv(raw, path, options)
     elif fmt == "xlsx":
-        frame = _read_excel(path, sheet)
+        frame, notes, row_numbers = _read_excel(path, options)
     elif fmt == "stata":
         frame = _read_with(path, "Stata", lambda: pd.read_stata(path, convert_categoricals=True))
     elif fmt == "spss":
@@ -120,7 +216,7 @@ def read_table(path: str | Path, *, sheet: str | None = None) -> Table:
     else:
         frame = _read_with(path, "Parquet", lambda: pd.read_parquet(path))
     _check_frame(frame, path)
-    return Table(frame, path, fmt, sha256 or file_sha256(path), encoding, notes)
+    return Table(frame, path, fmt, sha256 or file_sha256(path), encoding, notes, row_numbers)
 
 
 def _read_with(path: Path, kind: str, reader: object) -> pd.DataFrame:
@@ -145,7 +241,16 @@ def _read_spss(path: Path) -> pd.DataFrame:
     return frame
 
 
-def _read_excel(path: Path, sheet: str | None) -> pd.DataFrame:
+def _read_excel(
+    path: Path, options: ReadOptions
+) -> tuple[pd.DataFrame, tuple[str, ...], tuple[int, ...]]:
+    """Read a sheet: find its header row, leave out blank rows and a total row at the bottom.
+
+    Returns:
+        The records, notes on what was left out or guessed, and the spreadsheet row of
+        each record.
+    """
+    sheet = options.sheet
     try:
         book = pd.ExcelFile(path, engine="openpyxl")
     except Exception as exc:
@@ -153,12 +258,158 @@ def _read_excel(path: Path, sheet: str | None) -> pd.DataFrame:
     names = [str(name) for name in book.sheet_names]
     if sheet is not None and sheet not in names:
         raise DataError(f"{path.name}: no sheet named {sheet!r}; the sheets are {names}")
-    frame = pd.read_excel(book, sheet_name=sheet if sheet is not None else 0)
+    sheet_name: str | int = sheet if sheet is not None else 0
+    notes: list[str] = []
+    if options.header_row is not None:
+        header = options.header_row - 1
+    else:
+        # The header is near the top: reading a few rows keeps a large sheet read once.
+        raw = pd.read_excel(book, sheet_name=sheet_name, header=None, nrows=_HEADER_SEARCH)
+        header, note = _find_header(raw, path)
+        if note:
+            notes.append(note)
+    frame = pd.read_excel(book, sheet_name=sheet_name, header=header)
     _check_header(path, [str(c) for c in frame.columns])
-    return frame
+    # pandas counts rows from 0 and the header takes one: record i is spreadsheet row h+2+i.
+    rows = list(range(header + 2, header + 2 + len(frame)))
+    blank = _blank_rows(frame)
+    if blank.any():
+        shown = [rows[i] for i in np.flatnonzero(blank.to_numpy())]
+        count = len(shown)
+        listed = ", ".join(map(str, shown[:5])) + (", ..." if count > 5 else "")
+        what = (
+            f"1 fully blank row (row {listed})"
+            if count == 1
+            else (f"{count} fully blank rows (rows {listed})")
+        )
+        notes.append(f"{path.name}: left out {what}")
+        rows = [r for r, b in zip(rows, blank, strict=True) if not b]
+        frame = frame.loc[~blank].reset_index(drop=True)
+    total = _total_row(frame)
+    if total is not None:
+        notes.append(
+            f"{path.name}: left out row {rows[-1]} ({total!r}), a total of the rows above, "
+            "not a record"
+        )
+        rows = rows[:-1]
+        frame = frame.iloc[:-1].reset_index(drop=True)
+    if blank.any() or total is not None:  # what is left may now be all numbers
+        for column in frame.columns:
+            values = frame[column]
+            if values.dtype == object or pd.api.types.is_float_dtype(values.dtype):
+                frame[column] = _infer_column(values)
+    return frame, tuple(notes), tuple(rows)
 
 
-def _decode(raw: bytes, path: Path) -> tuple[str, str, tuple[str, ...]]:
+#: How many rows at the top of a sheet are looked at to find its header.
+_HEADER_SEARCH = 30
+
+
+def _textual(values: pd.Series) -> bool:
+    return values.dtype == object or pd.api.types.is_string_dtype(values.dtype)
+
+
+def _is_blank(value: object) -> bool:
+    if isinstance(value, str):
+        return not value.strip()
+    return bool(pd.isna(value))  # type: ignore[call-overload]
+
+
+def _blank_rows(frame: pd.DataFrame) -> pd.Series:
+    """Which rows have nothing in any cell (empty or only spaces)."""
+    blank = frame.isna()
+    for column in frame.columns:
+        if _textual(frame[column]):
+            blank[column] = frame[column].map(_is_blank)
+    return blank.all(axis=1)
+
+
+def _find_header(raw: pd.DataFrame, path: Path) -> tuple[int, str | None]:
+    """The 0-based row holding the column names of a sheet read without a header.
+
+    The first row that is not blank is the header, unless it names fewer than half of the
+    columns that hold data: then it is the upper half of a merged or two-row header (a
+    title, a group label over several columns), and the next row is used when it names
+    every column, once each.
+
+    Raises:
+        DataError: neither row names the columns; the user must say which row does.
+    """
+    used = [c for c in raw.columns if not raw[c].map(_is_blank).all()]
+    if not used or len(raw) < 2:
+        return 0, None
+    filled = raw[used].map(lambda v: not _is_blank(v))
+    first = int(filled.any(axis=1).to_numpy().nonzero()[0][0])
+    named = int(filled.iloc[first].sum())
+    if named * 2 > len(used):
+        if first == 0:
+            return 0, None
+        blank = "row 1 is blank" if first == 1 else f"rows 1 to {first} are blank"
+        return first, f"{path.name}: {blank}; used row {first + 1} as the column names"
+    below = first + 1
+    names = [str(v).strip() for v in raw[used].iloc[below]] if below < len(raw) else []
+    if names and all(filled.iloc[below]) and len(set(names)) == len(names):
+        return below, (
+            f"{path.name}: row {first + 1} names only {named} of {len(used)} columns (a merged "
+            f"or two-row header); used row {below + 1} as the column names (give "
+            "--header-row N if another row holds them)"
+        )
+    raise DataError(
+        f"{path.name}: row {first + 1} names only {named} of {len(used)} columns (a merged "
+        "or two-row header?) and the next row does not name them all; give --header-row N, "
+        "the spreadsheet row with one name per column"
+    )
+
+
+#: Labels of a total row, compared in lower case without accents or surrounding spaces.
+_TOTAL_LABELS = re.compile(
+    r"^(grand |sub-?|sous-)?(total|totals|totaux|totales)( general| generale| generaux)?:?$"
+)
+
+
+def _total_row(frame: pd.DataFrame) -> str | None:
+    """The label of a total row at the bottom of a sheet, or None when there is none.
+
+    A total row has a label such as ``Total``, ``TOTAL``, ``Totaux`` or ``Total général``
+    in its first text cell and, in every other cell, either nothing or the sum of the
+    column over the rows above.
+    """
+    if len(frame) < 2:
+        return None
+    last = frame.iloc[-1]
+    above = frame.iloc[:-1]
+    label: str | None = None
+    for column in frame.columns:
+        value = last[column]
+        if _is_blank(value):
+            continue
+        if label is None and isinstance(value, str):
+            plain = unicodedata.normalize("NFKD", value.strip().lower())
+            plain = "".join(ch for ch in plain if not unicodedata.combining(ch))
+            if not _TOTAL_LABELS.match(plain):
+                return None
+            label = value.strip()
+            continue
+        if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.number):
+            return None
+        column_sum = float(pd.to_numeric(above[column], errors="coerce").sum())
+        if abs(float(value) - column_sum) > 1e-6 * max(1.0, abs(column_sum)):
+            return None
+    return label
+
+
+def _decode(
+    raw: bytes, path: Path, encoding: str | None = None
+) -> tuple[str, str, tuple[str, ...]]:
+    if encoding is not None:
+        try:
+            return raw.decode(encoding), encoding, ()
+        except UnicodeDecodeError as exc:
+            line = raw.count(b"\n", 0, exc.start) + 1
+            raise DataError(
+                f"{path.name} line {line}: not valid {encoding} text; "
+                "check the --encoding option (e.g. utf-8, latin-1 or cp1252)"
+            ) from exc
     if b"\x00" in raw[:4096]:
         if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
             try:
@@ -203,11 +454,23 @@ def sniff_delimiter(sample: str) -> str:
         return best if n else ","
 
 
-def _read_csv(raw: bytes, path: Path) -> tuple[pd.DataFrame, str, tuple[str, ...]]:
-    text, encoding, notes = _decode(raw, path)
+def _read_csv(
+    raw: bytes, path: Path, options: ReadOptions
+) -> tuple[pd.DataFrame, str, tuple[str, ...]]:
+    text, encoding, notes = _decode(raw, path, options.encoding)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if options.header_row is not None and options.header_row > 1:
+        lines = text.splitlines(keepends=True)
+        if options.header_row > len(lines):
+            raise DataError(
+                f"{path.name}: --header-row {options.header_row} is past the end of the file "
+                f"({len(lines)} lines)"
+            )
+        text = "".join(lines[options.header_row - 1 :])
     if not text.strip():
         raise DataError(f"{path.name}: the file is empty")
-    delimiter = sniff_delimiter(text[:65536])
+    delimiter = options.separator or sniff_delimiter(text[:65536])
     header = _header(text, delimiter, path)
     _check_header(path, header)
     try:
@@ -221,9 +484,51 @@ def _read_csv(raw: bytes, path: Path) -> tuple[pd.DataFrame, str, tuple[str, ...
         )
     except pd.errors.ParserError as exc:
         raise DataError(f"{path.name}: not a consistent table ({_first_line(exc)})") from exc
+    comma_columns: list[str] = []
     for column in frame.columns:
+        if options.decimal == ",":
+            frame[column] = _infer_column(_comma_to_point(frame[column]))
+            continue
         frame[column] = _infer_column(frame[column])
+        if options.decimal is None and decimal_commas(frame[column]):
+            comma_columns.append(str(column))
+    if comma_columns:
+        example = next(v for v in frame[comma_columns[0]].dropna().astype(str) if "," in v)
+        names = ", ".join(repr(c) for c in comma_columns)
+        notes = (
+            *notes,
+            f"{path.name}: {'column' if len(comma_columns) == 1 else 'columns'} {names} "
+            f"{'holds' if len(comma_columns) == 1 else 'hold'} numbers written with a decimal "
+            f"comma (e.g. {example!r}), read as text; if they are numbers, rerun with "
+            "--decimal , (or add decimal: ',' under data: in the policy)",
+        )
     return frame, encoding, notes
+
+
+def decimal_commas(values: pd.Series) -> bool:
+    """Whether a text column holds numbers that parse only with a decimal comma (``12,5``)."""
+    if not (pd.api.types.is_object_dtype(values.dtype) or pd.api.types.is_string_dtype(values)):
+        return False
+    present = values.dropna()
+    if present.empty:
+        return False
+    distinct = pd.Series(pd.unique(present), dtype=object).astype(str).str.strip()
+    commas = distinct.str.match(_DECIMAL_COMMA.pattern)
+    if not commas.any():
+        return False
+    others = distinct[~commas]
+    return not pd.to_numeric(others, errors="coerce").isna().any()
+
+
+def _comma_to_point(values: pd.Series) -> pd.Series:
+    """``12,5`` as ``12.5`` where the whole value is a decimal-comma number."""
+    text = values.astype("string").str.strip()
+    commas = text.str.match(_DECIMAL_COMMA.pattern).fillna(False).astype(bool)
+    if not commas.any():
+        return values
+    out = values.copy()
+    out[commas] = text[commas].str.replace(",", ".", regex=False)
+    return out
 
 
 def _infer_column(values: pd.Series) -> pd.Series:

@@ -32,6 +32,7 @@ from pydantic import (
 
 from sdc.anonymize.hierarchy import Hierarchy
 from sdc.errors import PolicyError
+from sdc.io import ReadOptions
 
 Role = Literal["direct", "quasi", "sensitive", "drop", "other"]
 Treatment = Literal["recode", "suppress", "pram", "microaggregation", "noise"]
@@ -194,10 +195,31 @@ class Column(_Model):
 
 
 class DataSpec(_Model):
-    """Columns with a special meaning: sampling weight and household id."""
+    """Columns with a special meaning, and how to read the data file.
+
+    ``weight`` and ``household`` name the sampling weight and household id columns. The
+    reading keys (``delimiter``, ``decimal``, ``encoding``, ``sheet``, ``header_row``) are
+    those of the command-line options of the same names, which stand over them: a policy
+    carries how its survey's files are written.
+    """
 
     weight: str | None = None
     household: str | None = None
+    delimiter: Annotated[str, Field(min_length=1, max_length=2)] | None = None
+    decimal: Literal[".", ","] | None = None
+    encoding: str | None = None
+    sheet: str | None = None
+    header_row: Annotated[int, Field(ge=1)] | None = None
+
+    def reading(self) -> ReadOptions:
+        """The reading keys as :class:`~sdc.io.ReadOptions`."""
+        return ReadOptions(
+            delimiter=self.delimiter,
+            decimal=self.decimal,
+            encoding=self.encoding,
+            sheet=self.sheet,
+            header_row=self.header_row,
+        )
 
 
 #: The share of the records in one key group holding the same sensitive value from which

@@ -21,7 +21,15 @@ from sdc.anonymize._treatment import Treatment
 from sdc.anonymize.policy_recodes import deterministic_recodes, recoded_columns
 from sdc.budget import Budget, format_number
 from sdc.errors import DataError, PolicyError, SdcError
-from sdc.io import Table, read_columns, read_table, write_csv, write_text
+from sdc.io import (
+    ReadOptions,
+    Table,
+    decimal_commas,
+    read_columns,
+    read_table,
+    write_csv,
+    write_text,
+)
 from sdc.policy import (
     Policy,
     load_policy,
@@ -50,8 +58,28 @@ if TYPE_CHECKING:
     from sdc.release.pipeline import ReleaseResult
 
 
+def reading_for(
+    policy: Policy | None, sheet: str | None = None, reading: ReadOptions | None = None
+) -> ReadOptions:
+    """How to read the data: the command line's options over the policy's ``data:`` keys.
+
+    Args:
+        policy: the policy, whose ``data:`` reading keys are the defaults; None for none.
+        sheet: a sheet given on its own (the library's older keyword).
+        reading: the command line's reading options.
+    """
+    options = reading if reading is not None else ReadOptions()
+    if sheet is not None and options.sheet is None:
+        options = ReadOptions(sheet=sheet).over(options)
+    return options if policy is None else options.over(policy.data.reading())
+
+
 def load_inputs(
-    data: Path, policy: Path | Policy, *, sheet: str | None = None
+    data: Path,
+    policy: Path | Policy,
+    *,
+    sheet: str | None = None,
+    reading: ReadOptions | None = None,
 ) -> tuple[Table, Policy]:
     """Read the policy and the data, and check one against the other before any work.
 
@@ -67,12 +95,12 @@ def load_inputs(
     """
     if not isinstance(policy, Policy):
         policy = load_policy(policy)
-    table = read_table(data, sheet=sheet)
+    table = read_table(data, options=reading_for(policy, sheet, reading))
     policy.check_against(table.frame.columns, data_name=table.path.name)
     check_unlisted(policy, table.frame, data_name=table.path.name)
     check_hierarchies(policy, table.frame)
     check_categories(policy, table.frame)
-    check_weights(policy, table.frame)
+    check_weights(policy, table.frame, table)
     check_identifier_like(policy, table.frame)
     if policy.quasi and policy.thresholds.k > len(table.frame):
         raise PolicyError(
@@ -82,14 +110,16 @@ def load_inputs(
     return table, policy
 
 
-def validate_policy(policy_path: Path, data: Path | None = None) -> Policy:
+def validate_policy(
+    policy_path: Path, data: Path | None = None, *, reading: ReadOptions | None = None
+) -> Policy:
     """Validate a policy file, and against a data file when one is given."""
     if data is None:
         policy = load_policy(policy_path)
         for name in policy.columns:
             policy.hierarchy(name)
         return policy
-    return load_inputs(data, policy_path)[1]
+    return load_inputs(data, policy_path, reading=reading)[1]
 
 
 #: At most this many unlisted columns are described in one message.
@@ -192,7 +222,7 @@ def _label(value: object) -> str:
     return str(value)
 
 
-def check_weights(policy: Policy, frame: pd.DataFrame) -> None:
+def check_weights(policy: Policy, frame: pd.DataFrame, table: Table | None = None) -> None:
     """Sampling weights must be numbers, present and at least 1.
 
     A sampling weight is an expansion weight: the number of people in the population each
@@ -201,6 +231,12 @@ def check_weights(policy: Policy, frame: pd.DataFrame) -> None:
     population frequencies from them, would give risks above 100%. They are refused rather
     than rescaled, since only the steward knows the population they expand to.
 
+    Args:
+        policy: the policy naming the weight column.
+        frame: the data.
+        table: the file the data was read from, to name the first bad value's row as the
+            user's program shows it (a workbook's row); None to leave it out.
+
     Raises:
         DataError: naming the policy line, the column and how many values are unusable.
     """
@@ -208,11 +244,22 @@ def check_weights(policy: Policy, frame: pd.DataFrame) -> None:
     if weight is None:
         return
     values = pd.to_numeric(frame[weight], errors="coerce")
-    bad = int((~(np.isfinite(values) & (values > 0))).sum())
+    unusable = ~(np.isfinite(values) & (values > 0))
+    bad = int(unusable.sum())
+    if bad and decimal_commas(frame[weight]):
+        example = next(v for v in frame[weight].dropna().astype(str) if "," in v)
+        raise DataError(
+            f"{policy.where('data', 'weight')}: weight column {weight!r} is written with "
+            f"decimal commas (e.g. {example!r}); rerun with --decimal , (or add "
+            "decimal: ',' under data: in the policy)"
+        )
     if bad:
+        first = int(np.flatnonzero(unusable.to_numpy())[0])
+        where = f" (first: {table.describe_row(first)})" if table is not None else ""
         raise DataError(
             f"{policy.where('data', 'weight')}: weight column {weight!r} has {bad} missing, "
-            "non-numeric, non-positive or infinite values; every record needs a positive weight"
+            f"non-numeric, non-positive or infinite values{where}; every record needs a "
+            "positive weight"
         )
     below = int((values < 1.0 - CENSUS_TOLERANCE).sum())
     if below:
@@ -251,7 +298,9 @@ class ScanOutcome:
     policy_text: str
 
 
-def scan_file(data: Path, *, sheet: str | None = None) -> ScanOutcome:
+def scan_file(
+    data: Path, *, sheet: str | None = None, reading: ReadOptions | None = None
+) -> ScanOutcome:
     """Read a data file, profile its columns and draft a policy for it (``sdc scan``).
 
     The draft's thresholds are tried on the data. If even k alone cannot be met within the
@@ -259,7 +308,7 @@ def scan_file(data: Path, *, sheet: str | None = None) -> ScanOutcome:
     recoding first; l and group share stay as drafted). Otherwise a group-share limit, then
     an l, that makes the release fail is left out with the reason.
     """
-    table = read_table(data, sheet=sheet)
+    table = read_table(data, options=reading_for(None, sheet, reading))
     result = scan(table.frame)
     name = table.path.name
     text = draft_policy(result, name)
@@ -415,6 +464,7 @@ def run_risk(
     policy_path: Path,
     *,
     sheet: str | None = None,
+    reading: ReadOptions | None = None,
     engine: EngineName | None = None,
     spark_master: str | None = None,
     json_path: Path | None = None,
@@ -436,6 +486,7 @@ def run_risk(
     policy = load_policy(policy_path)
     counter = counting_engine(policy, engine, spark_master)
     if counter.name != "pandas":
+        _refuse_reading_options(counter.name, reading_for(policy, sheet, reading))
         report = _risk_out_of_core(data, policy, counter, html_path, records_path)
         written = write_risk_outputs(
             report, data, json_path=json_path, html_path=html_path, records_path=records_path
@@ -449,7 +500,7 @@ def run_risk(
             "after them"
         )
         return RiskOutcome(None, report, written, notes=(note,))
-    table, policy = load_inputs(data, policy, sheet=sheet)
+    table, policy = load_inputs(data, policy, sheet=sheet, reading=reading)
     collected = assess(table.frame, policy)
     frame, recodes = recodes_of_release(table.frame, policy)
     if not any(c in _measured(policy) for t in recodes for c in t.columns):
@@ -470,6 +521,26 @@ def run_risk(
 def _measured(policy: Policy) -> set[str]:
     """The columns a risk report depends on: quasi-identifiers and sensitive columns."""
     return {*policy.quasi, *policy.sensitive}
+
+
+def _refuse_reading_options(engine: str, options: ReadOptions) -> None:
+    """The out-of-core engines read the file themselves, guessing its delimiter.
+
+    Raises:
+        DataError: a reading option is given (on the command line or under ``data:``),
+            which that engine would not follow.
+    """
+    given = [
+        f"--{key.replace('_', '-')}"
+        for key in ("delimiter", "decimal", "encoding", "header_row")
+        if getattr(options, key) is not None
+    ]
+    if given:
+        raise DataError(
+            f"the {engine} engine reads the file itself and cannot follow {', '.join(given)} "
+            "(or the same keys under data: in the policy); convert the file to UTF-8 CSV "
+            "with a header in row 1, or run without --engine"
+        )
 
 
 def _risk_out_of_core(
@@ -561,6 +632,7 @@ def run_release(
     out: Path,
     *,
     sheet: str | None = None,
+    reading: ReadOptions | None = None,
     force: bool = False,
     key_file: Path | None = None,
     seed: int | None = None,
@@ -578,7 +650,7 @@ def run_release(
     from sdc.release.signing import load_signing_key
 
     signer = load_signing_key(sign) if sign is not None else None
-    table, policy = load_inputs(data, policy_path, sheet=sheet)
+    table, policy = load_inputs(data, policy_path, sheet=sheet, reading=reading)
     counter = counting_engine(policy, engine, spark_master)
     return release(
         table,
@@ -599,6 +671,7 @@ def run_check(
     *,
     data: Path | None = None,
     sheet: str | None = None,
+    reading: ReadOptions | None = None,
     trust: Path | None = None,
 ) -> CheckResult:
     """``sdc check``: verify a bundle against a policy, its input and its signature.
@@ -613,7 +686,8 @@ def run_check(
 
     trusted = load_public_key(trust) if trust is not None else None
     policy = load_policy(policy_path)
-    table = read_table(data, sheet=sheet) if data is not None else None
+    options = reading_for(policy, sheet, reading)
+    table = read_table(data, options=options) if data is not None else None
     return check_bundle(bundle, policy, table, trust=trusted)
 
 
