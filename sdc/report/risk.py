@@ -488,7 +488,11 @@ def risk_context(
         "verdict_ok": _verdicts(stage)[0],
         "verdict_over": _verdicts(stage)[1],
         "breaches": [
-            {"name": breach_label(b.name), "value": _fmt(b.value), "limit": _fmt(b.limit)}
+            {
+                "name": breach_label(b.name),
+                "value": _fmt(b.value) + b.subject,
+                "limit": _fmt(b.limit),
+            }
             for b in report.breaches
         ],
         "rows": summary_rows(report),

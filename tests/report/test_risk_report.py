@@ -165,3 +165,14 @@ def test_global_threshold_finding() -> None:
     th = RiskThresholds(max_global_risk=0.5)
     text = risk_text(assess_risk(even, quasi=["a"], suda=False, thresholds=th))
     assert "need treatment" not in text
+
+
+def test_the_html_breach_names_its_column() -> None:
+    from sdc.report import risk_html
+    from sdc.risk import RiskThresholds, assess_risk
+
+    frame = pd.DataFrame({"a": ["x"] * 6, "b": ["y"] * 6, "hiv": ["neg"] * 6})
+    report = assess_risk(
+        frame, quasi=["a", "b"], sensitive=["hiv"], thresholds=RiskThresholds(k=2, l=2), suda=False
+    )
+    assert "<li><strong>l</strong>: 1 for hiv (limit 2)</li>" in risk_html(report, title="t")
