@@ -795,3 +795,17 @@ def write_text_new(path: Path, text: str, *, mode: int = 0o644) -> None:
         except BaseException:
             path.unlink(missing_ok=True)  # no half-written file
             raise
+
+
+def fsync_folder(folder: Path) -> None:
+    """Make a new file's name durable too (best effort: not every system allows it)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

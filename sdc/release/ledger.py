@@ -47,6 +47,7 @@ from typing import Any
 from sdc.budget import Budget, format_number
 from sdc.errors import BudgetExceeded, DataError, PolicyError
 from sdc.fingerprint import Fingerprint, RowSketch
+from sdc.io import fsync_folder
 
 #: Environment variable naming the ledger file.
 LEDGER_ENV = "SDC_LEDGER"
@@ -570,7 +571,7 @@ class Ledger:
                 fh.flush()
                 os.fsync(fh.fileno())
             if created:
-                _fsync_folder(self.path.parent)
+                fsync_folder(self.path.parent)
         except IsADirectoryError as exc:
             raise self._folder_error() from exc
         except OSError as exc:
@@ -754,20 +755,6 @@ def _torn_note(path: Path, lineno: int, size: int) -> str:
         f"{path} line {lineno}: a partial last line ({size} bytes) left by an interrupted "
         "write was ignored; it held no completed record and the next write removes it"
     )
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make a new file's name durable too (best effort: not every system allows it)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def ledger_for(given: Path | None, policy_folder: Path | None) -> Ledger:

@@ -40,7 +40,7 @@ from sdc.anonymize.identifiers import load_pseudonym_key, new_pseudonym_key
 from sdc.budget import Budget
 from sdc.errors import DataError, PolicyError, PolicyNotMet
 from sdc.fingerprint import Fingerprint, content_fingerprint
-from sdc.io import Table, write_csv, write_parquet, write_text
+from sdc.io import Table, fsync_folder, write_csv, write_parquet, write_text
 from sdc.policy import Policy
 from sdc.release.bundle import MANIFEST, check_target, output_hashes, staged_folder, write_json
 from sdc.release.ledger import Ledger, LedgerEntry, ledger_for
@@ -545,16 +545,7 @@ def _seal(out: Path) -> None:
     """Put the manifest in place, last: only now is ``out`` a complete bundle."""
     pending = out / PENDING_MANIFEST
     os.replace(pending, out / MANIFEST)
-    try:
-        fd = os.open(out, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    fsync_folder(out)
 
 
 def _ledger_facts(ledger: Ledger, policy: Policy, entry: LedgerEntry | None) -> dict[str, Any]:
