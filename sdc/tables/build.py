@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from sdc.budget import Budget
-from sdc.errors import DataError, PolicyError
+from sdc.errors import DataError, PolicyError, PolicyNotMet
 from sdc.risk.engines.base import CountingEngine, DataSource
 from sdc.tables._cube import TOTAL, Cube, build_dimension, categories_of, encode_leaves
 from sdc.tables.dp import DpCells, dp_cells, dp_cells_from_aggregates, sum_step, truncate_units
@@ -37,6 +37,7 @@ from sdc.tables.rounding import controlled_rounding, random_rounding
 from sdc.tables.rules import CellStats, compute_stats, primary_cells, stats_from_groups
 from sdc.tables.spec import TableSpec
 from sdc.tables.suppression import (
+    SolverFailed,
     SuppressionProblem,
     audit_pattern,
     secondary_suppression,
@@ -415,9 +416,8 @@ def build_table(
         lpl=prim.lpl,
         cost=cost,
     )
-    suppressed = secondary_suppression(problem, time_limit=time_limit)
+    suppressed, audit = _protect(problem, labels, time_limit)
     flags = np.where(prim.primary, "primary", np.where(suppressed, "secondary", "published"))
-    audit = _audit_problem(problem, suppressed, labels)
     value = np.where(suppressed, np.nan, published)
     mechanism = (
         f"rules {_describe_rules(spec)}: {int(prim.primary.sum())} sensitive cells; "
@@ -450,6 +450,22 @@ def build_table(
         _suppressed=suppressed,
         _labels=labels,
     )
+
+
+def _protect(
+    problem: SuppressionProblem, labels: pd.DataFrame, time_limit: float
+) -> tuple[np.ndarray, tuple[CellInterval, ...]]:
+    """Secondary suppression and the interval audit; solver trouble names the cell."""
+    try:
+        suppressed = secondary_suppression(problem, time_limit=time_limit)
+        return suppressed, _audit_problem(problem, suppressed, labels)
+    except SolverFailed as exc:
+        cell = " × ".join(str(v) for v in labels.iloc[exc.cell])
+        raise PolicyNotMet(
+            f"the LP solver could not bound the cell {cell} of this table, so its protection "
+            "cannot be proven; nothing was published. Publish it in coarser units or "
+            "categories, or use rounding"
+        ) from exc
 
 
 def _n_top(spec: TableSpec) -> int:

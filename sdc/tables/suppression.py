@@ -38,6 +38,12 @@ from scipy.sparse.csgraph import connected_components
 from sdc.errors import PolicyNotMet
 
 _TOL = 1e-7
+# Reduced costs below this (the LP's objective coefficient is 1) are solver noise.
+_RED_TOL = 1e-9
+# How far (in units of the cell's own size) the attacker LP first lets each cell move; where
+# that binds, the next, up to no cut at all. Solving in the cell's own units keeps a table with
+# cents beside 1e12 well conditioned.
+_CLIPS = (1e4, 1e8, 1e12, np.inf)
 
 
 @dataclass(frozen=True)
@@ -76,11 +82,6 @@ class Reach:
 
     lower: float
     upper: float
-
-
-def _scale(problem: SuppressionProblem) -> float:
-    finite = np.abs(problem.values[np.isfinite(problem.values)])
-    return float(max(1.0, finite.max(initial=0.0)))
 
 
 try:  # HiGHS' own API as scipy ships it: lets the attacker LPs be re-solved warm.
@@ -126,7 +127,6 @@ class Attacker:
 
     def _model(self) -> Any:
         assert _highs_core is not None
-        inf = _highs_core.kHighsInf
         h = _highs_core._Highs()
         h.setOptionValue("output_flag", False)
         h.setOptionValue("presolve", "off")
@@ -138,8 +138,8 @@ class Attacker:
         lp.num_col_ = n
         lp.num_row_ = m
         lp.col_cost_ = np.zeros(n)
-        lp.col_lower_ = np.where(np.isfinite(self.lo), self.lo, -inf)
-        lp.col_upper_ = np.where(np.isfinite(self.hi), self.hi, inf)
+        lp.col_lower_ = np.zeros(n)
+        lp.col_upper_ = np.zeros(n)
         lp.row_lower_ = np.zeros(m)
         lp.row_upper_ = np.zeros(m)
         lp.a_matrix_.format_ = _highs_core.MatrixFormat.kColwise
@@ -149,10 +149,29 @@ class Attacker:
         h.passModel(lp)
         return h
 
-    def _solve(self, pos: int, direction: int) -> tuple[float, np.ndarray | None]:
-        """Minimise ``-direction * z[pos]``: returns (reach, row duals) or (inf, None)."""
+    def _bounds(self, scale: float, clip: float) -> tuple[np.ndarray, np.ndarray]:
+        """The cells' ranges in units of ``scale``, cut to ``[-clip, clip]``."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            lo = np.maximum(self.lo / scale, -clip)
+            hi = np.minimum(self.hi / scale, clip)
+        return lo, hi
+
+    def _solve(
+        self, pos: int, direction: int, lo: np.ndarray, hi: np.ndarray
+    ) -> tuple[float, np.ndarray | None]:
+        """Maximise ``direction * z[pos]`` within ``[lo, hi]``: (reach, row duals) or (inf, None).
+
+        Raises:
+            SolverFailed: if neither HiGHS' own API nor :func:`scipy.optimize.linprog` solves
+                the LP (``z = 0`` is always feasible, so this is numerical trouble).
+        """
         if self._highs is not None:
+            assert _highs_core is not None
             h = self._highs
+            inf = _highs_core.kHighsInf
+            idx = np.arange(len(self.cells), dtype=np.int32)
+            lo_h = np.where(np.isfinite(lo), lo, -inf)
+            h.changeColsBounds(len(idx), idx, lo_h, np.where(np.isfinite(hi), hi, inf))
             h.changeColCost(pos, -float(direction))
             h.run()
             status = h.getModelStatus()
@@ -162,23 +181,41 @@ class Attacker:
             ms = _highs_core.HighsModelStatus
             if status in (ms.kUnbounded, ms.kUnboundedOrInfeasible):
                 return np.inf, None
-            if status != ms.kOptimal:  # pragma: no cover - a feasible LP must solve
-                raise RuntimeError(f"attacker LP failed: {h.modelStatusToString(status)}")
-            return reach, dual
+            if status == ms.kOptimal:
+                return reach, dual
+            h.clearSolver()  # a stale basis can mislead: fall back to a cold solve
         obj = np.zeros(len(self.cells))
         obj[pos] = -float(direction)
-        bounds = np.column_stack([self.lo, self.hi])
         res = linprog(
-            obj, A_eq=self.a, b_eq=np.zeros(len(self.rows)), bounds=bounds, method="highs"
+            obj,
+            A_eq=self.a,
+            b_eq=np.zeros(len(self.rows)),
+            bounds=np.column_stack([lo, hi]),
+            method="highs",
         )
         if res.status == 3:
             return np.inf, None
-        if res.status != 0:  # pragma: no cover - a feasible LP must solve
-            raise RuntimeError(f"attacker LP failed: {res.message}")
+        if res.status != 0:
+            raise SolverFailed(int(self.cells[pos]), str(res.message))
         return float(-res.fun), np.asarray(res.eqlin.marginals, dtype=float)
 
-    def reach(self, cell: int, direction: int) -> tuple[float, np.ndarray | None]:
+    def reach(
+        self, cell: int, direction: int, *, scale: float | None = None, enough: float = np.inf
+    ) -> tuple[float, np.ndarray | None]:
         """How far ``cell`` can move up (+1) or down (-1), and the cut that bounds it.
+
+        The LP is solved in units of ``scale`` (the cell's protection level or its own
+        size), with every range first cut to ``_CLIPS[0]`` such units: a table holding
+        cents beside 1e12 stays well conditioned. Where a cut range binds, the range grows
+        and the LP is solved again; a solution whose dual bound (computed with the true
+        ranges) equals its reach is the true optimum, so the reach is exact.
+
+        Args:
+            cell: flat index of a suppressed cell of this set.
+            direction: +1 for the upper reach, -1 for the lower reach.
+            scale: the unit of the LP (default: the cell's size or protection level).
+            enough: stop as soon as the reach is known to be at least this (the protection
+                level); the returned reach is then a lower bound and the cut is ``None``.
 
         Returns:
             ``(reach, cut)``: the largest feasible move (``inf`` if unbounded) and, when
@@ -195,9 +232,25 @@ class Attacker:
             coef = np.zeros(problem.n_cells)
             coef[cell] = reach
             return reach, coef
-        reach, dual = self._solve(pos, direction)
-        if dual is None:
-            return np.inf, None
+        unit = float(scale) if scale is not None and scale > 0 else _unit(problem, cell)
+        for clip in _CLIPS:
+            lo, hi = self._bounds(unit, clip)
+            reach, dual = self._solve(pos, direction, lo, hi)
+            if dual is None:
+                return np.inf, None
+            reach *= unit
+            if reach >= enough * (1 - 1e-9):
+                return reach, None
+            cut = self._cut(cell, direction, dual, reach, unit)
+            if cut is not None:
+                return reach, cut
+        raise SolverFailed(cell, "no dual bound matches the reach")
+
+    def _cut(
+        self, cell: int, direction: int, dual: np.ndarray, reach: float, unit: float
+    ) -> np.ndarray | None:
+        """The dual cut over the true ranges, if it proves ``reach`` (else ``None``)."""
+        problem = self.problem
         rel = problem.relations
         c_full = np.zeros(problem.n_cells)
         c_full[cell] = -float(direction)
@@ -206,15 +259,31 @@ class Attacker:
             y[self.rows] = sign * dual
             red = c_full - rel.T @ y
             with np.errstate(invalid="ignore"):
-                coef = np.where(red > _TOL, red * self.cap_down, 0.0) + np.where(
-                    red < -_TOL, -red * self.cap_up, 0.0
+                coef = np.where(red > _RED_TOL, red * self.cap_down, 0.0) + np.where(
+                    red < -_RED_TOL, -red * self.cap_up, 0.0
                 )
             bound = float(coef[self.cells].sum())
-            if np.isfinite(bound) and abs(bound - reach) <= 1e-6 * max(1.0, abs(reach)):
-                return reach, coef
-        raise RuntimeError(  # pragma: no cover - both dual sign conventions are tried
-            "attacker LP: could not derive a valid cut from the dual"
-        )
+            if np.isfinite(bound) and abs(bound - reach) <= 1e-6 * max(abs(reach), unit):
+                return coef
+        return None
+
+
+class SolverFailed(RuntimeError):
+    """An attacker LP the solver could not settle (numerical trouble), naming the cell."""
+
+    def __init__(self, cell: int, reason: str) -> None:
+        super().__init__(f"attacker LP for cell {cell} failed: {reason}")
+        self.cell = cell
+
+
+def _unit(problem: SuppressionProblem, cell: int) -> float:
+    """The natural size of a cell: its protection level, else its value, else the median."""
+    size = max(abs(float(problem.values[cell])), float(problem.upl[cell]), float(problem.lpl[cell]))
+    if size > 0 and np.isfinite(size):
+        return size
+    vals = np.abs(problem.values[np.isfinite(problem.values)])
+    vals = vals[vals > 0]
+    return float(np.median(vals)) if len(vals) else 1.0
 
 
 def cell_reach(
@@ -249,7 +318,7 @@ def _row_cuts(problem: SuppressionProblem) -> list[tuple[np.ndarray, np.ndarray,
     cap_up = problem.upper - problem.values
     for p in np.flatnonzero(problem.primary):
         for direction, level in ((1, problem.upl[p]), (-1, problem.lpl[p])):
-            if level <= _TOL:
+            if level <= 0:
                 continue
             rows = csc.indices[csc.indptr[p] : csc.indptr[p + 1]]
             for r in rows:
@@ -341,7 +410,6 @@ def secondary_suppression(
         return np.zeros(n, dtype=bool)
     _check_levels(problem)
     csc = problem.relations.tocsc()
-    scale = _scale(problem)
     cut_rows: list[np.ndarray] = []
     cut_cols: list[np.ndarray] = []
     cut_vals: list[np.ndarray] = []
@@ -349,7 +417,7 @@ def secondary_suppression(
     seen: set[bytes] = set()
 
     def add_cut(cols: np.ndarray, vals: np.ndarray, rhs: float) -> bool:
-        keep = vals > _TOL * scale
+        keep = vals > _RED_TOL * rhs  # relative to the cell's own level
         cols, vals = cols[keep], vals[keep] / rhs
         key = np.round(vals, 9).tobytes() + cols.tobytes()
         if key in seen:
@@ -397,13 +465,14 @@ def secondary_suppression(
         attackers = _attackers(problem, suppressed, csc, prim_idx)
         for p in prim_idx:
             for direction, level in ((1, problem.upl[p]), (-1, problem.lpl[p])):
-                if level <= _TOL:
+                if level <= 0:
                     continue
-                reach, coef = attackers[int(p)].reach(int(p), direction)
-                if reach >= level - 1e-7 * max(1.0, level):
+                reach, coef = attackers[int(p)].reach(
+                    int(p), direction, scale=float(level), enough=float(level)
+                )
+                if coef is None or reach >= level * (1 - 1e-7):
                     continue
                 violated += 1
-                assert coef is not None
                 coef = np.minimum(coef, level)
                 idx = np.flatnonzero(coef)
                 add_cut(idx, coef[idx], float(level))
@@ -418,8 +487,9 @@ def secondary_suppression(
 def _check_levels(problem: SuppressionProblem) -> None:
     """Refuse protection levels beyond a cell's a priori range (no pattern can meet them)."""
     p = problem.primary
-    too_low = problem.lpl[p] > (problem.values - problem.lower)[p] + _TOL
-    too_high = problem.upl[p] > (problem.upper - problem.values)[p] + _TOL
+    slack = _TOL * np.maximum(np.abs(problem.values[p]), 1e-300)
+    too_low = problem.lpl[p] > (problem.values - problem.lower)[p] + slack
+    too_high = problem.upl[p] > (problem.upper - problem.values)[p] + slack
     if too_low.any() or too_high.any():
         raise PolicyNotMet(
             "a sensitive cell's protection level exceeds its possible range; "

@@ -330,3 +330,99 @@ def test_time_limit_is_reported() -> None:
     p = _chain_problem([3, 10, 7, 20], [True, False, False, False], [2, 0, 0, 0])
     with pytest.raises(PolicyNotMet, match="did not finish within 0 s"):
         secondary_suppression(p, time_limit=0.0)
+
+
+# --- magnitudes in any unit (cents beside 1e12) ---------------------------------------
+
+
+def _enterprises(seed: int, n: int, tiny: float | None = None) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    regions = [f"R{i:02d}" for i in range(12)]
+    region = rng.choice(regions, n, p=np.r_[np.full(11, 0.07), 0.23])
+    sector = rng.choice([f"S{i:02d}" for i in range(30)], n, p=rng.dirichlet(np.full(30, 0.6)))
+    turnover = np.round(np.exp(rng.normal(14, 2.2, n)), 2)  # currency units, with cents
+    df = pd.DataFrame({"region": region, "sector": sector, "turnover": turnover})
+    if tiny is not None:  # one enterprise alone in its cell, worth `tiny`
+        extra = pd.DataFrame({"region": ["R00"], "sector": ["S99"], "turnover": [tiny]})
+        big = pd.DataFrame({"region": ["R01"], "sector": ["S99"], "turnover": [1e12]})
+        df = pd.concat([df, extra, big, big.assign(region="R02")], ignore_index=True)
+    return df
+
+
+def _independent_audit(t: object) -> None:
+    """For every primary and direction, an intruder's table that moves it by its level.
+
+    Solved afresh with scipy's linprog in deviations from the true table, in units of the
+    cell's level, then checked by hand: the relations hold and the bounds are respected,
+    so the witness is a table the intruder cannot rule out.
+    """
+    problem, suppressed = t._problem, t._suppressed  # type: ignore[attr-defined]
+    sup = np.flatnonzero(suppressed)
+    a = problem.relations[:, sup]
+    for p in np.flatnonzero(problem.primary):
+        for direction, level in ((1, problem.upl[p]), (-1, problem.lpl[p])):
+            if level <= 0:
+                continue
+            unit = float(level)
+            lo = np.maximum(-problem.values[sup] / unit, -1e6)
+            hi = np.full(len(sup), 1e6)
+            obj = np.zeros(len(sup))
+            obj[np.searchsorted(sup, p)] = -direction
+            res = linprog(
+                obj, A_eq=a, b_eq=np.zeros(a.shape[0]), bounds=np.c_[lo, hi], method="highs"
+            )
+            assert res.status == 0, res.message
+            z = res.x
+            assert np.abs(a @ z).max(initial=0.0) <= 1e-6
+            assert (z >= lo - 1e-9).all() and (z <= hi + 1e-9).all()
+            assert direction * z[np.searchsorted(sup, p)] >= 1 - 1e-6, (p, direction)
+
+
+def test_tiny_cell_beside_a_huge_one_is_protected() -> None:
+    # The issue's reproduction: a primary of 100 (a protection level ~1e-7 of the largest
+    # cell) used to give an empty cut "0 >= 1" and a false refusal.
+    rows = []
+    rng = np.random.default_rng(1)
+    for r in "ABCDEFGHIJ":
+        for s in ("s1", "s2"):
+            values = [100.0] if (r, s) == ("A", "s1") else list(rng.uniform(4e7, 9e7, 6))
+            rows += [(r, s, v) for v in values]
+    df = pd.DataFrame(rows, columns=["region", "sector", "turnover"])
+    t = build_table(df, TableSpec(by=("region", "sector"), sum="turnover", dominance=(1, 0.8)))
+    assert t.passed and t.flag_counts["primary"] == 1 and t.flag_counts["secondary"] == 3
+    _independent_audit(t)
+
+
+def test_turnover_of_50000_enterprises_in_currency_units() -> None:
+    df = _enterprises(7, 50_000)
+    assert df["turnover"].sum() > 1e11
+    t = build_table(df, TableSpec(by=("region", "sector"), sum="turnover", dominance=(1, 0.8)))
+    assert t.passed and t.flag_counts["primary"] > 10
+    _independent_audit(t)
+
+
+def test_cents_beside_1e12_in_one_table() -> None:
+    df = _enterprises(3, 5_000, tiny=0.05)
+    t = build_table(df, TableSpec(by=("region", "sector"), sum="turnover", dominance=(1, 0.8)))
+    cells = {c.cell: c for c in t.audit}
+    assert ("R00", "S99") in cells and cells[("R00", "S99")].flag == "primary"
+    assert t.passed
+    _independent_audit(t)
+
+
+def test_solver_trouble_names_the_cell(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Failed:
+        status, message = 4, "numerical difficulties"
+
+    monkeypatch.setattr(supp, "_highs_core", None)
+    monkeypatch.setattr(supp, "linprog", lambda *a, **k: Failed())
+    df = microdata(
+        {("A", "M"): 2, ("A", "F"): 10, ("B", "M"): 12, ("B", "F"): 15}, ("village", "sex")
+    )
+    with pytest.raises(PolicyNotMet) as err:
+        build_table(df, TableSpec(by=("village", "sex"), count=True, min_cell=5))
+    assert str(err.value) == (
+        "the LP solver could not bound the cell A × M of this table, so its protection "
+        "cannot be proven; nothing was published. Publish it in coarser units or "
+        "categories, or use rounding"
+    )
