@@ -282,7 +282,7 @@ class DpOptions(_Model):
 class TableOutput(_Model):
     """One table to publish."""
 
-    by: Annotated[list[str], Field(min_length=1, max_length=4)]
+    by: Annotated[list[str], Field(min_length=1)]
     name: str | None = None
     hierarchical: bool = False
     count: bool = False

@@ -154,12 +154,7 @@ def table_hierarchies(policy: Policy, index: int) -> dict[str, dict[str, str]] |
         hierarchy = policy.hierarchy(column) if column in policy.columns else None
         if hierarchy is None:
             continue
-        links: dict[str, str] = {}
-        for level in range(hierarchy.levels - 1):
-            if len(hierarchy.labels(level + 1)) <= 1:
-                break  # the top level (usually '*') is the table's own Total
-            for row in hierarchy.rows:
-                links[row[level]] = row[level + 1]
+        links = _hierarchy_links(hierarchy)
         if links:
             found[column] = links
     if not found:
@@ -168,6 +163,23 @@ def table_hierarchies(policy: Policy, index: int) -> dict[str, dict[str, str]] |
             "margins need a by column with recode: {map: FILE} of three or more levels"
         )
     return found
+
+
+def _hierarchy_links(hierarchy: Hierarchy) -> dict[str, str]:
+    """Child -> parent labels of a hierarchy file below its top.
+
+    A label repeated on the next level (``A;A;*``: A has no sub-levels) is one node, so an
+    unbalanced hierarchy gives leaves at different depths.
+    """
+    links: dict[str, str] = {}
+    for level in range(hierarchy.levels - 1):
+        if len(hierarchy.labels(level + 1)) <= 1:
+            break  # the top level (usually '*') is the table's own Total
+        for row in hierarchy.rows:
+            child, par = str(row[level]), str(row[level + 1])
+            if child != par:  # the loader already refuses a value with two parents
+                links[child] = par
+    return links
 
 
 def table_spec(policy: Policy, index: int) -> TableSpec:

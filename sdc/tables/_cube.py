@@ -73,16 +73,22 @@ def build_dimension(
 ) -> Dimension:
     """Build a dimension from its categories and an optional hierarchy.
 
+    The hierarchy may be unbalanced (leaves at different depths: ``Ba -> B`` beside an ``A``
+    with no parent); a category without a parent is a child of ``Total``. A label that is
+    its own parent (``A;A;*`` in an ARX file) stands for one node on several levels. A
+    node's ``level`` is its height (0 for categories, one more than its highest child), and
+    ``ancestors[lev]`` holds, for each category, its highest ancestor-or-self whose level is
+    at most ``lev``: every node then gathers exactly the records of its categories.
+
     Args:
         name: the column name.
         categories: the leaf categories, in output order.
         hierarchy: child -> parent labels, possibly chained over several levels (village ->
-            district -> region). Every category must reach the top in the same number of
-            steps (a balanced hierarchy); the top nodes are summed into ``Total``.
+            district -> region).
 
     Raises:
-        PolicyError: for an unbalanced hierarchy, a category without a parent, or a label
-            used on two levels.
+        PolicyError: for a cycle, a parent called ``Total``, or a category that is also
+            the margin of other categories.
         DataError: if a category is called ``Total``.
     """
     cats = [str(c) for c in categories]
@@ -91,75 +97,66 @@ def build_dimension(
             f"column {name!r} has a category named {TOTAL!r}, which is reserved for margins; "
             "recode it first"
         )
-    levels: list[list[str]] = [cats]
-    seen: set[str] = set(cats)
-    if hierarchy:
-        current = cats
-        while True:
-            mapped = [c in hierarchy for c in current]
-            if not any(mapped):
-                break
-            if not all(mapped):
-                missing = [c for c, m in zip(current, mapped, strict=True) if not m][:3]
-                raise PolicyError(
-                    f"hierarchy of {name!r}: {missing} have no parent while other values of the "
-                    "same level do; give every value of a level a parent (a balanced hierarchy)"
-                )
-            parents = list(dict.fromkeys(str(hierarchy[c]) for c in current))
-            if TOTAL in parents:
-                raise PolicyError(f"hierarchy of {name!r}: {TOTAL!r} is reserved for the margin")
-            # A label met again (also every cycle) would make the margins ambiguous.
-            clash = seen.intersection(parents)
-            if clash:
-                raise PolicyError(
-                    f"hierarchy of {name!r}: {sorted(clash)[:3]} appear on two levels; "
-                    "labels must be unique across levels"
-                )
-            seen.update(parents)
-            levels.append(parents)
-            current = parents
-    # Post-order: each node after its descendants, Total last.
-    n_levels = len(levels) + 1
-    child_lists: list[dict[str, list[str]]] = []
-    for lev in range(1, len(levels)):
-        kids: dict[str, list[str]] = {p: [] for p in levels[lev]}
-        for c in levels[lev - 1]:
-            kids[str(hierarchy[c])].append(c)  # type: ignore[index]
-        child_lists.append(kids)
-    order: list[tuple[int, str]] = []
+    links = {str(c): str(p) for c, p in (hierarchy or {}).items() if str(c) != str(p)}
+    paths = [_path_to_top(name, c, links) for c in cats]
+    kids: dict[str, list[str]] = {TOTAL: []}
+    for path in paths:
+        for child, par in zip(path, [*path[1:], TOTAL], strict=True):
+            siblings = kids.setdefault(par, [])
+            if child not in siblings:
+                siblings.append(child)
+    clash = [c for c in cats if c in kids]
+    if clash:
+        raise PolicyError(
+            f"hierarchy of {name!r}: {clash[:3]} are categories of the data and also margins "
+            "of other categories; rename the margin in the hierarchy file"
+        )
+    height: dict[str, int] = {}
 
-    def visit(lev: int, label: str) -> None:
-        if lev > 0:
-            for child in child_lists[lev - 1][label]:
-                visit(lev - 1, child)
-        order.append((lev, label))
+    def visit(label: str) -> None:
+        for child in kids.get(label, []):
+            visit(child)
+        height[label] = 1 + max((height[k] for k in kids.get(label, [])), default=-1)
+        order.append(label)
 
-    for top in levels[-1]:
-        visit(len(levels) - 1, top)
-    order.append((n_levels - 1, TOTAL))
-    index = {key: i for i, key in enumerate(order)}
+    order: list[str] = []
+    visit(TOTAL)
+    index = {label: i for i, label in enumerate(order)}
     parent = np.full(len(order), -1, dtype=np.int64)
-    for (lev, label), i in index.items():
-        if lev == n_levels - 1:
-            continue
-        if lev == len(levels) - 1:
-            parent[i] = index[(n_levels - 1, TOTAL)]
-        else:
-            parent[i] = index[(lev + 1, str(hierarchy[label]))]  # type: ignore[index]
-    level = np.array([lev for lev, _ in order], dtype=np.int64)
-    leaf_nodes = np.array([index[(0, c)] for c in cats], dtype=np.int64)
+    for par, children in kids.items():
+        parent[[index[c] for c in children]] = index[par]
+    level = np.array([height[label] for label in order], dtype=np.int64)
+    leaf_nodes = np.array([index[c] for c in cats], dtype=np.int64)
+    n_levels = int(level[index[TOTAL]]) + 1
     ancestors = np.empty((n_levels, len(cats)), dtype=np.int64)
     ancestors[0] = leaf_nodes
     for lev in range(1, n_levels):
-        ancestors[lev] = parent[ancestors[lev - 1]]
+        up = parent[ancestors[lev - 1]]
+        ancestors[lev] = np.where(level[np.maximum(up, 0)] <= lev, up, ancestors[lev - 1])
     return Dimension(
         name=name,
-        labels=tuple(label for _, label in order),
+        labels=tuple(order),
         parent=parent,
         level=level,
         leaf_nodes=leaf_nodes,
         ancestors=ancestors,
     )
+
+
+def _path_to_top(name: str, category: str, links: Mapping[str, str]) -> list[str]:
+    """The category and its ancestors below ``Total``, refusing cycles and ``Total``."""
+    path = [category]
+    while path[-1] in links:
+        up = links[path[-1]]
+        if up == TOTAL:
+            raise PolicyError(f"hierarchy of {name!r}: {TOTAL!r} is reserved for the margin")
+        if up in path:
+            raise PolicyError(
+                f"hierarchy of {name!r}: {path[path.index(up) :]} lead back to {up!r} "
+                "(a cycle); every value needs one chain of parents up to the top"
+            )
+        path.append(up)
+    return path
 
 
 @dataclass(frozen=True)
@@ -230,10 +227,13 @@ class Cube:
         vals: list[np.ndarray] = []
         n_rows = 0
         for axis, d in enumerate(self.dims):
-            others = [range(s) for i, s in enumerate(shape) if i != axis]
-            combos = list(itertools.product(*others))
-            other_grid = np.array(combos, dtype=np.int64).reshape(len(combos), len(shape) - 1)
-            n_other = other_grid.shape[0]
+            other_shape = tuple(s for i, s in enumerate(shape) if i != axis)
+            n_other = int(np.prod(other_shape))
+            other_grid = (
+                np.stack(np.unravel_index(np.arange(n_other), other_shape), axis=1)
+                if other_shape
+                else np.zeros((1, 0), dtype=np.int64)
+            )
             for node, kids in d.children().items():
                 members = np.concatenate([[node], kids])
                 signs = np.concatenate([[1.0], -np.ones(len(kids))])

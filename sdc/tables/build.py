@@ -48,6 +48,10 @@ Hierarchies = Mapping[str, Mapping[str, str]]
 Codebook = Mapping[str, Sequence[Any]]
 
 
+# The most cells (margins included) one table may have: its relations and LPs stay in memory.
+MAX_CELLS = 2_000_000
+
+
 @dataclass(frozen=True)
 class CellInterval:
     """What an intruder can learn about one suppressed cell.
@@ -347,6 +351,11 @@ def build_table(
         check_finite(df, spec)
         frame = df
     cube = _dimensions(frame, spec, codebook, hierarchies)
+    if cube.n_cells > MAX_CELLS:
+        raise PolicyError(
+            f"table {spec.table_name} would have {cube.n_cells:,} cells with its margins (at "
+            f"most {MAX_CELLS:,}); use fewer 'by' variables or coarser categories"
+        )
     labels = cube.labels()
     stat = spec.statistic
     if spec.dp is not None:
@@ -735,7 +744,7 @@ def _audit_tidy(
     for col in by:
         labels = [str(v) for v in dict.fromkeys(tidy[col].astype(str))]
         hier = dict(hierarchies.get(col, {})) if hierarchies else {}
-        parents = set(hier.values())
+        parents = {par for child, par in hier.items() if child != par}
         leaves = [v for v in labels if v != TOTAL and v not in parents]
         dims.append(build_dimension(col, leaves, hier or None))
     cube = Cube(tuple(dims))

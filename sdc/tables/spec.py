@@ -129,7 +129,8 @@ class TableSpec:
     Exactly one statistic: ``count=True``, ``sum="col"`` or ``mean="col"``.
 
     Attributes:
-        by: 1 to 4 classification variables.
+        by: one or more classification variables (the cells, margins included, must
+            number at most ``sdc.tables.build.MAX_CELLS``).
         count: a frequency table (weighted with ``weight``).
         sum: the variable summed in a magnitude table.
         mean: the variable averaged in a magnitude table.
@@ -172,8 +173,8 @@ class TableSpec:
         by = (self.by,) if isinstance(self.by, str) else tuple(self.by)
         object.__setattr__(self, "by", by)
         where = f"table by {list(by)}"
-        if not 1 <= len(by) <= 4:
-            raise PolicyError(f"{where}: a table has 1 to 4 'by' variables, got {len(by)}")
+        if not by:
+            raise PolicyError(f"{where}: a table needs at least one 'by' variable")
         if len(set(by)) != len(by):
             raise PolicyError(f"{where}: a 'by' variable is listed twice")
         n_stats = int(bool(self.count)) + int(self.sum is not None) + int(self.mean is not None)

@@ -72,3 +72,25 @@ def test_hierarchical_needs_a_hierarchy(tmp_path: Path) -> None:
 def test_flat_tables_have_no_hierarchy(tmp_path: Path) -> None:
     policy = parse_policy(POLICY.replace(", hierarchical: true", ""), source=tmp_path / "p.yaml")
     assert table_hierarchies(policy, 0) is None
+
+
+def test_unbalanced_hierarchy_file_releases_and_checks(tmp_path: Path) -> None:
+    # A and C have no sub-levels: ARX writes them on every level (A;A;*).
+    (tmp_path / "village.csv").write_text("A;A;*\nB1;B;*\nB2;B;*\nC;C;*\n")
+    counts = {("A", "f"): 9, ("A", "m"): 8, ("B1", "f"): 2, ("B1", "m"): 7}
+    counts |= {("B2", "f"): 6, ("B2", "m"): 5, ("C", "f"): 4, ("C", "m"): 9}
+    rows = [{"village": v, "sex": s} for (v, s), n in counts.items() for _ in range(n)]
+    pd.DataFrame(rows).to_csv(tmp_path / "survey.csv", index=False)
+    (tmp_path / "p.yaml").write_text(POLICY)
+    policy = parse_policy(POLICY, source=tmp_path / "p.yaml")
+    assert table_hierarchies(policy, 0) == {"village": {"B1": "B", "B2": "B"}}
+    release(
+        read_table(tmp_path / "survey.csv"),
+        policy,
+        tmp_path / "out",
+        ledger=Ledger(tmp_path / "l.jsonl"),
+    )
+    tidy = pd.read_csv(tmp_path / "out" / "tables" / "count_by_village_sex.csv")
+    assert sorted(set(tidy["village"])) == ["A", "B", "B1", "B2", "C", "Total"]
+    assert tidy.loc[(tidy["village"] == "B1") & (tidy["sex"] == "f"), "flag"].item() == "primary"
+    assert check_bundle(tmp_path / "out", policy).passed

@@ -39,8 +39,7 @@ def test_design_policy_entries() -> None:
 
 
 BAD: list[tuple[dict[str, Any], str]] = [
-    ({"by": [], "count": True}, r"1 to 4 'by' variables, got 0"),
-    ({"by": ["a", "b", "c", "d", "e"], "count": True}, r"1 to 4 'by' variables, got 5"),
+    ({"by": [], "count": True}, r"at least one 'by' variable"),
     ({"by": ["a", "a"], "count": True}, r"listed twice"),
     ({"by": ["a"]}, r"exactly one statistic"),
     ({"by": ["a"], "count": True, "sum": "x"}, r"exactly one statistic"),
