@@ -264,6 +264,22 @@ class Dominance(_Model):
     k: Annotated[float, Field(gt=0, le=1)]
 
 
+class PQ(_Model):
+    """The pq rule: prior knowledge of others' contributions within q, estimate within p."""
+
+    p: Annotated[float, Field(gt=0, lt=1)]
+    q: Annotated[float, Field(gt=0, le=1)]
+
+    @model_validator(mode="after")
+    def _p_below_q(self) -> PQ:
+        if self.p >= self.q:
+            raise ValueError(
+                "the pq rule needs p < q (p: the accuracy an intruder must not "
+                "reach; q: how well contributors know each other's values)"
+            )
+        return self
+
+
 class Rounding(_Model):
     """Rounding of counts to a base instead of suppression."""
 
@@ -292,6 +308,7 @@ class TableOutput(_Model):
     min_cell: Annotated[int, Field(ge=1)] | None = None
     dominance: Dominance | None = None
     p_percent: Annotated[float, Field(gt=0, lt=1)] | None = None
+    pq: PQ | None = None
     sensitive: str | None = None
     rounding: Rounding | None = None
     dp: DpOptions | None = None
@@ -303,7 +320,7 @@ class TableOutput(_Model):
             raise ValueError(
                 "a table has exactly one statistic: count: true, sum: COL or mean: COL"
             )
-        if self.dp is not None and (self.rounding or self.dominance or self.p_percent):
+        if self.dp is not None and (self.rounding or self.dominance or self.p_percent or self.pq):
             raise ValueError(
                 "a dp table needs no rounding or dominance rules: the noise protects it"
             )

@@ -121,6 +121,11 @@ def test_relative_paths_resolve_against_the_policy_file(tmp_path: Path) -> None:
             "p.yaml line 4: missing must be one of 'wildcard' or 'category' (got 'maybe')",
         ),
         (
+            "- {by: [village, sex], count: true, min_cell: 5}",
+            "- {by: [village, sex], sum: income, pq: {p: 0.5, q: 0.2}}",
+            "p.yaml line 32: the pq rule needs p < q (p: the accuracy an intruder must not reach; q: how well contributors know each other's values)",
+        ),
+        (
             "privacy: {",
             "privacy: {cap: 3, ",
             "p.yaml line 21: unknown key privacy.cap; valid keys: unit, budget, delta, contribution, dataset, ledger, guarantee",

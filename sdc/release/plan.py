@@ -215,6 +215,7 @@ def table_spec(policy: Policy, index: int) -> TableSpec:
         min_cell=entry.min_cell,
         dominance=(entry.dominance.n, entry.dominance.k) if entry.dominance else None,
         p_percent=entry.p_percent,
+        pq=(entry.pq.p, entry.pq.q) if entry.pq else None,
         group_share=(policy.thresholds.group_share or REPORTED_GROUP_SHARE)
         if entry.sensitive
         else None,

@@ -809,6 +809,12 @@ def _protection(t: ProtectedTable) -> str:
             f"cells where the second-largest contributor could estimate the largest within "
             f"{spec.p_percent:.0%} are suppressed"
         )
+    if spec.pq:
+        p, q = spec.pq
+        parts.append(
+            f"cells where a contributor who knows the others' values within {q:.0%} could "
+            f"estimate the largest within {p:.0%} are suppressed"
+        )
     if spec.group_share is not None and spec.sensitive:
         parts.append(
             f"cells where at least {spec.group_share:.0%} share one {spec.sensitive} are suppressed"

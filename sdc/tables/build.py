@@ -281,6 +281,8 @@ def _describe_rules(spec: TableSpec) -> str:
         parts.append(f"dominance n={spec.dominance[0]} k={spec.dominance[1]:g}")
     if spec.p_percent is not None:
         parts.append(f"p_percent {spec.p_percent:g}")
+    if spec.pq is not None:
+        parts.append(f"pq p={spec.pq[0]:g} q={spec.pq[1]:g}")
     if spec.group_share is not None:
         parts.append(f"group_share {spec.group_share:g} of {spec.sensitive}")
     return ", ".join(parts)
@@ -480,7 +482,7 @@ def _protect(
 def _n_top(spec: TableSpec) -> int:
     """How many largest contributions per cell the primary rules need."""
     n_top = spec.dominance[0] if spec.dominance is not None else 0
-    if spec.p_percent is not None:
+    if spec.p_percent is not None or spec.pq is not None:
         n_top = max(n_top, 2)
     return n_top
 

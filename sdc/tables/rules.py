@@ -166,6 +166,16 @@ def _cell_stats(
     )
 
 
+def _prior_knowledge_rules(spec: TableSpec) -> list[tuple[str, float]]:
+    """The p% and pq rules as (name, p / q): p% is the pq rule with q = 1."""
+    rules = []
+    if spec.p_percent is not None:
+        rules.append(("p_percent", spec.p_percent))
+    if spec.pq is not None:
+        rules.append(("pq", spec.pq[0] / spec.pq[1]))
+    return rules
+
+
 def primary_cells(
     cube: Cube, stats: CellStats, spec: TableSpec, lower: np.ndarray, weighted: bool
 ) -> PrimaryResult:
@@ -212,14 +222,16 @@ def primary_cells(
         mask = nonempty & (top_n > k * value + 1e-12 * np.abs(value))
         level = top_n / k - value
         flag(mask, level, level, "dominance")
-    if spec.p_percent is not None:
-        p = spec.p_percent
+    for name, ratio in _prior_knowledge_rules(spec):
+        # The second-largest contributor knows its own value and (pq) the others' within q:
+        # it estimates x1 as X - x2 - rest with an error of q * rest (rest = X - x1 - x2).
+        # The cell is sensitive when that error is below p * x1: q * rest < p * x1.
         x1 = stats.top[:, 0]
         x2 = stats.top[:, 1] if stats.top.shape[1] > 1 else np.zeros(n)
         rest = value - x1 - x2
-        mask = nonempty & (rest < p * x1 - 1e-12 * np.abs(value))
-        level = p * x1 - rest
-        flag(mask, level, level, "p_percent")
+        mask = nonempty & (rest < ratio * x1 - 1e-12 * np.abs(value))
+        level = ratio * x1 - rest
+        flag(mask, level, level, name)
     if spec.group_share is not None and spec.sensitive is not None:
         axis = spec.by.index(spec.sensitive)
         dim = cube.dims[axis]

@@ -141,6 +141,9 @@ class TableSpec:
             more than the share ``k`` (a fraction) of its total.
         p_percent: p% rule with p as a fraction (0.1 = 10%): a cell is sensitive when
             ``total - x1 - x2 < p * x1``.
+        pq: ``(p, q)``, the pq rule (fractions, ``p < q``): contributors know each other's
+            values within ``q``; a cell is sensitive when ``q * (total - x1 - x2) < p * x1``
+            (the p% rule is the pq rule with ``q = 1``).
         group_share: group-disclosure rule: in a frequency table broken down by the
             ``sensitive`` variable, a cell holding this share or more of its group is
             sensitive.
@@ -161,6 +164,7 @@ class TableSpec:
     min_cell: int | None = None
     dominance: tuple[int, float] | None = None
     p_percent: float | None = None
+    pq: tuple[float, float] | None = None
     group_share: float | None = None
     sensitive: str | None = None
     rounding: int | None = None
@@ -205,6 +209,13 @@ class TableSpec:
                 f"{where}: p_percent is a fraction in (0, 1), e.g. 0.1 for the 10% rule; "
                 f"got {self.p_percent!r}"
             )
+        if self.pq is not None:
+            p, q = self.pq
+            if not 0 < p < q <= 1:
+                raise PolicyError(
+                    f"{where}: the pq rule needs 0 < p < q <= 1 (fractions), got p={p!r} q={q!r}"
+                )
+            object.__setattr__(self, "pq", (float(p), float(q)))
         if self.group_share is not None:
             if not 0 < self.group_share <= 1:
                 raise PolicyError(
@@ -224,10 +235,10 @@ class TableSpec:
                 )
             if not self.count:
                 raise PolicyError(f"{where}: group disclosure applies to count tables")
-        magnitude_rules = self.dominance is not None or self.p_percent is not None
+        magnitude_rules = any(x is not None for x in (self.dominance, self.p_percent, self.pq))
         if magnitude_rules and self.count:
             raise PolicyError(
-                f"{where}: dominance and p_percent apply to sum or mean tables, not counts"
+                f"{where}: dominance, p_percent and pq apply to sum or mean tables, not counts"
             )
         suppression_rules = (
             self.min_cell is not None or magnitude_rules or self.group_share is not None
@@ -293,7 +304,8 @@ class TableSpec:
     def has_primary_rules(self) -> bool:
         """Whether any suppression rule is set."""
         return any(
-            x is not None for x in (self.min_cell, self.dominance, self.p_percent, self.group_share)
+            x is not None
+            for x in (self.min_cell, self.dominance, self.p_percent, self.pq, self.group_share)
         )
 
     @classmethod

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sdc.errors import PolicyError
 from sdc.tables import TableSpec, build_table
 from sdc.tables._cube import Cube, build_dimension, encode_leaves
 from sdc.tables.rules import compute_stats, primary_cells
@@ -76,6 +77,38 @@ def test_p_percent_rule(contribs: list[float], expected: bool, level: float) -> 
     assert bool(prim.primary[0]) is expected
     assert prim.upl[0] == pytest.approx(level)
     assert prim.rule[0] == ("p_percent" if expected else "")
+
+
+@pytest.mark.parametrize(
+    ("contribs", "pq", "expected", "level"),
+    [
+        # rest = 5; p/q = 0.2: 5 < 20 -> sensitive, level 20 - 5 = 15 (p% 0.1 would give 5)
+        ([100, 20, 5], (0.1, 0.5), True, 15.0),
+        # rest = 15: the pq rule (0.2 * 100 = 20) flags it, the 10% rule (10) would not
+        ([100, 20, 15], (0.1, 0.5), True, 5.0),
+        ([100, 20, 25], (0.1, 0.5), False, 0.0),
+        # q = 1 is the p% rule
+        ([100, 20, 5], (0.1, 1.0), True, 5.0),
+    ],
+)
+def test_pq_rule(
+    contribs: list[float], pq: tuple[float, float], expected: bool, level: float
+) -> None:
+    df = _magnitude({"a": contribs, "b": [30, 30, 30, 30]})
+    _, _, prim = _stats(df, TableSpec(by=("sector",), sum="income", pq=pq))
+    assert bool(prim.primary[0]) is expected
+    assert prim.upl[0] == pytest.approx(level)
+    assert prim.rule[0] == ("pq" if expected else "")
+
+
+@pytest.mark.parametrize("pq", [(0.5, 0.5), (0.0, 0.5), (0.1, 1.5)])
+def test_pq_rule_needs_p_below_q(pq: tuple[float, float]) -> None:
+    with pytest.raises(PolicyError) as err:
+        TableSpec(by=("sector",), sum="income", pq=pq)
+    assert str(err.value) == (
+        "table by ['sector']: the pq rule needs 0 < p < q <= 1 (fractions), "
+        f"got p={pq[0]!r} q={pq[1]!r}"
+    )
 
 
 def test_threshold_on_magnitude_and_several_rules() -> None:
