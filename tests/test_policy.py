@@ -123,7 +123,7 @@ def test_relative_paths_resolve_against_the_policy_file(tmp_path: Path) -> None:
         (
             "- {by: [village, sex], count: true, min_cell: 5}",
             "- {by: [village, sex], sum: income, pq: {p: 0.5, q: 0.2}}",
-            "p.yaml line 32: the pq rule needs p < q (p: the accuracy an intruder must not reach; q: how well contributors know each other's values)",
+            "p.yaml line 18: outputs.tables.0.pq: the pq rule needs p < q (p: the accuracy an intruder must not reach; q: how well contributors know each other's values)",
         ),
         (
             "privacy: {",
