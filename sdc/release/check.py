@@ -61,7 +61,8 @@ from sdc.release.plan import (
 from sdc.release.signing import SIGNATURE, PublicKey, verify_manifest
 from sdc.risk.frequencies import all_blank, encode_keys
 from sdc.scan import guess_columns, value_uniqueness
-from sdc.tables import audit_suppression
+from sdc.tables import audit_linked, audit_suppression
+from sdc.tables.linked import cell_keys, link_group, linked_sets
 
 #: Thresholds where a larger value is stricter.
 _AT_LEAST = ("k", "l")
@@ -663,6 +664,7 @@ def _check_tables(folder: Path, manifest: dict[str, Any], plan: ReleasePlan) -> 
         outputs: dict[str, Output] = _field(manifest, "outputs")
     except _Malformed:
         outputs = {}  # the hashes item reports it
+    audited: list[tuple[pd.DataFrame, TablePlan]] = []
     for i, raw in enumerate(entries):
         name = raw.get("name") if isinstance(raw, dict) else None
         label = f"table {name}" if isinstance(name, str) else f"tables[{i}]"
@@ -704,8 +706,44 @@ def _check_tables(folder: Path, manifest: dict[str, Any], plan: ReleasePlan) -> 
                 label, not problems, "; ".join(problems) if problems else _table_ok(tidy, planned)
             )
         )
+        if not problems and planned.method == "suppression":
+            audited.append((tidy, planned))
+    items.extend(_linked_audits(audited, plan.policy))
     if wanted:
         items.append(CheckItem("tables", False, f"tables missing: {sorted(wanted)}"))
+    return items
+
+
+def _linked_audits(tables: list[tuple[pd.DataFrame, TablePlan]], policy: Policy) -> list[CheckItem]:
+    """Tables of one quantity sharing cells, audited together as an intruder holds them."""
+    groups = [link_group(planned.spec) for _, planned in tables]
+    keys = [set(cell_keys(tidy[list(planned.spec.by)])) for tidy, planned in tables]
+    items = []
+    for members in linked_sets(groups, keys):
+        names = [tables[i][1].spec.table_name for i in members]
+        label = f"tables {', '.join(names)} together"
+        try:
+            audits = audit_linked(
+                [(tables[i][0], table_hierarchies(policy, tables[i][1].index)) for i in members]
+            )
+        except (DataError, ValueError) as exc:
+            items.append(CheckItem(label, False, f"cannot be audited together: {exc}"))
+            continue
+        exposed = [
+            (name, c)
+            for name, audit in zip(names, audits, strict=True)
+            for c in audit
+            if not c.protected
+        ]
+        if exposed:
+            name, cell = exposed[0]
+            detail = (
+                f"{len(exposed)} suppressed primary cell(s) can be recomputed from the published "
+                f"tables together (first: {' × '.join(cell.cell)} of {name})"
+            )
+        else:
+            detail = "every suppressed primary cell keeps an interval against all of them"
+        items.append(CheckItem(label, not exposed, detail))
     return items
 
 

@@ -573,11 +573,11 @@ def _build_tables(
     With an out-of-core engine the cells are aggregated by the engine (and the DP
     contribution bound enforced there); the protection runs on the aggregates.
     """
-    from sdc.tables import build_table
+    from sdc.tables import build_table, link_tables
 
     book = codebook(policy)
     counter = engine if engine is not None and engine.name != "pandas" else None
-    tables = tuple(
+    built = [
         build_table(
             base,
             table_spec(policy, i),
@@ -587,7 +587,8 @@ def _build_tables(
             engine=counter,
         )
         for i in range(len(policy.outputs.tables))
-    )
+    ]
+    tables = tuple(link_tables(built))
     failed = [t.name for t in tables if not t.passed]
     if failed:
         raise PolicyNotMet(

@@ -3,7 +3,9 @@
 - :class:`TableSpec` / :class:`DpSpec`: what to tabulate and how to protect it.
 - :func:`build_table` / :func:`build_tables`: build and protect -> :class:`ProtectedTable`.
 - :func:`check_finite`: refuse infinite values a table would sum (before any budget).
-- :func:`audit_suppression`: the interval audit of a suppression pattern (``sdc check``).
+- :func:`link_tables`: protect a release's tables of one quantity as one system.
+- :func:`audit_suppression` / :func:`audit_linked`: the interval audit of a suppression
+  pattern, of one table or of several published together (``sdc check``).
 - :func:`to_pivot`: the readable cross-tabulation of a tidy table.
 - :func:`tables_budget`: the DP budget a list of specs will spend.
 """
@@ -12,10 +14,12 @@ from sdc.tables.build import (
     FLAGS,
     CellInterval,
     ProtectedTable,
+    audit_linked,
     audit_suppression,
     build_table,
     build_tables,
     check_finite,
+    link_tables,
     tables_budget,
     to_pivot,
 )
@@ -29,8 +33,10 @@ __all__ = [
     "TableSpec",
     "audit_suppression",
     "build_table",
+    "audit_linked",
     "build_tables",
     "check_finite",
+    "link_tables",
     "tables_budget",
     "to_pivot",
 ]

@@ -21,7 +21,8 @@ means are published with the same pattern.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,10 +34,12 @@ from sdc.errors import DataError, PolicyError, PolicyNotMet
 from sdc.risk.engines.base import CountingEngine, DataSource
 from sdc.tables._cube import TOTAL, Cube, build_dimension, categories_of, encode_leaves
 from sdc.tables.dp import DpCells, dp_cells, dp_cells_from_aggregates, sum_step, truncate_units
+from sdc.tables.linked import cell_keys, joint_problem, link_group, linked_sets
 from sdc.tables.rounding import controlled_rounding, random_rounding
 from sdc.tables.rules import CellStats, compute_stats, primary_cells, stats_from_groups
 from sdc.tables.spec import TableSpec
 from sdc.tables.suppression import (
+    Reach,
     SolverFailed,
     SuppressionProblem,
     audit_pattern,
@@ -427,7 +430,8 @@ def build_table(
         lpl=prim.lpl,
         cost=cost,
     )
-    suppressed, audit = _protect(problem, labels, time_limit)
+    suppressed, reaches = _protect(problem, _describe_cell(labels), time_limit)
+    audit = _intervals(problem, reaches, labels)
     flags = np.where(prim.primary, "primary", np.where(suppressed, "secondary", "published"))
     value = np.where(suppressed, np.nan, published)
     mechanism = (
@@ -464,19 +468,22 @@ def build_table(
 
 
 def _protect(
-    problem: SuppressionProblem, labels: pd.DataFrame, time_limit: float
-) -> tuple[np.ndarray, tuple[CellInterval, ...]]:
-    """Secondary suppression and the interval audit; solver trouble names the cell."""
+    problem: SuppressionProblem, describe: Callable[[int], str], time_limit: float
+) -> tuple[np.ndarray, dict[int, Reach]]:
+    """Secondary suppression and the intervals of its cells; solver trouble names the cell."""
     try:
         suppressed = secondary_suppression(problem, time_limit=time_limit)
-        return suppressed, _audit_problem(problem, suppressed, labels)
+        return suppressed, audit_pattern(problem, suppressed)
     except SolverFailed as exc:
-        cell = " × ".join(str(v) for v in labels.iloc[exc.cell])
         raise PolicyNotMet(
-            f"the LP solver could not bound the cell {cell} of this table, so its protection "
-            "cannot be proven; nothing was published. Publish it in coarser units or "
-            "categories, or use rounding"
+            f"the LP solver could not bound the cell {describe(exc.cell)} of this table, so "
+            "its protection cannot be proven; nothing was published. Publish it in coarser "
+            "units or categories, or use rounding"
         ) from exc
+
+
+def _describe_cell(labels: pd.DataFrame) -> Callable[[int], str]:
+    return lambda cell: " × ".join(str(v) for v in labels.iloc[cell])
 
 
 def _n_top(spec: TableSpec) -> int:
@@ -647,10 +654,10 @@ def _finish(
     )
 
 
-def _audit_problem(
-    problem: SuppressionProblem, suppressed: np.ndarray, labels: pd.DataFrame
+def _intervals(
+    problem: SuppressionProblem, reaches: Mapping[int, Reach], labels: pd.DataFrame
 ) -> tuple[CellInterval, ...]:
-    reaches = audit_pattern(problem, suppressed)
+    """The audit of every suppressed cell: its feasible interval and what it must reach."""
     rows = labels.to_numpy(dtype=object)
     out = []
     for cell, reach in sorted(reaches.items()):
@@ -689,7 +696,7 @@ def build_tables(
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise PolicyError(f"outputs.tables: two tables are named {dupes[0]!r}; give one a name")
-    return [
+    built = [
         build_table(
             df,
             s,
@@ -701,6 +708,85 @@ def build_tables(
         )
         for s in specs
     ]
+    return link_tables(built, time_limit=time_limit)
+
+
+def link_tables(
+    tables: Sequence[ProtectedTable], *, time_limit: float = 120.0
+) -> list[ProtectedTable]:
+    """Protect the suppression tables of one release as one system (see :mod:`linked`).
+
+    Tables of the same quantity that share a cell get one pattern: a shared cell has one
+    status in every table, and the audit covers every primary cell against all of them
+    together. Other tables are returned unchanged.
+    """
+    out = list(tables)
+    groups = [link_group(t.spec) if t._problem is not None else None for t in tables]
+    keys = [set(cell_keys(t._labels)) if t._labels is not None else set() for t in tables]
+    for members in linked_sets(groups, keys):
+        parts = [(out[i]._problem, out[i]._labels) for i in members]
+        joint, maps = joint_problem(parts)  # type: ignore[arg-type]
+        suppressed, reaches = _protect(
+            joint, _describe_joint([out[i] for i in members], maps), time_limit
+        )
+        names = [out[i].name for i in members]
+        for i, m in zip(members, maps, strict=True):
+            out[i] = _relinked(out[i], joint, suppressed, reaches, m, names)
+    return out
+
+
+def _describe_joint(
+    tables: Sequence[ProtectedTable], maps: Sequence[np.ndarray]
+) -> Callable[[int], str]:
+    """A joint cell's labels in the first table that has it."""
+    where = {int(j): (k, loc) for k, m in enumerate(maps) for loc, j in enumerate(m)}
+
+    def describe(cell: int) -> str:
+        k, loc = where[cell]
+        labels = tables[k]._labels
+        assert labels is not None
+        return f"{_describe_cell(labels)(loc)} (table {tables[k].name})"
+
+    return describe
+
+
+def _relinked(
+    table: ProtectedTable,
+    joint: SuppressionProblem,
+    suppressed: np.ndarray,
+    reaches: Mapping[int, Reach],
+    cells: np.ndarray,
+    names: Sequence[str],
+) -> ProtectedTable:
+    """One table of a linked set, with the joint pattern and its share of the audit."""
+    assert table._problem is not None and table._labels is not None
+    spec, problem = table.spec, table._problem
+    primary, sup = joint.primary[cells], suppressed[cells]
+    local = dataclasses.replace(
+        problem, primary=primary, upl=joint.upl[cells], lpl=joint.lpl[cells]
+    )
+    mine = {int(loc): reaches[int(cells[loc])] for loc in np.flatnonzero(sup)}
+    audit = _intervals(local, mine, table._labels)
+    flags = np.where(primary, "primary", np.where(sup, "secondary", "published")).astype(object)
+    others = ", ".join(n for n in names if n != table.name)
+    mechanism = (
+        f"rules {_describe_rules(spec)}: {int(primary.sum())} sensitive cells; optimal "
+        f"secondary suppression (HiGHS, cost {spec.cost}) linked with {others}: "
+        f"{int((sup & ~primary).sum())} more; joint interval audit "
+        f"{'passed' if all(c.protected for c in audit) else 'FAILED'}"
+    )
+    finished = _finish(
+        spec,
+        table._labels,
+        np.where(sup, np.nan, problem.values),
+        flags,
+        Budget.zero(),
+        audit,
+        mechanism,
+        table.dropped_rows,
+        integral=spec.weight is None and spec.statistic == "count",
+    )
+    return dataclasses.replace(finished, _problem=local, _suppressed=sup, _labels=table._labels)
 
 
 def audit_suppression(
@@ -728,13 +814,78 @@ def audit_suppression(
     if isinstance(table, ProtectedTable):
         if table._problem is None or table._suppressed is None or table._labels is None:
             return []
-        return list(_audit_problem(table._problem, table._suppressed, table._labels))
+        reaches = audit_pattern(table._problem, table._suppressed)
+        return list(_intervals(table._problem, reaches, table._labels))
     return _audit_tidy(table, hierarchies, nonnegative)
 
 
 def _audit_tidy(
     tidy: pd.DataFrame, hierarchies: Hierarchies | None, nonnegative: bool
 ) -> list[CellInterval]:
+    problem, suppressed, labels = _tidy_problem(tidy, hierarchies, nonnegative)
+    return audit_published([(problem, suppressed, labels)])[0]
+
+
+def audit_linked(
+    tables: Sequence[tuple[pd.DataFrame, Hierarchies | None]], *, nonnegative: bool = True
+) -> list[list[CellInterval]]:
+    """Audit published tables of one quantity together, as an intruder holding all of them.
+
+    A cell suppressed in one table but published in another (a common margin) is known
+    exactly; the relations of every table are combined.
+
+    Args:
+        tables: each tidy table (count or sum, with its ``flag`` column) and its hierarchies.
+        nonnegative: whether cells are known to be >= 0.
+
+    Returns:
+        Per table, the intervals of its suppressed cells.
+
+    Raises:
+        DataError: if a table is not a complete count or sum table.
+    """
+    return audit_published([_tidy_problem(t, h, nonnegative) for t, h in tables])
+
+
+def audit_published(
+    parts: Sequence[tuple[SuppressionProblem, np.ndarray, pd.DataFrame]],
+) -> list[list[CellInterval]]:
+    """The intervals of the suppressed cells of published tables (values unknown: NaN)."""
+    joint, maps = joint_problem([(p, labels) for p, _, labels in parts])
+    published = np.zeros(joint.n_cells, dtype=bool)
+    for (_, sup, _), m in zip(parts, maps, strict=True):
+        published[m[~sup]] = True
+    hidden = ~published
+    joint = dataclasses.replace(joint, values=np.nan_to_num(joint.values, nan=0.0))
+    joint = _feasible_point(joint, hidden)
+    reaches = audit_pattern(joint, hidden)
+    out = []
+    for (problem, sup, labels), m in zip(parts, maps, strict=True):
+        rows = labels.to_numpy(dtype=object)
+        intervals = []
+        for loc in np.flatnonzero(sup):
+            j = int(m[loc])
+            point = float(joint.values[j])
+            reach = reaches.get(j, Reach(lower=0.0, upper=0.0))  # published elsewhere
+            intervals.append(
+                CellInterval(
+                    cell=tuple(str(x) for x in rows[loc]),
+                    flag="primary" if problem.primary[loc] else "secondary",
+                    value=None,
+                    lower=point - reach.lower,
+                    upper=point + reach.upper,
+                    required_lower=None,
+                    required_upper=None,
+                )
+            )
+        out.append(intervals)
+    return out
+
+
+def _tidy_problem(
+    tidy: pd.DataFrame, hierarchies: Hierarchies | None, nonnegative: bool
+) -> tuple[SuppressionProblem, np.ndarray, pd.DataFrame]:
+    """A published tidy table as a problem (suppressed values NaN), its mask and labels."""
     stat = next((c for c in ("count", "sum") if c in tidy.columns), None)
     if stat is None or "flag" not in tidy.columns:
         raise DataError(
@@ -750,9 +901,8 @@ def _audit_tidy(
         leaves = [v for v in labels if v != TOTAL and v not in parents]
         dims.append(build_dimension(col, leaves, hier or None))
     cube = Cube(tuple(dims))
-    index = {}
-    for i, row in enumerate(cube.labels().itertuples(index=False)):
-        index[tuple(row)] = i
+    cell_labels = cube.labels()
+    index = {tuple(row): i for i, row in enumerate(cell_labels.itertuples(index=False))}
     pos = np.full(len(tidy), -1, dtype=np.int64)
     for i, row in enumerate(tidy[by].astype(str).itertuples(index=False)):
         pos[i] = index.get(tuple(row), -1)
@@ -762,43 +912,21 @@ def _audit_tidy(
             "is the hierarchy the one the table was built with?"
         )
     values = np.zeros(cube.n_cells)
-    raw = pd.to_numeric(tidy[stat], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    values[pos] = raw
-    suppressed = np.zeros(cube.n_cells, dtype=bool)
-    suppressed[pos] = np.isnan(raw)
+    values[pos] = pd.to_numeric(tidy[stat], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     flags = np.empty(cube.n_cells, dtype=object)
     flags[pos] = tidy["flag"].astype(str).to_numpy()
-    primary = flags == "primary"
-    values[suppressed] = 0.0  # unknown; replaced by a feasible point in _feasible_point
     lower = np.zeros(cube.n_cells) if nonnegative else np.full(cube.n_cells, -np.inf)
     problem = SuppressionProblem(
         values=values,
         lower=lower,
         upper=np.full(cube.n_cells, np.inf),
         relations=cube.relations(),
-        primary=primary,
+        primary=flags == "primary",
         upl=np.zeros(cube.n_cells),
         lpl=np.zeros(cube.n_cells),
         cost=np.ones(cube.n_cells),
     )
-    problem = _feasible_point(problem, suppressed)
-    reaches = audit_pattern(problem, suppressed)
-    cell_labels = cube.labels().to_numpy(dtype=object)
-    out = []
-    for cell, reach in sorted(reaches.items()):
-        point = float(problem.values[cell])
-        out.append(
-            CellInterval(
-                cell=tuple(str(x) for x in cell_labels[cell]),
-                flag="primary" if primary[cell] else "secondary",
-                value=None,
-                lower=point - reach.lower,
-                upper=point + reach.upper,
-                required_lower=None,
-                required_upper=None,
-            )
-        )
-    return out
+    return problem, np.isnan(values), cell_labels
 
 
 def _feasible_point(problem: SuppressionProblem, suppressed: np.ndarray) -> SuppressionProblem:
