@@ -280,6 +280,14 @@ class PQ(_Model):
         return self
 
 
+class CellRule(_Model):
+    """The office's say on some cells: a manual status and/or a protection level."""
+
+    where: Annotated[dict[str, str | int | float], Field(min_length=1)]
+    status: Literal["suppress", "publish"] | None = None
+    protection: Annotated[float, Field(gt=0, le=10)] | None = None
+
+
 class Rounding(_Model):
     """Rounding of counts to a base instead of suppression."""
 
@@ -309,6 +317,7 @@ class TableOutput(_Model):
     dominance: Dominance | None = None
     p_percent: Annotated[float, Field(gt=0, lt=1)] | None = None
     pq: PQ | None = None
+    cells: list[CellRule] = Field(default_factory=list)
     sensitive: str | None = None
     rounding: Rounding | None = None
     dp: DpOptions | None = None
@@ -320,6 +329,12 @@ class TableOutput(_Model):
             raise ValueError(
                 "a table has exactly one statistic: count: true, sum: COL or mean: COL"
             )
+        for rule in self.cells:
+            unknown = sorted(set(rule.where) - set(self.by))
+            if unknown:
+                raise ValueError(f"cells.where names {unknown}; use the by variables {self.by}")
+            if rule.status is None and rule.protection is None:
+                raise ValueError("a cells entry needs status: suppress | publish or protection")
         if self.dp is not None and (self.rounding or self.dominance or self.p_percent or self.pq):
             raise ValueError(
                 "a dp table needs no rounding or dominance rules: the noise protects it"

@@ -827,6 +827,7 @@ def _table_problems(
         if off:
             problems.append(f"{off} rounded value(s) are not multiples of {base}")
         return problems
+    problems += _control_problems(tidy, flags, planned)
     min_cell = planned.spec.min_cell
     if stat == "count" and min_cell is not None:
         small = values[flags == "published"]
@@ -846,6 +847,23 @@ def _table_problems(
                     f"{len(exposed)} suppressed primary cell(s) can be recomputed from the "
                     "published cells"
                 )
+    return problems
+
+
+def _control_problems(tidy: pd.DataFrame, flags: pd.Series, planned: TablePlan) -> list[str]:
+    """Cells the policy suppresses or keeps published by hand show that status."""
+    from sdc.tables.rules import control_mask
+
+    problems: list[str] = []
+    by = [c for c in planned.spec.by if c in tidy.columns]
+    if len(by) != len(planned.spec.by):
+        return problems  # the by columns are reported elsewhere
+    for control in planned.spec.cells:
+        mask = control_mask(tidy[by], control)
+        if control.status == "suppress" and not (flags[mask] == "primary").all():
+            problems.append(f"the policy suppresses {control.describe()}, but it is published")
+        if control.status == "publish" and not flags[mask].isin(_SHOWN).all():
+            problems.append(f"the policy publishes {control.describe()}, but it is suppressed")
     return problems
 
 

@@ -185,6 +185,8 @@ def _hierarchy_links(hierarchy: Hierarchy) -> dict[str, str]:
 def table_spec(policy: Policy, index: int) -> TableSpec:
     """The tables module's spec for ``outputs.tables[index]`` (DP bounds and unit filled in)."""
     from sdc.tables import DpSpec, TableSpec
+    from sdc.tables._cube import category_label
+    from sdc.tables.spec import CellControl
 
     entry = policy.outputs.tables[index]
     dp = None
@@ -216,6 +218,14 @@ def table_spec(policy: Policy, index: int) -> TableSpec:
         dominance=(entry.dominance.n, entry.dominance.k) if entry.dominance else None,
         p_percent=entry.p_percent,
         pq=(entry.pq.p, entry.pq.q) if entry.pq else None,
+        cells=tuple(
+            CellControl(
+                where=tuple((col, category_label(v)) for col, v in rule.where.items()),
+                status=rule.status,
+                protection=rule.protection,
+            )
+            for rule in entry.cells
+        ),
         group_share=(policy.thresholds.group_share or REPORTED_GROUP_SHARE)
         if entry.sensitive
         else None,

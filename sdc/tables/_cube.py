@@ -273,10 +273,10 @@ def categories_of(series: pd.Series) -> list[str]:
     if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
         values = values[values.astype(str) != ""]
     uniq = list(pd.unique(values))
-    return [_label(v) for v in _natural_order(uniq)]
+    return [category_label(v) for v in _natural_order(uniq)]
 
 
-def _label(value: object) -> str:
+def category_label(value: object) -> str:
     """Text label of a category: integral floats lose their ``.0``."""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -298,7 +298,7 @@ def encode_leaves(df: pd.DataFrame, dims: Sequence[Dimension]) -> tuple[np.ndarr
         col = df[d.name]
         lookup = {label: i for i, label in enumerate(np.asarray(d.labels)[d.leaf_nodes])}
         uniq_codes, uniques = pd.factorize(col, use_na_sentinel=True)
-        mapped = np.array([lookup.get(_label(u), -1) for u in uniques], dtype=np.int64)
+        mapped = np.array([lookup.get(category_label(u), -1) for u in uniques], dtype=np.int64)
         if len(mapped):
             codes[:, j] = np.where(uniq_codes >= 0, mapped[np.maximum(uniq_codes, 0)], -1)
     keep = np.asarray((codes >= 0).all(axis=1), dtype=bool)

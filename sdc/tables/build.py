@@ -36,7 +36,13 @@ from sdc.tables._cube import TOTAL, Cube, build_dimension, categories_of, encode
 from sdc.tables.dp import DpCells, dp_cells, dp_cells_from_aggregates, sum_step, truncate_units
 from sdc.tables.linked import cell_keys, joint_problem, link_group, linked_sets
 from sdc.tables.rounding import controlled_rounding, random_rounding
-from sdc.tables.rules import CellStats, compute_stats, primary_cells, stats_from_groups
+from sdc.tables.rules import (
+    CellStats,
+    apply_controls,
+    compute_stats,
+    primary_cells,
+    stats_from_groups,
+)
 from sdc.tables.spec import TableSpec
 from sdc.tables.suppression import (
     Reach,
@@ -288,6 +294,8 @@ def _describe_rules(spec: TableSpec) -> str:
         parts.append(f"pq p={spec.pq[0]:g} q={spec.pq[1]:g}")
     if spec.group_share is not None:
         parts.append(f"group_share {spec.group_share:g} of {spec.sensitive}")
+    if spec.cells:
+        parts.append(f"{len(spec.cells)} manual cell rule(s)")
     return ", ".join(parts)
 
 
@@ -418,7 +426,9 @@ def build_table(
             dropped,
             integral=not weighted and stat == "count",
         )
-    prim = primary_cells(cube, stats, spec, lower, weighted)
+    prim, keep = apply_controls(
+        primary_cells(cube, stats, spec, lower, weighted), labels, spec, stats.value
+    )
     cost = np.ones(cube.n_cells) if spec.cost == "cells" else np.abs(stats.value) + 1.0
     problem = SuppressionProblem(
         values=stats.value,
@@ -429,6 +439,7 @@ def build_table(
         upl=prim.upl,
         lpl=prim.lpl,
         cost=cost,
+        keep=keep,
     )
     suppressed, reaches = _protect(problem, _describe_cell(labels), time_limit)
     audit = _intervals(problem, reaches, labels)

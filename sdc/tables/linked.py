@@ -98,6 +98,7 @@ def _combine(
     upl = np.zeros(n)
     lpl = np.zeros(n)
     cost = np.full(n, np.nan)
+    keep = np.zeros(n, dtype=bool)
     blocks = []
     for (problem, _), m in zip(parts, maps, strict=True):
         values[m] = np.where(np.isnan(values[m]), problem.values, values[m])
@@ -107,6 +108,8 @@ def _combine(
         upl[m] = np.maximum(upl[m], problem.upl)
         lpl[m] = np.maximum(lpl[m], problem.lpl)
         cost[m] = np.where(np.isnan(cost[m]), problem.cost, cost[m])
+        if problem.keep is not None:
+            keep[m] |= problem.keep
         rel = problem.relations.tocoo()
         blocks.append(sp.csr_matrix((rel.data, (rel.row, m[rel.col])), shape=(rel.shape[0], n)))
     return SuppressionProblem(
@@ -118,6 +121,7 @@ def _combine(
         upl=upl,
         lpl=lpl,
         cost=cost,
+        keep=keep if keep.any() else None,
     )
 
 

@@ -35,12 +35,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
+from sdc.errors import PolicyError
 from sdc.tables._cube import Cube
-from sdc.tables.spec import TableSpec
+from sdc.tables.spec import CellControl, TableSpec
 
 #: Relative protection of a magnitude cell flagged by the threshold rule.
 MAGNITUDE_THRESHOLD_PROTECTION = 0.1
+# Protection of a manually suppressed cell without its own level: a share of its value.
+MANUAL_PROTECTION = 0.1
 
 
 @dataclass(frozen=True)
@@ -251,3 +255,59 @@ def primary_cells(
         flag(mask, np.zeros(n), down, "group")
     lpl = np.minimum(lpl, value - lower)
     return PrimaryResult(primary=primary, upl=upl, lpl=np.maximum(lpl, 0.0), rule=rules)
+
+
+def control_mask(labels: pd.DataFrame, control: CellControl) -> np.ndarray:
+    """The cells a control covers: every cell showing its labels (margins included)."""
+    mask = np.ones(len(labels), dtype=bool)
+    for column, label in control.where:
+        mask &= labels[column].astype(str).to_numpy() == str(label)
+    return mask
+
+
+def apply_controls(
+    prim: PrimaryResult, labels: pd.DataFrame, spec: TableSpec, value: np.ndarray
+) -> tuple[PrimaryResult, np.ndarray]:
+    """The office's manual status and protection levels on top of the rules.
+
+    Returns:
+        The primary cells with their levels, and the cells that must stay published.
+
+    Raises:
+        PolicyError: if a control covers no cell, or keeps a sensitive cell published.
+    """
+    primary, upl, lpl = prim.primary.copy(), prim.upl.copy(), prim.lpl.copy()
+    rule = prim.rule.copy()
+    keep = np.zeros(len(labels), dtype=bool)
+    for control in spec.cells:
+        mask = control_mask(labels, control)
+        if not mask.any():
+            raise PolicyError(
+                f"table {spec.table_name}: cells {control.describe()} match no cell of the table"
+            )
+        if control.status == "publish":
+            keep |= mask
+            continue
+        if control.status == "suppress":
+            new = mask & ~primary
+            primary |= mask
+            rule[new] = "manual"
+        share = (
+            control.protection
+            if control.protection is not None
+            else (MANUAL_PROTECTION if control.status == "suppress" else 0.0)
+        )
+        level = share * np.abs(value)
+        if spec.count:
+            level = np.maximum(np.ceil(level), 1.0)
+        hit = mask & primary
+        upl[hit] = np.maximum(upl[hit], level[hit])
+        lpl[hit] = np.maximum(lpl[hit], np.minimum(level[hit], np.abs(value[hit])))
+    clash = keep & primary
+    if clash.any():
+        cell = " × ".join(str(v) for v in labels.iloc[int(np.flatnonzero(clash)[0])])
+        raise PolicyError(
+            f"table {spec.table_name}: the policy says publish {cell}, but it is sensitive "
+            f"({rule[clash][0]}); a sensitive cell cannot be published"
+        )
+    return PrimaryResult(primary=primary, upl=upl, lpl=lpl, rule=rule), keep

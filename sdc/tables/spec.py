@@ -123,6 +123,30 @@ class DpSpec:
 
 
 @dataclass(frozen=True)
+class CellControl:
+    """The office's own say on some cells of a suppression table.
+
+    Attributes:
+        where: ``(column, label)`` pairs a cell must show (other ``by`` columns free, so
+            ``{region: North}`` covers every North cell, margins included).
+        status: ``suppress`` (a sensitive cell whatever the rules say) or ``publish`` (never
+            chosen as a secondary suppression; a cell the rules find sensitive cannot be
+            published this way and is refused), or None.
+        protection: protection level of the matching sensitive cells as a share of their
+            value (both directions; at least 1 for counts); the rules' levels still apply
+            when larger. A manually suppressed cell without it gets 0.1.
+    """
+
+    where: tuple[tuple[str, str], ...]
+    status: Literal["suppress", "publish"] | None = None
+    protection: float | None = None
+
+    def describe(self) -> str:
+        """The cells it covers, e.g. ``region=North, sector=Mining``."""
+        return ", ".join(f"{c}={v}" for c, v in self.where)
+
+
+@dataclass(frozen=True)
 class TableSpec:
     """One table to build and protect.
 
@@ -165,6 +189,7 @@ class TableSpec:
     dominance: tuple[int, float] | None = None
     p_percent: float | None = None
     pq: tuple[float, float] | None = None
+    cells: tuple[CellControl, ...] = ()
     group_share: float | None = None
     sensitive: str | None = None
     rounding: int | None = None
@@ -216,6 +241,7 @@ class TableSpec:
                     f"{where}: the pq rule needs 0 < p < q <= 1 (fractions), got p={p!r} q={q!r}"
                 )
             object.__setattr__(self, "pq", (float(p), float(q)))
+        self._check_cells(where, by)
         if self.group_share is not None:
             if not 0 < self.group_share <= 1:
                 raise PolicyError(
@@ -302,11 +328,41 @@ class TableSpec:
 
     @property
     def has_primary_rules(self) -> bool:
-        """Whether any suppression rule is set."""
-        return any(
+        """Whether any suppression rule (or a manually suppressed cell) is set."""
+        manual = any(c.status == "suppress" for c in self.cells)
+        return manual or any(
             x is not None
             for x in (self.min_cell, self.dominance, self.p_percent, self.pq, self.group_share)
         )
+
+    def _check_cells(self, where: str, by: tuple[str, ...]) -> None:
+        for control in self.cells:
+            unknown = [c for c, _ in control.where if c not in by]
+            if not control.where or unknown:
+                raise PolicyError(
+                    f"{where}: cells.where names {unknown or 'no column'}; use the by "
+                    f"variables {list(by)}"
+                )
+            if control.status is None and control.protection is None:
+                raise PolicyError(
+                    f"{where}: the cells {control.describe()} need status: suppress | publish "
+                    "or protection: SHARE"
+                )
+            if control.protection is not None and not 0 < control.protection <= 10:
+                raise PolicyError(
+                    f"{where}: cells protection is a share of the cell's value in (0, 10], "
+                    f"got {control.protection!r}"
+                )
+            if control.status == "publish" and control.protection is not None:
+                raise PolicyError(
+                    f"{where}: the cells {control.describe()} are to be published: a "
+                    "protection level applies to suppressed cells only"
+                )
+        if self.cells and (self.dp is not None or self.rounding is not None):
+            raise PolicyError(
+                f"{where}: cells (manual status and protection) apply to suppression tables, "
+                "not to DP or rounded tables"
+            )
 
     @classmethod
     def from_policy(cls, entry: Mapping[str, Any], **defaults: Any) -> TableSpec:

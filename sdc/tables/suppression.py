@@ -59,6 +59,7 @@ class SuppressionProblem:
         upl: upper protection level of each cell (0 where not primary).
         lpl: lower protection level of each cell (0 where not primary).
         cost: the cost of suppressing each cell (what the optimisation minimises).
+        keep: cells that must stay published (the office's manual status), or None.
     """
 
     values: np.ndarray
@@ -69,6 +70,7 @@ class SuppressionProblem:
     upl: np.ndarray
     lpl: np.ndarray
     cost: np.ndarray
+    keep: np.ndarray | None = None
 
     @property
     def n_cells(self) -> int:
@@ -433,6 +435,7 @@ def secondary_suppression(
         add_cut(cols, vals, rhs)
 
     lb = primary.astype(float)
+    ub = np.ones(n) if problem.keep is None else np.where(problem.keep, 0.0, 1.0)
     start = time.monotonic()
     suppressed = primary.copy()
     for _ in range(max_rounds):
@@ -447,15 +450,20 @@ def secondary_suppression(
             res = milp(
                 problem.cost,
                 integrality=np.ones(n),
-                bounds=Bounds(lb, np.ones(n)),
+                bounds=Bounds(lb, ub),
                 constraints=LinearConstraint(a, lb=np.asarray(cut_rhs) - 1e-9, ub=np.inf),
                 options={"time_limit": left, "mip_rel_gap": 1e-3},
             )
             if res.x is None:
                 if res.status == 2:
+                    kept = (
+                        ""
+                        if problem.keep is None or not problem.keep.any()
+                        else (" and the cells the policy keeps published")
+                    )
                     raise PolicyNotMet(
                         "no suppression pattern protects the sensitive cells of this table "
-                        "(a protection level exceeds what the table's margins allow); "
+                        f"(a protection level exceeds what the table's margins{kept} allow); "
                         "publish fewer margins or coarser categories"
                     )
                 break
