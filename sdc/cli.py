@@ -367,6 +367,33 @@ def release(
     click.echo("\n".join(release_summary(result, costs)))
 
 
+@cli.command(epilog=_exit_codes("the files were written"))
+@click.argument("data", type=click.Path(path_type=Path))
+@policy_option
+@reading_options
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Folder for the tau-Argus files (never a release bundle).",
+)
+def argus(data: Path, policy_path: Path, reading: ReadOptions, out: Path) -> None:
+    """Export the policy's suppression tables in tau-Argus' tabular format, for cross-checks.
+
+    Writes NAME.tab, NAME.rda, NAME.hst (our primary cells unsafe, cells kept published
+    protected), COLUMN.hrc for hierarchies and NAME.pattern.csv (our pattern) per table.
+    The files hold every true cell value: they are for the statistical office, never for
+    publication.
+
+    \b
+    Example:
+        sdc argus survey.csv --policy policy.yaml --out argus/
+    """
+    for path in workflow.run_argus(data, policy_path, out, reading=reading):
+        click.echo(f"  {path}")
+
+
 @cli.command(epilog=_exit_codes("every check passed", "a check failed"))
 @click.argument("bundle", type=click.Path(path_type=Path))
 @policy_option

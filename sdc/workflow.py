@@ -691,6 +691,40 @@ def run_check(
     return check_bundle(bundle, policy, table, trust=trusted)
 
 
+def run_argus(
+    data: Path,
+    policy_path: Path,
+    out: Path,
+    *,
+    reading: ReadOptions | None = None,
+) -> list[Path]:
+    """``sdc argus``: the policy's suppression tables in tau-Argus' format, for the office.
+
+    Raises:
+        DataError: ``out`` is a release bundle (the files hold every true cell value), or
+            the policy has no cell-suppression table.
+    """
+    from sdc.release.pipeline import suppression_tables
+    from sdc.tables.argus import write_argus
+
+    if (out / "manifest.json").exists() or (out / "manifest.json.pending").exists():
+        raise DataError(
+            f"{out} is a release bundle; the tau-Argus files hold every true cell value, "
+            "suppressed ones included: write them to a folder of their own"
+        )
+    table, policy = load_inputs(data, policy_path, reading=reading)
+    tables = suppression_tables(table, policy)
+    if not tables:
+        raise DataError(
+            f"{policy_path} has no table protected by cell suppression (min_cell, dominance, "
+            "p_percent, pq, group_share or cells: status suppress) to export"
+        )
+    written: list[Path] = []
+    for protected, hierarchies in tables:
+        written += write_argus(protected, out, hierarchies)
+    return written
+
+
 def budget_ledger(policy_path: Path | None = None, ledger_path: Path | None = None) -> Ledger:
     """The ledger ``sdc budget`` reads: ``--ledger``, else the policy's, else the fallbacks.
 

@@ -598,6 +598,35 @@ def _build_tables(
     return tables
 
 
+def suppression_tables(
+    table: Table, policy: Policy
+) -> list[tuple[ProtectedTable, dict[str, dict[str, str]] | None]]:
+    """The policy's cell-suppression tables as a release builds them, with their hierarchies.
+
+    DP and rounded tables are left out: nothing here spends budget or draws noise.
+    """
+    from sdc.tables import build_table, link_tables
+
+    base = _without_identifiers(table.frame, policy)
+    book = codebook(policy)
+    chosen = [
+        i
+        for i in range(len(policy.outputs.tables))
+        if table_spec(policy, i).has_primary_rules
+        and table_spec(policy, i).dp is None
+        and table_spec(policy, i).rounding is None
+    ]
+    built = [
+        build_table(
+            base, table_spec(policy, i), codebook=book, hierarchies=table_hierarchies(policy, i)
+        )
+        for i in chosen
+    ]
+    return list(
+        zip(link_tables(built), (table_hierarchies(policy, i) for i in chosen), strict=True)
+    )
+
+
 def _inputs(
     table: Table, policy: Policy, key_file: Path | None, ledger: Ledger | None
 ) -> list[Path]:

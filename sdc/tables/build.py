@@ -130,6 +130,7 @@ class ProtectedTable:
     _problem: SuppressionProblem | None = field(default=None, repr=False)
     _suppressed: np.ndarray | None = field(default=None, repr=False)
     _labels: pd.DataFrame | None = field(default=None, repr=False)
+    _stats: CellStats | None = field(default=None, repr=False)
 
     @property
     def passed(self) -> bool:
@@ -475,6 +476,7 @@ def build_table(
         _problem=problem,
         _suppressed=suppressed,
         _labels=labels,
+        _stats=stats,
     )
 
 
@@ -797,7 +799,9 @@ def _relinked(
         table.dropped_rows,
         integral=spec.weight is None and spec.statistic == "count",
     )
-    return dataclasses.replace(finished, _problem=local, _suppressed=sup, _labels=table._labels)
+    return dataclasses.replace(
+        finished, _problem=local, _suppressed=sup, _labels=table._labels, _stats=table._stats
+    )
 
 
 def audit_suppression(
