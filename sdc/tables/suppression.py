@@ -218,6 +218,8 @@ class Attacker:
             scale: the unit of the LP (default: the cell's size or protection level).
             enough: stop as soon as the reach is known to be at least this (the protection
                 level); the returned reach is then a lower bound and the cut is ``None``.
+                Without it (reporting an interval), a reach the solver cannot settle beyond
+                ``1e12`` units is returned as the lower bound it has proven, with no cut.
 
         Returns:
             ``(reach, cut)``: the largest feasible move (``inf`` if unbounded) and, when
@@ -235,9 +237,15 @@ class Attacker:
             coef[cell] = reach
             return reach, coef
         unit = float(scale) if scale is not None and scale > 0 else _unit(problem, cell)
+        known = None  # a reach proven so far (a lower bound while the range cuts bind)
         for clip in _CLIPS:
             lo, hi = self._bounds(unit, clip)
-            reach, dual = self._solve(pos, direction, lo, hi)
+            try:
+                reach, dual = self._solve(pos, direction, lo, hi)
+            except SolverFailed:
+                if known is None or np.isfinite(enough):
+                    raise
+                return known, None  # reporting only: the interval reaches at least this
             if dual is None:
                 return np.inf, None
             reach *= unit
@@ -246,6 +254,7 @@ class Attacker:
             cut = self._cut(cell, direction, dual, reach, unit)
             if cut is not None:
                 return reach, cut
+            known = reach
         raise SolverFailed(cell, "no dual bound matches the reach")
 
     def _cut(

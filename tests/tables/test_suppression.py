@@ -402,7 +402,7 @@ def test_turnover_of_50000_enterprises_in_currency_units() -> None:
 
 
 def test_cents_beside_1e12_in_one_table() -> None:
-    df = _enterprises(3, 5_000, tiny=0.05)
+    df = _enterprises(7, 50_000, tiny=0.05)
     t = build_table(df, TableSpec(by=("region", "sector"), sum="turnover", dominance=(1, 0.8)))
     cells = {c.cell: c for c in t.audit}
     assert ("R00", "S99") in cells and cells[("R00", "S99")].flag == "primary"
