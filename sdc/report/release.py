@@ -43,7 +43,7 @@ _FLAG_WORDS = {
     "primary": N_("suppressed: the cell itself is too small or dominated"),
     "secondary": N_("suppressed so that a primary cell cannot be worked out from the totals"),
     "rounded": N_("rounded"),
-    "dp": N_("noisy (differential privacy); see its 95% interval"),
+    "dp": N_("noisy (differential privacy); see its {level} interval"),
 }
 
 
@@ -460,10 +460,12 @@ def _attention(result: ReleaseResult) -> list[str]:
         if noisy:
             out.append(
                 _(
-                    "Table {name}: in {noisy} of {cells} cells the 95% interval is wider than "
+                    "Table {name}: in {noisy} of {cells} cells the {level} interval is wider than "
                     "the published number itself; those cells say little. A larger epsilon or "
                     "coarser categories would help."
-                ).format(name=t.name, noisy=_int(noisy), cells=_int(len(t.table)))
+                ).format(
+                    name=t.name, noisy=_int(noisy), cells=_int(len(t.table)), level=_pct(0.95, 0)
+                )
             )
     return out
 
@@ -931,7 +933,12 @@ def _table(t: ProtectedTable) -> dict[str, Any]:
     stat = spec.statistic
     dp = spec.dp is not None
     by = list(spec.by)
-    head = [*by, stat, *([_("95% interval")] if dp else []), _("flag")]
+    head = [
+        *by,
+        stat,
+        *([_("{level} interval").format(level=_pct(0.95, 0))] if dp else []),
+        _("flag"),
+    ]
     rows = []
     for rec in frame.head(MAX_TABLE_ROWS).to_dict("records"):
         flag = str(rec.get("flag", ""))
@@ -957,7 +964,7 @@ def _table(t: ProtectedTable) -> dict[str, Any]:
         "protection": _protection(t),
         "mechanism": t.mechanism,
         "flags": ", ".join(f"{_int(n)} {k}" for k, n in counts.items()),
-        "legend": [(k, _(_FLAG_WORDS[k]) if k in _FLAG_WORDS else k) for k in counts],
+        "legend": [(k, _flag_words(k)) for k in counts],
         "head": head,
         "rows": rows,
         "grid": grid,
@@ -966,6 +973,13 @@ def _table(t: ProtectedTable) -> dict[str, Any]:
         "total_text": _int(len(frame)),
         "epsilon": t.budget.epsilon,
     }
+
+
+def _flag_words(flag: str) -> str:
+    """What a table flag means, in words."""
+    if flag not in _FLAG_WORDS:
+        return flag
+    return _(_FLAG_WORDS[flag]).format(level=_pct(0.95, 0))
 
 
 def _grid(frame: pd.DataFrame, by: list[str], stat: str) -> dict[str, Any] | None:
@@ -1002,10 +1016,10 @@ def _protection(t: ProtectedTable) -> str:
     if spec.dp is not None:
         return _(
             "Every number carries random noise from OpenDP ({mechanism} mechanism, epsilon "
-            "{epsilon}), so no single respondent changes it by much. The 95% interval shows how "
-            "far the published number may be from the true one; categories come from the "
+            "{epsilon}), so no single respondent changes it by much. The {level} interval shows "
+            "how far the published number may be from the true one; categories come from the "
             "policy, never from the data."
-        ).format(mechanism=spec.dp.mechanism, epsilon=_gen(spec.dp.epsilon))
+        ).format(mechanism=spec.dp.mechanism, epsilon=_gen(spec.dp.epsilon), level=_pct(0.95, 0))
     parts = []
     if spec.min_cell:
         parts.append(

@@ -424,7 +424,7 @@ def recommendations(report: RiskReport, recoded: Collection[str] = ()) -> list[s
             )
         text = _("{variable}: without it, {effects}").format(variable=name, effects=_join(parts))
         if c.suda:
-            text += _("; it is in {share}% of the SUDA score").format(share=_dec(c.suda, 0))
+            text += _("; it is in {share} of the SUDA score").format(share=_pct(c.suda / 100, 0))
         if c.importance is not None:
             text += _(" (the policy marks it important: {importance})").format(
                 importance=c.importance
@@ -656,6 +656,11 @@ def risk_context(
             "contributions": Markup(contrib_chart),  # noqa: S704
         },
     }
+
+
+def risk_title(data_name: str) -> str:
+    """The title of ``sdc risk --html``'s page: ``Disclosure risk of survey.csv``."""
+    return _("Disclosure risk of {name}").format(name=data_name)
 
 
 def risk_html(

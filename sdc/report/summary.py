@@ -94,7 +94,8 @@ def treatment_lines(treatments: Sequence[Treatment]) -> list[str]:
     lines = [_("columns: {what}").format(what="; ".join(ids))] if ids else []
     kinds = {"recode": _("recode")}
     return lines + [
-        f"{kinds.get(kind, kind)}: {', '.join(parts)}" for kind, parts in groups.items()
+        _("{kind}: {items}").format(kind=kinds.get(kind, kind), items=", ".join(parts))
+        for kind, parts in groups.items()
     ]
 
 
