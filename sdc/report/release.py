@@ -821,7 +821,7 @@ def _technical(md: TreatedMicrodata) -> list[dict[str, str]]:
                 "name": t.name,
                 "columns": ", ".join(t.columns),
                 "parameters": ", ".join(f"{k}={_param(v)}" for k, v in params.items()),
-                "changed": f"{t.total_changed:,}",
+                "changed": _int(t.total_changed),
             }
         )
     return rows
@@ -957,10 +957,10 @@ def _table(t: ProtectedTable) -> dict[str, Any]:
     return {
         "name": t.name,
         "title": _("{statistic} of {variable} by {groups}").format(
-            statistic=stat, variable=spec.variable, groups=" × ".join(by)
+            statistic=_statistic(stat), variable=spec.variable, groups=" × ".join(by)
         )
         if spec.variable
-        else _("{statistic} by {groups}").format(statistic=stat, groups=" × ".join(by)),
+        else _("{statistic} by {groups}").format(statistic=_statistic(stat), groups=" × ".join(by)),
         "protection": _protection(t),
         "mechanism": t.mechanism,
         "flags": ", ".join(f"{_int(n)} {k}" for k, n in counts.items()),
@@ -973,6 +973,17 @@ def _table(t: ProtectedTable) -> dict[str, Any]:
         "total_text": _int(len(frame)),
         "epsilon": t.budget.epsilon,
     }
+
+
+def _statistic(stat: str) -> str:
+    """A table's statistic in words (``count``, ``sum``, ``mean``)."""
+    words = {"count": _("count"), "sum": _("sum"), "mean": _("mean")}
+    return words.get(stat, stat)
+
+
+def _unit(unit: str) -> str:
+    """The privacy unit in words."""
+    return {"individual": _("individual"), "household": _("household")}.get(unit, unit)
 
 
 def _flag_words(flag: str) -> str:
@@ -1194,7 +1205,7 @@ def _privacy(result: ReleaseResult) -> dict[str, Any]:
         ).format(
             spending=spending,
             cap=_gen(cap.get("epsilon", 0)),
-            unit=privacy.get("unit", "individual"),
+            unit=_unit(str(privacy.get("unit", "individual"))),
         )
     return {
         "text": text,
