@@ -186,8 +186,7 @@ def load(page: Path, chromium: str = CHROMIUM, screenshot_height: int = 0) -> Pa
     facts.requests = [
         str(e["params"]["request"]["url"])
         for e in pipe.events
-        if e.get("method") == "Network.requestWillBeSent"
-        and e["params"]["request"]["url"] != url
+        if e.get("method") == "Network.requestWillBeSent" and e["params"]["request"]["url"] != url
     ]
     return facts
 

@@ -104,7 +104,7 @@ def test_the_checker_sees_errors_and_requests(tmp_path: Path) -> None:
     """The checks above can fail: a page with a broken script and a remote image."""
     page = tmp_path / "bad.html"
     page.write_text(
-        '<!DOCTYPE html><html><head><title>bad</title></head><body>'
+        "<!DOCTYPE html><html><head><title>bad</title></head><body>"
         '<img src="https://example.invalid/x.png">'
         '<script>console.error("boom"); notDefined();</script></body></html>'
     )
