@@ -21,6 +21,7 @@ import yaml
 from sdc import __version__, workflow
 from sdc.budget import format_number
 from sdc.errors import SdcError
+from sdc.i18n import LANGUAGES, language
 from sdc.io import ReadOptions, write_text, write_text_new
 from sdc.policy import load_policy
 from sdc.report import risk_text
@@ -124,6 +125,17 @@ def engine_options(func: F) -> F:
         type=click.Choice(["pandas", "duckdb", "spark"]),
         default=None,
         help="Counting engine (default: the policy's engine, else pandas).",
+    )(func)
+
+
+def lang_option(func: F) -> F:
+    """--lang: the language of the reports (the policy's report.lang when not given)."""
+    return click.option(
+        "--lang",
+        type=click.Choice(LANGUAGES),
+        default=None,
+        help="Language of the reports and the summary: en, fr or es (default: the policy's "
+        "report: lang:, else en).",
     )(func)
 
 
@@ -236,6 +248,7 @@ def scan(data: Path, reading: ReadOptions, output: Path | None) -> None:
     help="Write per-record risks, after the policy's recodes when it has any (steward only: "
     "never share this file).",
 )
+@lang_option
 def risk(
     data: Path,
     reading: ReadOptions,
@@ -245,6 +258,7 @@ def risk(
     json_path: Path | None,
     html_path: Path | None,
     records_path: Path | None,
+    lang: str | None,
 ) -> None:
     """Measure the re-identification risk of DATA under a policy.
 
@@ -269,6 +283,7 @@ def risk(
         json_path=json_path,
         html_path=html_path,
         records_path=records_path,
+        lang=lang,
     )
     if outcome.table is not None:
         _echo_notes(outcome.table.notes)
@@ -309,6 +324,7 @@ def risk(
     help="Sign the manifest with this private key (sdc.key from `sdc keys new`): writes "
     "manifest.sig.",
 )
+@lang_option
 def release(
     data: Path,
     reading: ReadOptions,
@@ -320,6 +336,7 @@ def release(
     key_file: Path | None,
     seed: int | None,
     sign: Path | None,
+    lang: str | None,
 ) -> None:
     """Treat DATA by the policy and write a verifiable release bundle to OUT.
 
@@ -344,6 +361,7 @@ def release(
         spark_master=spark_master,
         progress=_progress,
         sign=sign,
+        lang=lang,
     )
     _echo_notes(result.notes)
     click.echo(f"Release written to {result.out}/")
@@ -359,12 +377,15 @@ def release(
     from sdc.report.release import release_warnings, scope_lines  # lazy: jinja2 only here
     from sdc.report.summary import release_summary
 
-    costs = release_warnings(result)
-    for line in scope_lines(result) + costs:
+    with language(result.lang):  # the notes and the summary in the report's language
+        costs = release_warnings(result)
+        notes = scope_lines(result) + costs
+        summary = release_summary(result, costs)
+    for line in notes:
         click.echo(f"Note: {line}")
     if result.budget.epsilon > 0:
         click.echo(f"Privacy budget spent: {result.budget.describe()} (see `sdc budget`).")
-    click.echo("\n".join(release_summary(result, costs)))
+    click.echo("\n".join(summary))
 
 
 @cli.command(epilog=_exit_codes("the files were written"))

@@ -429,6 +429,12 @@ class Suda(_Model):
     dis_fraction: Annotated[float, Field(gt=0, le=1)] = 0.01
 
 
+class Report(_Model):
+    """How the reports are written (``report:``); ``--lang`` on the command line wins."""
+
+    lang: Literal["en", "fr", "es"] = "en"  # the languages of sdc.i18n.LANGUAGES
+
+
 class Policy(_Model):
     """A whole policy file, validated. Build it with :func:`load_policy`."""
 
@@ -443,6 +449,7 @@ class Policy(_Model):
     privacy: Privacy = Field(default_factory=Privacy)
     engine: Engine = "pandas"
     suda: Suda = Field(default_factory=Suda)
+    report: Report = Field(default_factory=Report)
 
     _source: Path | None = PrivateAttr(default=None)
     _lines: dict[tuple[str, ...], int] = PrivateAttr(default_factory=dict)

@@ -21,6 +21,7 @@ from sdc.anonymize._treatment import Treatment
 from sdc.anonymize.policy_recodes import deterministic_recodes, recoded_columns
 from sdc.budget import Budget, format_number
 from sdc.errors import DataError, PolicyError, SdcError
+from sdc.i18n import language
 from sdc.io import (
     ReadOptions,
     Table,
@@ -39,6 +40,7 @@ from sdc.policy import (
 from sdc.release.ledger import Ledger, LedgerSummaryRow
 from sdc.release.plan import assess, assess_policy_has_quasi, risk_thresholds
 from sdc.report import risk_html, risk_json, risk_text
+from sdc.report.risk import risk_title
 from sdc.risk import RiskReport
 from sdc.risk.engines import CountingEngine, EngineName, get_engine
 from sdc.risk.individual import CENSUS_TOLERANCE
@@ -410,6 +412,7 @@ class RiskOutcome:
             policy has none (or the engine cannot apply them).
         recodes: the recodes behind ``after_recodes``, in the order applied.
         notes: what the user should know about the measurement (printed on stderr).
+        lang: the language of the renderings (``--lang``, else the policy's ``report.lang``).
     """
 
     table: Table | None
@@ -418,6 +421,7 @@ class RiskOutcome:
     after_recodes: RiskReport | None = None
     recodes: tuple[Treatment, ...] = ()
     notes: tuple[str, ...] = ()
+    lang: str = "en"
 
     @property
     def verdict(self) -> RiskReport | ScaleRiskReport:
@@ -470,6 +474,7 @@ def run_risk(
     json_path: Path | None = None,
     html_path: Path | None = None,
     records_path: Path | None = None,
+    lang: str | None = None,
 ) -> RiskOutcome:
     """``sdc risk``: read, validate, measure and write the requested renderings.
 
@@ -480,10 +485,12 @@ def run_risk(
     With ``duckdb`` or ``spark`` the engine reads the file itself, only the
     frequency-based measures are computed, on the data as collected (a note says so when
     the policy recodes), and per-record results go straight from the engine to
-    ``records_path`` (Parquet).
+    ``records_path`` (Parquet). ``lang`` (else the policy's ``report.lang``) is the
+    language of the HTML report and of the terminal text.
     """
     check_outputs_spare_input(data, json_path, html_path, records_path)
     policy = load_policy(policy_path)
+    lang = lang or policy.report.lang
     counter = counting_engine(policy, engine, spark_master)
     if counter.name != "pandas":
         _refuse_reading_options(counter.name, reading_for(policy, sheet, reading))
@@ -493,13 +500,13 @@ def run_risk(
         )
         recoded = [c for c in recoded_columns(policy) if c in _measured(policy)]
         if not recoded or not _release_recodes(policy):
-            return RiskOutcome(None, report, written)
+            return RiskOutcome(None, report, written, lang=lang)
         note = (
             f"the {counter.name} engine measures the data as collected: the policy's recodes "
             f"of {', '.join(recoded)} are not applied; run without --engine to see the risk "
             "after them"
         )
-        return RiskOutcome(None, report, written, notes=(note,))
+        return RiskOutcome(None, report, written, notes=(note,), lang=lang)
     table, policy = load_inputs(data, policy, sheet=sheet, reading=reading)
     collected = assess(table.frame, policy)
     frame, recodes = recodes_of_release(table.frame, policy)
@@ -514,8 +521,9 @@ def run_risk(
         records_path=records_path,
         after_recodes=after,
         recodes=recodes,
+        lang=lang,
     )
-    return RiskOutcome(table, collected, written, after, recodes)
+    return RiskOutcome(table, collected, written, after, recodes, lang=lang)
 
 
 def _measured(policy: Policy) -> set[str]:
@@ -589,7 +597,8 @@ def risk_summary_text(outcome: RiskOutcome) -> str:
     report = outcome.report
     if isinstance(report, ScaleRiskReport):
         return scale_text(report)
-    return risk_text(report, after_recodes=outcome.after_recodes, recodes=outcome.recodes)
+    with language(outcome.lang):
+        return risk_text(report, after_recodes=outcome.after_recodes, recodes=outcome.recodes)
 
 
 def write_risk_outputs(
@@ -601,6 +610,7 @@ def write_risk_outputs(
     records_path: Path | None = None,
     after_recodes: RiskReport | None = None,
     recodes: tuple[Treatment, ...] = (),
+    lang: str | None = None,
 ) -> list[Path]:
     """Write the requested renderings of a risk report; never over the input file.
 
@@ -617,10 +627,10 @@ def write_risk_outputs(
         document = risk_json(report, after_recodes=after_recodes, recodes=recodes)
         write_text(json_path, json.dumps(document, indent=2) + "\n")
     if html_path is not None:
-        title = f"Disclosure risk of {Path(data).name}"
-        write_text(
-            html_path, risk_html(report, title=title, after_recodes=after_recodes, recodes=recodes)
-        )
+        with language(lang):
+            title = risk_title(Path(data).name)
+            html = risk_html(report, title=title, after_recodes=after_recodes, recodes=recodes)
+        write_text(html_path, html)
     if records_path is not None:
         write_csv((report if after_recodes is None else after_recodes).records, records_path)
     return [p for p in (json_path, html_path, records_path) if p is not None]
@@ -640,6 +650,7 @@ def run_release(
     spark_master: str | None = None,
     progress: Callable[[str], None] | None = None,
     sign: Path | None = None,
+    lang: str | None = None,
 ) -> ReleaseResult:
     """``sdc release``: read, validate, treat and write the bundle.
 
@@ -662,6 +673,7 @@ def run_release(
         engine=counter,
         progress=progress,
         sign=signer,
+        lang=lang,
     )
 
 

@@ -40,6 +40,7 @@ from sdc.anonymize.identifiers import load_pseudonym_key, new_pseudonym_key
 from sdc.budget import Budget
 from sdc.errors import DataError, PolicyError, PolicyNotMet
 from sdc.fingerprint import Fingerprint, content_fingerprint
+from sdc.i18n import language
 from sdc.io import Table, fsync_folder, write_csv, write_parquet, write_text
 from sdc.policy import Policy
 from sdc.release.bundle import MANIFEST, check_target, output_hashes, staged_folder, write_json
@@ -92,6 +93,7 @@ class ReleaseResult:
     pseudonym_key: Path | None = None  # the per-release pseudonym key, outside the bundle
     input_key: Path | None = None  # a DP bundle's input-hash key, outside the bundle
     evaluation_file: Path | None = None  # a DP bundle's synthetic evaluation, outside it
+    lang: str = "en"  # the language of report.html (and of the closing summary)
 
     @property
     def files(self) -> list[str]:
@@ -111,6 +113,7 @@ def release(
     engine: CountingEngine | None = None,
     progress: Progress | None = None,
     sign: SigningKey | None = None,
+    lang: str | None = None,
 ) -> ReleaseResult:
     """Treat ``table`` by ``policy`` and write the bundle to ``out``.
 
@@ -127,6 +130,8 @@ def release(
         engine: the counting engine of the risk checks (default: in memory).
         progress: called with a short label as each step starts.
         sign: the key that signs the manifest (:func:`sdc.release.signing.load_signing_key`).
+        lang: the language of ``report.html`` (``en``, ``fr`` or ``es``); None: the
+            policy's ``report.lang``.
 
     Raises:
         PolicyNotMet: a threshold cannot be met; nothing is written.
@@ -169,6 +174,7 @@ def release(
         evaluation_file=(
             steward_path(out, "evaluation.json") if dp_bundle and evaluation is not None else None
         ),
+        lang=lang or policy.report.lang,
     )
     facts = _ledger_facts(ledger, policy, entry)
     input_key = secrets.token_bytes(32) if dp_bundle else None
@@ -320,7 +326,9 @@ def _write_bundle(
             signer=signer_entry(sign) if sign is not None else None,
         )
         result.manifest.update(made.to_json())  # what the report reads
-        write_text(tmp / "report.html", release_html(result, table.path.name, original=table.frame))
+        with language(result.lang):
+            html = release_html(result, table.path.name, original=table.frame)
+        write_text(tmp / "report.html", html)
         made = made.finish(output_records(output_hashes(tmp), rows), _now())
         result.manifest.update(made.to_json())
         write_json(tmp / PENDING_MANIFEST, made.to_json())

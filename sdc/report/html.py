@@ -4,6 +4,10 @@ Templates live in ``sdc/report/templates``. ``base.html`` holds the page (inline
 styles, no external resource); sections are Jinja macros (``_risk.html`` has
 ``risk_section``), so a release report can show the risk before and after treatment by
 calling the same macro twice.
+
+Text in the templates is marked with ``{% trans %}`` or ``_()`` (Jinja's ``jinja2.ext.i18n``)
+and translated by the catalogs of :mod:`sdc.i18n`, in the language in force when the page is
+rendered; ``<html lang>`` says which.
 """
 
 from __future__ import annotations
@@ -15,18 +19,27 @@ from typing import Any
 import jinja2
 
 import sdc
+from sdc import i18n
 
 
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
-    """The Jinja environment over the package's templates (autoescaping on)."""
-    return jinja2.Environment(
+    """The Jinja environment over the package's templates (autoescaping, gettext)."""
+    env = jinja2.Environment(
         loader=jinja2.PackageLoader("sdc.report", "templates"),
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
     )
+    env.policies["ext.i18n.trimmed"] = True  # one msgid per sentence, whatever the line breaks
+    # newstyle: {{ _("... %(n)s ...", n=x) }} formats and escapes the arguments itself.
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext, i18n.ngettext, newstyle=True
+    )
+    env.filters["int"] = i18n.integer
+    return env
 
 
 def render_page(template: str, *, title: str, **context: Any) -> str:
@@ -41,5 +54,11 @@ def render_page(template: str, *, title: str, **context: Any) -> str:
     return (
         environment()
         .get_template(template)
-        .render(title=title, generated=generated, version=sdc.__version__, **context)
+        .render(
+            title=title,
+            generated=generated,
+            version=sdc.__version__,
+            lang=i18n.current(),
+            **context,
+        )
     )

@@ -21,6 +21,11 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from sdc.anonymize.utility import utility_summary
+from sdc.i18n import N_, _, ngettext
+from sdc.i18n import decimal as _dec
+from sdc.i18n import general as _gen
+from sdc.i18n import integer as _int
+from sdc.i18n import percent as _pct
 from sdc.report.html import render_page
 from sdc.report.risk import risk_context
 from sdc.risk.assess import RiskReport
@@ -34,11 +39,11 @@ if TYPE_CHECKING:
 MAX_TABLE_ROWS = 200
 
 _FLAG_WORDS = {
-    "published": "published as computed",
-    "primary": "suppressed: the cell itself is too small or dominated",
-    "secondary": "suppressed so that a primary cell cannot be worked out from the totals",
-    "rounded": "rounded",
-    "dp": "noisy (differential privacy); see its 95% interval",
+    "published": N_("published as computed"),
+    "primary": N_("suppressed: the cell itself is too small or dominated"),
+    "secondary": N_("suppressed so that a primary cell cannot be worked out from the totals"),
+    "rounded": N_("rounded"),
+    "dp": N_("noisy (differential privacy); see its {level} interval"),
 }
 
 
@@ -81,18 +86,19 @@ def release_html(
         # report: next to DP outputs they would be unprotected statistics of the data.
         "before": risk_context(
             result.before,
-            "Risk before treatment (the input data, not released)",
+            _("Risk before treatment (the input data, not released)"),
             advice=False,
         )
         if result.after
         else None,
         "after": risk_context(
-            result.after, "Risk after treatment (the released microdata)", advice=False
+            result.after, _("Risk after treatment (the released microdata)"), advice=False
         )
         if result.after
         else None,
     }
-    return render_page("release.html", title=f"Release of {data_name}", **context)
+    title = _("Release of {name}").format(name=data_name)
+    return render_page("release.html", title=title, **context)
 
 
 # --------------------------------------------------------------------------- summary
@@ -107,37 +113,44 @@ def scope_lines(result: ReleaseResult) -> list[str]:
     steward's files are.
     """
     guarantee = result.manifest.get("guarantee")
-    dp = [f"table {t.name}" for t in result.tables if t.spec.dp is not None]
-    sdc_ = [f"table {t.name}" for t in result.tables if t.spec.dp is None]
+    dp = [_("table {name}").format(name=t.name) for t in result.tables if t.spec.dp is not None]
+    sdc_ = [_("table {name}").format(name=t.name) for t in result.tables if t.spec.dp is None]
     if result.synthetic is not None:
-        dp.append("the synthetic records")
+        dp.append(_("the synthetic records"))
     if result.microdata is not None:
-        sdc_.insert(0, "the microdata")
+        sdc_.insert(0, _("the microdata"))
     out: list[str] = []
     if guarantee == "mixed":
+        dp_part = ngettext(
+            "only {outputs} is differentially private",
+            "only {outputs} are differentially private",
+            len(dp),
+        ).format(outputs=_and(dp))
+        sdc_part = ngettext(
+            "{outputs} is protected by disclosure-control rules",
+            "{outputs} are protected by disclosure-control rules",
+            len(sdc_),
+        ).format(outputs=_and(sdc_))
         out.append(
-            "Mixed bundle: only "
-            + _and(dp)
-            + " "
-            + ("is" if len(dp) == 1 else "are")
-            + " differentially private; "
-            + _and(sdc_)
-            + " "
-            + ("is" if len(sdc_) == 1 else "are")
-            + " protected by disclosure-control rules, which give no differential-privacy "
-            "guarantee."
+            _("Mixed bundle: {dp}; {sdc}, which give no differential-privacy guarantee.").format(
+                dp=dp_part, sdc=sdc_part
+            )
         )
     if result.input_key is not None:
         out.append(
-            "DP bundle: the exact number of input records is not published, and the input is "
-            f"identified by a keyed hash whose key the steward keeps in {result.input_key.name} "
-            "(beside the bundle; never publish it)."
+            _(
+                "DP bundle: the exact number of input records is not published, and the input "
+                "is identified by a keyed hash whose key the steward keeps in {file} (beside "
+                "the bundle; never publish it)."
+            ).format(file=result.input_key.name)
         )
     if result.evaluation_file is not None:
         out.append(
-            "The evaluation of the synthetic records against the real ones is computed on the "
-            f"real data without noise: it is kept for the steward in "
-            f"{result.evaluation_file.name}, beside the bundle, and must not be published."
+            _(
+                "The evaluation of the synthetic records against the real ones is computed on "
+                "the real data without noise: it is kept for the steward in {file}, beside the "
+                "bundle, and must not be published."
+            ).format(file=result.evaluation_file.name)
         )
     return out
 
@@ -146,21 +159,22 @@ def _input_meta(section: dict[str, Any]) -> str:
     """The report's line about the input: name, size and hash (keyed in a DP bundle)."""
     name = section.get("name", "")
     if section.get("keyed_sha256"):
-        return (
-            f"{name} (record count not published; keyed hash HMAC-SHA256 "
-            f"{str(section['keyed_sha256'])[:16]})"
+        return _("{name} (record count not published; keyed hash HMAC-SHA256 {hash})").format(
+            name=name, hash=str(section["keyed_sha256"])[:16]
         )
     rows = section.get("rows")
-    size = f"{rows:,}" if isinstance(rows, int) else "?"
-    return f"{name} ({size} records, SHA-256 {str(section.get('sha256') or '')[:16]})"
+    size = _int(rows) if isinstance(rows, int) else "?"
+    return _("{name} ({n} records, SHA-256 {hash})").format(
+        name=name, n=size, hash=str(section.get("sha256") or "")[:16]
+    )
 
 
 def _verdict(result: ReleaseResult) -> str:
     name = result.manifest.get("policy", {}).get("name", "")
     return (
-        f"This bundle meets every threshold of the policy “{name}”."
+        _("This bundle meets every threshold of the policy “{name}”.").format(name=name)
         if name
-        else ("This bundle meets every threshold of its policy.")
+        else _("This bundle meets every threshold of its policy.")
     )
 
 
@@ -189,27 +203,48 @@ def release_warnings(result: ReleaseResult) -> list[str]:
         shown = md.frame[col].dropna()
         left = int(shown.nunique())
         if had > 1 and left <= 1:
-            what = f"{col} removed entirely"
             if left == 1 and len(shown) == n:
-                what += f" (every record says {shown.iloc[0]!s})"
-            out.append(what + ": it no longer tells any respondent apart.")
+                what = _(
+                    "{column} removed entirely (every record says {value}): it no longer tells "
+                    "any respondent apart."
+                ).format(column=col, value=str(shown.iloc[0]))
+            else:
+                what = _(
+                    "{column} removed entirely: it no longer tells any respondent apart."
+                ).format(column=col)
+            out.append(what)
             continue
         blanked = md.suppressed_values.get(col, 0)
         if n and blanked / n > HEADLINE_SUPPRESSION_SHARE:
-            out.append(f"{col} blanked in {blanked / n:.0%} of the records.")
+            out.append(
+                _("{column} blanked in {share} of the records.").format(
+                    column=col, share=_pct(blanked / n, 0)
+                )
+            )
     rule = after.k_rule
     if rule is not None and rule.suppressed_records:
         out.append(
-            f"{_resp(rule.suppressed_records)} {'has' if rule.suppressed_records == 1 else 'have'}"
-            " every quasi-identifier blank: they reveal no key and count as suppressed."
+            ngettext(
+                "{n} respondent has every quasi-identifier blank: they reveal no key and count "
+                "as suppressed.",
+                "{n} respondents have every quasi-identifier blank: they reveal no key and "
+                "count as suppressed.",
+                rule.suppressed_records,
+            ).format(n=_int(rule.suppressed_records))
         )
     grew = {g.variable: g for g in before.group_disclosure}
     for g in after.group_disclosure:
         was = grew.get(g.variable)
         if was is not None and g.worst_share > was.worst_share + 1e-9:
             out.append(
-                f"Attribute disclosure grew: in the worst group the largest share of one "
-                f"{g.variable} value went from {was.worst_share:.1%} to {g.worst_share:.1%}."
+                _(
+                    "Attribute disclosure grew: in the worst group the largest share of one "
+                    "{variable} value went from {before} to {after}."
+                ).format(
+                    variable=g.variable,
+                    before=_pct(was.worst_share, 1),
+                    after=_pct(g.worst_share, 1),
+                )
             )
     return out
 
@@ -220,66 +255,119 @@ def _summary(result: ReleaseResult, data_name: str) -> list[str]:
     before, after, md = result.before, result.after, result.microdata
     made = []
     if md is not None:
-        made.append(f"a treated copy of the microdata ({len(md.frame):,} records)")
-    if result.tables:
-        made.append(f"{_n(len(result.tables), 'protected table')}")
-    if result.synthetic is not None:
-        made.append(f"{len(result.synthetic.data):,} synthetic records")
-    size = f" ({before.n_records:,} records)" if md is not None else ""
-    out.append(f"From {data_name}{size} this bundle releases " + _and(made) + ".")
-    keys = _and(list(before.quasi))
-    if md is not None and after is not None:
-        rule = after.k_rule
-        min_after = rule.smallest_key if rule is not None and rule.smallest_key else 0
-        out.append(
-            f"Before treatment {_resp(before.sample_uniques)} "
-            f"{'was' if before.sample_uniques == 1 else 'were'} the only person with their "
-            f"combination of {keys}, and an intruder could expect to re-identify about "
-            f"{before.expected_reidentifications:,.1f} respondents. After treatment "
-            + (
-                "nobody is unique"
-                if after.sample_uniques == 0
-                else f"{_resp(after.sample_uniques)} remain unique"
-            )
-            + f", every combination is shared by at least {min_after} records (the policy "
-            f"asks for {after.thresholds.k}), and about "
-            f"{after.expected_reidentifications:,.1f} re-identifications are expected."
+        made.append(
+            _("a treated copy of the microdata ({n} records)").format(n=_int(len(md.frame)))
         )
+    if result.tables:
+        made.append(
+            ngettext("{n} protected table", "{n} protected tables", len(result.tables)).format(
+                n=_int(len(result.tables))
+            )
+        )
+    if result.synthetic is not None:
+        made.append(_("{n} synthetic records").format(n=_int(len(result.synthetic.data))))
+    if md is not None:
+        out.append(
+            _("From {data} ({n} records) this bundle releases {outputs}.").format(
+                data=data_name, n=_int(before.n_records), outputs=_and(made)
+            )
+        )
+    else:
+        out.append(
+            _("From {data} this bundle releases {outputs}.").format(
+                data=data_name, outputs=_and(made)
+            )
+        )
+    if md is not None and after is not None:
+        out.append(_risk_sentence(before, after))
         out.append(_cost_sentence(md))
     if result.tables:
-        suppressed = sum(
-            t.flag_counts.get("primary", 0) + t.flag_counts.get("secondary", 0)
-            for t in result.tables
-        )
-        dp = [t for t in result.tables if t.spec.dp is not None]
-        parts = []
-        if suppressed:
-            parts.append(f"{_n(suppressed, 'table cell')} suppressed")
-        if dp:
-            parts.append(f"{_n(len(dp), 'table')} published with noise (differential privacy)")
-        if parts:
-            out.append("In the tables: " + _and(parts) + ".")
+        out += _tables_sentence(result)
     out.append(_signed_sentence(result.manifest))
     if result.budget.epsilon > 0:
         cap = result.manifest.get("privacy", {}).get("cap", {}).get("epsilon")
+        spent = _gen(result.budget.epsilon)
         out.append(
-            f"The differentially private outputs spent a privacy budget of epsilon "
-            f"{result.budget.epsilon:g}"
-            + (f" of the {cap:g} the policy allows for this file." if cap else ".")
+            _(
+                "The differentially private outputs spent a privacy budget of epsilon {spent} "
+                "of the {cap} the policy allows for this file."
+            ).format(spent=spent, cap=_gen(cap))
+            if cap
+            else _(
+                "The differentially private outputs spent a privacy budget of epsilon {spent}."
+            ).format(spent=spent)
         )
     return out
+
+
+def _risk_sentence(before: RiskReport, after: RiskReport) -> str:
+    """Uniques and expected re-identifications before and after treatment, in words."""
+    rule = after.k_rule
+    min_after = rule.smallest_key if rule is not None and rule.smallest_key else 0
+    was = ngettext(
+        "Before treatment {n} respondent was the only person with their combination of "
+        "{keys}, and an intruder could expect to re-identify about {expected} respondents.",
+        "Before treatment {n} respondents were the only person with their combination of "
+        "{keys}, and an intruder could expect to re-identify about {expected} respondents.",
+        before.sample_uniques,
+    ).format(
+        n=_int(before.sample_uniques),
+        keys=_and(list(before.quasi)),
+        expected=_dec(before.expected_reidentifications, 1),
+    )
+    unique = (
+        _("nobody is unique")
+        if after.sample_uniques == 0
+        else ngettext(
+            "{n} respondent remains unique", "{n} respondents remain unique", after.sample_uniques
+        ).format(n=_int(after.sample_uniques))
+    )
+    now = _(
+        "After treatment {unique}, every combination is shared by at least {smallest} records "
+        "(the policy asks for {k}), and about {expected} re-identifications are expected."
+    ).format(
+        unique=unique,
+        smallest=min_after,
+        k=after.thresholds.k,
+        expected=_dec(after.expected_reidentifications, 1),
+    )
+    return f"{was} {now}"
+
+
+def _tables_sentence(result: ReleaseResult) -> list[str]:
+    """How many table cells were suppressed and how many tables carry DP noise."""
+    suppressed = sum(
+        t.flag_counts.get("primary", 0) + t.flag_counts.get("secondary", 0) for t in result.tables
+    )
+    dp = [t for t in result.tables if t.spec.dp is not None]
+    parts = []
+    if suppressed:
+        parts.append(
+            ngettext("{n} table cell suppressed", "{n} table cells suppressed", suppressed).format(
+                n=_int(suppressed)
+            )
+        )
+    if dp:
+        parts.append(
+            ngettext(
+                "{n} table published with noise (differential privacy)",
+                "{n} tables published with noise (differential privacy)",
+                len(dp),
+            ).format(n=_int(len(dp)))
+        )
+    return [_("In the tables: {what}.").format(what=_and(parts))] if parts else []
 
 
 def _signed_sentence(manifest: dict[str, Any]) -> str:
     """Who signed the bundle (the key's fingerprint), or that nobody did."""
     signer = manifest.get("signer")
     if isinstance(signer, dict) and signer.get("fingerprint"):
-        return (
-            f"The manifest is signed with the Ed25519 key {signer['fingerprint']}: "
-            "`sdc check --trust` with that key's public file proves that no file of the "
-            "bundle changed since it was signed."
-        )
-    return "The bundle is not signed: `sdc check` verifies its contents, but not who made it."
+        return _(
+            "The manifest is signed with the Ed25519 key {fingerprint}: `sdc check --trust` "
+            "with that key's public file proves that no file of the bundle changed since it "
+            "was signed."
+        ).format(fingerprint=signer["fingerprint"])
+    return _("The bundle is not signed: `sdc check` verifies its contents, but not who made it.")
 
 
 def _cost_sentence(md: TreatedMicrodata) -> str:
@@ -290,16 +378,27 @@ def _cost_sentence(md: TreatedMicrodata) -> str:
             before = md.distinct_before.get(col)
             now = int(md.frame[col].nunique()) if col in md.frame else None
             if before is not None and now is not None:
-                changes.append(f"{col} went from {before:,} to {now:,} categories")
+                changes.append(
+                    _("{column} went from {before} to {after} categories").format(
+                        column=col, before=_int(before), after=_int(now)
+                    )
+                )
     values = sum(md.suppressed_values.values())
-    text = "The price: " + (_and(changes) + "; " if changes else "")
-    text += (
-        f"{_n(values, 'value')} in {_n(md.suppressed_records, 'record')} "
-        f"({md.suppression_share:.1%}) {'was' if values == 1 else 'were'} blanked."
-        if values
-        else "no value was blanked."
-    )
-    return text
+    if values:
+        blanked = ngettext(
+            "{values} in {records} ({share}) was blanked.",
+            "{values} in {records} ({share}) were blanked.",
+            values,
+        ).format(
+            values=_values(values),
+            records=_records(md.suppressed_records),
+            share=_pct(md.suppression_share, 1),
+        )
+    else:
+        blanked = _("no value was blanked.")
+    if changes:
+        return _("The price: {changes}; {blanked}").format(changes=_and(changes), blanked=blanked)
+    return _("The price: {blanked}").format(blanked=blanked)
 
 
 def _glance(result: ReleaseResult) -> list[dict[str, str]]:
@@ -309,22 +408,22 @@ def _glance(result: ReleaseResult) -> list[dict[str, str]]:
     if after is not None:
         cards.append(
             {
-                "label": "unique respondents",
-                "value": f"{before.sample_uniques:,} → {after.sample_uniques:,}",
+                "label": _("unique respondents"),
+                "value": f"{_int(before.sample_uniques)} → {_int(after.sample_uniques)}",
             }
         )
         cards.append(
             {
-                "label": "expected re-identifications",
-                "value": f"{before.expected_reidentifications:,.1f} → "
-                f"{after.expected_reidentifications:,.1f}",
+                "label": _("expected re-identifications"),
+                "value": f"{_dec(before.expected_reidentifications, 1)} → "
+                f"{_dec(after.expected_reidentifications, 1)}",
             }
         )
     if md is not None:
         cards.append(
             {
-                "label": "records with a blanked value",
-                "value": f"{md.suppressed_records:,} ({md.suppression_share:.1%})",
+                "label": _("records with a blanked value"),
+                "value": f"{_int(md.suppressed_records)} ({_pct(md.suppression_share, 1)})",
             }
         )
     if result.tables:
@@ -332,13 +431,14 @@ def _glance(result: ReleaseResult) -> list[dict[str, str]]:
             len(t.table) - t.flag_counts.get("primary", 0) - t.flag_counts.get("secondary", 0)
             for t in result.tables
         )
-        cards.append({"label": "table cells published", "value": f"{cells:,}"})
+        cards.append({"label": _("table cells published"), "value": _int(cells)})
     cap = result.manifest.get("privacy", {}).get("cap", {}).get("epsilon")
     if result.budget.epsilon > 0 or result.synthetic is not None:
+        spent = _gen(result.budget.epsilon)
         cards.append(
             {
-                "label": "privacy budget spent (epsilon)",
-                "value": f"{result.budget.epsilon:g}" + (f" of {cap:g}" if cap else ""),
+                "label": _("privacy budget spent (epsilon)"),
+                "value": _("{spent} of {cap}").format(spent=spent, cap=_gen(cap)) if cap else spent,
             }
         )
     return cards
@@ -349,27 +449,7 @@ def _attention(result: ReleaseResult) -> list[str]:
     out: list[str] = []
     after = result.after
     if after is not None:
-        th = after.thresholds
-        keys = _and(list(after.quasi))
-        for g in after.group_disclosure:
-            if g.records:
-                out.append(
-                    f"In {_n(g.keys, 'group')} of the released file ({_resp(g.records)}, "
-                    f"{g.records / after.n_records:.1%}) at least {g.share:.0%} have the same "
-                    f"{g.variable}: knowing someone's {keys} reveals their {g.variable}. "
-                    + (
-                        "The policy sets no l-diversity; consider thresholds.l or coarser recoding."
-                        if th.l is None
-                        else "l-diversity holds, but the groups are still dominated by one value."
-                    )
-                )
-        if after.suda is not None and after.suda.records_with_msu:
-            out.append(
-                f"{_resp(after.suda.records_with_msu)} still "
-                f"{'has' if after.suda.records_with_msu == 1 else 'have'} a special unique "
-                f"(SUDA): a combination of at most {after.suda.max_msu} of these facts that "
-                "nobody else has, once blanks are taken literally."
-            )
+        out += _attention_groups(after)
     for t in result.tables:
         if t.spec.dp is None or not {"ci_low", "ci_high"} <= set(t.table.columns):
             continue
@@ -379,10 +459,56 @@ def _attention(result: ReleaseResult) -> list[str]:
         noisy = int((width > value).sum())
         if noisy:
             out.append(
-                f"Table {t.name}: in {noisy:,} of {len(t.table):,} cells the 95% interval is "
-                "wider than the published number itself; those cells say little. A larger "
-                "epsilon or coarser categories would help."
+                _(
+                    "Table {name}: in {noisy} of {cells} cells the {level} interval is wider than "
+                    "the published number itself; those cells say little. A larger epsilon or "
+                    "coarser categories would help."
+                ).format(
+                    name=t.name, noisy=_int(noisy), cells=_int(len(t.table)), level=_pct(0.95, 0)
+                )
             )
+    return out
+
+
+def _attention_groups(after: RiskReport) -> list[str]:
+    """Groups dominated by one sensitive value, and special uniques left after treatment."""
+    out: list[str] = []
+    th = after.thresholds
+    keys = _and(list(after.quasi))
+    for g in after.group_disclosure:
+        if g.records:
+            advice = (
+                _("The policy sets no l-diversity; consider thresholds.l or coarser recoding.")
+                if th.l is None
+                else _("l-diversity holds, but the groups are still dominated by one value.")
+            )
+            out.append(
+                _(
+                    "In {groups} of the released file ({respondents}, {share}) at least "
+                    "{dominant} have the same {variable}: knowing someone's {keys} reveals "
+                    "their {variable}."
+                ).format(
+                    groups=_groups(g.keys),
+                    respondents=_resp(g.records),
+                    share=_pct(g.records / after.n_records, 1),
+                    dominant=_pct(g.share, 0),
+                    variable=g.variable,
+                    keys=keys,
+                )
+                + " "
+                + advice
+            )
+    suda = after.suda
+    if suda is not None and suda.records_with_msu:
+        out.append(
+            ngettext(
+                "{n} respondent still has a special unique (SUDA): a combination of at most "
+                "{size} of these facts that nobody else has, once blanks are taken literally.",
+                "{n} respondents still have a special unique (SUDA): a combination of at most "
+                "{size} of these facts that nobody else has, once blanks are taken literally.",
+                suda.records_with_msu,
+            ).format(n=_int(suda.records_with_msu), size=suda.max_msu)
+        )
     return out
 
 
@@ -396,68 +522,78 @@ def _comparison(before: RiskReport, after: RiskReport) -> list[dict[str, str]]:
     rows: list[dict[str, str]] = []
 
     def add(measure: str, b: str, a: str, limit: str = "", check: str | None = None) -> None:
-        status = "" if check is None else ("FAIL" if check in failed else "ok")
+        status = "" if check is None else (_("FAIL") if check in failed else _("ok"))
         rows.append({"measure": measure, "before": b, "after": a, "limit": limit, "status": status})
 
-    add("records", f"{before.n_records:,}", f"{after.n_records:,}")
+    at_most = _("at most {limit}")
+    add(_("records"), _int(before.n_records), _int(after.n_records))
     add(
-        "smallest group (k-anonymity)",
-        f"{_min_fk(before):,}",
-        f"{_min_fk(after):,}",
-        f"at least {th.k}",
+        _("smallest group (k-anonymity)"),
+        _int(_min_fk(before)),
+        _int(_min_fk(after)),
+        _("at least {limit}").format(limit=th.k),
         "k",
     )
     add(
-        "sample uniques",
+        _("sample uniques"),
         _share(before.sample_uniques, before.n_records),
         _share(after.sample_uniques, after.n_records),
     )
     add(
-        f"records in groups smaller than {th.k}",
+        _("records in groups smaller than {k}").format(k=th.k),
         _share(_below(before, th.k), before.n_records),
         _share(_below(after, th.k), after.n_records),
     )
     add(
-        "global risk (mean individual risk)",
-        f"{before.global_risk:.2%}",
-        f"{after.global_risk:.2%}",
+        _("global risk (mean individual risk)"),
+        _pct(before.global_risk, 2),
+        _pct(after.global_risk, 2),
     )
     add(
-        "expected re-identifications",
-        f"{before.expected_reidentifications:,.2f}",
-        f"{after.expected_reidentifications:,.2f}",
-        _limit(th.max_expected_reidentifications, "at most {:g}"),
+        _("expected re-identifications"),
+        _dec(before.expected_reidentifications, 2),
+        _dec(after.expected_reidentifications, 2),
+        _limit(th.max_expected_reidentifications, at_most),
         "max_expected_reidentifications" if th.max_expected_reidentifications is not None else None,
     )
     add(
-        "highest individual risk",
-        f"{before.max_risk:.3f}",
-        f"{after.max_risk:.3f}",
-        _limit(th.max_individual_risk, "at most {:g}"),
+        _("highest individual risk"),
+        _dec(before.max_risk, 3),
+        _dec(after.max_risk, 3),
+        _limit(th.max_individual_risk, at_most),
         "max_individual_risk" if th.max_individual_risk is not None else None,
     )
     if before.household_risk is not None and after.household_risk is not None:
         add(
-            "expected re-identifications counting households",
-            f"{before.household_risk.expected_reidentifications:,.2f}",
-            f"{after.household_risk.expected_reidentifications:,.2f}",
+            _("expected re-identifications counting households"),
+            _dec(before.household_risk.expected_reidentifications, 2),
+            _dec(after.household_risk.expected_reidentifications, 2),
         )
     if before.suda is not None and after.suda is not None:
         add(
-            "records with a special unique (SUDA)",
+            _("records with a special unique (SUDA)"),
             _share(before.suda.records_with_msu, before.n_records),
             _share(after.suda.records_with_msu, after.n_records),
         )
+    _compare_attributes(before, after, add)
+    return rows
+
+
+def _compare_attributes(before: RiskReport, after: RiskReport, add: Any) -> None:
+    """The l-diversity, group-share and t-closeness rows of the comparison."""
+    th = after.thresholds
     after_l = {ld.variable: ld for ld in after.l_diversity}
     for ld in before.l_diversity:
         la = after_l.get(ld.variable)
         if la is None:
             continue
         add(
-            f"l-diversity of {ld.variable} (fewest distinct values in a group)",
+            _("l-diversity of {variable} (fewest distinct values in a group)").format(
+                variable=ld.variable
+            ),
             f"{ld.distinct_min}",
             f"{la.distinct_min}",
-            _limit(th.l, "at least {}"),
+            _limit(th.l, _("at least {limit}")),
             "l" if th.l is not None else None,
         )
     after_g = {g.variable: g for g in after.group_disclosure}
@@ -466,7 +602,9 @@ def _comparison(before: RiskReport, after: RiskReport) -> list[dict[str, str]]:
         if ga is None:
             continue
         add(
-            f"records in groups where at least {g.share:.0%} have the same {g.variable}",
+            _("records in groups where at least {share} have the same {variable}").format(
+                share=_pct(g.share, 0), variable=g.variable
+            ),
             _share(g.records, before.n_records),
             _share(ga.records, after.n_records),
         )
@@ -476,13 +614,12 @@ def _comparison(before: RiskReport, after: RiskReport) -> list[dict[str, str]]:
         if ta is None:
             continue
         add(
-            f"t-closeness of {tc.variable} (largest distance)",
-            f"{tc.max_distance:.3f}",
-            f"{ta.max_distance:.3f}",
-            _limit(th.t, "at most {:g}"),
+            _("t-closeness of {variable} (largest distance)").format(variable=tc.variable),
+            _dec(tc.max_distance, 3),
+            _dec(ta.max_distance, 3),
+            _limit(th.t, _("at most {limit}")),
             "t" if th.t is not None else None,
         )
-    return rows
 
 
 def _min_fk(report: RiskReport) -> int:
@@ -503,105 +640,173 @@ def _treatment_sentences(md: TreatedMicrodata, before: RiskReport) -> list[str]:
 
 def _describe(t: Treatment, before: RiskReport) -> str:
     p = t.to_dict()["parameters"]
-    d = t.to_dict()["details"]
     cols = _and([f"{c}" for c in t.columns])
-    n = t.total_changed
-    name = t.name
-    if name == "pseudonymize":
-        # A record without "linkable" predates per-release keys: its key was the steward's.
-        linkable = p.get("linkable", True)
-        scope = (
+    if t.name == "pseudonymize":
+        return _describe_pseudonyms(cols, p)
+    if t.name == "drop":
+        if p.get("role") == "direct":
+            return _("Removed the direct identifiers {columns}.").format(columns=cols)
+        return _("Removed {columns}, which the policy marks to be left out.").format(columns=cols)
+    if t.name.startswith("recode.") or t.name in ("top_code", "bottom_code"):
+        return _describe_recode(t, cols)
+    return _describe_perturbation(t, cols, before)
+
+
+def _describe_pseudonyms(cols: str, p: dict[str, Any]) -> str:
+    # A record without "linkable" predates per-release keys: its key was the steward's.
+    scope = (
+        _(
             "the same identifier gets the same code in every release made with the steward's "
             "key, so releases can be linked on it"
-            if linkable
-            else "the key is new for this release, so these codes cannot be linked to those "
-            "of any other release"
         )
-        return (
-            f"Replaced {cols} by keyed pseudonyms ({p.get('algorithm', 'HMAC')}): {scope}. "
-            "Without the key, which the data steward keeps and which is not in this bundle, "
-            "nobody can recover the original."
+        if p.get("linkable", True)
+        else _(
+            "the key is new for this release, so these codes cannot be linked to those of any "
+            "other release"
         )
-    if name == "drop":
-        if p.get("role") == "direct":
-            return f"Removed the direct identifiers {cols}."
-        return f"Removed {cols}, which the policy marks to be left out."
-    if name == "recode.bands":
-        breaks = ", ".join(_num(b) for b in p.get("breaks", []))
+    )
+    return _(
+        "Replaced {columns} by keyed pseudonyms ({algorithm}): {scope}. Without the key, which "
+        "the data steward keeps and which is not in this bundle, nobody can recover the "
+        "original."
+    ).format(columns=cols, algorithm=p.get("algorithm", "HMAC"), scope=scope)
+
+
+def _describe_recode(t: Treatment, cols: str) -> str:
+    p = t.to_dict()["parameters"]
+    d = t.to_dict()["details"]
+    if t.name == "recode.bands":
         extra = []
         if p.get("top_code") is not None:
-            extra.append(f"values above {_num(p['top_code'])} counted as {_num(p['top_code'])}")
+            extra.append(
+                _("values above {value} counted as {value}").format(value=_num(p["top_code"]))
+            )
         if p.get("bottom_code") is not None:
             extra.append(
-                f"values below {_num(p['bottom_code'])} counted as {_num(p['bottom_code'])}"
+                _("values below {value} counted as {value}").format(value=_num(p["bottom_code"]))
             )
         bands = len(d.get("bands", {})) if isinstance(d.get("bands"), dict) else None
-        return (
-            f"Grouped {cols} into {_n(bands, 'band') if bands else 'bands'} starting at "
-            f"{breaks}" + (f" ({'; '.join(extra)})" if extra else "") + "."
+        text = (
+            ngettext(
+                "Grouped {columns} into {n} band starting at {breaks}",
+                "Grouped {columns} into {n} bands starting at {breaks}",
+                bands,
+            )
+            if bands
+            else _("Grouped {columns} into bands starting at {breaks}")
+        ).format(
+            columns=cols, n=_int(bands or 0), breaks=", ".join(_num(b) for b in p.get("breaks", []))
         )
-    if name == "recode.map":
-        source = PurePath(str(p.get("hierarchy", ""))).name
+        return text + (f" ({'; '.join(extra)})" if extra else "") + "."
+    if t.name == "recode.map":
         before_c, after_c = d.get("categories_before"), d.get("categories_after")
         change = (
-            f": {before_c:,} categories became {after_c:,}"
+            _(": {before} categories became {after}").format(
+                before=_int(before_c), after=_int(after_c)
+            )
             if isinstance(before_c, int) and isinstance(after_c, int)
             else ""
         )
-        return (
-            f"Replaced {cols} by level {p.get('level')} of the hierarchy {source} "
-            f"(level 0 is the original value){change}."
+        return _(
+            "Replaced {columns} by level {level} of the hierarchy {source} (level 0 is the "
+            "original value){change}."
+        ).format(
+            columns=cols,
+            level=p.get("level"),
+            source=PurePath(str(p.get("hierarchy", ""))).name,
+            change=change,
         )
-    if name == "recode.prefix":
-        return f"Kept only the first {p.get('length')} characters of {cols}."
-    if name == "recode.date":
-        return f"Coarsened the dates in {cols} to the {p.get('unit')}."
-    if name == "recode.grid":
-        return f"Moved the coordinates in {cols} to a grid of {_num(p.get('step'))} degrees."
-    if name in ("top_code", "bottom_code"):
-        side = "above" if name == "top_code" else "below"
-        return (
-            f"{'Top' if name == 'top_code' else 'Bottom'}-coded {cols}: {_n(n, 'value')} "
-            f"{side} {_num(p.get('value'))} set to {_num(p.get('value'))}."
+    if t.name == "recode.prefix":
+        return _("Kept only the first {length} characters of {columns}.").format(
+            length=p.get("length"), columns=cols
         )
-    if name == "local_suppression":
-        per = [f"{c} {v:,}" for c, v in t.changed.items() if v]
-        return (
-            f"Blanked {_n(n, 'value')} of the quasi-identifiers so that every combination "
-            f"of {_and(list(before.quasi))} is shared by at least {p.get('k')} records (a "
-            "blank matches any value, so it hides the record among more people)"
-            + (f"; per variable: {', '.join(per)}" if per else "")
-            + "."
+    if t.name == "recode.date":
+        if p.get("unit") == "year":
+            return _("Coarsened the dates in {columns} to the year.").format(columns=cols)
+        return _("Coarsened the dates in {columns} to the month.").format(columns=cols)
+    if t.name == "recode.grid":
+        return _("Moved the coordinates in {columns} to a grid of {step} degrees.").format(
+            columns=cols, step=_num(p.get("step"))
         )
-    if name == "pram":
-        return (
-            f"Randomly reclassified {cols} (PRAM): each value was kept with a probability "
-            f"of about {p.get('p')} or else swapped for another category, in a way that "
-            f"keeps the expected frequencies; {_n(n, 'value')} changed. The random draws "
-            "cannot be replayed without the seed, which stays with the data steward."
+    if t.name in ("top_code", "bottom_code"):
+        template = (
+            _("Top-coded {columns}: {values} above {value} set to {value}.")
+            if t.name == "top_code"
+            else _("Bottom-coded {columns}: {values} below {value} set to {value}.")
         )
-    if name == "microaggregation":
-        return (
-            f"Replaced {cols} by the average of groups of at least {p.get('k')} similar "
-            f"records (MDAV microaggregation); {_n(n, 'value')} changed."
+        return template.format(
+            columns=cols, values=_values(t.total_changed), value=_num(p.get("value"))
         )
-    if name == "noise":
-        bounds = " and kept within the public bounds" if p.get("bounds") else ""
-        return (
-            f"Added random noise to {cols} (standard deviation {p.get('sd')} times the "
-            f"column's own standard deviation){bounds}; the seed stays with the data steward."
+    return _apply(t, cols)
+
+
+def _describe_perturbation(t: Treatment, cols: str, before: RiskReport) -> str:
+    p = t.to_dict()["parameters"]
+    d = t.to_dict()["details"]
+    values = _values(t.total_changed)
+    if t.name == "local_suppression":
+        per = [f"{c} {_int(v)}" for c, v in t.changed.items() if v]
+        text = _(
+            "Blanked {values} of the quasi-identifiers so that every combination of {keys} is "
+            "shared by at least {k} records (a blank matches any value, so it hides the record "
+            "among more people)"
+        ).format(values=values, keys=_and(list(before.quasi)), k=p.get("k"))
+        if per:
+            text += _("; per variable: {counts}").format(counts=", ".join(per))
+        return text + "."
+    if t.name == "pram":
+        return _(
+            "Randomly reclassified {columns} (PRAM): each value was kept with a probability of "
+            "about {p} or else swapped for another category, in a way that keeps the expected "
+            "frequencies; {values} changed. The random draws cannot be replayed without the "
+            "seed, which stays with the data steward."
+        ).format(columns=cols, p=_param(p.get("p")), values=values)
+    if t.name == "microaggregation":
+        return _(
+            "Replaced {columns} by the average of groups of at least {k} similar records (MDAV "
+            "microaggregation); {values} changed."
+        ).format(columns=cols, k=p.get("k"), values=values)
+    if t.name == "noise":
+        template = (
+            _(
+                "Added random noise to {columns} (standard deviation {sd} times the column's "
+                "own standard deviation) and kept within the public bounds; the seed stays with "
+                "the data steward."
+            )
+            if p.get("bounds")
+            else _(
+                "Added random noise to {columns} (standard deviation {sd} times the column's "
+                "own standard deviation); the seed stays with the data steward."
+            )
         )
-    if name == "generalize.auto":
+        return template.format(columns=cols, sd=_param(p.get("sd")))
+    if t.name == "generalize.auto":
         levels = d.get("levels", {})
-        chosen = _and([f"{c} at level {lv}" for c, lv in levels.items()])
-        return (
-            f"Searched {d.get('nodes_checked', '?')} of {d.get('lattice_size', '?')} "
-            "combinations of hierarchy levels for the one that keeps most information "
-            f"while every group has at least {p.get('k')} records"
-            + (f" and {p.get('l')} different sensitive values" if p.get("l") else "")
-            + f": {chosen}; {_n(d.get('suppressed_records', 0), 'record')} blanked entirely."
+        chosen = _and(
+            [_("{column} at level {level}").format(column=c, level=lv) for c, lv in levels.items()]
         )
-    return f"Applied {name} to {cols}; {_n(n, 'value')} changed."
+        sensitive = (
+            _(" and {l} different sensitive values").format(l=p.get("l")) if p.get("l") else ""
+        )
+        return _(
+            "Searched {checked} of {size} combinations of hierarchy levels for the one that "
+            "keeps most information while every group has at least {k} records{sensitive}: "
+            "{chosen}; {records} blanked entirely."
+        ).format(
+            checked=d.get("nodes_checked", "?"),
+            size=d.get("lattice_size", "?"),
+            k=p.get("k"),
+            sensitive=sensitive,
+            chosen=chosen,
+            records=_records(int(d.get("suppressed_records", 0) or 0)),
+        )
+    return _apply(t, cols)
+
+
+def _apply(t: Treatment, cols: str) -> str:
+    return _("Applied {name} to {columns}; {values} changed.").format(
+        name=t.name, columns=cols, values=_values(t.total_changed)
+    )
 
 
 def _technical(md: TreatedMicrodata) -> list[dict[str, str]]:
@@ -616,7 +821,7 @@ def _technical(md: TreatedMicrodata) -> list[dict[str, str]]:
                 "name": t.name,
                 "columns": ", ".join(t.columns),
                 "parameters": ", ".join(f"{k}={_param(v)}" for k, v in params.items()),
-                "changed": f"{t.total_changed:,}",
+                "changed": _int(t.total_changed),
             }
         )
     return rows
@@ -666,7 +871,7 @@ def _utility(result: ReleaseResult, original: pd.DataFrame | None) -> dict[str, 
                         int(md.frame[q].nunique()) if q in md.frame.columns else None
                     ),
                     "entropy": "",
-                    "suppressed": f"{md.suppressed_values.get(q, 0):,}",
+                    "suppressed": _int(md.suppressed_values.get(q, 0)),
                     "changed": "",
                 }
                 for q in quasi
@@ -685,12 +890,15 @@ def _utility(result: ReleaseResult, original: pd.DataFrame | None) -> dict[str, 
         cat_rows.append(
             {
                 "name": col,
-                "before": f"{f['categories_before']:,}",
-                "after": f"{f['categories_after']:,}",
-                "entropy": f"{f['entropy_before']:.2f} → {f['entropy_after']:.2f} bits "
-                f"({f['entropy_loss']:.0%} lost)",
-                "suppressed": f"{f['suppressed']:,}",
-                "changed": f"{f['changed']:,}",
+                "before": _int(f["categories_before"]),
+                "after": _int(f["categories_after"]),
+                "entropy": _("{before} → {after} bits ({loss} lost)").format(
+                    before=_dec(f["entropy_before"], 2),
+                    after=_dec(f["entropy_after"], 2),
+                    loss=_pct(f["entropy_loss"], 0),
+                ),
+                "suppressed": _int(f["suppressed"]),
+                "changed": _int(f["changed"]),
             }
         )
     num_rows = []
@@ -703,8 +911,8 @@ def _utility(result: ReleaseResult, original: pd.DataFrame | None) -> dict[str, 
                 "name": col,
                 "mean": f"{_opt_num(f['mean_before'])} → {_opt_num(f['mean_after'])}",
                 "sd": f"{_opt_num(f['sd_before'])} → {_opt_num(f['sd_after'])}",
-                "mean_change": "" if f["mean_change"] is None else f"{f['mean_change']:+.2%}",
-                "changed": f"{f['changed']:,}",
+                "mean_change": "" if f["mean_change"] is None else _signed_pct(f["mean_change"]),
+                "changed": _int(f["changed"]),
             }
         )
     biggest = summary.get("max_correlation_change")
@@ -712,7 +920,7 @@ def _utility(result: ReleaseResult, original: pd.DataFrame | None) -> dict[str, 
         "full": True,
         "categorical": cat_rows,
         "numeric": num_rows,
-        "correlation": None if biggest is None else f"{biggest:.3f}",
+        "correlation": None if biggest is None else _dec(biggest, 3),
     }
 
 
@@ -725,12 +933,17 @@ def _table(t: ProtectedTable) -> dict[str, Any]:
     stat = spec.statistic
     dp = spec.dp is not None
     by = list(spec.by)
-    head = [*by, stat, *(["95% interval"] if dp else []), "flag"]
+    head = [
+        *by,
+        stat,
+        *([_("{level} interval").format(level=_pct(0.95, 0))] if dp else []),
+        _("flag"),
+    ]
     rows = []
     for rec in frame.head(MAX_TABLE_ROWS).to_dict("records"):
         flag = str(rec.get("flag", ""))
         value = rec.get(stat)
-        shown = "suppressed" if _missing(value) else _num(value)
+        shown = _("suppressed") if _missing(value) else _num(value)
         cells = [{"text": str(rec.get(b, "")), "cls": ""} for b in by]
         cells.append({"text": shown, "cls": "num value"})
         if dp:
@@ -743,20 +956,41 @@ def _table(t: ProtectedTable) -> dict[str, Any]:
     grid = _grid(frame, by, stat) if len(by) == 2 and not dp else None
     return {
         "name": t.name,
-        "title": f"{stat} of {spec.variable} by {' × '.join(by)}"
+        "title": _("{statistic} of {variable} by {groups}").format(
+            statistic=_statistic(stat), variable=spec.variable, groups=" × ".join(by)
+        )
         if spec.variable
-        else f"{stat} by {' × '.join(by)}",
+        else _("{statistic} by {groups}").format(statistic=_statistic(stat), groups=" × ".join(by)),
         "protection": _protection(t),
         "mechanism": t.mechanism,
-        "flags": ", ".join(f"{n:,} {k}" for k, n in counts.items()),
-        "legend": [(k, _FLAG_WORDS.get(k, k)) for k in counts],
+        "flags": ", ".join(f"{_int(n)} {k}" for k, n in counts.items()),
+        "legend": [(k, _flag_words(k)) for k in counts],
         "head": head,
         "rows": rows,
         "grid": grid,
         "truncated": len(frame) > MAX_TABLE_ROWS,
         "total": len(frame),
+        "total_text": _int(len(frame)),
         "epsilon": t.budget.epsilon,
     }
+
+
+def _statistic(stat: str) -> str:
+    """A table's statistic in words (``count``, ``sum``, ``mean``)."""
+    words = {"count": _("count"), "sum": _("sum"), "mean": _("mean")}
+    return words.get(stat, stat)
+
+
+def _unit(unit: str) -> str:
+    """The privacy unit in words."""
+    return {"individual": _("individual"), "household": _("household")}.get(unit, unit)
+
+
+def _flag_words(flag: str) -> str:
+    """What a table flag means, in words."""
+    if flag not in _FLAG_WORDS:
+        return flag
+    return _(_FLAG_WORDS[flag]).format(level=_pct(0.95, 0))
 
 
 def _grid(frame: pd.DataFrame, by: list[str], stat: str) -> dict[str, Any] | None:
@@ -791,23 +1025,34 @@ def _grid(frame: pd.DataFrame, by: list[str], stat: str) -> dict[str, Any] | Non
 def _protection(t: ProtectedTable) -> str:
     spec = t.spec
     if spec.dp is not None:
-        return (
-            f"Every number carries random noise from OpenDP ({spec.dp.mechanism} mechanism, "
-            f"epsilon {spec.dp.epsilon:g}), so no single respondent changes it by much. The "
-            "95% interval shows how far the published number may be from the true one; "
-            "categories come from the policy, never from the data."
-        )
+        return _(
+            "Every number carries random noise from OpenDP ({mechanism} mechanism, epsilon "
+            "{epsilon}), so no single respondent changes it by much. The {level} interval shows "
+            "how far the published number may be from the true one; categories come from the "
+            "policy, never from the data."
+        ).format(mechanism=spec.dp.mechanism, epsilon=_gen(spec.dp.epsilon), level=_pct(0.95, 0))
     parts = []
     if spec.min_cell:
-        parts.append(f"cells with fewer than {spec.min_cell} respondents are suppressed")
+        parts.append(
+            _("cells with fewer than {n} respondents are suppressed").format(n=spec.min_cell)
+        )
     if spec.dominance:
         n, k = spec.dominance
-        who = "the largest contributor holds" if n == 1 else f"the {n} largest contributors hold"
-        parts.append(f"cells where {who} more than {k:.0%} of the total are suppressed")
+        parts.append(
+            ngettext(
+                "cells where the largest contributor holds more than {share} of the total are "
+                "suppressed",
+                "cells where the {n} largest contributors hold more than {share} of the total "
+                "are suppressed",
+                n,
+            ).format(n=n, share=_pct(k, 0))
+        )
     if spec.p_percent:
         parts.append(
-            f"cells where the second-largest contributor could estimate the largest within "
-            f"{spec.p_percent:.0%} are suppressed"
+            _(
+                "cells where the second-largest contributor could estimate the largest within "
+                "{share} are suppressed"
+            ).format(share=_pct(spec.p_percent, 0))
         )
     if spec.pq:
         p, q = spec.pq
@@ -817,21 +1062,28 @@ def _protection(t: ProtectedTable) -> str:
         )
     if spec.group_share is not None and spec.sensitive:
         parts.append(
-            f"cells where at least {spec.group_share:.0%} share one {spec.sensitive} are suppressed"
+            _("cells where at least {share} share one {variable} are suppressed").format(
+                share=_pct(spec.group_share, 0), variable=spec.sensitive
+            )
         )
     if spec.rounding:
-        parts.append(f"counts are rounded to a multiple of {spec.rounding}")
+        parts.append(_("counts are rounded to a multiple of {n}").format(n=spec.rounding))
     rules = _and(parts)
-    text = (rules[:1].upper() + rules[1:] + ". ") if parts else "No disclosure rule applies. "
+    text = (
+        (rules[:1].upper() + rules[1:] + ". ") if parts else _("No disclosure rule applies.") + " "
+    )
     primary = t.flag_counts.get("primary", 0)
     if primary:
         text += (
-            "Further cells are suppressed (secondary) so that the hidden ones cannot be "
-            "worked out from the totals; "
-            + (
-                "a linear-programming audit confirmed that none can be recomputed."
-                if t.passed
-                else "the audit found cells that can be recomputed."
+            _(
+                "Further cells are suppressed (secondary) so that the hidden ones cannot be "
+                "worked out from the totals; a linear-programming audit confirmed that none can "
+                "be recomputed."
+            )
+            if t.passed
+            else _(
+                "Further cells are suppressed (secondary) so that the hidden ones cannot be "
+                "worked out from the totals; the audit found cells that can be recomputed."
             )
         )
     return text
@@ -841,13 +1093,13 @@ def _protection(t: ProtectedTable) -> str:
 
 
 _SYNTH_FIGURES = (
-    ("tvd_1way_mean", "difference of single-variable distributions (TVD; 0 = identical)"),
-    ("tvd_2way_mean", "difference of two-variable distributions (TVD; 0 = identical)"),
-    ("cramers_v_diff_mean", "change in association between pairs of variables (Cramér's V)"),
-    ("correlation_diff_mean", "change in correlation between numeric variables"),
+    ("tvd_1way_mean", N_("difference of single-variable distributions (TVD; 0 = identical)")),
+    ("tvd_2way_mean", N_("difference of two-variable distributions (TVD; 0 = identical)")),
+    ("cramers_v_diff_mean", N_("change in association between pairs of variables (Cramér's V)")),
+    ("correlation_diff_mean", N_("change in correlation between numeric variables")),
     (
         "pmse_ratio",
-        "how well a model tells synthetic from real records (pMSE ratio; 1 = not at all)",
+        N_("how well a model tells synthetic from real records (pMSE ratio; 1 = not at all)"),
     ),
 )
 
@@ -856,58 +1108,59 @@ def _synthetic(result: ReleaseResult) -> dict[str, Any] | None:
     if result.synthetic is None or result.evaluation is None:
         return None
     syn = result.synthetic
+    model = _(
+        "{n} records of {columns} drawn from a statistical model fitted to noisy summaries of "
+        "the real data ({method}, epsilon {epsilon}, delta {delta}). No synthetic record is a "
+        "real person; relationships the model did not capture are weakened."
+    ).format(
+        n=_int(len(syn.data)),
+        columns=_and(list(map(str, syn.data.columns))),
+        method=syn.method.upper(),
+        epsilon=_gen(syn.epsilon),
+        delta=_gen(syn.delta),
+    )
     if result.evaluation_file is not None:  # a DP bundle: no figure of the real records
-        return {
-            "summary": (
-                f"{len(syn.data):,} records of {_and(list(map(str, syn.data.columns)))} drawn "
-                "from a statistical model fitted to noisy summaries of the real data "
-                f"({syn.method.upper()}, epsilon {syn.epsilon:g}, delta {syn.delta:g}). No "
-                "synthetic record is a real person; relationships the model did not capture "
-                "are weakened. How close they come to the real records is measured on the "
-                "real data without noise, so it is not in this bundle: the steward keeps it "
-                f"in {result.evaluation_file.name}, which must not be published."
-            ),
-            "figures": [],
-            "per_column": [],
-        }
+        kept = _(
+            "How close they come to the real records is measured on the real data without "
+            "noise, so it is not in this bundle: the steward keeps it in {file}, which must not "
+            "be published."
+        ).format(file=result.evaluation_file.name)
+        return {"summary": f"{model} {kept}", "figures": [], "per_column": []}
     ev = result.evaluation.to_dict()
     figures = [
-        (label, _fig(ev.get(key))) for key, label in _SYNTH_FIGURES if ev.get(key) is not None
+        (_(label), _fig(ev.get(key))) for key, label in _SYNTH_FIGURES if ev.get(key) is not None
     ]
     close = ev.get("synthetic_to_real") or {}
     if close:
         figures.append(
             (
-                "synthetic records identical to a real record (after binning numbers)",
-                f"{close.get('exact_match_share', 0.0):.1%}",
+                _("synthetic records identical to a real record (after binning numbers)"),
+                _pct(close.get("exact_match_share", 0.0), 1),
             )
         )
         figures.append(
             (
-                "average share of columns in which a synthetic record differs from the "
-                "closest real one",
+                _(
+                    "average share of columns in which a synthetic record differs from the "
+                    "closest real one"
+                ),
                 _fig(close.get("mean")),
             )
         )
     hold = ev.get("holdout_to_real")
     if hold:
         figures.append(
-            ("the same for real records kept out of the model (baseline)", _fig(hold.get("mean")))
+            (
+                _("the same for real records kept out of the model (baseline)"),
+                _fig(hold.get("mean")),
+            )
         )
     per_column = [(c, _fig(v)) for c, v in ev.get("tvd_1way", {}).items()]
-    return {
-        "summary": (
-            f"{len(syn.data):,} records of {_and(list(map(str, syn.data.columns)))} drawn from "
-            "a statistical model fitted to noisy summaries of the real data "
-            f"({syn.method.upper()}, epsilon {syn.epsilon:g}, delta {syn.delta:g}). "
-            "No synthetic record is a real person; relationships the model did not capture "
-            "are weakened. The figures below "
-            "compare the synthetic records with the real ones (they are computed on the real "
-            "data and are for the clearance officer, not differentially private)."
-        ),
-        "figures": figures,
-        "per_column": per_column,
-    }
+    compared = _(
+        "The figures below compare the synthetic records with the real ones (they are computed "
+        "on the real data and are for the clearance officer, not differentially private)."
+    )
+    return {"summary": f"{model} {compared}", "figures": figures, "per_column": per_column}
 
 
 # --------------------------------------------------------------------------- privacy budget
@@ -920,8 +1173,8 @@ def _privacy(result: ReleaseResult) -> dict[str, Any]:
         {
             "output": t.name,
             "mechanism": (t.spec.dp.mechanism if t.spec.dp else ""),
-            "epsilon": f"{t.budget.epsilon:g}",
-            "delta": f"{t.budget.delta:g}",
+            "epsilon": _gen(t.budget.epsilon),
+            "delta": _gen(t.budget.delta),
         }
         for t in result.tables
         if t.budget.epsilon > 0
@@ -929,34 +1182,44 @@ def _privacy(result: ReleaseResult) -> dict[str, Any]:
     if result.synthetic is not None:
         rows.append(
             {
-                "output": "synthetic records",
+                "output": _("synthetic records"),
                 "mechanism": "Gaussian (zCDP), MST",
-                "epsilon": f"{result.synthetic.epsilon:g}",
-                "delta": f"{result.synthetic.delta:g}",
+                "epsilon": _gen(result.synthetic.epsilon),
+                "delta": _gen(result.synthetic.delta),
             }
         )
     spent = result.budget
     if spent.epsilon <= 0:
-        text = "No output of this bundle uses differential privacy, so no privacy budget was spent."
+        text = _(
+            "No output of this bundle uses differential privacy, so no privacy budget was spent."
+        )
     else:
-        text = (
+        spending = (
+            _("epsilon {epsilon} and delta {delta}").format(
+                epsilon=_gen(spent.epsilon), delta=_gen(spent.delta)
+            )
+            if spent.delta
+            else _("epsilon {epsilon}").format(epsilon=_gen(spent.epsilon))
+        )
+        text = _(
             "Differential privacy adds calibrated noise so that no single respondent's answers "
             "change a published number by much. Epsilon measures the largest privacy loss any "
-            f"respondent can suffer (smaller is safer). This release spent epsilon "
-            f"{spent.epsilon:g}"
-            + (f" and delta {spent.delta:g}" if spent.delta else "")
-            + f" of the policy's cap of epsilon {cap.get('epsilon', 0):g} for this data file "
-            f"(privacy unit: {privacy.get('unit', 'individual')}). Releases of the same file "
-            "add up: the spending is recorded in the budget ledger, which refuses any release "
-            "that would pass the cap (see `sdc budget`)."
+            "respondent can suffer (smaller is safer). This release spent {spending} of the "
+            "policy's cap of epsilon {cap} for this data file (privacy unit: {unit}). Releases "
+            "of the same file add up: the spending is recorded in the budget ledger, which "
+            "refuses any release that would pass the cap (see `sdc budget`)."
+        ).format(
+            spending=spending,
+            cap=_gen(cap.get("epsilon", 0)),
+            unit=_unit(str(privacy.get("unit", "individual"))),
         )
     return {
         "text": text,
         "rows": rows,
-        "spent": f"{spent.epsilon:g}",
-        "spent_delta": f"{spent.delta:g}",
-        "cap": f"{cap.get('epsilon', 0):g}",
-        "cap_delta": f"{cap.get('delta', 0):g}",
+        "spent": _gen(spent.epsilon),
+        "spent_delta": _gen(spent.delta),
+        "cap": _gen(cap.get("epsilon", 0)),
+        "cap_delta": _gen(cap.get("delta", 0)),
     }
 
 
@@ -964,7 +1227,7 @@ def _outputs(manifest: dict[str, Any]) -> list[dict[str, str]]:
     return [
         {
             "name": name,
-            "rows": "" if o.get("rows") is None else f"{o['rows']:,}",
+            "rows": "" if o.get("rows") is None else _int(o["rows"]),
             "sha": str(o.get("sha256", ""))[:16],
         }
         for name, o in manifest.get("outputs", {}).items()
@@ -991,45 +1254,57 @@ def _num(value: Any) -> str:
     if not math.isfinite(x):
         return str(value)
     if x.is_integer():
-        return f"{int(x):,}"
+        return _int(int(x))
     if abs(x) >= 100:
-        return f"{x:,.0f}"
+        return _dec(x, 0)
     if abs(x) >= 1:
-        return f"{x:,.2f}"
-    return f"{x:.3g}"
+        return _dec(x, 2)
+    return _gen(x, 3)
+
+
+def _signed_pct(share: float) -> str:
+    """``+1.25%`` / ``-0.50%``: a change of a mean."""
+    return ("+" if share >= 0 else "-") + _pct(abs(share), 2)
 
 
 def _fig(value: Any) -> str:
-    return "" if value is None else f"{float(value):.3f}"
+    return "" if value is None else _dec(float(value), 3, group=False)
 
 
 def _opt_int(value: int | None) -> str:
-    return "" if value is None else f"{value:,}"
+    return "" if value is None else _int(value)
 
 
 def _opt_num(value: float | None) -> str:
     return "–" if value is None else _num(value)
 
 
-def _limit(value: float | int | None, fmt: str) -> str:
-    return "" if value is None else fmt.format(value)
+def _limit(value: float | int | None, template: str) -> str:
+    return "" if value is None else template.format(limit=_gen(value))
 
 
 def _share(count: int, n: int) -> str:
-    return f"{count:,} ({count / n:.1%})" if n else f"{count:,}"
+    return f"{_int(count)} ({_pct(count / n, 1)})" if n else _int(count)
 
 
-def _n(count: int | None, noun: str) -> str:
-    count = int(count or 0)
-    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
+def _values(count: int) -> str:
+    return ngettext("{n} value", "{n} values", count).format(n=_int(count))
+
+
+def _records(count: int) -> str:
+    return ngettext("{n} record", "{n} records", count).format(n=_int(count))
+
+
+def _groups(count: int) -> str:
+    return ngettext("{n} group", "{n} groups", count).format(n=_int(count))
 
 
 def _resp(count: int) -> str:
-    return _n(count, "respondent")
+    return ngettext("{n} respondent", "{n} respondents", count).format(n=_int(count))
 
 
 def _and(items: list[str]) -> str:
     items = [i for i in items if i]
     if len(items) <= 1:
         return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
+    return _("{items} and {last}").format(items=", ".join(items[:-1]), last=items[-1])

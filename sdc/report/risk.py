@@ -20,11 +20,14 @@ from typing import Any
 from markupsafe import Markup
 
 from sdc.anonymize._treatment import Treatment
+from sdc.i18n import _, ngettext
+from sdc.i18n import decimal as _dec
+from sdc.i18n import general as _gen
+from sdc.i18n import integer as _int
+from sdc.i18n import percent as _pct
 from sdc.report.html import render_page
 from sdc.report.svg import bar_chart
 from sdc.risk.assess import RISK_BINS, RiskReport
-
-_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 
 AS_COLLECTED = "as collected"
 AFTER_RECODES = "after the policy's recodes"
@@ -79,38 +82,60 @@ def describe_recode(t: Treatment) -> str:
     p = t.to_dict()["parameters"]
     d = t.to_dict()["details"]
     if t.name == "recode.bands":
-        what = "bands starting at " + ", ".join(_number(b) for b in p.get("breaks", []))
+        what = _("bands starting at {breaks}").format(
+            breaks=", ".join(_number(b) for b in p.get("breaks", []))
+        )
         if p.get("top_code") is not None:
-            what += f", values above {_number(p['top_code'])} counted as {_number(p['top_code'])}"
+            what += _(", values above {value} counted as {value}").format(
+                value=_number(p["top_code"])
+            )
         if p.get("bottom_code") is not None:
-            value = _number(p["bottom_code"])
-            what += f", values below {value} counted as {value}"
+            what += _(", values below {value} counted as {value}").format(
+                value=_number(p["bottom_code"])
+            )
     elif t.name == "recode.map":
-        what = f"level {p.get('level')} of {PurePath(str(p.get('hierarchy', ''))).name}"
+        what = _("level {level} of {hierarchy}").format(
+            level=p.get("level"), hierarchy=PurePath(str(p.get("hierarchy", ""))).name
+        )
         before, after = d.get("categories_before"), d.get("categories_after")
         if isinstance(before, int) and isinstance(after, int):
-            what += f", {before:,} categories become {after:,}"
+            what += _(", {before} categories become {after}").format(
+                before=_int(before), after=_int(after)
+            )
     elif t.name == "recode.prefix":
-        what = f"only the first {p.get('length')} characters kept"
+        what = _("only the first {length} characters kept").format(length=p.get("length"))
     elif t.name == "recode.date":
-        what = f"dates cut to the {p.get('unit')}"
+        what = (
+            _("dates cut to the year") if p.get("unit") == "year" else _("dates cut to the month")
+        )
     elif t.name == "recode.grid":
-        what = f"coordinates moved to a grid of {_number(p.get('step', 0))} degrees"
+        what = _("coordinates moved to a grid of {step} degrees").format(
+            step=_number(p.get("step", 0))
+        )
     elif t.name in ("top_code", "bottom_code"):
-        side = "above" if t.name == "top_code" else "below"
-        what = f"values {side} {_number(p.get('value', 0))} set to {_number(p.get('value', 0))}"
+        template = (
+            _("values above {value} set to {value}")
+            if t.name == "top_code"
+            else _("values below {value} set to {value}")
+        )
+        what = template.format(value=_number(p.get("value", 0)))
     else:
         what = t.name
     n = t.total_changed
-    return f"{', '.join(t.columns)}: {what} ({n:,} {'value' if n == 1 else 'values'} changed)"
+    changed = ngettext("{n} value changed", "{n} values changed", n).format(n=_int(n))
+    return f"{', '.join(t.columns)}: {what} ({changed})"
 
 
 def recodes_effect(collected: RiskReport, after: RiskReport) -> str:
     """What the recodes change, in one sentence of figures."""
-    return (
-        f"With them, unique respondents go from {collected.sample_uniques:,} to "
-        f"{after.sample_uniques:,} and expected re-identifications from "
-        f"{collected.expected_reidentifications:,.2f} to {after.expected_reidentifications:,.2f}."
+    return _(
+        "With them, unique respondents go from {u_before} to {u_after} and expected "
+        "re-identifications from {e_before} to {e_after}."
+    ).format(
+        u_before=_int(collected.sample_uniques),
+        u_after=_int(after.sample_uniques),
+        e_before=_dec(collected.expected_reidentifications, 2),
+        e_after=_dec(after.expected_reidentifications, 2),
     )
 
 
@@ -123,28 +148,32 @@ def summary_rows(report: RiskReport) -> list[SummaryRow]:
     def status(name: str, checked: bool) -> str:
         if not checked:
             return ""
-        return "FAIL" if name in failed else "ok"
+        return _("FAIL") if name in failed else _("ok")
 
     min_fk = int(report.records["f_k"].min()) if n else 0
     rows = [
-        SummaryRow("records", f"{n:,}", "", ""),
-        SummaryRow("smallest group (k-anonymity)", f"{min_fk:,}", f"{th.k}", status("k", True)),
-        SummaryRow("sample uniques", _count_share(report.sample_uniques, n), "", ""),
+        SummaryRow(_("records"), _int(n), "", ""),
+        SummaryRow(_("smallest group (k-anonymity)"), _int(min_fk), f"{th.k}", status("k", True)),
+        SummaryRow(_("sample uniques"), _count_share(report.sample_uniques, n), "", ""),
     ]
     for ka in report.k_anonymity:
-        rows.append(SummaryRow(f"records below k = {ka.k}", _count_share(ka.violations, n), "", ""))
+        rows.append(
+            SummaryRow(
+                _("records below k = {k}").format(k=ka.k), _count_share(ka.violations, n), "", ""
+            )
+        )
     rows += [
-        SummaryRow("global risk (mean)", f"{report.global_risk:.2%}", "", ""),
+        SummaryRow(_("global risk (mean)"), _pct(report.global_risk, 2), "", ""),
         SummaryRow(
-            "expected re-identifications",
-            f"{report.expected_reidentifications:,.2f}",
-            _opt(th.max_expected_reidentifications, "{:g}"),
+            _("expected re-identifications"),
+            _dec(report.expected_reidentifications, 2),
+            _opt(th.max_expected_reidentifications),
             status("max_expected_reidentifications", th.max_expected_reidentifications is not None),
         ),
         SummaryRow(
-            "highest individual risk",
-            f"{report.max_risk:.3f}",
-            _opt(th.max_individual_risk, "{:g}"),
+            _("highest individual risk"),
+            _dec(report.max_risk, 3),
+            _opt(th.max_individual_risk),
             status("max_individual_risk", th.max_individual_risk is not None),
         ),
     ]
@@ -152,31 +181,31 @@ def summary_rows(report: RiskReport) -> list[SummaryRow]:
         hh = report.household_risk
         rows.append(
             SummaryRow(
-                "household re-identifications", f"{hh.expected_reidentifications:,.2f}", "", ""
+                _("household re-identifications"), _dec(hh.expected_reidentifications, 2), "", ""
             )
         )
     for ld in report.l_diversity:
         rows.append(
             SummaryRow(
-                f"l-diversity of {ld.variable} (distinct, min)",
+                _("l-diversity of {variable} (distinct, min)").format(variable=ld.variable),
                 f"{ld.distinct_min}",
-                _opt(th.l, "{}"),
+                _opt(th.l),
                 status("l", th.l is not None),
             )
         )
     for tc in report.t_closeness:
         rows.append(
             SummaryRow(
-                f"t-closeness of {tc.variable} (max EMD)",
-                f"{tc.max_distance:.3f}",
-                _opt(th.t, "{:g}"),
+                _("t-closeness of {variable} (max EMD)").format(variable=tc.variable),
+                _dec(tc.max_distance, 3),
+                _opt(th.t),
                 status("t", th.t is not None),
             )
         )
     if report.suda is not None:
         rows.append(
             SummaryRow(
-                "records with special uniques (SUDA)",
+                _("records with special uniques (SUDA)"),
                 _count_share(report.suda.records_with_msu, n),
                 "",
                 "",
@@ -187,94 +216,186 @@ def summary_rows(report: RiskReport) -> list[SummaryRow]:
 
 def findings(report: RiskReport) -> list[str]:
     """Plain-language findings, most important first. They name no respondent."""
-    out: list[str] = []
-    n = report.n_records
+    if report.n_records == 0:
+        return [_("The file has no records.")]
+    out = _uniqueness_findings(report)
+    out += _reidentification_findings(report)
+    out += _attribute_findings(report)
+    return out
+
+
+def _uniqueness_findings(report: RiskReport) -> list[str]:
+    """Who is unique, and who is in a group smaller than k."""
     keys = _join(report.quasi)
-    facts = _number_word(len(report.quasi))
     th = report.thresholds
     u = report.sample_uniques
+    out: list[str] = []
     if u:
-        who = "respondent is" if u == 1 else "respondents are"
+        facts = (
+            _("this fact")
+            if len(report.quasi) == 1
+            else _("these {n} facts").format(n=_number_word(len(report.quasi)))
+        )
         out.append(
-            f"{u:,} {who} the only person with their combination of {keys}; anyone who knows "
-            f"{'this fact' if len(report.quasi) == 1 else f'these {facts} facts'} about "
-            f"them can find their record."
+            ngettext(
+                "{n} respondent is the only person with their combination of {keys}; anyone "
+                "who knows {facts} about them can find their record.",
+                "{n} respondents are the only person with their combination of {keys}; anyone "
+                "who knows {facts} about them can find their record.",
+                u,
+            ).format(n=_int(u), keys=keys, facts=facts)
         )
     else:
-        out.append(f"No respondent is the only person with their combination of {keys}.")
+        out.append(
+            _("No respondent is the only person with their combination of {keys}.").format(
+                keys=keys
+            )
+        )
     below_k = next(ka for ka in report.k_anonymity if ka.k == th.k)
     if below_k.violations > u:
         out.append(
-            f"{below_k.violations:,} respondents ({below_k.share:.1%}) share their combination "
-            f"with fewer than {th.k - 1} others; the policy asks for groups of at least {th.k}."
+            _(
+                "{n} respondents ({share}) share their combination with fewer than {others} "
+                "others; the policy asks for groups of at least {k}."
+            ).format(
+                n=_int(below_k.violations),
+                share=_pct(below_k.share, 1),
+                others=th.k - 1,
+                k=th.k,
+            )
         )
+    return out
+
+
+def _reidentification_findings(report: RiskReport) -> list[str]:
+    """Expected re-identifications, high-risk records, the global-risk goal, households."""
+    out: list[str] = []
+    figures = {
+        "expected": _dec(report.expected_reidentifications, 1),
+        "share": _pct(report.global_risk, 2),
+        "max": _pct(report.max_risk, 1),
+    }
     if report.risk_method == "benedetti-franconi":
         out.append(
-            f"Taking the sampling weights into account, an intruder who tried every record "
-            f"would correctly re-identify about {report.expected_reidentifications:,.1f} "
-            f"respondents ({report.global_risk:.2%} of the file); the riskiest record's chance "
-            f"of being re-identified is {report.max_risk:.1%}."
+            _(
+                "Taking the sampling weights into account, an intruder who tried every record "
+                "would correctly re-identify about {expected} respondents ({share} of the file); "
+                "the riskiest record's chance of being re-identified is {max}."
+            ).format(**figures)
         )
     else:
         out.append(
-            f"Without sampling weights the file is treated as the whole population: an intruder "
-            f"would correctly re-identify about {report.expected_reidentifications:,.1f} "
-            f"respondents ({report.global_risk:.2%} of the file)."
+            _(
+                "Without sampling weights the file is treated as the whole population: an "
+                "intruder would correctly re-identify about {expected} respondents ({share} of "
+                "the file)."
+            ).format(**figures)
         )
     if report.high_risk_records:
         out.append(
-            f"{_records(report.high_risk_records)} {_have(report.high_risk_records)} a much "
-            "higher risk than the rest "
-            "of the file (above 0.1 and far above the typical record)."
+            ngettext(
+                "{n} record has a much higher risk than the rest of the file (above 0.1 and far "
+                "above the typical record).",
+                "{n} records have a much higher risk than the rest of the file (above 0.1 and "
+                "far above the typical record).",
+                report.high_risk_records,
+            ).format(n=_int(report.high_risk_records))
         )
     threshold = report.global_threshold
     if threshold is not None:
-        goal = f"to bring the global risk down to {report.max_global_risk * 100:g}%"
+        goal = _gen(report.max_global_risk * 100)
         if threshold > 0:
             above = int((report.records["r_k"] > threshold).sum())
             out.append(
-                f"{_records(above)} {_have(above)} an individual risk above {threshold:.4g}; "
-                f"they would need treatment {goal}."
+                ngettext(
+                    "{n} record has an individual risk above {threshold}; they would need "
+                    "treatment to bring the global risk down to {goal}%.",
+                    "{n} records have an individual risk above {threshold}; they would need "
+                    "treatment to bring the global risk down to {goal}%.",
+                    above,
+                ).format(n=_int(above), threshold=_gen(threshold, 4), goal=goal)
             )
         else:
-            out.append(f"Every record would need treatment {goal}.")
+            out.append(
+                _(
+                    "Every record would need treatment to bring the global risk down to {goal}%."
+                ).format(goal=goal)
+            )
     if report.household_risk is not None:
         hh = report.household_risk
         out.append(
-            f"Counting households ({hh.households:,}), a member of a household can be found "
-            f"through any other member: about {hh.expected_reidentifications:,.1f} "
-            "re-identifications when households are taken into account."
+            _(
+                "Counting households ({households}), a member of a household can be found "
+                "through any other member: about {expected} re-identifications when households "
+                "are taken into account."
+            ).format(
+                households=_int(hh.households), expected=_dec(hh.expected_reidentifications, 1)
+            )
         )
+    return out
+
+
+def _attribute_findings(report: RiskReport) -> list[str]:
+    """l-diversity, group disclosure, t-closeness and SUDA, where they find something."""
+    out: list[str] = []
+    th = report.thresholds
     for ld in report.l_diversity:
         if ld.keys_below_l:
             out.append(
-                f"In {_groups(ld.keys_below_l)} ({_resp(ld.records_below_l or 0)}) fewer "
-                f"than {th.l} different values of {ld.variable} occur: knowing that someone is "
-                f"in such a group narrows down their {ld.variable}."
+                _(
+                    "In {groups} ({respondents}) fewer than {l} different values of {variable} "
+                    "occur: knowing that someone is in such a group narrows down their "
+                    "{variable}."
+                ).format(
+                    groups=_groups(ld.keys_below_l),
+                    respondents=_resp(ld.records_below_l or 0),
+                    l=th.l,
+                    variable=ld.variable,
+                )
             )
     for g in report.group_disclosure:
         if g.keys:
             out.append(
-                f"In {_groups(g.keys)} of two or more respondents ({_resp(g.records)}) at "
-                f"least {g.share:.0%} have the same {g.variable}: knowing someone's {keys} "
-                f"reveals their {g.variable} even though nobody is singled out."
+                _(
+                    "In {groups} of two or more respondents ({respondents}) at least {share} "
+                    "have the same {variable}: knowing someone's {keys} reveals their "
+                    "{variable} even though nobody is singled out."
+                ).format(
+                    groups=_groups(g.keys),
+                    respondents=_resp(g.records),
+                    share=_pct(g.share, 0),
+                    variable=g.variable,
+                    keys=_join(report.quasi),
+                )
             )
     for tc in report.t_closeness:
         if tc.keys_above_t:
             out.append(
-                f"In {_groups(tc.keys_above_t)} ({_resp(tc.records_above_t or 0)}) the "
-                f"distribution of {tc.variable} differs from the whole file by more than "
-                f"t = {th.t:g}."
+                _(
+                    "In {groups} ({respondents}) the distribution of {variable} differs from the "
+                    "whole file by more than t = {t}."
+                ).format(
+                    groups=_groups(tc.keys_above_t),
+                    respondents=_resp(tc.records_above_t or 0),
+                    variable=tc.variable,
+                    t=_gen(th.t or 0),
+                )
             )
-    if report.suda is not None and report.suda.records_with_msu:
+    suda = report.suda
+    if suda is not None and suda.records_with_msu:
         out.append(
-            f"{_resp(report.suda.records_with_msu)} {_have(report.suda.records_with_msu)} a "
-            "special unique: a small "
-            f"combination of at most {report.suda.max_msu} of these facts that nobody else has "
-            f"(highest DIS-SUDA score {report.suda.max_dis_score:.4f})."
+            ngettext(
+                "{n} respondent has a special unique: a small combination of at most {size} of "
+                "these facts that nobody else has (highest DIS-SUDA score {score}).",
+                "{n} respondents have a special unique: a small combination of at most {size} "
+                "of these facts that nobody else has (highest DIS-SUDA score {score}).",
+                suda.records_with_msu,
+            ).format(
+                n=_int(suda.records_with_msu),
+                size=suda.max_msu,
+                score=_dec(suda.max_dis_score, 4, group=False),
+            )
         )
-    if n == 0:
-        return ["The file has no records."]
     return out
 
 
@@ -294,26 +415,36 @@ def recommendations(report: RiskReport, recoded: Collection[str] = ()) -> list[s
         c = by_name[name]
         parts = []
         if c.uniques_drop > 0:
-            parts.append(f"{c.uniques_drop:,} fewer unique respondents")
+            parts.append(_("{n} fewer unique respondents").format(n=_int(c.uniques_drop)))
         if c.reidentifications_drop > 0:
-            parts.append(f"{c.reidentifications_drop:,.2f} fewer expected re-identifications")
-        text = f"{name}: without it, {' and '.join(parts)}"
+            parts.append(
+                _("{n} fewer expected re-identifications").format(
+                    n=_dec(c.reidentifications_drop, 2)
+                )
+            )
+        text = _("{variable}: without it, {effects}").format(variable=name, effects=_join(parts))
         if c.suda:
-            text += f"; it is in {c.suda:.0f}% of the SUDA score"
+            text += _("; it is in {share} of the SUDA score").format(share=_pct(c.suda / 100, 0))
         if c.importance is not None:
-            text += f" (the policy marks it important: {c.importance})"
+            text += _(" (the policy marks it important: {importance})").format(
+                importance=c.importance
+            )
         out.append(text + ".")
     if out or not report.sample_uniques:
         return out
     if any(name in recoded for name in report.recode_first):
         return [
-            "The variables that still create uniques are ones the policy already recodes: "
-            "recode them more coarsely, or leave the rest to local suppression or "
-            "generalize: auto."
+            _(
+                "The variables that still create uniques are ones the policy already recodes: "
+                "recode them more coarsely, or leave the rest to local suppression or "
+                "generalize: auto."
+            )
         ]
     return [
-        "No single variable creates the uniques: recode several variables together or "
-        "suppress values locally."
+        _(
+            "No single variable creates the uniques: recode several variables together or "
+            "suppress values locally."
+        )
     ]
 
 
@@ -333,8 +464,10 @@ def risk_text(
         return _report_text(report)
     lines = [_report_text(report, stage=AS_COLLECTED, advice=False)]
     lines.append(
-        "The policy's recodes (the first step of `sdc release`; its other treatments are not "
-        "applied here):"
+        _(
+            "The policy's recodes (the first step of `sdc release`; its other treatments are "
+            "not applied here):"
+        )
     )
     lines += [f"  - {describe_recode(t)}" for t in recodes]
     lines += [recodes_effect(report, after_recodes), ""]
@@ -353,22 +486,28 @@ def _report_text(
     rows = summary_rows(report)
     w0 = max(len(r.measure) for r in rows)
     w1 = max(len(r.value) for r in rows)
-    w2 = max([len(r.limit) for r in rows] + [5])
-    if stage is None:
-        head = f"Risk of {report.n_records:,} records, key: {', '.join(report.quasi)}"
+    head_measure, head_value, head_limit = _("measure"), _("value"), _("limit")
+    w0 = max([len(r.measure) for r in rows] + [len(head_measure)])
+    w1 = max([len(r.value) for r in rows] + [len(head_value)])
+    w2 = max([len(r.limit) for r in rows] + [5, len(head_limit)])
+    facts = {"n": _int(report.n_records), "key": ", ".join(report.quasi)}
+    if stage == AS_COLLECTED:
+        head = _("Risk as collected: {n} records, key: {key}").format(**facts)
+    elif stage == AFTER_RECODES:
+        head = _("Risk after the policy's recodes: {n} records, key: {key}").format(**facts)
     else:
-        head = f"Risk {stage}: {report.n_records:,} records, key: {', '.join(report.quasi)}"
+        head = _("Risk of {n} records, key: {key}").format(**facts)
     if report.weight:
-        head += f"; weight: {report.weight}"
+        head += _("; weight: {weight}").format(weight=report.weight)
     lines = [head, ""]
-    lines.append(f"  {'measure':<{w0}}  {'value':>{w1}}  {'limit':>{w2}}  status")
+    lines.append(f"  {head_measure:<{w0}}  {head_value:>{w1}}  {head_limit:>{w2}}  {_('status')}")
     for r in rows:
         lines.append(f"  {r.measure:<{w0}}  {r.value:>{w1}}  {r.limit:>{w2}}  {r.status}".rstrip())
-    lines += ["", "Findings:"]
+    lines += ["", _("Findings:")]
     lines += [f"  - {f}" for f in findings(report)]
     recs = recommendations(report, recoded) if advice else []
     if recs:
-        lines += ["", "Recode first:"]
+        lines += ["", _("Recode first:")]
         lines += [f"  {i}. {r}" for i, r in enumerate(recs, 1)]
     breaches = report.breaches
     lines.append("")
@@ -376,7 +515,12 @@ def _report_text(
     if breaches:
         lines.append(over)
         for b in breaches:
-            lines.append(f"  - {b.name}: {_fmt(b.value)}{b.subject} (limit {_fmt(b.limit)})")
+            lines.append(
+                "  - "
+                + _("{name}: {value} (limit {limit})").format(
+                    name=b.name, value=_fmt(b.value) + b.subject, limit=_fmt(b.limit)
+                )
+            )
     else:
         lines.append(ok)
     return "\n".join(lines) + "\n"
@@ -384,11 +528,17 @@ def _report_text(
 
 def _verdicts(stage: str | None) -> tuple[str, str]:
     """The verdict lines (thresholds hold, thresholds exceeded) of a report at a stage."""
-    where = {None: "", AS_COLLECTED: " as collected", AFTER_RECODES: " after its recodes"}
-    return (
-        f"Every threshold of the policy holds{where[stage]}.",
-        f"Over the policy's thresholds{where[stage]}:",
-    )
+    if stage == AS_COLLECTED:
+        return (
+            _("Every threshold of the policy holds as collected."),
+            _("Over the policy's thresholds as collected:"),
+        )
+    if stage == AFTER_RECODES:
+        return (
+            _("Every threshold of the policy holds after its recodes."),
+            _("Over the policy's thresholds after its recodes:"),
+        )
+    return (_("Every threshold of the policy holds."), _("Over the policy's thresholds:"))
 
 
 def risk_labels(edges: Sequence[float] = RISK_BINS) -> list[str]:
@@ -401,7 +551,7 @@ def risk_labels(edges: Sequence[float] = RISK_BINS) -> list[str]:
     Args:
         edges: the bars' upper edges, increasing (the report's ``risk_histogram`` edges).
     """
-    labels = [f"up to {_percent(edges[0])}"] if edges else []
+    labels = [_("up to {share}").format(share=_percent(edges[0]))] if edges else []
     for lower, upper in zip(edges, edges[1:], strict=False):
         labels.append(f"{_percent(lower)} – {_percent(upper)}")
     return labels
@@ -424,14 +574,14 @@ def breach_label(name: str) -> str:
     for w in words:
         parts = [p for p in w.split("|") if p]
         if len(parts) > 1:
-            w = ", ".join(parts[:-1]) + " and " + parts[-1]
+            w = _join(tuple(parts))
         out.append(w)
     return " ".join(out)
 
 
 def risk_context(
     report: RiskReport,
-    heading: str = "Disclosure risk",
+    heading: str | None = None,
     *,
     stage: str | None = None,
     advice: bool = True,
@@ -441,7 +591,7 @@ def risk_context(
 
     Args:
         report: the report to show.
-        heading: the section heading.
+        heading: the section heading (default "Disclosure risk", translated).
         stage: :data:`AS_COLLECTED` or :data:`AFTER_RECODES` when ``sdc risk`` shows both;
             it labels the verdict.
         advice: whether to show "Recode first".
@@ -449,38 +599,40 @@ def risk_context(
     """
     n = report.n_records
     risk_chart = bar_chart(
-        risk_labels([e for e, _ in report.risk_histogram]),
-        [c for _, c in report.risk_histogram],
-        title="Records by individual re-identification risk",
-        value_label="records",
+        risk_labels([e for e, _c in report.risk_histogram]),
+        [c for _e, c in report.risk_histogram],
+        title=_("Records by individual re-identification risk"),
+        value_label=_("records"),
         highlight=[
             report.thresholds.max_individual_risk is not None
             and e > report.thresholds.max_individual_risk
-            for e, _ in report.risk_histogram
+            for e, _c in report.risk_histogram
         ],
     )
-    classes = [lo for lo, _ in report.fk_histogram]
+    classes = [lo for lo, _c in report.fk_histogram]
     fk_labels = []
     for i, lo in enumerate(classes):
         hi = classes[i + 1] - 1 if i + 1 < len(classes) else None
         fk_labels.append(
-            f"{lo}" if hi == lo else (f"{lo}–{hi}" if hi is not None else f"{lo} or more")
+            f"{lo}"
+            if hi == lo
+            else (f"{lo}–{hi}" if hi is not None else _("{n} or more").format(n=lo))
         )
     fk_chart = bar_chart(
         fk_labels,
-        [c for _, c in report.fk_histogram],
-        title="Records by size of their group (f_k); red: below k",
-        value_label=f"records (groups below k = {report.thresholds.k} in red)",
+        [c for _lo, c in report.fk_histogram],
+        title=_("Records by size of their group (f_k); red: below k"),
+        value_label=_("records (groups below k = {k} in red)").format(k=report.thresholds.k),
         highlight=[lo < report.thresholds.k for lo in classes],
     )
     contrib_chart = bar_chart(
         [c.variable for c in report.contributions],
         [max(c.uniques_drop, 0) for c in report.contributions],
-        title="Fewer sample uniques when each variable is left out",
-        value_label="fewer unique respondents without the variable",
+        title=_("Fewer sample uniques when each variable is left out"),
+        value_label=_("fewer unique respondents without the variable"),
     )
     return {
-        "heading": heading,
+        "heading": heading if heading is not None else _("Disclosure risk"),
         "n_records": n,
         "quasi": ", ".join(report.quasi),
         "weight": report.weight,
@@ -506,6 +658,11 @@ def risk_context(
     }
 
 
+def risk_title(data_name: str) -> str:
+    """The title of ``sdc risk --html``'s page: ``Disclosure risk of survey.csv``."""
+    return _("Disclosure risk of {name}").format(name=data_name)
+
+
 def risk_html(
     report: RiskReport,
     title: str,
@@ -528,58 +685,66 @@ def risk_html(
         "effect": recodes_effect(report, after_recodes),
         "after": risk_context(
             after_recodes,
-            "Disclosure risk after the policy's recodes",
+            _("Disclosure risk after the policy's recodes"),
             stage=AFTER_RECODES,
             recoded=names,
         ),
     }
     collected = risk_context(
-        report, "Disclosure risk as collected", stage=AS_COLLECTED, advice=False
+        report, _("Disclosure risk as collected"), stage=AS_COLLECTED, advice=False
     )
     return render_page("risk.html", title=title, risk=collected, recoded=recoded)
 
 
 def _groups(n: int) -> str:
-    return f"{n:,} group" if n == 1 else f"{n:,} groups"
+    return ngettext("{n} group", "{n} groups", n).format(n=_int(n))
 
 
 def _resp(n: int) -> str:
-    return f"{n:,} respondent" if n == 1 else f"{n:,} respondents"
-
-
-def _records(n: int) -> str:
-    return f"{n:,} record" if n == 1 else f"{n:,} records"
-
-
-def _have(n: int) -> str:
-    return "has" if n == 1 else "have"
+    return ngettext("{n} respondent", "{n} respondents", n).format(n=_int(n))
 
 
 def _count_share(count: int, n: int) -> str:
-    return f"{count:,} ({count / n:.1%})" if n else f"{count:,}"
+    return f"{_int(count)} ({_pct(count / n, 1)})" if n else _int(count)
 
 
-def _opt(value: float | int | None, fmt: str) -> str:
-    return "" if value is None else fmt.format(value)
+def _opt(value: float | int | None) -> str:
+    return "" if value is None else _gen(value)
 
 
 def _number(value: float) -> str:
-    return f"{value:g}"
+    return _gen(value)
 
 
 def _percent(share: float) -> str:
-    return f"{share * 100:g}%"
+    return _("{value}%").format(value=_gen(share * 100))
 
 
 def _fmt(value: float) -> str:
-    return f"{value:,}" if isinstance(value, int) else f"{value:.4g}"
+    return _int(value) if isinstance(value, int) else _gen(value, 4)
 
 
 def _number_word(n: int) -> str:
-    return _WORDS[n] if 0 <= n < len(_WORDS) else f"{n}"
+    """``three`` for 3 (up to ten), else the digits."""
+    words = (
+        _("no"),
+        _("one"),
+        _("two"),
+        _("three"),
+        _("four"),
+        _("five"),
+        _("six"),
+        _("seven"),
+        _("eight"),
+        _("nine"),
+        _("ten"),
+    )
+    return words[n] if 0 <= n < len(words) else f"{n}"
 
 
-def _join(names: tuple[str, ...]) -> str:
+def _join(names: Sequence[str]) -> str:
+    """``a, b and c`` (``a, b et c``, ``a, b y c``)."""
+    names = list(names)
     if len(names) <= 1:
         return "".join(names)
-    return ", ".join(names[:-1]) + " and " + names[-1]
+    return _("{items} and {last}").format(items=", ".join(names[:-1]), last=names[-1])

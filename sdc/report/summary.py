@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from sdc.i18n import _, general, integer, ngettext, percent
+
 if TYPE_CHECKING:
     from sdc.anonymize._treatment import Treatment
     from sdc.release.pipeline import ReleaseResult
@@ -21,6 +23,8 @@ _RECODED = ("recode.", "top_code", "bottom_code", "generalize.")
 def release_summary(result: ReleaseResult, costs: Sequence[str] = ()) -> list[str]:
     """The closing summary of a release, at most about ten lines.
 
+    In the report language in force (:func:`sdc.i18n.language`).
+
     Args:
         result: the written release.
         costs: the costs a steward must see, biggest first (as
@@ -29,27 +33,35 @@ def release_summary(result: ReleaseResult, costs: Sequence[str] = ()) -> list[st
     Returns:
         The lines, without trailing newlines; the first is the heading ``Summary:``.
     """
-    lines = ["Summary:"]
+    lines = [_("Summary:")]
     md = result.microdata
-    rows_in = result.before.n_records
+    rows_in = integer(result.before.n_records)
     if md is None:
-        lines.append(f"  rows: {rows_in:,} in; no microdata released")
+        lines.append("  " + _("rows: {n} in; no microdata released").format(n=rows_in))
     else:
-        lines.append(f"  rows: {rows_in:,} in, {len(md.frame):,} out")
+        lines.append(
+            "  " + _("rows: {n} in, {out} out").format(n=rows_in, out=integer(len(md.frame)))
+        )
         lines += [f"  {line}" for line in treatment_lines(md.treatments)]
         if md.suppressed_records:
             n = md.suppressed_records
             lines.append(
-                f"  suppression: {n:,} record{'' if n == 1 else 's'} "
-                f"({md.suppression_share:.1%}) lost a value"
+                "  "
+                + ngettext(
+                    "suppression: {n} record ({share}) lost a value",
+                    "suppression: {n} records ({share}) lost a value",
+                    n,
+                ).format(n=integer(n), share=percent(md.suppression_share, 1))
             )
     if result.tables:
-        lines.append(f"  tables: {', '.join(t.name for t in result.tables)}")
+        tables = ", ".join(t.name for t in result.tables)
+        lines.append("  " + _("tables: {names}").format(names=tables))
     if result.synthetic is not None:
-        lines.append("  synthetic data: written (differentially private)")
-    lines.append(f"  verdict: {_verdict(result)}")
-    lines.append(f"  bundle: {result.out}/")
-    lines.append(f"  biggest cost: {costs[0] if costs else 'none above the warning levels'}")
+        lines.append("  " + _("synthetic data: written (differentially private)"))
+    lines.append("  " + _("verdict: {verdict}").format(verdict=_verdict(result)))
+    lines.append("  " + _("bundle: {folder}/").format(folder=result.out))
+    cost = costs[0] if costs else _("none above the warning levels")
+    lines.append("  " + _("biggest cost: {cost}").format(cost=cost))
     return lines
 
 
@@ -72,12 +84,26 @@ def treatment_lines(treatments: Sequence[Treatment]) -> list[str]:
             groups.setdefault("recode", []).extend(_recoded(step))
         else:
             changed = sum(step.changed.values())
-            groups.setdefault(step.name, []).append(
-                f"{', '.join(step.columns)} ({changed:,} values changed)"
-            )
-    ids = [f"{k} {', '.join(groups.pop(k))}" for k in ("removed", "pseudonymised") if k in groups]
-    lines = [f"columns: {'; '.join(ids)}"] if ids else []
-    return lines + [f"{kind}: {', '.join(parts)}" for kind, parts in groups.items()]
+            groups.setdefault(step.name, []).append(_changed(", ".join(step.columns), changed))
+    labels = {"removed": _("removed {columns}"), "pseudonymised": _("pseudonymised {columns}")}
+    ids = [
+        labels[k].format(columns=", ".join(groups.pop(k)))
+        for k in ("removed", "pseudonymised")
+        if k in groups
+    ]
+    lines = [_("columns: {what}").format(what="; ".join(ids))] if ids else []
+    kinds = {"recode": _("recode")}
+    return lines + [
+        _("{kind}: {items}").format(kind=kinds.get(kind, kind), items=", ".join(parts))
+        for kind, parts in groups.items()
+    ]
+
+
+def _changed(columns: str, n: int) -> str:
+    """``income (12 values changed)``."""
+    return ngettext("{columns} ({n} value changed)", "{columns} ({n} values changed)", n).format(
+        columns=columns, n=integer(n)
+    )
 
 
 def _recoded(step: Treatment) -> list[str]:
@@ -85,21 +111,31 @@ def _recoded(step: Treatment) -> list[str]:
     col = step.columns[0] if step.columns else "?"
     bands = step.details.get("bands")
     if step.name == "recode.bands" and isinstance(bands, Mapping):
-        return [f"{col} to {len(bands)} bands"]
+        return [_("{column} to {n} bands").format(column=col, n=len(bands))]
     after = step.details.get("categories_after")
     if isinstance(after, int):
-        return [f"{col} to {after} categories"]
+        return [_("{column} to {n} categories").format(column=col, n=integer(after))]
     if step.name in ("top_code", "bottom_code"):
         value = step.parameters.get("value")
-        return [f"{col} {step.name.replace('_', '-')}d at {value:g}"] if value is not None else []
-    return [f"{c} ({n:,} values changed)" for c, n in step.changed.items()]
+        if value is None:
+            return []
+        template = (
+            _("{column} top-coded at {value}")
+            if step.name == "top_code"
+            else _("{column} bottom-coded at {value}")
+        )
+        return [template.format(column=col, value=general(value))]
+    return [_changed(c, n) for c, n in step.changed.items()]
 
 
 def _verdict(result: ReleaseResult) -> str:
     after = result.after
     if after is None:
-        return "PASS (no microdata, so no risk thresholds to check)"
+        return _("PASS (no microdata, so no risk thresholds to check)")
     rule = after.k_rule
     smallest = rule.smallest_key if rule is not None else None
-    group = f"smallest group {smallest}, " if smallest is not None else ""
-    return f"PASS: every threshold of the policy holds ({group}k = {after.thresholds.k})"
+    if smallest is not None:
+        return _(
+            "PASS: every threshold of the policy holds (smallest group {smallest}, k = {k})"
+        ).format(smallest=smallest, k=after.thresholds.k)
+    return _("PASS: every threshold of the policy holds (k = {k})").format(k=after.thresholds.k)

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from sdc.errors import DataError, PolicyError
+from sdc.i18n import _, general
 from sdc.risk.diversity import group_counts, l_diversity, t_closeness, top_share
 from sdc.risk.engines.base import CountingEngine
 from sdc.risk.frequencies import (
@@ -253,11 +254,19 @@ class Breach:
     @property
     def subject(self) -> str:
         """`` for violence`` when the breach belongs to a column, else empty."""
-        return f" for {self.variable}" if self.variable else ""
+        return _(" for {variable}").format(variable=self.variable) if self.variable else ""
 
     def describe(self) -> str:
-        """One clause for messages, e.g. ``l is 1 for violence (limit 2)``."""
-        return f"{self.name} is {self.value:g}{self.subject} (limit {self.limit:g})"
+        """One clause for messages, e.g. ``l is 1 for violence (limit 2)``.
+
+        In the report language in force (:func:`sdc.i18n.language`; English outside one).
+        """
+        return _("{name} is {value}{subject} (limit {limit})").format(
+            name=self.name,
+            value=general(self.value),
+            subject=self.subject,
+            limit=general(self.limit),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The breach as a JSON-ready dict."""

@@ -187,7 +187,7 @@ def test_treatments_in_plain_words(html: str) -> None:
     # PRAM and noise ran with seeds: the report says they are withheld.
     assert (
         '<p class="meta">Seeds of the random steps are withheld: whoever knows them could '
-        "undo the\nrandomisation. The data steward keeps them with the pseudonymisation key.</p>"
+        "undo the randomisation. The data steward keeps them with the pseudonymisation key.</p>"
     ) in html
 
 
