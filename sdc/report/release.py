@@ -1057,8 +1057,10 @@ def _protection(t: ProtectedTable) -> str:
     if spec.pq:
         p, q = spec.pq
         parts.append(
-            f"cells where a contributor who knows the others' values within {q:.0%} could "
-            f"estimate the largest within {p:.0%} are suppressed"
+            _(
+                "cells where a contributor who knows the others' values within {q} could "
+                "estimate the largest within {p} are suppressed"
+            ).format(q=_pct(q, 0), p=_pct(p, 0))
         )
     if spec.group_share is not None and spec.sensitive:
         parts.append(
