@@ -1106,7 +1106,7 @@ def _check_input_values(released: pd.DataFrame, data: Table, plan: ReleasePlan) 
     policy = plan.policy
     name = data.path.name
     try:
-        expected = data.frame
+        expected = canonical_sets(data.frame, policy)
         if plan.deterministic:
             expected, _ = deterministic_recodes(expected, policy)
     except (PolicyError, DataError) as exc:
