@@ -116,6 +116,8 @@ class ColumnProfile:
         top_share: share of the non-missing records holding the most common value.
         finding: a risk worth the steward's attention, in plain words (a mostly-missing
             column whose few values single people out), or None.
+        option_of: for a 0/1 option column of a multiple-choice question, the question's
+            column (the draft names it under the question's ``multiple.options``).
     """
 
     name: str
@@ -131,6 +133,7 @@ class ColumnProfile:
     unique_share: float = 0.0
     top_share: float = 0.0
     finding: str | None = None
+    option_of: str | None = None
 
 
 @dataclass(frozen=True)
@@ -566,15 +569,78 @@ def scan(df: pd.DataFrame) -> ScanResult:
     weight = _choose_weight(stats)
     household = next((s.name for s in stats if _is_household(s)), None)
 
+    choices = _select_multiple(stats)
+    owner = {option: q for q, options in choices.items() for option in options}
     profiles = []
     for s in stats:
-        if s.name == weight:
+        if s.name in choices:
+            profiles.append(_question_profile(s, choices[s.name]))
+        elif s.name in owner:
+            profiles.append(
+                replace(
+                    s.profile("other", f"an option of {owner[s.name]}: one variable with it"),
+                    option_of=owner[s.name],
+                )
+            )
+        elif s.name == weight:
             profiles.append(s.profile("other", "sampling weight: goes to data.weight", "weight"))
         elif s.name == household:
             profiles.append(s.profile("other", "household id: goes to data.household", "household"))
         else:
             profiles.append(_classify(s, weight))
     return ScanResult(n_rows=len(df), columns=tuple(profiles), weight=weight, household=household)
+
+
+def _zero_one(s: _Stats) -> bool:
+    """Whether a column holds only 0/1 (or true/false) answers, at least one of them."""
+    if s.kind == "bool":
+        return True
+    if s.kind == "numeric":
+        return s.n_present > 0 and bool(s.values.isin([0.0, 1.0]).all())
+    allowed = {"0", "1", "0.0", "1.0", "true", "false"}
+    return s.kind == "text" and bool(s.sample) and {v.strip().lower() for v in s.sample} <= allowed
+
+
+def _select_multiple(stats: list[_Stats]) -> dict[str, list[str]]:
+    """Multiple-choice questions: a text column ``Q`` and 0/1 columns ``Q/CODE``.
+
+    Kobo writes ``Q/CODE``; ODK Central ``Q/CODE`` or ``Q-CODE``; hand-made sheets ``Q.CODE``
+    or ``Q_CODE``. The longest question name wins; at least two options make a question.
+    """
+    by_name = {s.name: s for s in stats}
+    found: dict[str, list[str]] = {}
+    for s in stats:
+        if not _zero_one(s):
+            continue
+        cuts = [i for i, c in enumerate(s.name) if c in "/.-_" and 0 < i < len(s.name) - 1]
+        for i in sorted(cuts, reverse=True):
+            question = by_name.get(s.name[:i])
+            if question is not None and question.kind == "text":
+                found.setdefault(question.name, []).append(s.name)
+                break
+    return {q: options for q, options in found.items() if len(options) >= 2}
+
+
+def _question_profile(s: _Stats, options: list[str]) -> ColumnProfile:
+    """A multiple-choice question: one set-valued variable with its option columns."""
+    codes = [o[len(s.name) + 1 :] for o in options]
+    listed: list[str] | dict[str, str] = options
+    if any(not c or any(ch.isspace() for ch in c) for c in codes) or len(set(codes)) < len(codes):
+        listed = {f"{_slug(c)}-{i}" if codes.count(c) > 1 else _slug(c): o
+                  for i, (c, o) in enumerate(zip(codes, options, strict=True))}
+    by_name = _sensitive(s) or _quasi_by_name(s)
+    role: Role = by_name.role if by_name is not None else "quasi"
+    what = by_name.reason if by_name is not None else "answers others may know"
+    suggestions: dict[str, Any] = {"multiple": {"options": listed}}
+    hints: tuple[str, ...] = ()
+    reason = f"multiple choice ({len(options)} options, one variable): {what}"
+    if role == "quasi":
+        suggestions["recode"] = {"count": True}
+        hints = (
+            "the draft keeps the number of answers chosen; recode: {any_of: {GROUP: [codes]}} "
+            "or {rare_to_other: 20} keeps more detail",
+        )
+    return s.profile(role, reason, suggestions=suggestions, hints=hints)
 
 
 @dataclass(frozen=True)
@@ -1303,6 +1369,8 @@ def draft_policy(
 
     entries = []
     for p in result.columns:
+        if p.option_of is not None:
+            continue  # named under its question's multiple.options
         entry: dict[str, Any] = {"role": p.role, **dict(p.suggestions)}
         key = _scalar(p.name)
         comment = p.reason
