@@ -968,12 +968,26 @@ def _digit_run(value: str) -> bool:
     return v.isdigit() and 8 <= len(v) <= 15
 
 
+#: Phone numbers stored as numbers start with at most this many different two-digit prefixes.
+_PHONE_PREFIXES = 20
+
+
 def _numbers_like_phones(s: _Stats) -> bool:
-    """Whole numbers of 8 to 15 digits, nearly all different: phones (or IDs) stored as numbers."""
+    """Whole numbers of 8 to 15 digits, nearly all different, of one length and a few
+    prefixes: phone numbers stored as numbers (a spreadsheet drops the leading 0 or +)."""
     if not s.integer or s.n_present < IDENTIFIER_MIN_VALUES or _running_number(s):
         return False
-    digits = np.floor(np.log10(np.abs(s.values.to_numpy()) + 1)) + 1
-    return bool(np.mean((digits >= 8) & (digits <= 15)) >= 0.9 and s.uniqueness >= 0.5)
+    values = np.abs(s.values.to_numpy())
+    digits = np.floor(np.log10(values + 1)) + 1
+    lengths, counts = np.unique(digits, return_counts=True)
+    length = lengths[np.argmax(counts)]
+    if not 8 <= length <= 15 or counts.max() < 0.95 * len(values) or s.uniqueness < 0.5:
+        return False
+    # Phone numbers of one country share a few operator or area prefixes; amounts and
+    # random ids spread over all of them.
+    same = values[digits == length]
+    prefixes = np.unique(np.floor(same / 10 ** (length - 2)))
+    return len(prefixes) <= _PHONE_PREFIXES
 
 
 def _direct_by_content(s: _Stats) -> ColumnProfile | None:
@@ -991,14 +1005,14 @@ def _direct_by_content(s: _Stats) -> ColumnProfile | None:
         return None
     if s.share(lambda v: bool(_GEOPOINT_RE.match(v.strip()))) >= 0.8:
         return s.profile("direct", "GPS points (latitude longitude altitude precision)")
-    if s.uniqueness >= 0.5 and s.n_distinct >= IDENTIFIER_MIN_VALUES and s.share(_digit_run) >= 0.9:
-        return s.profile(
-            "direct", "numbers of 8 to 15 digits, nearly all different: phone (or ID) numbers"
-        )
     if s.share(lambda v: bool(_EMAIL_RE.match(v.strip()))) >= 0.8:
         return s.profile("direct", "looks like e-mail addresses")
     if s.share(_looks_like_phone) >= 0.8:
         return s.profile("direct", "looks like phone numbers")
+    if s.uniqueness >= 0.5 and s.n_distinct >= IDENTIFIER_MIN_VALUES and s.share(_digit_run) >= 0.9:
+        return s.profile(
+            "direct", "numbers of 8 to 15 digits, nearly all different: phone (or ID) numbers"
+        )
     if s.n_distinct >= 20 and s.uniqueness >= 0.5 and s.share(_looks_like_person_name) >= 0.8:
         return s.profile("direct", "looks like personal names (two or more capitalised words)")
     if s.uniqueness >= _NEAR_UNIQUE and s.n_distinct >= 10 and s.share(_looks_like_id) >= 0.9:

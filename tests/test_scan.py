@@ -131,11 +131,11 @@ CASES: list[tuple[str, Gen, str]] = [
     ("savings", _skewed, "sensitive"),
     ("religion", lambda: _cats("a", "b", "c"), "sensitive"),
     ("religión", lambda: _cats("a", "b"), "sensitive"),
-    ("orientation_sexuelle", lambda: _cats("a", "b"), "sensitive"),
-    ("sexual_orientation", lambda: _cats("a", "b"), "sensitive"),
-    ("orientación_sexual", lambda: _cats("a", "b"), "sensitive"),
-    ("gender_identity", lambda: _cats("a", "b", "c"), "sensitive"),
-    ("identité_de_genre", lambda: _cats("a", "b"), "sensitive"),
+    ("orientation_sexuelle", lambda: _cats("a", "b"), "quasi"),
+    ("sexual_orientation", lambda: _cats("a", "b"), "quasi"),
+    ("orientación_sexual", lambda: _cats("a", "b"), "quasi"),
+    ("gender_identity", lambda: _cats("a", "b", "c"), "quasi"),
+    ("identité_de_genre", lambda: _cats("a", "b"), "quasi"),
     ("political_party", lambda: _cats("a", "b"), "sensitive"),
     ("weight_kg", _floats_few_decimals, "sensitive"),  # a body weight: health
     ("poids_naissance", _floats_few_decimals, "sensitive"),
@@ -144,7 +144,8 @@ CASES: list[tuple[str, Gen, str]] = [
     ("income_source", lambda: _cats("farm", "trade"), "sensitive"),
     # sensitive: by content
     ("q17", lambda: _cats("Christian", "Muslim", "Hindu", "None"), "sensitive"),
-    ("q18", lambda: _cats("heterosexual", "gay", "lesbian", "bisexual"), "sensitive"),
+    # gender identity and orientation: quasi (often known to neighbours) and sensitive
+    ("q18", lambda: _cats("heterosexual", "gay", "lesbian", "bisexual"), "quasi"),
     ("result", lambda: _cats("positive", "negative"), "sensitive"),
     # quasi-identifiers: by name
     ("age", lambda: _codes(90), "quasi"),
@@ -767,9 +768,7 @@ def test_scan_says_when_k_itself_cannot_be_met(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     frame = pd.DataFrame(
         {
-            "sex": rng.choice(["f", "m"], 60),
-            "district": rng.choice(list("ABCDEFGHIJ"), 60),
-            "ethnicity": rng.choice(list("pqrstu"), 60),
+            "district": np.repeat(list("ABCDEFGHIJKLMNOPQRST"), 3),  # 3 records each
             "hiv": rng.choice(["pos", "neg"], 60),
         }
     )
@@ -777,3 +776,24 @@ def test_scan_says_when_k_itself_cannot_be_met(tmp_path: Path) -> None:
     text = scan_file(tmp_path / "s.csv").policy_text
     assert "\n  # A release of this data under this draft is refused: k = 5" in text
     parse_policy(text)  # still a valid policy
+
+
+def test_scan_leaves_out_quasi_identifiers_until_k_can_be_met(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "sex": rng.choice(["f", "m"], 200),
+            "district": rng.choice(list("ABC"), 200),
+            "ethnicity": rng.choice(list("pqrstu"), 200),
+            "marital": rng.choice(list("wxyz"), 200),
+            "hiv": rng.choice(["pos", "neg"], 200),
+        }
+    )
+    frame.to_csv(tmp_path / "s.csv", index=False)
+    text = scan_file(tmp_path / "s.csv").policy_text
+    policy = parse_policy(text)
+    assert policy.columns["sex"].role == policy.columns["district"].role == "quasi"
+    left_out = [n for n in ("ethnicity", "marital") if policy.columns[n].role == "drop"]
+    assert left_out
+    assert "left out: with the other quasi-identifiers it leaves too many of the 200 records" in text
+    assert "under this draft is refused" not in text
