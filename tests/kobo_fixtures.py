@@ -190,8 +190,9 @@ def _phones(rng: np.random.Generator, lang: Lang, n: int) -> np.ndarray:
     if lang == "fr":  # 8-digit mobiles, stored as numbers
         prefix = rng.choice([70, 71, 72, 75, 76, 78], n)
         return prefix * 1_000_000 + rng.integers(0, 1_000_000, n)
-    if lang == "es":  # 10-digit Mexican mobiles, stored as numbers
-        return rng.choice([55, 33, 951, 961], n) * 10**8 + rng.integers(0, 10**7, n)
+    if lang == "es":  # 10-digit Mexican numbers (area code + local number), stored as numbers
+        area = rng.choice([55, 33, 951, 961], n)
+        return area * 10 ** np.where(area > 100, 7, 8) + rng.integers(0, 10**7, n)
     # Brazil: 11 digits with area code, stored as numbers
     return rng.choice([81, 71, 11, 85], n) * 10**9 + 9 * 10**8 + rng.integers(0, 10**8, n)
 
