@@ -571,6 +571,12 @@ def run_risk(
     counter = counting_engine(policy, engine, spark_master)
     if counter.name != "pandas":
         _refuse_reading_options(counter.name, reading_for(policy, sheet, reading))
+        if policy.multiple_choice:
+            raise PolicyError(
+                f"{policy.where('columns', policy.multiple_choice[0], 'multiple')}: the "
+                f"{counter.name} engine reads the file as it is and cannot read a "
+                "multiple-choice question as one set of answers; run sdc risk without --engine"
+            )
         report = _risk_out_of_core(data, policy, counter, html_path, records_path)
         written = write_risk_outputs(
             report, data, json_path=json_path, html_path=html_path, records_path=records_path

@@ -206,3 +206,15 @@ def test_policy_validate_refuses_a_malformed_question(
     Path("p.yaml").write_text(POLICY.replace(*change).replace("{RECODE}", "{count: true}"))
     code, out, err = run("policy", "validate", "p.yaml", "--data", "kobo.csv")
     assert (code, out, err) == (2, "", message)
+
+
+def test_an_out_of_core_engine_refuses_a_multiple_choice_question(workdir: Path) -> None:
+    pytest.importorskip("duckdb")
+    _kobo_csv(workdir)
+    Path("p.yaml").write_text(POLICY.replace("{RECODE}", "{count: true}"))
+    code, out, err = run("risk", "kobo.csv", "--policy", "p.yaml", "--engine", "duckdb")
+    assert (code, out) == (2, "")
+    assert err == (
+        "Error: p.yaml line 9: the duckdb engine reads the file as it is and cannot read a "
+        "multiple-choice question as one set of answers; run sdc risk without --engine\n"
+    )
