@@ -566,7 +566,8 @@ def scan(df: pd.DataFrame) -> ScanResult:
         )
 
     stats = [_Stats.of(name, df.iloc[:, j]) for j, name in enumerate(names)]
-    weight = _choose_weight(stats)
+    bodily = _body_weights(stats)
+    weight = _choose_weight([s for s in stats if s.name not in bodily])
     household = next((s.name for s in stats if _is_household(s)), None)
 
     choices = _select_multiple(stats)
@@ -581,6 +582,10 @@ def scan(df: pd.DataFrame) -> ScanResult:
                     s.profile("other", f"an option of {owner[s.name]}: one variable with it"),
                     option_of=owner[s.name],
                 )
+            )
+        elif s.name in bodily:
+            profiles.append(
+                s.profile("sensitive", "a body weight (there is a height column): health")
             )
         elif s.name == weight:
             profiles.append(s.profile("other", "sampling weight: goes to data.weight", "weight"))
@@ -758,6 +763,21 @@ def _kind(column: pd.Series, sample: tuple[str, ...]) -> Kind:
     if sample and all(isinstance(v, bool) for v in column.dropna().head(_SAMPLE)):
         return "bool"
     return "text"
+
+
+_HEIGHT = frozenset("height altura estatura taille talla".split())
+_PLAIN_WEIGHT = frozenset("weight peso poids kg kgs corporal".split())
+
+
+def _body_weights(stats: list[_Stats]) -> set[str]:
+    """Columns called just "weight" (Peso, Poids) beside a height column: body weights."""
+    if not any(s.tokens & _HEIGHT and s.kind == "numeric" for s in stats):
+        return set()
+    return {
+        s.name
+        for s in stats
+        if s.kind == "numeric" and s.tokens and s.tokens <= _PLAIN_WEIGHT and s.tokens - {"kg", "kgs"}
+    }
 
 
 def _choose_weight(stats: list[_Stats]) -> str | None:
@@ -943,10 +963,23 @@ def _survey_metadata(s: _Stats) -> ColumnProfile | None:
     return s.profile("drop", f"survey-tool metadata: {_META_DROP[key]}")
 
 
+_INTERVIEW = frozenset(
+    "interview interviews entretien entrevista enquete encuesta survey visit visite visita "
+    "collecte coleta recoleccion submission soumission envio".split()
+)
+
+
 def _timestamp(s: _Stats) -> ColumnProfile | None:
-    """A date with a time of day: when someone was met, never a quasi-identifier to keep."""
+    """A date with a time of day, or the interview's date: when someone was met.
+
+    Never a quasi-identifier to keep: with the enumerators' rounds it says who was met when.
+    """
     if s.kind != "date" or not s.sample:
         return None
+    if s.tokens & _INTERVIEW:
+        return s.profile(
+            "drop", "the interview's date: with the enumerators' rounds it says who was met when"
+        )
     if pd.api.types.is_datetime64_any_dtype(s.values.dtype):
         stamps = pd.to_datetime(s.values)
         timed = bool((stamps != stamps.dt.normalize()).any())
