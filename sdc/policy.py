@@ -887,7 +887,8 @@ def _check_choices(policy: Policy) -> None:
                     hint = difflib.get_close_matches(code, list(options), n=1)
                     raise PolicyError(
                         f"{where}: {code!r} in any_of.{group} is not an option code of "
-                        f"{question}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                        f"{question}"
+                        + (f" (did you mean {hint[0]!r}?)" if hint else "")
                         + f"; its codes: {', '.join(options)}"
                     )
                 if code in grouped:

@@ -395,8 +395,10 @@ _ORIENTATION_VALUES = frozenset(
     "heterosexuel homosexuel lesbienne bisexuel heterosexuelle homosexuelle lesbiana "
     "heterossexual homossexual lesbica bissexual".split()
 )
-_GENDER_IDENTITY_RE = re.compile(r"\b(cis|trans|transgenre|transgenero|non ?binaire|no ?binari[eoa]|"
-                                 r"nao ?binari[eoa]|non ?binary|nonbinary|travesti|intersex\w*)\b")
+_GENDER_IDENTITY_RE = re.compile(
+    r"\b(cis|trans|transgenre|transgenero|non ?binaire|no ?binari[eoa]|"
+    r"nao ?binari[eoa]|non ?binary|nonbinary|travesti|intersex\w*)\b"
+)
 _TEST_RESULT_VALUES = frozenset(
     "positive negative positif negatif positivo negativo reactive nonreactive".split()
 )
@@ -631,8 +633,10 @@ def _question_profile(s: _Stats, options: list[str]) -> ColumnProfile:
     codes = [o[len(s.name) + 1 :] for o in options]
     listed: list[str] | dict[str, str] = options
     if any(not c or any(ch.isspace() for ch in c) for c in codes) or len(set(codes)) < len(codes):
-        listed = {f"{_slug(c)}-{i}" if codes.count(c) > 1 else _slug(c): o
-                  for i, (c, o) in enumerate(zip(codes, options, strict=True))}
+        listed = {
+            f"{_slug(c)}-{i}" if codes.count(c) > 1 else _slug(c): o
+            for i, (c, o) in enumerate(zip(codes, options, strict=True))
+        }
     by_name = _sensitive(s) or _quasi_by_name(s)
     role: Role = by_name.role if by_name is not None else "quasi"
     what = by_name.reason if by_name is not None else "answers others may know"
@@ -776,7 +780,10 @@ def _body_weights(stats: list[_Stats]) -> set[str]:
     return {
         s.name
         for s in stats
-        if s.kind == "numeric" and s.tokens and s.tokens <= _PLAIN_WEIGHT and s.tokens - {"kg", "kgs"}
+        if s.kind == "numeric"
+        and s.tokens
+        and s.tokens <= _PLAIN_WEIGHT
+        and s.tokens - {"kg", "kgs"}
     }
 
 
@@ -1006,8 +1013,10 @@ _PHONE_PREFIXES = 20
 
 
 def _numbers_like_phones(s: _Stats) -> bool:
-    """Whole numbers of 8 to 15 digits, nearly all different, of one length and a few
-    prefixes: phone numbers stored as numbers (a spreadsheet drops the leading 0 or +)."""
+    """Phone numbers stored as numbers (a spreadsheet drops the leading 0 or +).
+
+    Whole numbers of 8 to 15 digits, nearly all different, of one length and a few prefixes.
+    """
     if not s.integer or s.n_present < IDENTIFIER_MIN_VALUES or _running_number(s):
         return False
     values = np.abs(s.values.to_numpy())
@@ -1253,8 +1262,9 @@ def _sensitive(s: _Stats) -> ColumnProfile | None:
     normal = [_strip_accents(v).lower().strip().replace("-", "") for v in s.sample]
     if sum(v in _RELIGION_VALUES for v in normal) >= max(2, 0.5 * len(normal)):
         return s.profile("sensitive", "values are religions: sensitive")
-    identity = sum(v in _ORIENTATION_VALUES or _GENDER_IDENTITY_RE.search(v) is not None
-                   for v in normal)
+    identity = sum(
+        v in _ORIENTATION_VALUES or _GENDER_IDENTITY_RE.search(v) is not None for v in normal
+    )
     if identity >= max(2, 0.5 * len(normal)):
         return s.profile("quasi", f"values are gender identities or orientations; {_IDENTITY}")
     if sum(v in _TEST_RESULT_VALUES for v in normal) >= 2 and len(normal) <= 6:

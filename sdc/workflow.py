@@ -334,9 +334,7 @@ _DRAFT_TRIALS = 4
 _TRIAL_FACTOR = 3
 
 
-def releasable_draft(
-    frame: pd.DataFrame, result: ScanResult, name: str, path: Path
-) -> ScanResult:
+def releasable_draft(frame: pd.DataFrame, result: ScanResult, name: str, path: Path) -> ScanResult:
     """Leave out quasi-identifiers, the most singling-out first, until k can be met.
 
     Too many quasi-identifiers on a few hundred or thousand records leave most of them
@@ -372,7 +370,7 @@ def releasable_draft(
             [q for q in quasi if q not in core] or quasi,
             key=lambda q: (
                 _below_k(recoded, [c for c in quasi if c != q], k),
-                -int(recoded[q].nunique()),
+                -len(recoded[q].drop_duplicates()),
             ),
         )
         result = _left_out(result, worst, k)

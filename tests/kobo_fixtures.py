@@ -88,12 +88,30 @@ _EDUCATION = {
 }
 # Washington Group domains: option codes, with the share of respondents choosing each.
 _OPTIONS = {
-    "fr": [("voir", 0.30), ("entendre", 0.18), ("marcher", 0.42), ("memoire", 0.15),
-           ("soins", 0.08), ("communiquer", 0.05)],
-    "es": [("ver", 0.30), ("oir", 0.18), ("caminar", 0.42), ("recordar", 0.15),
-           ("cuidado", 0.08), ("comunicarse", 0.05)],
-    "pt": [("enxergar", 0.30), ("ouvir", 0.18), ("andar", 0.42), ("lembrar", 0.15),
-           ("autocuidado", 0.08), ("comunicar", 0.05)],
+    "fr": [
+        ("voir", 0.30),
+        ("entendre", 0.18),
+        ("marcher", 0.42),
+        ("memoire", 0.15),
+        ("soins", 0.08),
+        ("communiquer", 0.05),
+    ],
+    "es": [
+        ("ver", 0.30),
+        ("oir", 0.18),
+        ("caminar", 0.42),
+        ("recordar", 0.15),
+        ("cuidado", 0.08),
+        ("comunicarse", 0.05),
+    ],
+    "pt": [
+        ("enxergar", 0.30),
+        ("ouvir", 0.18),
+        ("andar", 0.42),
+        ("lembrar", 0.15),
+        ("autocuidado", 0.08),
+        ("comunicar", 0.05),
+    ],
 }
 _YESNO = {"fr": ["oui", "non"], "es": ["si", "no"], "pt": ["sim", "nao"]}
 _OTHER_TEXT = {
@@ -243,12 +261,21 @@ def _answers(lang: Lang, n: int, seed: int) -> dict[str, object]:
         "difficulties": text,
         "options": chosen,
         "other": other,
-        "hiv": rng.choice(["positif", "negatif", "ne_sait_pas"] if lang == "fr" else
-                          ["positivo", "negativo", "no_sabe"], n, p=[0.08, 0.72, 0.2]),
+        "hiv": rng.choice(
+            ["positif", "negatif", "ne_sait_pas"]
+            if lang == "fr"
+            else ["positivo", "negativo", "no_sabe"],
+            n,
+            p=[0.08, 0.72, 0.2],
+        ),
         "violence": rng.choice(_YESNO[lang], n, p=[0.3, 0.7]),
         "income": income,
-        "gps": (lat0 + rng.normal(0, 0.6, n), lon0 + rng.normal(0, 0.6, n),
-                rng.normal(300, 40, n).round(1), rng.uniform(3, 25, n).round(1)),
+        "gps": (
+            lat0 + rng.normal(0, 0.6, n),
+            lon0 + rng.normal(0, 0.6, n),
+            rng.normal(300, 40, n).round(1),
+            rng.uniform(3, 25, n).round(1),
+        ),
     }
 
 
@@ -277,15 +304,29 @@ def kobo_frame(
         "start": start,
         "end": end,
         "today": start.str[:10],
-        "deviceid": [f"collect:{h:016x}"[:24] for h in rng.integers(0, 2**62, 12)[
-            rng.integers(0, 12, n)]],
+        "deviceid": [
+            f"collect:{h:016x}"[:24] for h in rng.integers(0, 2**62, 12)[rng.integers(0, 12, n)]
+        ],
         "subscriberid": rng.integers(10**14, 10**15, n).astype(str),
         "simserial": rng.integers(10**18, 9 * 10**18, n).astype(str),
         "phonenumber": np.full(n, None, dtype=object),
         "username": rng.choice([f"enqueteur{i}" for i in range(1, 9)], n),
     }
-    for key in ("region", "commune", "name", "nick", "phone", "contact", "age", "sex",
-                "gender", "orientation", "marital", "education", "difficulties"):
+    for key in (
+        "region",
+        "commune",
+        "name",
+        "nick",
+        "phone",
+        "contact",
+        "age",
+        "sex",
+        "gender",
+        "orientation",
+        "marital",
+        "education",
+        "difficulties",
+    ):
         cols[col(key)] = a[key]
     for code, chosen in a["options"].items():  # type: ignore[union-attr]
         label = code.capitalize() if headers == "label" else code
@@ -293,10 +334,18 @@ def kobo_frame(
     for key in ("other", "hiv", "violence", "income"):
         cols[col(key)] = a[key]
     lat, lon, alt, acc = a["gps"]  # type: ignore[misc]
-    cols[col("gps")] = [f"{y:.6f} {x:.6f} {z} {p}" for y, x, z, p in zip(lat, lon, alt, acc)]
+    cols[col("gps")] = [
+        f"{y:.6f} {x:.6f} {z} {p}" for y, x, z, p in zip(lat, lon, alt, acc, strict=True)
+    ]
     gps = q["gps"][1]
-    cols.update({f"_{gps}_latitude": lat, f"_{gps}_longitude": lon,
-                 f"_{gps}_altitude": alt, f"_{gps}_precision": acc})
+    cols.update(
+        {
+            f"_{gps}_latitude": lat,
+            f"_{gps}_longitude": lon,
+            f"_{gps}_altitude": alt,
+            f"_{gps}_precision": acc,
+        }
+    )
     ids = rng.permutation(np.arange(180_000_000, 180_000_000 + 3 * n))[:n]
     cols.update(
         {
@@ -304,8 +353,7 @@ def kobo_frame(
             "_id": np.sort(ids),
             "_uuid": [rng.bytes(16).hex() for _ in range(n)],
             "_submission_time": end.str[:19],
-            "_validation_status": np.where(rng.random(n) < 0.8, "validation_status_approved",
-                                           None),
+            "_validation_status": np.where(rng.random(n) < 0.8, "validation_status_approved", None),
             "_notes": np.full(n, None, dtype=object),
             "_status": "submitted_via_web",
             "_submitted_by": rng.choice(["cso_terrain", "enq_kaya", "enq_bobo", ""], n),
@@ -335,8 +383,21 @@ def odk_frame(lang: Lang = "es", *, n: int = 1500, seed: int = 11) -> pd.DataFra
         "today": start.str[:10],
         "deviceid": [f"collect:{h:x}" for h in rng.integers(0, 2**60, 9)[rng.integers(0, 9, n)]],
     }
-    for key in ("region", "commune", "name", "nick", "phone", "contact", "age", "sex",
-                "gender", "orientation", "marital", "education", "difficulties"):
+    for key in (
+        "region",
+        "commune",
+        "name",
+        "nick",
+        "phone",
+        "contact",
+        "age",
+        "sex",
+        "gender",
+        "orientation",
+        "marital",
+        "education",
+        "difficulties",
+    ):
         cols[col(key)] = a[key]
     sep = "/" if lang == "es" else "-"
     for code, chosen in a["options"].items():  # type: ignore[union-attr]
@@ -345,16 +406,18 @@ def odk_frame(lang: Lang = "es", *, n: int = 1500, seed: int = 11) -> pd.DataFra
         cols[col(key)] = a[key]
     lat, lon, alt, acc = a["gps"]  # type: ignore[misc]
     g = col("gps")
-    cols.update({f"{g}-Latitude": lat, f"{g}-Longitude": lon, f"{g}-Altitude": alt,
-                 f"{g}-Accuracy": acc})
+    cols.update(
+        {f"{g}-Latitude": lat, f"{g}-Longitude": lon, f"{g}-Altitude": alt, f"{g}-Accuracy": acc}
+    )
     submitters = rng.integers(1, 7, n)
     cols.update(
         {
             "meta-instanceID": [f"uuid:{rng.bytes(16).hex()}" for _ in range(n)],
             "KEY": [f"uuid:{rng.bytes(16).hex()}" for _ in range(n)],
             "SubmitterID": submitters + 40,
-            "SubmitterName": np.array(["ana.campo", "luis.m", "brigada3", "coord", "vane",
-                                       "tablet-07"])[submitters - 1],
+            "SubmitterName": np.array(
+                ["ana.campo", "luis.m", "brigada3", "coord", "vane", "tablet-07"]
+            )[submitters - 1],
             "AttachmentsPresent": 0,
             "AttachmentsExpected": 0,
             "Status": np.full(n, None, dtype=object),
@@ -375,23 +438,47 @@ def identifying_columns(frame: pd.DataFrame, lang: Lang, headers: Headers = "xml
         group, name, label = q[key]
         marks.update({label, f"{group}/{name}", f"{group}-{name}"})
     meta = {
-        "start", "end", "today", "deviceid", "subscriberid", "simserial", "phonenumber",
-        "username", "meta/instanceID", "_id", "_uuid", "_submission_time", "_submitted_by",
-        "_index", "SubmissionDate", "meta-instanceID", "KEY", "SubmitterID", "SubmitterName",
+        "start",
+        "end",
+        "today",
+        "deviceid",
+        "subscriberid",
+        "simserial",
+        "phonenumber",
+        "username",
+        "meta/instanceID",
+        "_id",
+        "_uuid",
+        "_submission_time",
+        "_submitted_by",
+        "_index",
+        "SubmissionDate",
+        "meta-instanceID",
+        "KEY",
+        "SubmitterID",
+        "SubmitterName",
         "DeviceID",
     }
     gps = q["gps"][1]
     out = []
     for c in frame.columns:
-        if c in marks or c in meta or c.startswith(f"_{gps}_") or any(
-            c.startswith(f"{g}-") and c.endswith(("Latitude", "Longitude", "Altitude", "Accuracy"))
-            for g in (f"{q['gps'][0]}-{gps}",)
+        if (
+            c in marks
+            or c in meta
+            or c.startswith(f"_{gps}_")
+            or any(
+                c.startswith(f"{g}-")
+                and c.endswith(("Latitude", "Longitude", "Altitude", "Accuracy"))
+                for g in (f"{q['gps'][0]}-{gps}",)
+            )
         ):
             out.append(c)
     return out
 
 
-def write_kobo_xlsx(path: Path, lang: Lang = "fr", *, headers: Headers = "xml", **kw: object) -> Path:
+def write_kobo_xlsx(
+    path: Path, lang: Lang = "fr", *, headers: Headers = "xml", **kw: object
+) -> Path:
     """Write a Kobo export as XLSX (numbers stay numbers, as Kobo writes them)."""
     kobo_frame(lang, headers=headers, **kw).to_excel(path, index=False)  # type: ignore[arg-type]
     return path

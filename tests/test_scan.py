@@ -795,7 +795,9 @@ def test_scan_leaves_out_quasi_identifiers_until_k_can_be_met(tmp_path: Path) ->
     assert policy.columns["sex"].role == policy.columns["district"].role == "quasi"
     left_out = [n for n in ("ethnicity", "marital") if policy.columns[n].role == "drop"]
     assert left_out
-    assert "left out: with the other quasi-identifiers it leaves too many of the 200 records" in text
+    assert (
+        "left out: with the other quasi-identifiers it leaves too many of the 200 records" in text
+    )
     assert "under this draft is refused" not in text
 
 
@@ -811,7 +813,11 @@ _KOBO_CASES = [
     ("_submission__uuid", lambda: [f"{i:032x}" for i in range(N)], "direct"),
     ("ReviewState", lambda: _cats("approved", "hasIssues"), "drop"),
     ("__version__", lambda: _cats("vA", "vB"), "drop"),
-    ("start", lambda: [f"2026-03-{1 + i % 28:02d}T08:{i % 60:02d}:00.000+00:00" for i in range(N)], "drop"),
+    (
+        "start",
+        lambda: [f"2026-03-{1 + i % 28:02d}T08:{i % 60:02d}:00.000+00:00" for i in range(N)],
+        "drop",
+    ),
     ("fecha_entrevista", lambda: [f"2026-03-{1 + i % 28:02d}" for i in range(N)], "drop"),
     ("_gps_altitude", lambda: [300.5 + i for i in range(N)], "direct"),
     ("grp-gps-Accuracy", lambda: [3.5 + i % 20 for i in range(N)], "drop"),
@@ -851,7 +857,12 @@ def test_eight_digit_amounts_are_not_phone_numbers() -> None:
 
 
 def test_a_weight_beside_a_height_is_a_body_weight() -> None:
-    frame = pd.DataFrame({"Peso": [60.5 + i % 30 for i in range(N)], "Altura": [1.5 + i % 40 / 100 for i in range(N)]})
+    frame = pd.DataFrame(
+        {
+            "Peso": [60.5 + i % 30 for i in range(N)],
+            "Altura": [1.5 + i % 40 / 100 for i in range(N)],
+        }
+    )
     result = scan(frame)
     assert result.weight is None
     assert result["Peso"].role == "sensitive"

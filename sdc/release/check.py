@@ -419,8 +419,7 @@ def _check_choices(
     return CheckItem(
         "multiple choice",
         True,
-        "the option columns agree with the released answers and the recode: "
-        + ", ".join(checked),
+        "the option columns agree with the released answers and the recode: " + ", ".join(checked),
     )
 
 

@@ -210,9 +210,7 @@ def treat_microdata(
 
 def _set_values(done: list[Treatment]) -> dict[str, list[object]]:
     """The values each recoded multiple-choice question can take, from its recode record."""
-    return {
-        t.columns[0]: list(t.details["values"]) for t in done if t.name == "recode.multiple"
-    }
+    return {t.columns[0]: list(t.details["values"]) for t in done if t.name == "recode.multiple"}
 
 
 def suppress_to_policy(frame: pd.DataFrame, policy: Policy) -> tuple[pd.DataFrame, Treatment]:

@@ -52,7 +52,9 @@ def _frame() -> pd.DataFrame:
     ]
     frame = pd.DataFrame(chosen, columns=OPTIONS, dtype="float64")
     # Kobo writes the codes in the order chosen: the canonical form ignores it.
-    frame.insert(0, "d", ["walk see", "climb walk", "see hear", "walk", "", None, "see walk", "walk climb"])
+    frame.insert(
+        0, "d", ["walk see", "climb walk", "see hear", "walk", "", None, "see walk", "walk climb"]
+    )
     frame.insert(0, "sex", list("fmfmfmfm"))
     return frame
 
@@ -70,8 +72,16 @@ def test_count_any_of_and_rare_to_other() -> None:
     counted, records = recode_sets(frame, parse_policy(_policy("{count: true}")))
     assert counted["d"].tolist()[:5] == [2, 2, 2, 1, 0] and counted["d"].iloc[5] is None
     assert list(records[0].details["values"]) == [0, 1, 2, 3, 4]
-    grouped, records = recode_sets(frame, parse_policy(_policy("{any_of: {mobility: [walk, climb]}}")))
-    assert grouped["d"].tolist()[:5] == ["see mobility", "mobility", "see hear", "mobility", EMPTY_SET]
+    grouped, records = recode_sets(
+        frame, parse_policy(_policy("{any_of: {mobility: [walk, climb]}}"))
+    )
+    assert grouped["d"].tolist()[:5] == [
+        "see mobility",
+        "mobility",
+        "see hear",
+        "mobility",
+        EMPTY_SET,
+    ]
     assert list(records[0].details["merged"]["mobility"]) == ["walk", "climb"]
     rare, records = recode_sets(frame, parse_policy(_policy("{rare_to_other: 2}")))
     assert rare["d"].tolist()[2] == "see other"  # hear (1 record) merged into other
@@ -119,7 +129,9 @@ def test_the_risk_recodes_include_the_set_recodes() -> None:
 def test_an_option_column_with_other_values_is_refused() -> None:
     frame = _frame()
     frame.loc[1, "d/see"] = 2
-    with pytest.raises(DataError, match=r"^option column 'd/see' holds 1 value\(s\) other than 0 and 1"):
+    with pytest.raises(
+        DataError, match=r"^option column 'd/see' holds 1 value\(s\) other than 0 and 1"
+    ):
         canonical_sets(frame, parse_policy(_policy()))
 
 

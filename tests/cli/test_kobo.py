@@ -135,7 +135,10 @@ def test_the_risk_counts_one_quasi_identifier_for_the_question(workdir: Path) ->
     ("recode", "kept"),
     [
         ("{count: true}", []),
-        ("{any_of: {mobilite: [marcher, soins], sens: [voir, entendre]}}", ["memoire", "communiquer"]),
+        (
+            "{any_of: {mobilite: [marcher, soins], sens: [voir, entendre]}}",
+            ["memoire", "communiquer"],
+        ),
         ("{rare_to_other: 250}", ["voir", "entendre", "marcher"]),
     ],
 )
