@@ -881,3 +881,22 @@ def test_a_select_multiple_question_is_found_with_any_separator() -> None:
         result = scan(frame)
         assert dict(result["q"].suggestions)["multiple"] == {"options": [f"q{sep}a", f"q{sep}b"]}
         assert result[f"q{sep}a"].option_of == "q"
+
+
+def test_label_headers_with_spaces_get_code_column_pairs(tmp_path: Path) -> None:
+    question = "Quelles difficultés ?"
+    frame = pd.DataFrame(
+        {
+            "sexe": ["homme", "femme"] * 50,
+            question: ["Voir", "Voir Marcher", "", "Marcher"] * 25,
+            f"{question}/Difficulté à voir": [1, 1, 0, 0] * 25,
+            f"{question}/Marcher": [0, 1, 0, 1] * 25,
+        }
+    )
+    text = draft_policy(scan(frame), "s.csv")
+    (tmp_path / "p.yaml").write_text(text)
+    policy = parse_policy(text)
+    assert policy.options(question) == {
+        "difficulte-a-voir": f"{question}/Difficulté à voir",
+        "marcher": f"{question}/Marcher",
+    }
