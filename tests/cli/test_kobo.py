@@ -221,3 +221,22 @@ def test_an_out_of_core_engine_refuses_a_multiple_choice_question(workdir: Path)
         "Error: p.yaml line 9: the duckdb engine reads the file as it is and cannot read a "
         "multiple-choice question as one set of answers; run sdc risk without --engine\n"
     )
+
+
+def test_a_table_by_the_question_counts_canonical_sets(workdir: Path) -> None:
+    frame = kobo_frame("fr", n=600)
+    # Kobo writes the codes in the order ticked: "marcher voir" and "voir marcher" are one set
+    frame["handicap/difficultes"] = (
+        frame["handicap/difficultes"].str.split().str[::-1].str.join(" ")
+    )
+    frame.to_csv("kobo.csv", index=False)
+    policy = POLICY.replace("    recode: {RECODE}\n", "").replace(
+        "  microdata: {treatments: [recode, suppress]}\n",
+        "  tables:\n    - {by: [handicap/difficultes], count: true, name: sets}\n",
+    )
+    Path("p.yaml").write_text(policy)
+    code, out, err = run("release", "kobo.csv", "--policy", "p.yaml", "--out", "rel")
+    assert (code, err) == (0, ""), err
+    table = pd.read_csv("rel/tables/sets.csv")
+    assert "voir marcher" in set(table["handicap/difficultes"])
+    assert "marcher voir" not in set(table["handicap/difficultes"])
