@@ -150,9 +150,21 @@ class Multiple(_Model):
     holds the set of chosen codes; the release rewrites it from the option columns.
     """
 
-    options: (
-        Annotated[list[str], Field(min_length=2)] | Annotated[dict[str, str], Field(min_length=2)]
-    )
+    options: list[str] | dict[str, str]
+
+    @field_validator("options", mode="before")
+    @classmethod
+    def _two_named_options(cls, value: object) -> object:
+        pairs = isinstance(value, dict) and all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        )
+        listed = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        if not (pairs or listed) or len(value) < 2:  # type: ignore[arg-type]
+            raise ValueError(
+                "give at least two option columns, as a list [QUESTION/CODE, ...] or as "
+                "CODE: COLUMN pairs (quote a column name that YAML reads as a number)"
+            )
+        return value
 
 
 class Column(_Model):

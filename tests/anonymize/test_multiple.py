@@ -139,6 +139,12 @@ def test_an_option_column_with_other_values_is_refused() -> None:
     ("column", "message"),
     [
         (
+            "  d:\n    role: quasi\n    multiple: {options: {see: 1}}\n",
+            "policy line 7: columns.d.multiple.options: give at least two option columns, as a "
+            "list [QUESTION/CODE, ...] or as CODE: COLUMN pairs (quote a column name that YAML "
+            "reads as a number)",
+        ),
+        (
             "  d:\n    role: quasi\n    multiple: {options: [d/see, x/hear]}\n",
             "policy line 7: option column 'x/hear' is not named d/CODE (or with . - _); give "
             "CODE: COLUMN pairs instead, e.g. {seeing: 'x/hear'}",
