@@ -22,6 +22,15 @@ are mostly unique (more than half of at least 10 held by one record, see
 reason; as a quasi-identifier it would leave nearly everyone alone in their key. A
 mostly-missing column whose few values are rare gets a plain-words ``finding``.
 
+KoboToolbox and ODK exports are read as the tools write them: their metadata columns
+(device, SIM and submitter ids, record ids: ``direct``; timestamps and server bookkeeping:
+``drop``, never quasi-identifiers), GPS parts, group prefixes, phone numbers stored as
+numbers, names under a respondent header, nicknames and "other, specify" text. Gender
+identity and sexual orientation are quasi-identifiers (often known to neighbours), with the
+reason. A select_multiple question (a text column ``Q`` and 0/1 columns ``Q/CODE``) is one
+variable: its profile suggests ``multiple: {options: [...]}`` (and ``recode: {count: true}``
+for a quasi-identifier), and its option columns carry ``option_of``.
+
 Sampling weights and household ids are recognised apart and go to the policy's
 ``data: {weight:, household:}``. Decisions worth knowing: religion is sensitive, not
 quasi; disability is quasi; an income *class* such as adult's ``salary-class`` is
