@@ -75,10 +75,31 @@ class Recode(_Model):
     prefix: Annotated[int, Field(ge=1)] | None = None
     date: Literal["month", "year"] | None = None
     grid: PositiveFloat | None = None
+    # Recodes of a multiple-choice question (a column with ``multiple``).
+    count: bool = False
+    any_of: dict[str, Annotated[list[str], Field(min_length=1)]] | None = None
+    rare_to_other: Annotated[int, Field(ge=1)] | None = None
+
+    @property
+    def of_choices(self) -> bool:
+        """Whether this recodes a multiple-choice question (count, any_of, rare_to_other)."""
+        return self.count or self.any_of is not None or self.rare_to_other is not None
 
     @model_validator(mode="after")
     def _one_way(self) -> Recode:
         given = [k for k in ("bands", "map", "prefix", "date", "grid") if getattr(self, k)]
+        if self.of_choices:
+            if given:
+                raise ValueError(
+                    f"count, any_of and rare_to_other recode a multiple-choice question; "
+                    f"they do not combine with {', '.join(given)}"
+                )
+            if self.count and (self.any_of is not None or self.rare_to_other is not None):
+                raise ValueError(
+                    "count replaces the answers by their number: give it alone, or any_of "
+                    "and/or rare_to_other"
+                )
+            return self
         if len(given) != 1:
             raise ValueError(
                 "give exactly one of bands, map, prefix, date or grid"
@@ -120,6 +141,32 @@ class Noise(_Model):
     sd: PositiveFloat
 
 
+class Multiple(_Model):
+    """A multiple-choice (select_multiple) question: its 0/1 option columns.
+
+    ``options`` lists the option columns, each named ``QUESTION/CODE`` (or with ``.``, ``-``
+    or ``_`` for ``/``): the code is the rest of the name. When a name does not hold its
+    code (label headers), give ``CODE: COLUMN`` pairs instead. The question's own column
+    holds the set of chosen codes; the release rewrites it from the option columns.
+    """
+
+    options: list[str] | dict[str, str]
+
+    @field_validator("options", mode="before")
+    @classmethod
+    def _two_named_options(cls, value: object) -> object:
+        pairs = isinstance(value, dict) and all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        )
+        listed = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        if not (pairs or listed) or len(value) < 2:  # type: ignore[arg-type]
+            raise ValueError(
+                "give at least two option columns, as a list [QUESTION/CODE, ...] or as "
+                "CODE: COLUMN pairs (quote a column name that YAML reads as a number)"
+            )
+        return value
+
+
 class Column(_Model):
     """What a column is and how to treat it."""
 
@@ -156,9 +203,11 @@ class Column(_Model):
     pram: Pram | None = None
     microaggregation: Microaggregation | None = None
     noise: Noise | None = None
+    multiple: Multiple | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Column:
+        self._choices_consistent()
         if self.action is not None and self.role != "direct":
             raise ValueError("action only applies to role: direct")
         if self.linkable and self.action != "pseudonymize":
@@ -192,6 +241,28 @@ class Column(_Model):
         if self.role in ("direct", "drop") and treated:
             raise ValueError(f"a {self.role} column is removed; it takes no recode/pram/noise")
         return self
+
+    def _choices_consistent(self) -> None:
+        """A multiple-choice question takes only the recodes of a set of answers."""
+        if self.multiple is None:
+            if self.recode is not None and self.recode.of_choices:
+                raise ValueError(
+                    "count, any_of and rare_to_other recode a multiple-choice question: add "
+                    "multiple: {options: [QUESTION/CODE, ...]} naming its option columns"
+                )
+            return
+        if self.recode is not None and not self.recode.of_choices:
+            raise ValueError(
+                "a multiple-choice question is recoded with count, any_of or rare_to_other, "
+                "not bands, map, prefix, date or grid"
+            )
+        keys = ("top_code", "bottom_code", "bounds", "categories", "pram", "noise")
+        extra = [k for k in (*keys, "microaggregation") if getattr(self, k) is not None]
+        if extra or self.type is not None:
+            raise ValueError(
+                f"a multiple-choice question takes no {', '.join(extra) or 'type'}: its value "
+                "is a set of answers (recode it with count, any_of or rare_to_other)"
+            )
 
 
 class DataSpec(_Model):
@@ -490,6 +561,38 @@ class Policy(_Model):
         return [name for name, col in self.columns.items() if col.role == role]
 
     @property
+    def multiple_choice(self) -> list[str]:
+        """The multiple-choice questions (columns with ``multiple``), in policy order."""
+        return [name for name, col in self.columns.items() if col.multiple is not None]
+
+    def options(self, question: str) -> dict[str, str]:
+        """A multiple-choice question's option columns by code, in policy order.
+
+        Raises:
+            PolicyError: an option column's name does not hold its code (give ``CODE:
+                COLUMN`` pairs then), or a code is empty, holds a space or is given twice.
+        """
+        spec = self.columns[question].multiple
+        assert spec is not None, f"{question} is not a multiple-choice question"
+        where = self.where("columns", question, "multiple", "options")
+        if isinstance(spec.options, dict):
+            pairs = list(spec.options.items())
+        else:
+            pairs = [(_option_code(question, column, where), column) for column in spec.options]
+        codes: dict[str, str] = {}
+        for code, column in pairs:
+            if not code or any(c.isspace() for c in code):
+                raise PolicyError(
+                    f"{where}: option code {code!r} of {question} is empty or holds a space; "
+                    "codes are joined by spaces in the question's column: give "
+                    "CODE: COLUMN pairs with one-word codes"
+                )
+            if code in codes:
+                raise PolicyError(f"{where}: option code {code!r} of {question} is given twice")
+            codes[code] = column
+        return codes
+
+    @property
     def quasi(self) -> list[str]:
         """The quasi-identifiers, in policy order."""
         return self.columns_with("quasi")
@@ -607,6 +710,9 @@ class Policy(_Model):
 
         for name in self.columns:
             need(name, "columns", name)
+        for name in self.multiple_choice:
+            for option in self.options(name).values():
+                need(option, "columns", name, "multiple", "options")
         need(self.data.weight, "data", "weight")
         need(self.data.household, "data", "household")
         for i, table in enumerate(self.outputs.tables):
@@ -631,6 +737,8 @@ def named_columns(policy: Policy) -> set[str]:
     counts as named.
     """
     names = set(policy.columns)
+    for question in policy.multiple_choice:
+        names.update(policy.options(question).values())
     names.update(c for c in (policy.data.weight, policy.data.household) if c is not None)
     for table in policy.outputs.tables:
         names.update(table.by)
@@ -789,10 +897,69 @@ def _scan_events(text: str, name: str) -> None:
             depth -= 1
 
 
+def _option_code(question: str, column: str, where: str) -> str:
+    """The code in an option column's name: what follows ``QUESTION/`` (or ``.``, ``-``, ``_``)."""
+    if column.startswith(question) and column[len(question) : len(question) + 1] in "/.-_":
+        rest = column[len(question) + 1 :]
+        if rest:
+            return rest
+    raise PolicyError(
+        f"{where}: option column {column!r} is not named {question}/CODE (or with . - _); "
+        "give CODE: COLUMN pairs instead, e.g. {seeing: " + repr(column) + "}"
+    )
+
+
+def _check_choices(policy: Policy) -> None:
+    """Option columns belong to one question, are no column of their own, recodes name codes."""
+    owner: dict[str, str] = {}
+    for question in policy.multiple_choice:
+        options = policy.options(question)
+        for column in options.values():
+            if column in policy.columns:
+                raise PolicyError(
+                    f"{policy.where('columns', column)}: {column!r} is an option column of "
+                    f"{question} (its multiple.options); remove its own entry: the release "
+                    "derives it from the question's answers"
+                )
+            if column in owner:
+                raise PolicyError(
+                    f"{policy.where('columns', question, 'multiple', 'options')}: option "
+                    f"column {column!r} belongs to both {owner[column]} and {question}"
+                )
+            owner[column] = question
+        recode = policy.columns[question].recode
+        if recode is None or recode.any_of is None:
+            continue
+        where = policy.where("columns", question, "recode", "any_of")
+        grouped: dict[str, str] = {}
+        for group, members in recode.any_of.items():
+            for code in members:
+                if code not in options:
+                    hint = difflib.get_close_matches(code, list(options), n=1)
+                    raise PolicyError(
+                        f"{where}: {code!r} in any_of.{group} is not an option code of "
+                        f"{question}"
+                        + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                        + f"; its codes: {', '.join(options)}"
+                    )
+                if code in grouped:
+                    raise PolicyError(
+                        f"{where}: option {code!r} is in both any_of.{grouped[code]} and "
+                        f"any_of.{group}; an option goes to one group"
+                    )
+                grouped[code] = group
+            if group in options and group not in members:
+                raise PolicyError(
+                    f"{where}: group name {group!r} is also an option code of {question}; "
+                    "give the group another name"
+                )
+
+
 def _check_consistency(policy: Policy) -> None:
     """Rules that span several keys, each reported at the line that has to change."""
     for keys, path in _paths(policy, ()):
         policy.resolve(path, *keys)
+    _check_choices(policy)
     _check_table_names(policy)
     if policy.dp_epsilon > policy.privacy.budget + 1e-12:
         raise PolicyError(

@@ -22,6 +22,15 @@ are mostly unique (more than half of at least 10 held by one record, see
 reason; as a quasi-identifier it would leave nearly everyone alone in their key. A
 mostly-missing column whose few values are rare gets a plain-words ``finding``.
 
+KoboToolbox and ODK exports are read as the tools write them: their metadata columns
+(device, SIM and submitter ids, record ids: ``direct``; timestamps and server bookkeeping:
+``drop``, never quasi-identifiers), GPS parts, group prefixes, phone numbers stored as
+numbers, names under a respondent header, nicknames and "other, specify" text. Gender
+identity and sexual orientation are quasi-identifiers (often known to neighbours), with the
+reason. A select_multiple question (a text column ``Q`` and 0/1 columns ``Q/CODE``) is one
+variable: its profile suggests ``multiple: {options: [...]}`` (and ``recode: {count: true}``
+for a quasi-identifier), and its option columns carry ``option_of``.
+
 Sampling weights and household ids are recognised apart and go to the policy's
 ``data: {weight:, household:}``. Decisions worth knowing: religion is sensitive, not
 quasi; disability is quasi; an income *class* such as adult's ``salary-class`` is
@@ -116,6 +125,8 @@ class ColumnProfile:
         top_share: share of the non-missing records holding the most common value.
         finding: a risk worth the steward's attention, in plain words (a mostly-missing
             column whose few values single people out), or None.
+        option_of: for a 0/1 option column of a multiple-choice question, the question's
+            column (the draft names it under the question's ``multiple.options``).
     """
 
     name: str
@@ -131,6 +142,7 @@ class ColumnProfile:
     unique_share: float = 0.0
     top_share: float = 0.0
     finding: str | None = None
+    option_of: str | None = None
 
 
 @dataclass(frozen=True)
@@ -207,20 +219,21 @@ _SIZE_WORDS = frozenset(
 _PERSON_NAME = _v(
     "personal names",
     "name names fullname firstname lastname surname surnames forename givenname middlename "
-    "nom noms prenom prenoms nomcomplet nombre nombres apellido apellidos",
+    "nom noms prenom prenoms nomcomplet nombre nombres apellido apellidos nome nomes "
+    "sobrenome sobrenomes",
     "fullname firstname lastname surname",
 )
 _PHONE = _v(
     "phone numbers",
     "phone phones tel telephone mobile cell cellphone celular movil telefono portable "
-    "msisdn whatsapp gsm",
+    "msisdn whatsapp gsm telefone telemovel",
     "phone telephon telefon",
 )
 _EMAIL = _v("e-mail addresses", "email mail courriel correo", "email")
 _ADDRESS = _v(
     "street addresses",
-    "address addr street adresse rue direccion calle domicile domicilio",
-    "address adresse direccion",
+    "address addr street adresse rue direccion calle domicile domicilio endereco logradouro",
+    "address adresse direccion endereco logradouro",
 )
 _GPS = _v(
     "GPS coordinates",
@@ -241,11 +254,9 @@ _LINK_ID = frozenset(
 # Sensitive attributes by name.
 _SENSITIVE: tuple[_Vocab, ...] = (
     _v(
-        "sexual orientation or gender identity",
-        "lgbt lgbti lgbtq lgbtiq lgbtqi sexuality sexualite sexualidad transgender intersex",
-        "sexualorient orientationsex orientacionsex genderident identitedegenre "
-        "identitegenre identidaddegenero identidadgenero sexualidad sexualite sexuality "
-        "sexwork transactionalsex travailsex",
+        "sex work",
+        "sexwork",
+        "sexwork transactionalsex travailsex trabajosexual trabalhosexual",
     ),
     _v(
         "health",
@@ -255,8 +266,9 @@ _SENSITIVE: tuple[_Vocab, ...] = (
         "depression medication medicament treatment traitement tratamiento drug drugs "
         "alcohol alcool abortion avortement aborto contraception sti std ist its hepatitis "
         "malaria cancer diabetes psychiatric bmi anthropometric muac stunting wasting "
-        "haemoglobin hemoglobin",
-        "health sante salud medic diagnos pregnan hivstatus birthweight weightkg poidsnaissance",
+        "haemoglobin hemoglobin saude doenca doencas gravidez gestante vih hiv",
+        "health sante salud saude medic diagnos pregnan hivstatus birthweight weightkg "
+        "poidsnaissance doenc",
     ),
     _v(
         "violence or abuse",
@@ -270,19 +282,21 @@ _SENSITIVE: tuple[_Vocab, ...] = (
         "wages earnings earning pay expend expenditure expenditures expense expenses "
         "spending depense depenses gasto gastos savings saving epargne ahorro ahorros wealth "
         "assets asset debt debts dette dettes deuda deudas money argent dinero loan loans "
-        "credit tax taxes impot impots impuesto remittance remittances",
+        "credit tax taxes impot impots impuesto remittance remittances renda rendimento "
+        "rendimentos poupanca divida dividas",
         "income revenu ingreso salar salair sueldo wage earning expend depense gasto "
-        "saving epargne ahorro wealth asset debt dette deuda money loan remittanc tax earn",
+        "saving epargne ahorro wealth asset debt dette deuda money loan remittanc tax earn "
+        "renda rendiment poupanc",
     ),
     _v(
         "religion",
         "religion religions religious religieux religiosa religioso faith confession culte "
-        "denomination church eglesia mosque",
+        "denomination church eglesia mosque religiao",
         "religi",
     ),
     _v(
         "political opinion",
-        "political politique politica politico party parti partido vote voting",
+        "political politique politica politico party parti partido vote voting voto",
         "politi",
     ),
     _v(
@@ -290,6 +304,14 @@ _SENSITIVE: tuple[_Vocab, ...] = (
         "crime criminal arrest arrested prison jail conviction convicted detention casier",
         "crimin",
     ),
+)
+
+# Gender identity and sexual orientation are quasi-identifiers *and* sensitive: in a small
+# community they are often visible or known to neighbours, so an intruder can use them to
+# find someone; a policy role is one word, so the draft makes them quasi and says why.
+_IDENTITY = (
+    "gender identity or sexual orientation: often visible or known to neighbours, so it "
+    "identifies (it is sensitive too: keep it coarse)"
 )
 
 # Quasi-identifiers by name.
@@ -301,7 +323,7 @@ _QUASI: tuple[_Vocab, ...] = (
     ),
     _v(
         "age",
-        "age ages edad yob birthyear agegroup ageband agegrp",
+        "age ages edad idade yob birthyear agegroup ageband agegrp",
         "ageyoung ageold agegroup ageband",
     ),
     _v(
@@ -312,8 +334,16 @@ _QUASI: tuple[_Vocab, ...] = (
     _v(
         "disability: often visible to neighbours, so it identifies (it is sensitive too)",
         "disability disabilities disabled handicap handicape discapacidad discapacitado "
-        "impairment wg difficulty",
-        "disab handicap discapac impair",
+        "impairment wg difficulty deficiencia deficiente deficiencias",
+        "disab handicap discapac impair deficien",
+    ),
+    _v(
+        _IDENTITY,
+        "lgbt lgbti lgbtq lgbtiq lgbtqi sexuality sexualite sexualidad sexualidade "
+        "transgender intersex",
+        "sexualorient orientationsex orientacionsex orientacaosex genderident "
+        "identitedegenre identitegenre identidaddegenero identidadgenero identidadedegenero "
+        "identidadegenero sexualidad sexualite sexuality",
     ),
     _v("sex or gender", "sex sexe sexo gender genre genero", ""),
     _v(
@@ -326,7 +356,7 @@ _QUASI: tuple[_Vocab, ...] = (
         "race racial ethnic ethnicity ethnie ethnique etnia etnico etni tribe tribu caste "
         "clan language langue idioma lengua nationality nationalite nacionalidad "
         "citizenship native origin origine origen migrant indigenous indigena autochtone "
-        "nativecountry",
+        "nativecountry raca cor povo",
         "ethni etnia nationalit nacionalid citizensh indigen",
     ),
     _v(
@@ -337,20 +367,22 @@ _QUASI: tuple[_Vocab, ...] = (
         "ward parish canton zone area urban rural urbrur zip zipcode postcode postal "
         "cluster ea subcounty subdistrict quartier barrio colonia aldea vereda "
         "neighborhood neighbourhood settlement community communaute comunidad block "
-        "lga woreda kebele lieu place lugar birthplace",
+        "lga woreda kebele lieu place lugar birthplace bairro cidade distrito comunidade "
+        "localidade povoado regiao estado uf alcaldia delegacion secteur cercle prefecture "
+        "communaute arrondissement",
         "village district provinc municip departement departament subcount",
     ),
     _v(
         "education",
         "education educ school schooling ecole escuela escolaridad diploma degree grade "
-        "literacy literate alphabetisation niveau instruction",
+        "literacy literate alphabetisation niveau instruction escolaridade ensino instrucao",
         "educ school escolar",
     ),
     _v(
         "occupation",
         "occupation occupations occup job jobs profession work workclass employment "
         "emploi empleo trabajo ocupacion metier industry sector employer employed "
-        "unemployed activity activite actividad",
+        "unemployed activity activite actividad ocupacao profissao trabalho emprego",
         "occup ocupac workclass employ emploi empleo profession",
     ),
     _v(
@@ -369,7 +401,12 @@ _RELIGION_VALUES = frozenset(
 )
 _ORIENTATION_VALUES = frozenset(
     "heterosexual homosexual gay lesbian bisexual straight queer asexual pansexual "
-    "heterosexuel homosexuel lesbienne bisexuel heterosexuelle homosexuelle lesbiana".split()
+    "heterosexuel homosexuel lesbienne bisexuel heterosexuelle homosexuelle lesbiana "
+    "heterossexual homossexual lesbica bissexual".split()
+)
+_GENDER_IDENTITY_RE = re.compile(
+    r"\b(cis|trans|transgenre|transgenero|non ?binaire|no ?binari[eoa]|"
+    r"nao ?binari[eoa]|non ?binary|nonbinary|travesti|intersex\w*)\b"
 )
 _TEST_RESULT_VALUES = frozenset(
     "positive negative positif negatif positivo negativo reactive nonreactive".split()
@@ -386,6 +423,7 @@ _DATE_RE = re.compile(
     r"^(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})"
     r"([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
 )
+_TIME_RE = re.compile(r"[ T]\d{1,2}:\d{2}")
 _NAME_PARTICLES = frozenset("de del la le da van von bin binti al el di dos das du y".split())
 
 
@@ -539,18 +577,88 @@ def scan(df: pd.DataFrame) -> ScanResult:
         )
 
     stats = [_Stats.of(name, df.iloc[:, j]) for j, name in enumerate(names)]
-    weight = _choose_weight(stats)
+    bodily = _body_weights(stats)
+    weight = _choose_weight([s for s in stats if s.name not in bodily])
     household = next((s.name for s in stats if _is_household(s)), None)
 
+    choices = _select_multiple(stats)
+    owner = {option: q for q, options in choices.items() for option in options}
     profiles = []
     for s in stats:
-        if s.name == weight:
+        if s.name in choices:
+            profiles.append(_question_profile(s, choices[s.name]))
+        elif s.name in owner:
+            profiles.append(
+                replace(
+                    s.profile("other", f"an option of {owner[s.name]}: one variable with it"),
+                    option_of=owner[s.name],
+                )
+            )
+        elif s.name in bodily:
+            profiles.append(
+                s.profile("sensitive", "a body weight (there is a height column): health")
+            )
+        elif s.name == weight:
             profiles.append(s.profile("other", "sampling weight: goes to data.weight", "weight"))
         elif s.name == household:
             profiles.append(s.profile("other", "household id: goes to data.household", "household"))
         else:
             profiles.append(_classify(s, weight))
     return ScanResult(n_rows=len(df), columns=tuple(profiles), weight=weight, household=household)
+
+
+def _zero_one(s: _Stats) -> bool:
+    """Whether a column holds only 0/1 (or true/false) answers, at least one of them."""
+    if s.kind == "bool":
+        return True
+    if s.kind == "numeric":
+        return s.n_present > 0 and bool(s.values.isin([0.0, 1.0]).all())
+    allowed = {"0", "1", "0.0", "1.0", "true", "false"}
+    return s.kind == "text" and bool(s.sample) and {v.strip().lower() for v in s.sample} <= allowed
+
+
+def _select_multiple(stats: list[_Stats]) -> dict[str, list[str]]:
+    """Multiple-choice questions: a text column ``Q`` and 0/1 columns ``Q/CODE``.
+
+    Kobo writes ``Q/CODE``; ODK Central ``Q/CODE`` or ``Q-CODE``; hand-made sheets ``Q.CODE``
+    or ``Q_CODE``. The longest question name wins; at least two options make a question.
+    """
+    by_name = {s.name: s for s in stats}
+    found: dict[str, list[str]] = {}
+    for s in stats:
+        if not _zero_one(s):
+            continue
+        cuts = [i for i, c in enumerate(s.name) if c in "/.-_" and 0 < i < len(s.name) - 1]
+        for i in sorted(cuts, reverse=True):
+            question = by_name.get(s.name[:i])
+            if question is not None and question.kind == "text":
+                found.setdefault(question.name, []).append(s.name)
+                break
+    return {q: options for q, options in found.items() if len(options) >= 2}
+
+
+def _question_profile(s: _Stats, options: list[str]) -> ColumnProfile:
+    """A multiple-choice question: one set-valued variable with its option columns."""
+    codes = [o[len(s.name) + 1 :] for o in options]
+    listed: list[str] | dict[str, str] = options
+    if any(not c or any(ch.isspace() for ch in c) for c in codes) or len(set(codes)) < len(codes):
+        listed = {
+            f"{_slug(c)}-{i}" if codes.count(c) > 1 else _slug(c): o
+            for i, (c, o) in enumerate(zip(codes, options, strict=True))
+        }
+    by_name = _sensitive(s) or _quasi_by_name(s)
+    role: Role = by_name.role if by_name is not None else "quasi"
+    what = by_name.reason if by_name is not None else "answers others may know"
+    suggestions: dict[str, Any] = {"multiple": {"options": listed}}
+    hints: tuple[str, ...] = ()
+    reason = f"multiple choice ({len(options)} options, one variable): {what}"
+    if role == "quasi":
+        suggestions["recode"] = {"count": True}
+        hints = (
+            "the draft keeps the number of answers chosen; recode: {any_of: {GROUP: [codes]}} "
+            "or {rare_to_other: 20} keeps more detail",
+        )
+    return s.profile(role, reason, suggestions=suggestions, hints=hints)
 
 
 @dataclass(frozen=True)
@@ -670,6 +778,24 @@ def _kind(column: pd.Series, sample: tuple[str, ...]) -> Kind:
     return "text"
 
 
+_HEIGHT = frozenset("height altura estatura taille talla".split())
+_PLAIN_WEIGHT = frozenset("weight peso poids kg kgs corporal".split())
+
+
+def _body_weights(stats: list[_Stats]) -> set[str]:
+    """Columns called just "weight" (Peso, Poids) beside a height column: body weights."""
+    if not any(s.tokens & _HEIGHT and s.kind == "numeric" for s in stats):
+        return set()
+    return {
+        s.name
+        for s in stats
+        if s.kind == "numeric"
+        and s.tokens
+        and s.tokens <= _PLAIN_WEIGHT
+        and s.tokens - {"kg", "kgs"}
+    }
+
+
 def _choose_weight(stats: list[_Stats]) -> str | None:
     """The sampling weight: a positive numeric column named like one (best name first)."""
     best: tuple[int, int] | None = None
@@ -707,6 +833,9 @@ def _is_household(s: _Stats) -> bool:
 
 def _classify(s: _Stats, weight: str | None) -> ColumnProfile:
     """The role of one column: the first rule that fires, strongest evidence first."""
+    meta = _survey_metadata(s)
+    if meta is not None:
+        return meta
     if s.n_distinct == 0:
         return s.profile("other", "always empty: nothing to protect")
     if _is_weight(s):
@@ -714,7 +843,13 @@ def _classify(s: _Stats, weight: str | None) -> ColumnProfile:
     if s.n_distinct == 1:
         return s.profile("other", "the same value in every row: it cannot single anyone out")
 
-    found = _direct_by_content(s) or _direct_by_name(s) or _free_text(s)
+    found = (
+        _timestamp(s)
+        or _direct_by_content(s)
+        or _person_by_name(s)
+        or _direct_by_name(s)
+        or _free_text(s)
+    )
     if found is None:
         found = _sensitive(s) or _quasi_by_name(s) or _by_shape(s)
     # Mostly unique values identify people whatever the column is called; a numeric
@@ -745,17 +880,190 @@ def _identifier_like(s: _Stats, quasi: ColumnProfile) -> ColumnProfile:
     )
 
 
+# --- KoboToolbox and ODK exports -----------------------------------------------------------
+# Metadata columns the tools add, by their exact names (Kobo: lower case; ODK Central:
+# CamelCase). Kobo puts a group path before a name (``meta/instanceID``); a repeat sheet
+# repeats its parent's columns as ``_submission_*``.
+_META_DIRECT = {
+    "deviceid": "the device's id (IMEI or app id): it points at an enumerator's phone",
+    "subscriberid": "the SIM's subscriber id (IMSI): it identifies a phone line",
+    "simserial": "the SIM's serial number: it identifies a phone line",
+    "phonenumber": "the device's phone number",
+    "username": "the enumerator's user name: with the date it says who met whom",
+    "email": "the enumerator's e-mail address",
+    "_submitted_by": "the account that submitted the form",
+    "submitterid": "the account that submitted the form",
+    "submittername": "the account that submitted the form",
+    "instanceid": "the submission's id: it links the record to the server's copy",
+    "_uuid": "the submission's id: it links the record to the server's copy",
+    "uuid": "the submission's id: it links the record to the server's copy",
+    "key": "the submission's id: it links the record to the server's copy",
+    "parent_key": "the parent submission's id: it links records across sheets",
+    "_id": "the server's record number: it links the record to the server's copy",
+    "_index": "the row number of the export: it links records across sheets",
+    "_parent_index": "the parent row's number: it links records across sheets",
+    "_geolocation": "GPS coordinates: they point at a home",
+    "_attachments": "names of attached photos or recordings",
+    "_xform_id_string": "the form's id",
+}
+_META_DROP = {
+    "start": "when the interview started: a timestamp says who was met when",
+    "end": "when the interview ended: a timestamp says who was met when",
+    "today": "the interview's date: with the enumerators' rounds it says who was met when",
+    "starttime": "when the interview started: a timestamp says who was met when",
+    "endtime": "when the interview ended: a timestamp says who was met when",
+    "_submission_time": "when the form reached the server: a timestamp",
+    "submissiondate": "when the form reached the server: a timestamp",
+    "_validation_status": "the review status on the server: not about the person",
+    "reviewstate": "the review status on the server: not about the person",
+    "_status": "the submission's status on the server: not about the person",
+    "status": "the submission's status on the server: not about the person",
+    "_notes": "reviewers' notes: free text that may name people",
+    "_tags": "reviewers' tags on the server: not about the person",
+    "__version__": "the form version: not about the person",
+    "_version_": "the form version: not about the person",
+    "formversion": "the form version: not about the person",
+    "edits": "how often the submission was edited: not about the person",
+    "attachmentspresent": "how many attachments arrived: not about the person",
+    "attachmentsexpected": "how many attachments were expected: not about the person",
+    "instancename": "the submission's display name, often built from names",
+    "_parent_table_name": "the name of the parent sheet: not about the person",
+    "audit": "the audit log: timestamps of every answer",
+}
+# ODK Central's CamelCase names (matched with their case: "Status" alone is too common).
+_AMBIGUOUS_META = frozenset("status key edits email uuid audit parent_key".split())
+_ODK_NAMES = frozenset(
+    "KEY PARENT_KEY SubmissionDate SubmitterID SubmitterName AttachmentsPresent "
+    "AttachmentsExpected Status ReviewState DeviceID Edits FormVersion instanceID "
+    "instanceName".split()
+)
+_GPS_PART_RE = re.compile(
+    r"(^_.+_(latitude|longitude|altitude|precision)$)|(-(latitude|longitude|altitude|accuracy)$)",
+    re.IGNORECASE,
+)
+_GEOPOINT_RE = re.compile(r"^-?\d{1,3}\.\d+\s+-?\d{1,3}\.\d+(\s+-?\d+(\.\d+)?){0,2}$")
+
+
+def _metadata_key(name: str) -> str | None:
+    """The metadata name a column stands for, or None if it is no metadata column."""
+    base = name.rsplit("/", 1)[-1]
+    if base.lower().startswith("_submission_"):  # a repeat sheet's copy of its parent's
+        base = base[len("_submission_") :]
+    if base.startswith("meta-"):
+        base = base[len("meta-") :]
+    lower = base.lower()
+    if lower not in _META_DIRECT and lower not in _META_DROP:
+        return None
+    if base in _ODK_NAMES or "/" in name or name.startswith("meta-"):
+        return lower
+    if base[:1].isupper() or lower in _AMBIGUOUS_META:
+        return None  # "Status" or "key" in a hand-made sheet is the user's own column
+    return lower
+
+
+def _survey_metadata(s: _Stats) -> ColumnProfile | None:
+    """A KoboToolbox or ODK metadata column: device and submitter ids, timestamps, GPS parts."""
+    match = _GPS_PART_RE.search(s.name)
+    if match is not None and s.kind in ("numeric", "text"):
+        part = (match.group(2) or match.group(4) or "").lower()
+        if part in ("latitude", "longitude", "altitude"):
+            return s.profile("direct", f"the GPS {part} of the interview: it points at a home")
+        return s.profile("drop", "the GPS precision of the interview: not about the person")
+    key = _metadata_key(s.name)
+    if key is None:
+        return None
+    if key in ("start", "end", "today") and s.kind != "date" and s.n_distinct > 0:
+        return None  # a survey's own "start" or "end" answer, not the tool's timestamp
+    if key in _META_DIRECT:
+        return s.profile("direct", f"survey-tool metadata: {_META_DIRECT[key]}")
+    return s.profile("drop", f"survey-tool metadata: {_META_DROP[key]}")
+
+
+_INTERVIEW = frozenset(
+    "interview interviews entretien entrevista enquete encuesta survey visit visite visita "
+    "collecte coleta recoleccion submission soumission envio".split()
+)
+
+
+def _timestamp(s: _Stats) -> ColumnProfile | None:
+    """A date with a time of day, or the interview's date: when someone was met.
+
+    Never a quasi-identifier to keep: with the enumerators' rounds it says who was met when.
+    """
+    if s.kind != "date" or not s.sample:
+        return None
+    if s.tokens & _INTERVIEW:
+        return s.profile(
+            "drop", "the interview's date: with the enumerators' rounds it says who was met when"
+        )
+    if pd.api.types.is_datetime64_any_dtype(s.values.dtype):
+        stamps = pd.to_datetime(s.values)
+        timed = bool((stamps != stamps.dt.normalize()).any())
+    else:
+        timed = sum(1 for v in s.sample if _TIME_RE.search(v)) >= 0.5 * len(s.sample)
+    if not timed:
+        return None
+    return s.profile(
+        "drop",
+        "a timestamp (date and time): it says when someone was met, so it is dropped, "
+        "never kept as a quasi-identifier",
+    )
+
+
+def _digit_run(value: str) -> bool:
+    """8 to 15 digits, maybe after a ``+`` (a phone or ID number written without spaces)."""
+    v = value.strip().removesuffix(".0")
+    v = v.removeprefix("+").replace(" ", "")
+    return v.isdigit() and 8 <= len(v) <= 15
+
+
+#: Phone numbers stored as numbers start with at most this many different two-digit prefixes.
+_PHONE_PREFIXES = 20
+
+
+def _numbers_like_phones(s: _Stats) -> bool:
+    """Phone numbers stored as numbers (a spreadsheet drops the leading 0 or +).
+
+    Whole numbers of 8 to 15 digits, nearly all different, of one length and a few prefixes.
+    """
+    if not s.integer or s.n_present < IDENTIFIER_MIN_VALUES or _running_number(s):
+        return False
+    values = np.abs(s.values.to_numpy())
+    digits = np.floor(np.log10(values + 1)) + 1
+    lengths, counts = np.unique(digits, return_counts=True)
+    length = lengths[np.argmax(counts)]
+    if not 8 <= length <= 15 or counts.max() < 0.95 * len(values) or s.uniqueness < 0.5:
+        return False
+    # Phone numbers of one country share a few operator or area prefixes; amounts and
+    # random ids spread over all of them.
+    same = values[digits == length]
+    prefixes = np.unique(np.floor(same / 10 ** (length - 2)))
+    return len(prefixes) <= _PHONE_PREFIXES
+
+
 def _direct_by_content(s: _Stats) -> ColumnProfile | None:
     if s.kind == "numeric":
         if _looks_like_coordinates(s):
             return s.profile("direct", "GPS coordinates: they point at a home")
+        if _numbers_like_phones(s):
+            return s.profile(
+                "direct",
+                "numbers of 8 to 15 digits, nearly all different: phone (or ID) numbers "
+                "stored as numbers",
+            )
         return None
     if s.kind != "text":
         return None
+    if s.share(lambda v: bool(_GEOPOINT_RE.match(v.strip()))) >= 0.8:
+        return s.profile("direct", "GPS points (latitude longitude altitude precision)")
     if s.share(lambda v: bool(_EMAIL_RE.match(v.strip()))) >= 0.8:
         return s.profile("direct", "looks like e-mail addresses")
     if s.share(_looks_like_phone) >= 0.8:
         return s.profile("direct", "looks like phone numbers")
+    if s.uniqueness >= 0.5 and s.n_distinct >= IDENTIFIER_MIN_VALUES and s.share(_digit_run) >= 0.9:
+        return s.profile(
+            "direct", "numbers of 8 to 15 digits, nearly all different: phone (or ID) numbers"
+        )
     if s.n_distinct >= 20 and s.uniqueness >= 0.5 and s.share(_looks_like_person_name) >= 0.8:
         return s.profile("direct", "looks like personal names (two or more capitalised words)")
     if s.uniqueness >= _NEAR_UNIQUE and s.n_distinct >= 10 and s.share(_looks_like_id) >= 0.9:
@@ -834,8 +1142,23 @@ def _named_gps(s: _Stats) -> bool:
 
 
 def _free_text(s: _Stats) -> ColumnProfile | None:
-    if s.kind != "text" or s.n_distinct < 10:
+    if s.kind != "text":
         return None
+    if s.tokens & _SPECIFY:
+        return s.profile(
+            "drop",
+            "free-text 'other, specify' answers: people describe themselves in their own "
+            "words, which can name or single them out",
+            hints=("read it before releasing it: recode the answers into categories instead",),
+        )
+    if s.tokens & _NOTES and s.n_distinct >= 2:
+        return s.profile("drop", "comments or notes: free text that can name people")
+    if s.n_distinct < 10:
+        return None
+    if s.uniqueness >= 0.5 and np.mean([len(v) for v in s.sample]) >= 25:
+        return s.profile(
+            "drop", "long, mostly different texts: free text that can name or single out people"
+        )
     words = np.mean([len(v.split()) for v in s.sample])
     length = np.mean([len(v) for v in s.sample])
     if words >= 4 or length >= 40:
@@ -872,6 +1195,63 @@ def _direct_by_name(s: _Stats) -> ColumnProfile | None:
     return None
 
 
+# Headers of a respondent's name or nickname (accents stripped): a first name alone under
+# "Enquêté(e)" is not two capitalised words, so the header has to say it.
+_RESPONDENT = frozenset(
+    "enquete enquetee enquetes repondant repondante respondent respondents interviewee "
+    "entrevistado entrevistada encuestado encuestada beneficiaire beneficiario beneficiaria "
+    "participant participante informant informante chef jefe jefa responsavel "
+    "person persona personne pessoa".split()
+)
+_NICKNAME = frozenset(
+    "nickname nicknames alias apodo apodos surnom surnoms sobrenombre apelido apelidos "
+    "mote alcunha pseudo pseudonyme".split()
+)
+_SPECIFY = frozenset(
+    "specify specified specifie precisez preciser precise precisar especifique "
+    "especifiquen especificar especifica especifico especifiquese detallar detalhe "
+    "detalhar".split()
+)
+_NOTES = frozenset(
+    "comment comments commentaire commentaires remarque remarques observation observations "
+    "observacion observaciones observacao observacoes comentario comentarios note notes "
+    "notas".split()
+)
+
+
+def _looks_like_given_name(value: str) -> bool:
+    """One to four words of letters, each (but particles) capitalised: a name's shape."""
+    words = value.split()
+    if not 1 <= len(words) <= 4:
+        return False
+    for word in words:
+        if word.lower() in _NAME_PARTICLES:
+            continue
+        core = word.strip(".,")
+        if not core or not core[0].isupper() or not all(c.isalpha() or c in "-'’" for c in core):
+            return False
+    return True
+
+
+def _person_by_name(s: _Stats) -> ColumnProfile | None:
+    """Names and nicknames under a header that says so, whatever their number of values.
+
+    A nickname header is enough (nicknames are chosen to single people out). A respondent
+    or name header needs name-shaped values (capitalised words) and at least 10 of them,
+    so that "nom du village" or a survey-type column is not taken for names.
+    """
+    if s.kind != "text":
+        return None
+    if s.tokens & _NICKNAME:
+        return s.profile("direct", "the name says nicknames: they single people out")
+    named = s.tokens & _RESPONDENT or _PERSON_NAME.matches(s.tokens, s.compact)
+    if not named or _geography(s) or s.n_distinct < IDENTIFIER_MIN_VALUES:
+        return None
+    if s.share(_looks_like_given_name) >= 0.8:
+        return s.profile("direct", "the name says people and the values look like names")
+    return None
+
+
 def _geography(s: _Stats) -> bool:
     return any(v.label == "geography" and v.matches(s.tokens, s.compact) for v in _QUASI)
 
@@ -889,12 +1269,13 @@ def _sensitive(s: _Stats) -> ColumnProfile | None:
     if s.kind != "text":
         return None
     normal = [_strip_accents(v).lower().strip().replace("-", "") for v in s.sample]
-    for values, label in (
-        (_RELIGION_VALUES, "values are religions: sensitive"),
-        (_ORIENTATION_VALUES, "values are sexual orientations: sensitive"),
-    ):
-        if sum(v in values for v in normal) >= max(2, 0.5 * len(normal)):
-            return s.profile("sensitive", label)
+    if sum(v in _RELIGION_VALUES for v in normal) >= max(2, 0.5 * len(normal)):
+        return s.profile("sensitive", "values are religions: sensitive")
+    identity = sum(
+        v in _ORIENTATION_VALUES or _GENDER_IDENTITY_RE.search(v) is not None for v in normal
+    )
+    if identity >= max(2, 0.5 * len(normal)):
+        return s.profile("quasi", f"values are gender identities or orientations; {_IDENTITY}")
     if sum(v in _TEST_RESULT_VALUES for v in normal) >= 2 and len(normal) <= 6:
         return s.profile("sensitive", "values are test results (positive/negative): health")
     return None
@@ -1054,6 +1435,8 @@ def draft_policy(
 
     entries = []
     for p in result.columns:
+        if p.option_of is not None:
+            continue  # named under its question's multiple.options
         entry: dict[str, Any] = {"role": p.role, **dict(p.suggestions)}
         key = _scalar(p.name)
         comment = p.reason

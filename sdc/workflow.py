@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from sdc.anonymize._treatment import Treatment
+from sdc.anonymize.multiple import canonical_sets
 from sdc.anonymize.policy_recodes import deterministic_recodes, recoded_columns
 from sdc.budget import Budget, format_number
 from sdc.errors import DataError, PolicyError, SdcError
@@ -311,8 +312,8 @@ def scan_file(
     an l, that makes the release fail is left out with the reason.
     """
     table = read_table(data, options=reading_for(None, sheet, reading))
-    result = scan(table.frame)
     name = table.path.name
+    result = releasable_draft(table.frame, scan(table.frame), name, table.path)
     text = draft_policy(result, name)
     refusal = release_refusal(table.frame, text, table.path)
     if refusal is None:
@@ -326,6 +327,87 @@ def scan_file(
     if with_l is not None:
         unmet["l"] = with_l
     return ScanOutcome(table, result, draft_policy(result, name, unmet=unmet))
+
+
+#: The most trial releases :func:`releasable_draft` runs after its cheap key counts.
+_DRAFT_TRIALS = 4
+#: Trials start once at most this many times ``max_suppression`` of the records are below k:
+#: local suppression blanks one value of a record, which often joins it to a larger group.
+_TRIAL_FACTOR = 3
+
+
+def releasable_draft(frame: pd.DataFrame, result: ScanResult, name: str, path: Path) -> ScanResult:
+    """Leave out quasi-identifiers, the most singling-out first, until k can be met.
+
+    Too many quasi-identifiers on a few hundred or thousand records leave most of them
+    alone in their key: no suppression limit can be met and the draft would never release.
+    Quasi-identifiers are dropped one at a time (role ``drop``, with the reason), each time
+    the one whose absence leaves the fewest records below k under the draft's recodes
+    (cheap key counts; age, sex and the coarsest geography last), until at most
+    :data:`_TRIAL_FACTOR` times ``max_suppression`` of the records are below k; then
+    trial releases confirm it, dropping one more while they refuse (at most
+    :data:`_DRAFT_TRIALS`). A draft that releases as it is comes back unchanged.
+    """
+    trials = 0
+    while True:
+        text = draft_policy(result, name, unmet={"l": "", "group_share": ""})
+        try:
+            policy = parse_policy(text, source=path.parent / "draft-policy.yaml")
+        except SdcError:
+            return result
+        quasi = policy.quasi
+        if len(quasi) <= 1 or policy.outputs.microdata is None:
+            return result
+        try:
+            recoded, _ = deterministic_recodes(canonical_sets(frame, policy), policy)
+        except SdcError:
+            return result
+        k, limit = policy.thresholds.k, policy.thresholds.max_suppression
+        if _below_k(recoded, quasi, k) <= _TRIAL_FACTOR * limit:
+            if trials >= _DRAFT_TRIALS or release_refusal(frame, text, path) is None:
+                return result
+            trials += 1
+        core = _core_quasi(result, quasi)
+        worst = min(
+            [q for q in quasi if q not in core] or quasi,
+            key=lambda q: (
+                _below_k(recoded, [c for c in quasi if c != q], k),
+                -len(recoded[q].drop_duplicates()),
+            ),
+        )
+        result = _left_out(result, worst, k)
+
+
+def _core_quasi(result: ScanResult, quasi: list[str]) -> set[str]:
+    """Age, sex and the coarsest geography: left out only when nothing else is left."""
+    core = {q for q in quasi if result[q].reason.startswith(("age", "sex or gender"))}
+    places = [q for q in quasi if result[q].reason.startswith("geography")]
+    if places:
+        core.add(min(places, key=lambda q: result[q].n_distinct))
+    return core
+
+
+def _below_k(frame: pd.DataFrame, quasi: list[str], k: int) -> float:
+    """Share of records whose key (blanks one more value) is shared by fewer than k."""
+    if not quasi or len(frame) == 0:
+        return 0.0
+    codes = np.stack([pd.factorize(frame[q], use_na_sentinel=False)[0] for q in quasi], axis=1)
+    _, inverse, counts = np.unique(codes, axis=0, return_inverse=True, return_counts=True)
+    return float((counts[inverse.ravel()] < k).mean())
+
+
+def _left_out(result: ScanResult, name: str, k: int) -> ScanResult:
+    """The scan with one quasi-identifier left out of the draft (role drop), saying why."""
+    profile = result[name]
+    reason = (
+        f"{profile.reason}; left out: with the other quasi-identifiers it leaves too many of "
+        f"the {result.n_rows} records alone (fewer than k = {k} alike)"
+    )
+    hint = "to release it, coarsen it (recode) or leave out another quasi-identifier instead"
+    kept = {k: v for k, v in profile.suggestions.items() if k == "multiple"}  # options go too
+    dropped = replace(profile, role="drop", reason=reason, suggestions=kept, hints=(hint,))
+    columns = tuple(dropped if p.name == name else p for p in result.columns)
+    return replace(result, columns=columns)
 
 
 def release_refusal(frame: pd.DataFrame, policy_text: str, data: Path) -> str | None:
@@ -494,6 +576,12 @@ def run_risk(
     counter = counting_engine(policy, engine, spark_master)
     if counter.name != "pandas":
         _refuse_reading_options(counter.name, reading_for(policy, sheet, reading))
+        if policy.multiple_choice:
+            raise PolicyError(
+                f"{policy.where('columns', policy.multiple_choice[0], 'multiple')}: the "
+                f"{counter.name} engine reads the file as it is and cannot read a "
+                "multiple-choice question as one set of answers; run sdc risk without --engine"
+            )
         report = _risk_out_of_core(data, policy, counter, html_path, records_path)
         written = write_risk_outputs(
             report, data, json_path=json_path, html_path=html_path, records_path=records_path

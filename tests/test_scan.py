@@ -131,11 +131,11 @@ CASES: list[tuple[str, Gen, str]] = [
     ("savings", _skewed, "sensitive"),
     ("religion", lambda: _cats("a", "b", "c"), "sensitive"),
     ("religión", lambda: _cats("a", "b"), "sensitive"),
-    ("orientation_sexuelle", lambda: _cats("a", "b"), "sensitive"),
-    ("sexual_orientation", lambda: _cats("a", "b"), "sensitive"),
-    ("orientación_sexual", lambda: _cats("a", "b"), "sensitive"),
-    ("gender_identity", lambda: _cats("a", "b", "c"), "sensitive"),
-    ("identité_de_genre", lambda: _cats("a", "b"), "sensitive"),
+    ("orientation_sexuelle", lambda: _cats("a", "b"), "quasi"),
+    ("sexual_orientation", lambda: _cats("a", "b"), "quasi"),
+    ("orientación_sexual", lambda: _cats("a", "b"), "quasi"),
+    ("gender_identity", lambda: _cats("a", "b", "c"), "quasi"),
+    ("identité_de_genre", lambda: _cats("a", "b"), "quasi"),
     ("political_party", lambda: _cats("a", "b"), "sensitive"),
     ("weight_kg", _floats_few_decimals, "sensitive"),  # a body weight: health
     ("poids_naissance", _floats_few_decimals, "sensitive"),
@@ -144,7 +144,8 @@ CASES: list[tuple[str, Gen, str]] = [
     ("income_source", lambda: _cats("farm", "trade"), "sensitive"),
     # sensitive: by content
     ("q17", lambda: _cats("Christian", "Muslim", "Hindu", "None"), "sensitive"),
-    ("q18", lambda: _cats("heterosexual", "gay", "lesbian", "bisexual"), "sensitive"),
+    # gender identity and orientation: quasi (often known to neighbours) and sensitive
+    ("q18", lambda: _cats("heterosexual", "gay", "lesbian", "bisexual"), "quasi"),
     ("result", lambda: _cats("positive", "negative"), "sensitive"),
     # quasi-identifiers: by name
     ("age", lambda: _codes(90), "quasi"),
@@ -181,7 +182,7 @@ CASES: list[tuple[str, Gen, str]] = [
     ("relat", lambda: _codes(9), "quasi"),
     # quasi-identifiers: by content and shape
     ("q3", lambda: _cats("male", "female"), "quasi"),
-    ("interview_day", _dates, "quasi"),
+    ("interview_day", _dates, "drop"),  # when someone was met: never a quasi-identifier
     ("roof", lambda: _codes(5), "quasi"),
     ("toilet", lambda: _cats("flush", "pit", "none", "other"), "quasi"),
     ("OCCUCODE", lambda: [100 + i % 150 for i in range(N)], "quasi"),
@@ -767,9 +768,7 @@ def test_scan_says_when_k_itself_cannot_be_met(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     frame = pd.DataFrame(
         {
-            "sex": rng.choice(["f", "m"], 60),
-            "district": rng.choice(list("ABCDEFGHIJ"), 60),
-            "ethnicity": rng.choice(list("pqrstu"), 60),
+            "district": np.repeat(list("ABCDEFGHIJKLMNOPQRST"), 3),  # 3 records each
             "hiv": rng.choice(["pos", "neg"], 60),
         }
     )
@@ -777,3 +776,127 @@ def test_scan_says_when_k_itself_cannot_be_met(tmp_path: Path) -> None:
     text = scan_file(tmp_path / "s.csv").policy_text
     assert "\n  # A release of this data under this draft is refused: k = 5" in text
     parse_policy(text)  # still a valid policy
+
+
+def test_scan_leaves_out_quasi_identifiers_until_k_can_be_met(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "sex": rng.choice(["f", "m"], 200),
+            "district": rng.choice(list("ABC"), 200),
+            "ethnicity": rng.choice(list("pqrstu"), 200),
+            "marital": rng.choice(list("wxyz"), 200),
+            "hiv": rng.choice(["pos", "neg"], 200),
+        }
+    )
+    frame.to_csv(tmp_path / "s.csv", index=False)
+    text = scan_file(tmp_path / "s.csv").policy_text
+    policy = parse_policy(text)
+    assert policy.columns["sex"].role == policy.columns["district"].role == "quasi"
+    left_out = [n for n in ("ethnicity", "marital") if policy.columns[n].role == "drop"]
+    assert left_out
+    assert (
+        "left out: with the other quasi-identifiers it leaves too many of the 200 records" in text
+    )
+    assert "under this draft is refused" not in text
+
+
+# ---- KoboToolbox and ODK exports, phones, names, free text (issue 18) ----------------------
+
+_KOBO_CASES = [
+    # survey-tool metadata: ids direct, timestamps and server status dropped
+    ("deviceid", lambda: _cats("collect:a1", "collect:b2"), "direct"),
+    ("_submitted_by", lambda: _cats("enq1", "enq2", "enq3"), "direct"),
+    ("SubmitterName", lambda: _cats("ana", "luis"), "direct"),
+    ("meta-instanceID", lambda: [f"uuid:{i:032x}" for i in range(N)], "direct"),
+    ("_parent_index", lambda: list(range(1, N + 1)), "direct"),
+    ("_submission__uuid", lambda: [f"{i:032x}" for i in range(N)], "direct"),
+    ("ReviewState", lambda: _cats("approved", "hasIssues"), "drop"),
+    ("__version__", lambda: _cats("vA", "vB"), "drop"),
+    (
+        "start",
+        lambda: [f"2026-03-{1 + i % 28:02d}T08:{i % 60:02d}:00.000+00:00" for i in range(N)],
+        "drop",
+    ),
+    ("fecha_entrevista", lambda: [f"2026-03-{1 + i % 28:02d}" for i in range(N)], "drop"),
+    ("_gps_altitude", lambda: [300.5 + i for i in range(N)], "direct"),
+    ("grp-gps-Accuracy", lambda: [3.5 + i % 20 for i in range(N)], "drop"),
+    ("grp-gps-Altitude", lambda: [300.5 + i for i in range(N)], "direct"),
+    ("ubicacion", lambda: [f"17.{i:04d} -96.{i:04d} 1500 5.0" for i in range(N)], "direct"),
+    # phones stored as numbers (8 digits, few prefixes), and as digit strings
+    ("contact_om", lambda: [70_000_000 + 7919 * i for i in range(N)], "direct"),
+    ("numero", lambda: [f"+2267{i:07d}" for i in range(N)], "direct"),
+    # names under a respondent header, nicknames, other-specify text
+    ("Enquêté(e)", lambda: [f"{n}" for n in _first_names()], "direct"),
+    ("datos-apodo", lambda: _cats("El Güero", "Chino", "La Flaca"), "direct"),
+    ("Autre, précisez", lambda: _cats("béquilles", "asthme", ""), "drop"),
+    # Portuguese headers
+    ("Idade", lambda: _codes(90), "quasi"),
+    ("Bairro", lambda: _cats("Centro", "Boa Vista", "Várzea"), "quasi"),
+    ("Renda", _skewed, "sensitive"),
+    ("Escolaridade", lambda: _cats("fundamental", "medio", "superior"), "quasi"),
+    ("identidade_de_genero", lambda: _cats("a", "b"), "quasi"),
+]
+
+
+def _first_names() -> list[str]:
+    names = "Aminata Salif Ousmane Awa Issa Mariam Adama Bintou Moussa Fanta Seydou Alima".split()
+    return [names[i % len(names)] for i in range(N)]
+
+
+@pytest.mark.parametrize(("name", "gen", "role"), _KOBO_CASES, ids=[c[0] for c in _KOBO_CASES])
+def test_survey_tool_exports_by_name_and_content(name: str, gen: Gen, role: str) -> None:
+    profile = scan(pd.DataFrame({name: gen()}))[name]
+    assert profile.role == role, profile.reason
+
+
+def test_eight_digit_amounts_are_not_phone_numbers() -> None:
+    rng = np.random.default_rng(3)
+    amounts = rng.integers(10_000_000, 99_999_999, 500)  # all two-digit prefixes
+    assert scan(pd.DataFrame({"montant": amounts}))["montant"].role != "direct"
+
+
+def test_a_weight_beside_a_height_is_a_body_weight() -> None:
+    frame = pd.DataFrame(
+        {
+            "Peso": [60.5 + i % 30 for i in range(N)],
+            "Altura": [1.5 + i % 40 / 100 for i in range(N)],
+        }
+    )
+    result = scan(frame)
+    assert result.weight is None
+    assert result["Peso"].role == "sensitive"
+    assert scan(frame[["Peso"]]).weight == "Peso"  # alone, it is a sampling weight
+
+
+def test_a_select_multiple_question_is_found_with_any_separator() -> None:
+    for sep in "/.-_":
+        frame = pd.DataFrame(
+            {
+                "q": ["a b", "b", "", "a"] * 10,
+                f"q{sep}a": [1, 0, 0, 1] * 10,
+                f"q{sep}b": [1, 1, 0, 0] * 10,
+            }
+        )
+        result = scan(frame)
+        assert dict(result["q"].suggestions)["multiple"] == {"options": [f"q{sep}a", f"q{sep}b"]}
+        assert result[f"q{sep}a"].option_of == "q"
+
+
+def test_label_headers_with_spaces_get_code_column_pairs(tmp_path: Path) -> None:
+    question = "Quelles difficultés ?"
+    frame = pd.DataFrame(
+        {
+            "sexe": ["homme", "femme"] * 50,
+            question: ["Voir", "Voir Marcher", "", "Marcher"] * 25,
+            f"{question}/Difficulté à voir": [1, 1, 0, 0] * 25,
+            f"{question}/Marcher": [0, 1, 0, 1] * 25,
+        }
+    )
+    text = draft_policy(scan(frame), "s.csv")
+    (tmp_path / "p.yaml").write_text(text)
+    policy = parse_policy(text)
+    assert policy.options(question) == {
+        "difficulte-a-voir": f"{question}/Difficulté à voir",
+        "marcher": f"{question}/Marcher",
+    }

@@ -13,6 +13,7 @@ from __future__ import annotations
 import pandas as pd
 
 from sdc.anonymize._treatment import Treatment
+from sdc.anonymize.multiple import recode_sets
 from sdc.anonymize.recode import recode_column
 from sdc.policy import Policy
 
@@ -25,8 +26,8 @@ def recoded_columns(policy: Policy) -> list[str]:
     """
     out = []
     for name, col in policy.columns.items():
-        if col.role in ("direct", "drop"):
-            continue
+        if col.role in ("direct", "drop") or col.multiple is not None:
+            continue  # a multiple-choice question is recoded as a set (recode_sets)
         recode = col.recode
         if recode is None and col.top_code is None and col.bottom_code is None:
             continue
@@ -40,6 +41,8 @@ def deterministic_recodes(
     frame: pd.DataFrame, policy: Policy
 ) -> tuple[pd.DataFrame, list[Treatment]]:
     """Apply every deterministic recode of the policy, column by column in policy order.
+
+    The recodes of multiple-choice questions (count, any_of, rare_to_other) come last.
 
     A column with a map and no level is left as it is, top and bottom coding included:
     the optimal search of ``generalize: auto`` chooses its level.
@@ -73,4 +76,6 @@ def deterministic_recodes(
             bottom_code=col.bottom_code,
         )
         done.extend(records)
+    frame, records = recode_sets(frame, policy)
+    done.extend(records)
     return frame, done

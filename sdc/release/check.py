@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from sdc.anonymize.multiple import EMPTY_SET, canonical_sets, kept_options, set_tokens
 from sdc.anonymize.policy_recodes import deterministic_recodes
 from sdc.errors import DataError, PolicyError
 from sdc.io import Table, file_sha256, read_table, unescape_formulas
@@ -382,7 +383,107 @@ def _check_microdata(folder: Path, manifest: dict[str, Any], policy: Policy) -> 
     items.append(_check_identifiers(frame, policy, section))
     items.append(_check_risk(frame, policy))
     items.append(_check_suppression(frame, policy, section))
+    if any(policy.columns[q].role not in ("direct", "drop") for q in policy.multiple_choice):
+        items.append(_check_choices(frame, policy, section))
     return items
+
+
+def _check_choices(
+    frame: pd.DataFrame, policy: Policy, section: _MicrodataClaims | None
+) -> CheckItem:
+    """Each multiple-choice question: its set values and its option columns agree.
+
+    The set column holds only values the recode can produce; the released option columns
+    are exactly the options the recode keeps (none under ``count``); each is 1 where its
+    code is in the set, 0 where the set holds other codes or none, blank where the set is
+    blank. Values are counted, never quoted.
+    """
+    made = {
+        t.columns[0]: list(t.details.get("values", []))
+        for t in (section.treatments if section is not None else [])
+        if t.name == "recode.multiple" and t.columns
+    }
+    problems: list[str] = []
+    checked: list[str] = []
+    for question in policy.multiple_choice:
+        if policy.columns[question].role in ("direct", "drop"):
+            continue
+        if question not in frame.columns:
+            problems.append(f"{question}: the multiple-choice question is not released")
+            continue
+        found = _choice_problems(frame, policy, question, made.get(question))
+        problems.extend(found)
+        if not found:
+            checked.append(question)
+    if problems:
+        return CheckItem("multiple choice", False, "; ".join(problems))
+    return CheckItem(
+        "multiple choice",
+        True,
+        "the option columns agree with the released answers and the recode: " + ", ".join(checked),
+    )
+
+
+def _choice_problems(
+    frame: pd.DataFrame, policy: Policy, question: str, made: list[object] | None
+) -> list[str]:
+    """What is wrong with one released multiple-choice question (values never quoted)."""
+    recode = policy.columns[question].recode
+    options = policy.options(question)
+    kept = kept_options(policy, question, made)
+    values = frame[question]
+    present = values.notna().to_numpy()
+    problems = []
+    if recode is not None and recode.count:
+        allowed = {str(i) for i in range(len(options) + 1)}
+        counts = pd.Series(texts(values)[present], dtype=object)
+        bad = int((~counts.isin(allowed)).sum())
+        if bad:
+            problems.append(f"{question}: {bad} value(s) are not a count of 0 to {len(options)}")
+    else:
+        codes = set(made) if made is not None else set(kept) | _merged_names(policy, question)
+        tokens = values[present].astype(str).str.split(" ").explode()
+        unknown = tokens[~tokens.isin(codes | {EMPTY_SET})]
+        if len(unknown):
+            problems.append(
+                f"{question}: {unknown.index.nunique()} value(s) hold codes the policy's "
+                "options and recode cannot produce"
+            )
+    released = [c for c in options.values() if c in frame.columns]
+    extra = [c for c in released if c not in kept.values()]
+    absent = [c for c in kept.values() if c not in frame.columns]
+    if extra:
+        problems.append(
+            f"{question}: option column(s) {', '.join(extra)} are released but the recode "
+            "merges them away"
+        )
+    if absent:
+        problems.append(f"{question}: option column(s) {', '.join(absent)} are missing")
+    padded = set_tokens(values)
+    for code, column in kept.items():
+        if column not in frame.columns:
+            continue
+        has = padded.str.contains(f" {code} ", regex=False).fillna(False).to_numpy(dtype=bool)
+        want = pd.Series(np.where(present, np.where(has, "1", "0"), ""), dtype=object)
+        shown = pd.Series(texts(frame[column]), dtype=object).fillna("")
+        off = int((shown != want).sum())
+        if off:
+            problems.append(
+                f"{column}: {off} value(s) disagree with {question} (1 where its code is "
+                "chosen, 0 where not, blank where the answer is blank)"
+            )
+    return problems
+
+
+def _merged_names(policy: Policy, question: str) -> set[str]:
+    """The group names and ``other`` a question's recode can show."""
+    recode = policy.columns[question].recode
+    if recode is None:
+        return set()
+    names = set(recode.any_of or {})
+    if recode.rare_to_other is not None:
+        names.add("other")
+    return names
 
 
 def _check_suppression(
@@ -421,11 +522,11 @@ def _check_identifiers(
     keyed = [
         n for n, c in policy.columns.items() if c.role == "direct" and c.action == "pseudonymize"
     ]
-    leaked = [
-        c
-        for c in policy.columns_with("direct") + policy.columns_with("drop")
-        if c in frame.columns and c not in keyed
-    ]
+    removed = policy.columns_with("direct") + policy.columns_with("drop")
+    for question in policy.multiple_choice:  # a removed question takes its options along
+        if policy.columns[question].role in ("direct", "drop"):
+            removed += list(policy.options(question).values())
+    leaked = [c for c in removed if c in frame.columns and c not in keyed]
     problems = []
     if leaked:
         problems.append(f"columns that must be removed are present: {', '.join(leaked)}")
@@ -1060,7 +1161,7 @@ def _check_input_values(released: pd.DataFrame, data: Table, plan: ReleasePlan) 
     policy = plan.policy
     name = data.path.name
     try:
-        expected = data.frame
+        expected = canonical_sets(data.frame, policy)
         if plan.deterministic:
             expected, _ = deterministic_recodes(expected, policy)
     except (PolicyError, DataError) as exc:

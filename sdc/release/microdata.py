@@ -19,6 +19,7 @@ import pandas as pd
 from sdc.anonymize._treatment import SuppressionRecord, Treatment
 from sdc.anonymize.identifiers import drop_columns, pseudonymize
 from sdc.anonymize.microaggregation import microaggregate
+from sdc.anonymize.multiple import canonical_sets, derive_options
 from sdc.anonymize.noise import add_noise
 from sdc.anonymize.policy_recodes import deterministic_recodes
 from sdc.anonymize.pram import pram
@@ -90,6 +91,9 @@ def remove_identifiers(
     keyed = per_release + linked
     direct = [n for n, c in policy.columns.items() if c.role == "direct" and n not in keyed]
     dropped = policy.columns_with("drop")
+    for question in policy.multiple_choice:  # a removed question takes its options along
+        if policy.columns[question].role in ("direct", "drop"):
+            dropped += [c for c in policy.options(question).values() if c in frame.columns]
     if per_release:
         frame, record = pseudonymize(frame, per_release, key=pseudonym_key, linkable=False)
         done.append(record)
@@ -126,8 +130,10 @@ def treat_microdata(
     """
     spec = policy.outputs.microdata
     assert spec is not None, "treat_microdata needs outputs.microdata"
-    original = frame
-    frame, done = remove_identifiers(frame, policy, key_file=key_file, pseudonym_key=pseudonym_key)
+    original = canonical_sets(frame, policy)  # a multiple-choice question is one set value
+    frame, done = remove_identifiers(
+        original, policy, key_file=key_file, pseudonym_key=pseudonym_key
+    )
     # 128 bits: a short seed could be found by search and the randomisation undone.
     seed = secrets.randbits(128) if seed is None else seed
     rng = np.random.default_rng(seed)
@@ -169,6 +175,8 @@ def treat_microdata(
         generalization = _search(frame, policy)
         frame = generalization.data
         done.append(_search_record(generalization))
+    frame, records = derive_options(frame, policy, _set_values(done))
+    done.extend(records)
     suppressed = _suppressed(original, frame, policy.quasi)
     # A record whose quasi-identifiers are all blank reveals no key: it counts as
     # suppressed, whether its values were blanked here or were missing already.
@@ -198,6 +206,11 @@ def treat_microdata(
             "(recode: bands or map), use generalize: auto, or raise thresholds.max_suppression"
         )
     return treated
+
+
+def _set_values(done: list[Treatment]) -> dict[str, list[object]]:
+    """The values each recoded multiple-choice question can take, from its recode record."""
+    return {t.columns[0]: list(t.details["values"]) for t in done if t.name == "recode.multiple"}
 
 
 def suppress_to_policy(frame: pd.DataFrame, policy: Policy) -> tuple[pd.DataFrame, Treatment]:

@@ -37,6 +37,7 @@ import pandas as pd
 
 import sdc
 from sdc.anonymize.identifiers import load_pseudonym_key, new_pseudonym_key
+from sdc.anonymize.multiple import canonical_sets
 from sdc.budget import Budget
 from sdc.errors import DataError, PolicyError, PolicyNotMet
 from sdc.fingerprint import Fingerprint, content_fingerprint
@@ -652,8 +653,16 @@ def _inputs(
 
 
 def _without_identifiers(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
-    """The data for tables and synthesis: direct identifiers and drop columns removed."""
+    """The data for tables and synthesis: direct identifiers and drop columns removed.
+
+    A multiple-choice question holds its canonical set of answers (one value per set); a
+    removed question takes its option columns along.
+    """
     gone = policy.columns_with("direct") + policy.columns_with("drop")
+    for question in policy.multiple_choice:
+        if policy.columns[question].role in ("direct", "drop"):
+            gone += list(policy.options(question).values())
+    frame = canonical_sets(frame, policy)
     return frame.drop(columns=[c for c in gone if c in frame.columns])
 
 

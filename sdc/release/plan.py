@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from sdc.anonymize.hierarchy import Hierarchy, normalize_value
+from sdc.anonymize.multiple import canonical_sets
 from sdc.anonymize.policy_recodes import recoded_columns
 from sdc.anonymize.recode import band_labels
 from sdc.errors import PolicyError
@@ -105,6 +106,7 @@ def assess(
 ) -> RiskReport:
     """Risk report of a DataFrame under a policy (its quasi-identifiers, weights, thresholds)."""
     assess_policy_has_quasi(policy)
+    frame = canonical_sets(frame, policy)  # a multiple-choice question is one set value
     importance = {
         name: col.importance for name, col in policy.columns.items() if col.importance is not None
     }
