@@ -160,7 +160,7 @@ def test_merged_two_row_header_uses_the_second_row(tmp_path: Path) -> None:
         "the column names (give --header-row N if another row holds them)",
     )
     assert table.row_numbers == (3, 4)
-    assert table.file_row(1) == 4
+    assert table.describe_row(1) == "row 4"
 
 
 def test_unclear_header_asks_for_header_row(tmp_path: Path) -> None:
@@ -240,6 +240,6 @@ def test_a_record_named_total_is_kept_when_its_numbers_are_not_sums(tmp_path: Pa
     assert table.notes == ()
 
 
-def test_csv_rows_are_numbered_from_one(tmp_path: Path) -> None:
-    table = read_table(_write(tmp_path, "c.csv", "id\n7\n8\n"))
-    assert (table.row_numbers, table.file_row(0)) == ((), 1)
+def test_csv_records_are_named_by_their_line_counting_the_header(tmp_path: Path) -> None:
+    table = read_table(_write(tmp_path, "c.csv", "id\n7\n\n8\n"))
+    assert (table.row_numbers, table.describe_row(1)) == ((2, 4), "line 4")
