@@ -161,6 +161,52 @@ def first_row(frame: pd.DataFrame, bad: np.ndarray | pd.Series) -> str:
     return describe_row(frame, int(np.flatnonzero(np.asarray(bad, dtype=bool))[0]))
 
 
+def first_bad(frame: pd.DataFrame, bad: np.ndarray | pd.Series, column: str | None = None) -> str:
+    """``line 7`` or ``line 7, 'abc'``: the first record where ``bad`` is true, and its value.
+
+    Args:
+        frame: the data the mask is over.
+        bad: a mask over the frame's rows, true for an unusable value.
+        column: the column whose value to show, or None to name the record only.
+    """
+    position = int(np.flatnonzero(np.asarray(bad, dtype=bool))[0])
+    where = describe_row(frame, position)
+    if column is None:
+        return where
+    return f"{where}, {_shown(frame[column].iloc[position])}"
+
+
+def _shown(value: object) -> str:
+    """A cell for a message: text quoted, ``0.85`` not ``np.float64(0.85)``, ``empty``."""
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    if pd.api.types.is_scalar(value) and pd.isna(value):  # type: ignore[arg-type]
+        return "empty"
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        return f"{float(value):.15g}"
+    return repr(str(value))
+
+
+def first_non_number(frame: pd.DataFrame, column: str) -> str:
+    """`` (first non-number: line 7, 'n/a')`` for a text column; empty when all are numbers."""
+    values = frame[column]
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values):
+        return ""
+    present = values.notna().to_numpy()
+    try:
+        numbers = pd.to_numeric(values.astype(object), errors="coerce")
+    except TypeError:  # values pandas cannot even try (lists, dates): every one is bad
+        numbers = pd.Series(np.nan, index=values.index)
+    bad = present & numbers.isna().to_numpy()
+    if not bad.any():
+        return ""
+    return f" (first non-number: {first_bad(frame, bad, column)})"
+
+
 @dataclass(frozen=True)
 class Reading:
     """How a file was read: the facts behind the report's "How the file was read" block.

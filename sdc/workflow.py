@@ -25,6 +25,7 @@ from sdc.io import (
     ReadOptions,
     Table,
     decimal_commas,
+    first_bad,
     read_columns,
     read_table,
     write_csv,
@@ -100,7 +101,7 @@ def load_inputs(
     check_unlisted(policy, table.frame, data_name=table.path.name)
     check_hierarchies(policy, table.frame)
     check_categories(policy, table.frame)
-    check_weights(policy, table.frame, table)
+    check_weights(policy, table.frame)
     check_identifier_like(policy, table.frame)
     if policy.quasi and policy.thresholds.k > len(table.frame):
         raise PolicyError(
@@ -209,9 +210,11 @@ def check_categories(policy: Policy, frame: pd.DataFrame) -> None:
         if unknown:
             shown = ", ".join(map(repr, unknown[:3]))
             more = f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
+            outside = frame[name].map(_label).isin(unknown) & frame[name].notna()
             raise PolicyError(
                 f"{policy.where('columns', name, 'categories')}: {name!r} has values not in "
-                f"its categories: {shown}{more}; list every category (quote yes/no)"
+                f"its categories: {shown}{more} (first: {first_bad(frame, outside)}); "
+                "list every category (quote yes/no)"
             )
 
 
@@ -222,7 +225,7 @@ def _label(value: object) -> str:
     return str(value)
 
 
-def check_weights(policy: Policy, frame: pd.DataFrame, table: Table | None = None) -> None:
+def check_weights(policy: Policy, frame: pd.DataFrame) -> None:
     """Sampling weights must be numbers, present and at least 1.
 
     A sampling weight is an expansion weight: the number of people in the population each
@@ -233,9 +236,8 @@ def check_weights(policy: Policy, frame: pd.DataFrame, table: Table | None = Non
 
     Args:
         policy: the policy naming the weight column.
-        frame: the data.
-        table: the file the data was read from, to name the first bad value's row as the
-            user's program shows it (a workbook's row); None to leave it out.
+        frame: the data; the first bad value's record is named as the user's program
+            shows it (a CSV line, a workbook row: :func:`sdc.io.first_bad`).
 
     Raises:
         DataError: naming the policy line, the column and how many values are unusable.
@@ -254,18 +256,18 @@ def check_weights(policy: Policy, frame: pd.DataFrame, table: Table | None = Non
             "decimal: ',' under data: in the policy)"
         )
     if bad:
-        first = int(np.flatnonzero(unusable.to_numpy())[0])
-        where = f" (first: {table.describe_row(first)})" if table is not None else ""
         raise DataError(
             f"{policy.where('data', 'weight')}: weight column {weight!r} has {bad} missing, "
-            f"non-numeric, non-positive or infinite values{where}; every record needs a "
-            "positive weight"
+            f"non-numeric, non-positive or infinite values (first: "
+            f"{first_bad(frame, unusable, weight)}); every record needs a positive weight"
         )
-    below = int((values < 1.0 - CENSUS_TOLERANCE).sum())
+    low = (values < 1.0 - CENSUS_TOLERANCE).to_numpy()
+    below = int(low.sum())
     if below:
         raise DataError(
             f"{policy.where('data', 'weight')}: weight column {weight!r} has {below} "
-            f"{'value' if below == 1 else 'values'} below 1; sampling weights are expansion "
+            f"{'value' if below == 1 else 'values'} below 1 (first: "
+            f"{first_bad(frame, low, weight)}); sampling weights are expansion "
             "weights (each record stands for w >= 1 people): give the weights as collected, "
             "not normalised"
         )

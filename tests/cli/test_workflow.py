@@ -196,7 +196,7 @@ def test_categories_must_cover_the_data(workdir: Path) -> None:
     assert code == 2
     assert (
         err
-        == "Error: cat.yaml line 9: 'village' has values not in its categories: 'C'; list every category (quote yes/no)\n"
+        == "Error: cat.yaml line 9: 'village' has values not in its categories: 'C' (first: line 4); list every category (quote yes/no)\n"
     )
 
 
