@@ -149,7 +149,8 @@ def describe_row(frame: pd.DataFrame, position: int) -> str:
     index = frame.index
     if isinstance(source, SourceRows):
         n = len(source.numbers)
-        reset = isinstance(index, pd.RangeIndex) and len(index) != n  # filtered, renumbered
+        # A selection keeps the labels; 0, 1, 2... over fewer records may be renumbered.
+        reset = isinstance(index, pd.RangeIndex) and index.start == 0 and len(index) < n
         label = index[position]
         if not reset and isinstance(label, int | np.integer) and 0 <= label < n:
             return f"{source.kind} {int(source.numbers[label])}"
