@@ -561,14 +561,16 @@ def _find_header(raw: pd.DataFrame, path: Path) -> tuple[int, str | None]:
 
 #: Labels of a total row, compared in lower case without accents or surrounding spaces.
 _TOTAL_LABELS = re.compile(
-    r"^(grand |sub-?|sous-)?(total|totals|totaux|totales)( general| generale| generaux)?:?$"
+    r"^(grand |sub-?|sous-)?(total|totals|totaux|totales|totale|suma|somme|sum|summe)"
+    r"( general| generale| generaux| geral)?:?$"
 )
 
 
 def _total_row(frame: pd.DataFrame) -> str | None:
     """The label of a total row at the bottom of a sheet, or None when there is none.
 
-    A total row has a label such as ``Total``, ``TOTAL``, ``Totaux`` or ``Total général``
+    A total row has a label such as ``Total``, ``TOTAL``, ``Totaux``, ``Total general`` or
+    ``Suma``
     in its first text cell and, in every other cell, either nothing or the sum of the
     column over the rows above.
     """

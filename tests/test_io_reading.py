@@ -243,3 +243,33 @@ def test_a_record_named_total_is_kept_when_its_numbers_are_not_sums(tmp_path: Pa
 def test_csv_records_are_named_by_their_line_counting_the_header(tmp_path: Path) -> None:
     table = read_table(_write(tmp_path, "c.csv", "id\n7\n\n8\n"))
     assert (table.row_numbers, table.describe_row(1)) == ((2, 4), "line 4")
+
+
+@pytest.mark.parametrize("label", ["TOTAL", "Total", "Totaux", "Total general", "Suma"])
+def test_total_line_at_the_bottom_of_a_csv_is_left_out(tmp_path: Path, label: str) -> None:
+    text = f"village;n;wgt\nA;3;10,5\nB;4;12\n\n{label};7;22,5\n"
+    table = read_table(_write(tmp_path, "t.csv", text), options=ReadOptions(decimal=","))
+    assert table.frame.to_dict("list") == {"village": ["A", "B"], "n": [3, 4], "wgt": [10.5, 12]}
+    assert table.frame["n"].dtype == "int64"
+    assert table.notes == (
+        f"t.csv: left out line 5 ({label!r}), a total of the rows above, not a record",
+    )
+    reading = table.reading
+    assert (reading.total_row, reading.total_label, reading.row_kind) == (
+        5,
+        label,
+        "line",
+    )
+
+
+def test_a_csv_line_named_total_is_kept_when_its_numbers_are_not_sums(tmp_path: Path) -> None:
+    table = read_table(_write(tmp_path, "t.csv", "shop,n\nA,3\nB,4\nTotal,5\n"))
+    assert table.frame["shop"].tolist() == ["A", "B", "Total"]
+    assert (table.notes, table.reading.total_row) == ((), None)
+
+
+def test_blank_csv_rows_are_left_out_and_counted(tmp_path: Path) -> None:
+    table = read_table(_write(tmp_path, "b.csv", "id,sex\n1,F\n,\n2,M\n , \n"))
+    assert table.frame.to_dict("list") == {"id": [1, 2], "sex": ["F", "M"]}
+    assert table.notes == ("b.csv: left out 2 fully blank rows (lines 3, 5)",)
+    assert (table.row_numbers, table.reading.blank_rows) == ((2, 4), (3, 5))
