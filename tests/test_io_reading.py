@@ -273,3 +273,30 @@ def test_blank_csv_rows_are_left_out_and_counted(tmp_path: Path) -> None:
     assert table.frame.to_dict("list") == {"id": [1, 2], "sex": ["F", "M"]}
     assert table.notes == ("b.csv: left out 2 fully blank rows (lines 3, 5)",)
     assert (table.row_numbers, table.reading.blank_rows) == ((2, 4), (3, 5))
+
+
+@pytest.mark.parametrize("suffix", [".sav", ".dta"])
+def test_spss_and_stata_value_labels_are_kept_as_labels(tmp_path: Path, suffix: str) -> None:
+    import pyreadstat
+
+    frame = pd.DataFrame(
+        {
+            "sex": [1.0, 2.0, 1.0, 3.0],  # 3 has no label: kept as the code
+            "region": [1.0, 2.0, 2.0, 1.0],
+            "age": [30.0, 41.0, 52.0, 63.0],  # no labels: numbers
+            "income": [10.5, None, 12.0, 9.0],
+        }
+    )
+    labels = {"sex": {1: "Male", 2: "Female"}, "region": {1: "North", 2: "South"}}
+    path = tmp_path / f"s{suffix}"
+    write = pyreadstat.write_sav if suffix == ".sav" else pyreadstat.write_dta
+    write(frame, str(path), variable_value_labels=labels)
+    read = read_table(path).frame
+    assert read.to_dict("list") == {
+        "sex": ["Male", "Female", "Male", "3"],
+        "region": ["North", "South", "South", "North"],
+        "age": [30, 41, 52, 63],
+        "income": pytest.approx([10.5, float("nan"), 12.0, 9.0], nan_ok=True),
+    }
+    assert read["age"].dtype == "int64"
+    assert read["sex"].dtype == object
