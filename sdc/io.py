@@ -16,10 +16,11 @@ import os
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -183,7 +184,7 @@ def _shown(value: object) -> str:
         return repr(value)
     if isinstance(value, bool | np.bool_):
         return str(bool(value))
-    if pd.api.types.is_scalar(value) and pd.isna(value):  # type: ignore[arg-type]
+    if pd.api.types.is_scalar(value) and pd.isna(value):  # type: ignore[call-overload]
         return "empty"
     if isinstance(value, int | np.integer):
         return str(int(value))
@@ -370,7 +371,7 @@ def _read_stata(path: Path) -> pd.DataFrame:
     return _apply_labels(frame, meta.variable_value_labels)
 
 
-def _apply_labels(frame: pd.DataFrame, labels: dict[str, dict[object, str]]) -> pd.DataFrame:
+def _apply_labels(frame: pd.DataFrame, labels: Mapping[str, Mapping[Any, str]]) -> pd.DataFrame:
     """Value labels in place of their codes; codes without a label kept as numbers.
 
     SPSS and Stata store categories as numeric codes with labels (1 = ``Male``): the
@@ -436,7 +437,7 @@ def _read_excel(
     # pandas counts rows from 0 and the header takes one: record i is spreadsheet row h+2+i.
     rows = np.arange(header + 2, header + 2 + len(frame), dtype=np.int64)
     frame, rows, left = _leave_out(frame, rows, path, "row")
-    reading = Reading(header_row=header + 1, row_kind="row", **left.facts())
+    reading = left.reading(header_row=header + 1, row_kind="row")
     return frame, (*notes, *left.notes), reading, rows
 
 
@@ -449,12 +450,14 @@ class _LeftOut:
     total_label: str | None = None
     notes: tuple[str, ...] = ()
 
-    def facts(self) -> dict[str, object]:
-        return {
-            "blank_rows": self.blank,
-            "total_row": self.total_row,
-            "total_label": self.total_label,
-        }
+    def reading(self, **facts: Any) -> Reading:
+        """The :class:`Reading` of the file, with what was left out."""
+        return Reading(
+            blank_rows=self.blank,
+            total_row=self.total_row,
+            total_label=self.total_label,
+            **facts,
+        )
 
 
 def _leave_out(
@@ -700,14 +703,13 @@ def _read_csv(
     kind = "line" if lines is not None else "record"
     rows = lines if lines is not None else np.arange(1, len(frame) + 1, dtype=np.int64)
     frame, rows, left = _leave_out(frame, rows, path, kind)
-    reading = Reading(
+    reading = left.reading(
         header_row=header_line,
         delimiter=delimiter,
         decimal="," if converted else ".",
         encoding=encoding,
         row_kind=kind,
         comma_columns=converted,
-        **left.facts(),  # type: ignore[arg-type]
     )
     return frame, (*notes, *left.notes), reading, rows
 

@@ -22,6 +22,7 @@ from sdc.anonymize.policy_recodes import deterministic_recodes, recoded_columns
 from sdc.budget import Budget, format_number
 from sdc.errors import DataError, PolicyError, SdcError
 from sdc.io import (
+    Reading,
     ReadOptions,
     Table,
     decimal_commas,
@@ -516,6 +517,7 @@ def run_risk(
         records_path=records_path,
         after_recodes=after,
         recodes=recodes,
+        reading=table.reading,
     )
     return RiskOutcome(table, collected, written, after, recodes)
 
@@ -603,12 +605,14 @@ def write_risk_outputs(
     records_path: Path | None = None,
     after_recodes: RiskReport | None = None,
     recodes: tuple[Treatment, ...] = (),
+    reading: Reading | None = None,
 ) -> list[Path]:
     """Write the requested renderings of a risk report; never over the input file.
 
     With ``after_recodes`` the JSON and HTML hold both reports, labelled, and the
     per-record file holds the risks after the recodes (the ones the verdict follows). With
-    an out-of-core engine the per-record file was already written by the engine.
+    an out-of-core engine the per-record file was already written by the engine. The HTML
+    says how the file was read (``reading``) when it was read into memory.
     """
     check_outputs_spare_input(data, json_path, html_path, records_path)
     if isinstance(report, ScaleRiskReport):
@@ -621,7 +625,10 @@ def write_risk_outputs(
     if html_path is not None:
         title = f"Disclosure risk of {Path(data).name}"
         write_text(
-            html_path, risk_html(report, title=title, after_recodes=after_recodes, recodes=recodes)
+            html_path,
+            risk_html(
+                report, title=title, after_recodes=after_recodes, recodes=recodes, reading=reading
+            ),
         )
     if records_path is not None:
         write_csv((report if after_recodes is None else after_recodes).records, records_path)

@@ -142,8 +142,11 @@ def test_release_names_the_csv_line_of_a_value_that_is_not_a_date(tmp_path: Path
 
 def test_risk_names_the_sheet_row_of_a_bad_weight(tmp_path: Path) -> None:
     data = _workbook(tmp_path / "s.xlsx", SHEET)
-    (tmp_path / "p.yaml").write_text(POLICY.replace(", header_row: 2", "").replace(
-        "  seen: {role: quasi, recode: {date: year}}\n", ""))
+    (tmp_path / "p.yaml").write_text(
+        POLICY.replace(", header_row: 2", "").replace(
+            "  seen: {role: quasi, recode: {date: year}}\n", ""
+        )
+    )
     code, out, err = run("risk", str(data), "--policy", str(tmp_path / "p.yaml"))
     assert (code, out) == (2, "")
     assert err.endswith(

@@ -320,7 +320,10 @@ def _write_bundle(
             signer=signer_entry(sign) if sign is not None else None,
         )
         result.manifest.update(made.to_json())  # what the report reads
-        write_text(tmp / "report.html", release_html(result, table.path.name, original=table.frame))
+        write_text(
+            tmp / "report.html",
+            release_html(result, table.path.name, original=table.frame, reading=table.reading),
+        )
         made = made.finish(output_records(output_hashes(tmp), rows), _now())
         result.manifest.update(made.to_json())
         write_json(tmp / PENDING_MANIFEST, made.to_json())

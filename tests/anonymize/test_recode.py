@@ -170,7 +170,8 @@ def test_dates() -> None:
     out, _ = recode_date(dt, "d", "month")
     assert out["d"][0] == "2019-07" and pd.isna(out["d"][1])
     with pytest.raises(
-        DataError, match=r"^column 'd' has 1 value\(s\) that are not dates \(first: record 2, 'soon'\)"
+        DataError,
+        match=r"^column 'd' has 1 value\(s\) that are not dates \(first: record 2, 'soon'\)",
     ):
         recode_date(pd.DataFrame({"d": ["2020-01-01", "soon"]}), "d", "year")
     with pytest.raises(PolicyError, match=r"^date recoding takes 'month' or 'year', got 'day'$"):
