@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import re
 from pathlib import Path
 
@@ -109,12 +110,13 @@ privacy: {dataset: dpr, budget: 10.0, guarantee: dp}
 """
 
 
-def _release_page(tmp_path: Path, policy: str) -> str:
+def _release_page(tmp_path: Path, policy: str) -> tuple[str, dict[str, object]]:
     rng = np.random.default_rng(2)
     frame = pd.DataFrame(
         {"sex": rng.choice(["f", "m"], 300), "region": rng.choice(["n", "s"], 300)}
     )
-    text = frame.to_csv(index=False).replace("\nf,", "\n,\nf,", 1)  # one blank row
+    # One blank row, and a total row at the bottom (nothing to sum: its label only).
+    text = frame.to_csv(index=False).replace("\nf,", "\n,\nf,", 1) + "TOTAL,\n"
     (tmp_path / "d.csv").write_text(text)
     out = tmp_path / "rel"
     release(
@@ -123,20 +125,29 @@ def _release_page(tmp_path: Path, policy: str) -> str:
         out,
         ledger=Ledger(tmp_path / "l.jsonl"),
     )
-    return (out / "report.html").read_text()
+    manifest = json.loads((out / "manifest.json").read_text())
+    return (out / "report.html").read_text(), manifest["input"]
 
 
 def test_a_dp_bundle_says_what_was_left_out_without_counts(tmp_path: Path) -> None:
-    assert _block(_release_page(tmp_path, DP_POLICY)) == [
+    page, facts = _release_page(tmp_path, DP_POLICY)
+    assert _block(page) == [
         "Column names taken from line 1.",
         "Fully blank rows ignored.",
+        "A total row at the bottom ('TOTAL') left out: it sums the records above.",
     ]
+    assert facts["reading"] == {"total_label": "TOTAL"}
 
 
 def test_a_classical_release_report_counts_the_rows_left_out(tmp_path: Path) -> None:
     policy = DP_POLICY.replace(", dp: {epsilon: 0.5}", ", min_cell: 3").replace(
         "privacy: {dataset: dpr, budget: 10.0, guarantee: dp}\n", ""
     )
-    lines = _block(_release_page(tmp_path, policy))
+    page, facts = _release_page(tmp_path, policy)
+    lines = _block(page)
     assert lines[0] == "Column names taken from line 1."
     assert re.fullmatch(r"1 fully blank row ignored \(line \d+\)\.", lines[1])
+    assert lines[2] == (
+        "A total row at the bottom (line 303, 'TOTAL') left out: it sums the records above."
+    )
+    assert facts["reading"] == {"blank_rows": 1, "total_row": 303, "total_label": "TOTAL"}
