@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io as _io
+import itertools
 import os
 import re
 import unicodedata
@@ -117,13 +118,19 @@ class ReadOptions:
 SOURCE_ROWS = "sdc.source_rows"
 
 
-@dataclass(frozen=True, eq=False)
-class SourceRows:
+_READS = itertools.count(1)
+
+
+class SourceRows(str):
     """Where each record of a frame read from a file was in that file.
 
     :func:`read_table` puts one in the frame's ``attrs``; pandas carries ``attrs`` over to
     copies and selections, so a message about a value of any frame derived from it can
     name the record as the user's program shows it (:func:`describe_row`).
+
+    It is a short text tag (unique per read) carrying the numbers: pandas writes a frame's
+    ``attrs`` into Parquet metadata as JSON, which then holds the tag only, and ``concat``
+    of frames from different reads, whose tags differ, keeps none.
 
     Attributes:
         kind: ``line`` (a CSV file's line, the header counted), ``row`` (a spreadsheet's
@@ -134,9 +141,20 @@ class SourceRows:
     kind: str
     numbers: np.ndarray
 
+    def __new__(cls, kind: str, numbers: np.ndarray) -> SourceRows:
+        """Tag ``numbers`` (one per record) as ``kind`` numbers of one read."""
+        self = super().__new__(cls, f"sdc {kind} numbers #{next(_READS)}")
+        self.kind = kind
+        self.numbers = numbers
+        return self
+
     def __deepcopy__(self, memo: dict[int, object]) -> SourceRows:
         """Shared, never copied: pandas deep-copies ``attrs`` with every derived frame."""
         return self
+
+    def __reduce__(self) -> tuple[type[SourceRows], tuple[str, np.ndarray]]:
+        """Pickled with its numbers (a frame sent to a worker process keeps them)."""
+        return (SourceRows, (self.kind, self.numbers))
 
 
 def describe_row(frame: pd.DataFrame, position: int) -> str:
