@@ -535,12 +535,20 @@ def _is_blank(value: object) -> bool:
 
 
 def _blank_rows(frame: pd.DataFrame) -> pd.Series:
-    """Which rows have nothing in any cell (empty or only spaces)."""
-    blank = frame.isna()
-    for column in frame.columns:
-        if _textual(frame[column]):
-            blank[column] = frame[column].map(_is_blank)
-    return blank.all(axis=1)
+    """Which rows have nothing in any cell (empty or only spaces).
+
+    Only the rows whose every present value is text are looked at cell by cell (few in a
+    survey file); the others are decided by their missing values alone.
+    """
+    missing = frame.isna()
+    text = [c for c in frame.columns if _textual(frame[c])]
+    others = [c for c in frame.columns if c not in set(text)]
+    blank = missing.all(axis=1)
+    maybe = ~blank & missing[others].all(axis=1) if others else ~blank
+    if text and maybe.any():
+        cells = frame.loc[maybe, text]
+        blank[maybe] = cells.map(_is_blank).all(axis=1)
+    return blank
 
 
 def _find_header(raw: pd.DataFrame, path: Path) -> tuple[int, str | None]:
