@@ -836,16 +836,28 @@ def run_demo(
 ) -> DemoOutcome:
     """``sdc demo``: write a fake survey and its policy, then scan, measure, release, check.
 
-    The folder must not exist yet (nothing is overwritten). The release's own
+    ``rows`` is 3,000 to 20,000 (:data:`sdc.demo.DEMO_MIN_ROWS`: the demo meets its policy
+    from there). The folder must not exist yet (nothing is overwritten). The release's own
     pseudonymisation key is kept in ``OUT/release.pseudonym-key``, outside the bundle, as
     for every release.
     """
-    from sdc.demo import demo_policy_text, make_survey, village_hierarchy_csv
+    from sdc.demo import (
+        DEMO_MIN_ROWS,
+        MAX_ROWS,
+        demo_policy_text,
+        make_survey,
+        village_hierarchy_csv,
+    )
     from sdc.io import write_csv, write_text_new
     from sdc.release.check import check_bundle
     from sdc.release.pipeline import release
 
     step = progress or (lambda _label: None)
+    if not DEMO_MIN_ROWS <= rows <= MAX_ROWS:
+        raise DataError(
+            f"--rows must be from {DEMO_MIN_ROWS} to {MAX_ROWS}, not {rows}: with fewer than "
+            f"{DEMO_MIN_ROWS} rows the demo survey does not always meet its own policy"
+        )
     if out.exists():
         raise DataError(f"{out}: already exists; sdc demo writes into a new folder")
     step("writing the demo survey")

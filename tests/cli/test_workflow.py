@@ -221,8 +221,8 @@ def test_demo_refuses_fewer_rows_than_its_policy_needs(tmp_path: Path) -> None:
     assert (code, out, err) == (
         2,
         "",
-        "Error: the demo survey has 3000 to 20000 rows, got 2999; choose a size in that range "
-        "(with fewer than 3000 rows it does not always meet its own policy)\n",
+        "Error: --rows must be from 3000 to 20000, not 2999: with fewer than 3000 rows the "
+        "demo survey does not always meet its own policy\n",
     )
     assert not (tmp_path / "demo").exists()
 

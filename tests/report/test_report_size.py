@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from sdc.demo import MIN_ROWS
+from sdc.demo import DEMO_MIN_ROWS
 from sdc.report.risk import breach_label
 from sdc.workflow import DemoOutcome, run_demo
 
@@ -35,7 +35,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoOutcome:
 
 @pytest.fixture(scope="module")
 def small_demo(tmp_path_factory: pytest.TempPathFactory) -> DemoOutcome:
-    return _run(tmp_path_factory.mktemp("demo"), MIN_ROWS)
+    return _run(tmp_path_factory.mktemp("demo"), DEMO_MIN_ROWS)
 
 
 def _report(outcome: DemoOutcome) -> str:
@@ -132,7 +132,7 @@ def test_demo_meets_its_policy_at_smallest_size(small_demo: DemoOutcome) -> None
 @pytest.mark.slow
 def test_demo_meets_its_policy_at_smallest_size_with_a_hard_seed(tmp_path: Path) -> None:
     # Seed 6 needs 39% of the records suppressed at 2,000 rows (over the 30% limit).
-    outcome = _run(tmp_path, MIN_ROWS, seed=6)
+    outcome = _run(tmp_path, DEMO_MIN_ROWS, seed=6)
     assert outcome.check.passed
     assert outcome.release.after is not None and outcome.release.after.passed
 
