@@ -12,14 +12,16 @@ from __future__ import annotations
 import csv
 import hashlib
 import io as _io
+import itertools
 import os
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -112,19 +114,159 @@ class ReadOptions:
         )
 
 
+#: The key of ``DataFrame.attrs`` holding a frame's :class:`SourceRows`.
+SOURCE_ROWS = "sdc.source_rows"
+
+
+_READS = itertools.count(1)
+
+
+class SourceRows(str):
+    """Where each record of a frame read from a file was in that file.
+
+    :func:`read_table` puts one in the frame's ``attrs``; pandas carries ``attrs`` over to
+    copies and selections, so a message about a value of any frame derived from it can
+    name the record as the user's program shows it (:func:`describe_row`).
+
+    It is a short text tag (unique per read) carrying the numbers: pandas writes a frame's
+    ``attrs`` into Parquet metadata as JSON, which then holds the tag only, and ``concat``
+    of frames from different reads, whose tags differ, keeps none.
+
+    Attributes:
+        kind: ``line`` (a CSV file's line, the header counted), ``row`` (a spreadsheet's
+            row) or ``record`` (counted from 1, for files without lines or rows).
+        numbers: the line, row or record number of each record, by original position.
+    """
+
+    kind: str
+    numbers: np.ndarray
+
+    def __new__(cls, kind: str, numbers: np.ndarray) -> SourceRows:
+        """Tag ``numbers`` (one per record) as ``kind`` numbers of one read."""
+        self = super().__new__(cls, f"sdc {kind} numbers #{next(_READS)}")
+        self.kind = kind
+        self.numbers = numbers
+        return self
+
+    def __deepcopy__(self, memo: dict[int, object]) -> SourceRows:
+        """Shared, never copied: pandas deep-copies ``attrs`` with every derived frame."""
+        return self
+
+    def __reduce__(self) -> tuple[type[SourceRows], tuple[str, np.ndarray]]:
+        """Pickled with its numbers (a frame sent to a worker process keeps them)."""
+        return (SourceRows, (self.kind, self.numbers))
+
+
+def describe_row(frame: pd.DataFrame, position: int) -> str:
+    """``line 7`` (CSV), ``row 7`` (workbook) or ``record 3``: the record at ``position``.
+
+    The record is named as the user's program shows it when the frame (or the frame it
+    was derived from by copying, selecting or filtering, keeping its index) was read by
+    :func:`read_table`; otherwise by its position counted from 1.
+    """
+    source = frame.attrs.get(SOURCE_ROWS)
+    index = frame.index
+    if isinstance(source, SourceRows):
+        n = len(source.numbers)
+        # A selection keeps the labels; 0, 1, 2... over fewer records may be renumbered.
+        reset = isinstance(index, pd.RangeIndex) and index.start == 0 and len(index) < n
+        label = index[position]
+        if not reset and isinstance(label, int | np.integer) and 0 <= label < n:
+            return f"{source.kind} {int(source.numbers[label])}"
+    return f"record {position + 1}"
+
+
+def first_row(frame: pd.DataFrame, bad: np.ndarray | pd.Series) -> str:
+    """:func:`describe_row` of the first record where ``bad`` (a mask over rows) is true."""
+    return describe_row(frame, int(np.flatnonzero(np.asarray(bad, dtype=bool))[0]))
+
+
+def first_bad(frame: pd.DataFrame, bad: np.ndarray | pd.Series, column: str | None = None) -> str:
+    """``line 7`` or ``line 7, 'abc'``: the first record where ``bad`` is true, and its value.
+
+    Args:
+        frame: the data the mask is over.
+        bad: a mask over the frame's rows, true for an unusable value.
+        column: the column whose value to show, or None to name the record only.
+    """
+    position = int(np.flatnonzero(np.asarray(bad, dtype=bool))[0])
+    where = describe_row(frame, position)
+    if column is None:
+        return where
+    return f"{where}, {_shown(frame[column].iloc[position])}"
+
+
+def _shown(value: object) -> str:
+    """A cell for a message: text quoted, ``0.85`` not ``np.float64(0.85)``, ``empty``."""
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    if pd.api.types.is_scalar(value) and pd.isna(value):  # type: ignore[call-overload]
+        return "empty"
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        return f"{float(value):.15g}"
+    return repr(str(value))
+
+
+def first_non_number(frame: pd.DataFrame, column: str) -> str:
+    """`` (first non-number: line 7, 'n/a')`` for a text column; empty when all are numbers."""
+    values = frame[column]
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values):
+        return ""
+    present = values.notna().to_numpy()
+    try:
+        numbers = pd.to_numeric(values.astype(object), errors="coerce")
+    except TypeError:  # values pandas cannot even try (lists, dates): every one is bad
+        numbers = pd.Series(np.nan, index=values.index)
+    bad = present & numbers.isna().to_numpy()
+    if not bad.any():
+        return ""
+    return f" (first non-number: {first_bad(frame, bad, column)})"
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How a file was read: the facts behind the report's "How the file was read" block.
+
+    Attributes:
+        header_row: the line (CSV) or row (workbook) holding the column names.
+        delimiter: a CSV file's field separator.
+        decimal: ``,`` when numbers written with a decimal comma were read as numbers.
+        encoding: a CSV file's text encoding.
+        row_kind: how records are numbered in messages (see :class:`SourceRows`).
+        blank_rows: the lines or rows left out as fully blank.
+        total_row: the line or row of a total row left out at the bottom, if any.
+        total_label: that row's label (``TOTAL``, ``Totaux``...).
+        comma_columns: the columns whose decimal commas were read as numbers.
+    """
+
+    header_row: int | None = None
+    delimiter: str | None = None
+    decimal: str = "."
+    encoding: str | None = None
+    row_kind: str = "record"
+    blank_rows: tuple[int, ...] = ()
+    total_row: int | None = None
+    total_label: str | None = None
+    comma_columns: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class Table:
     """A data file read into memory, with what was learnt while reading it.
 
     Attributes:
-        frame: the data, one row per record, columns named as in the file.
+        frame: the data, one row per record, columns named as in the file; its ``attrs``
+            hold the :class:`SourceRows` that messages name records by.
         path: where it was read from.
         format: ``csv``, ``xlsx``, ``stata``, ``spss`` or ``parquet``.
         sha256: hash of the file's bytes, recorded in manifests and the budget ledger.
         encoding: the text encoding used for CSV files, else None.
         notes: things the user should know, e.g. an encoding fallback.
-        row_numbers: for a workbook, the spreadsheet row of each record, in order (blank
-            and total rows left out make them differ from positions); else empty.
+        reading: how the file was read (header row, blank and total rows left out...).
     """
 
     frame: pd.DataFrame
@@ -133,22 +275,19 @@ class Table:
     sha256: str
     encoding: str | None = None
     notes: tuple[str, ...] = ()
-    row_numbers: tuple[int, ...] = ()
+    reading: Reading = Reading()
 
-    def file_row(self, position: int) -> int:
-        """The row number the user's program shows for the record at ``position`` (0-based).
-
-        A spreadsheet's row for a workbook; for other files the record's number counted
-        from 1 after the header line.
-        """
-        if self.row_numbers:
-            return self.row_numbers[position]
-        return position + 1
+    @property
+    def row_numbers(self) -> tuple[int, ...]:
+        """The line (CSV) or row (workbook) of each record; empty for other files."""
+        source = self.frame.attrs.get(SOURCE_ROWS)
+        if not isinstance(source, SourceRows) or source.kind == "record":
+            return ()
+        return tuple(int(v) for v in source.numbers)
 
     def describe_row(self, position: int) -> str:
-        """``row 7`` (a workbook's row) or ``record 3`` (counted from 1) for a message."""
-        kind = "row" if self.row_numbers else "record"
-        return f"{kind} {self.file_row(position)}"
+        """``line 7``, ``row 7`` or ``record 3``: see :func:`describe_row`."""
+        return describe_row(self.frame, position)
 
 
 def file_sha256(path: Path) -> str:
@@ -199,24 +338,26 @@ def read_table(
         options = ReadOptions(sheet=sheet)
     elif options.sheet is None and sheet is not None:
         options = ReadOptions(sheet=sheet).over(options)
-    encoding: str | None = None
-    notes: tuple[str, ...] = ()
     sha256: str | None = None
-    row_numbers: tuple[int, ...] = ()
+    numbers: np.ndarray | None = None
+    reading = Reading()
     if fmt == "csv":
         raw = path.read_bytes()
         sha256 = hashlib.sha256(raw).hexdigest()  # the bytes are in memory: hash them once
-        frame, encoding, notes = _read_csv(raw, path, options)
+        frame, notes, reading, numbers = _read_csv(raw, path, options)
     elif fmt == "xlsx":
-        frame, notes, row_numbers = _read_excel(path, options)
+        frame, notes, reading, numbers = _read_excel(path, options)
     elif fmt == "stata":
-        frame = _read_with(path, "Stata", lambda: pd.read_stata(path, convert_categoricals=True))
+        frame, notes = _read_with(path, "Stata", lambda: _read_stata(path)), ()
     elif fmt == "spss":
-        frame = _read_with(path, "SPSS", lambda: _read_spss(path))
+        frame, notes = _read_with(path, "SPSS", lambda: _read_spss(path)), ()
     else:
-        frame = _read_with(path, "Parquet", lambda: pd.read_parquet(path))
+        frame, notes = _read_with(path, "Parquet", lambda: pd.read_parquet(path)), ()
     _check_frame(frame, path)
-    return Table(frame, path, fmt, sha256 or file_sha256(path), encoding, notes, row_numbers)
+    if numbers is not None:
+        frame.attrs[SOURCE_ROWS] = SourceRows(reading.row_kind, numbers)
+    sha256 = sha256 or file_sha256(path)
+    return Table(frame, path, fmt, sha256, reading.encoding, notes, reading)
 
 
 def _read_with(path: Path, kind: str, reader: object) -> pd.DataFrame:
@@ -237,18 +378,59 @@ def _first_line(exc: Exception) -> str:
 def _read_spss(path: Path) -> pd.DataFrame:
     import pyreadstat
 
-    frame, _meta = pyreadstat.read_sav(str(path), apply_value_formats=True)
+    frame, meta = pyreadstat.read_sav(str(path))
+    return _apply_labels(frame, meta.variable_value_labels)
+
+
+def _read_stata(path: Path) -> pd.DataFrame:
+    import pyreadstat
+
+    frame, meta = pyreadstat.read_dta(str(path))
+    return _apply_labels(frame, meta.variable_value_labels)
+
+
+def _apply_labels(frame: pd.DataFrame, labels: Mapping[str, Mapping[Any, str]]) -> pd.DataFrame:
+    """Value labels in place of their codes; codes without a label kept as numbers.
+
+    SPSS and Stata store categories as numeric codes with labels (1 = ``Male``): the
+    labels are what the steward knows and what a release shows. In a column where some
+    codes have no label, those codes are kept, written as numbers (``3``, not ``3.0``).
+    Columns without labels holding only whole numbers become integers, as in a CSV file.
+    """
+    for column in frame.columns:
+        values = frame[column]
+        mapping = labels.get(str(column))
+        if mapping:
+            named = values.map(mapping)
+            unlabelled = values.notna() & named.isna()
+            out = named.astype(object)
+            if unlabelled.any():
+                out[unlabelled] = _code_text(values[unlabelled])
+            frame[column] = out
+        elif pd.api.types.is_float_dtype(values.dtype) and values.notna().all():
+            if len(values) and bool((values % 1 == 0).all()):
+                frame[column] = values.astype("int64")
     return frame
+
+
+def _code_text(codes: pd.Series) -> pd.Series:
+    """Codes as the text a user writes them: ``3`` for 3.0, ``2.5`` stays ``2.5``."""
+    if pd.api.types.is_numeric_dtype(codes.dtype):
+        whole = codes % 1 == 0
+        text = codes.astype(str)
+        text[whole] = codes[whole].astype("int64").astype(str)
+        return text
+    return codes.astype(str)
 
 
 def _read_excel(
     path: Path, options: ReadOptions
-) -> tuple[pd.DataFrame, tuple[str, ...], tuple[int, ...]]:
+) -> tuple[pd.DataFrame, tuple[str, ...], Reading, np.ndarray]:
     """Read a sheet: find its header row, leave out blank rows and a total row at the bottom.
 
     Returns:
-        The records, notes on what was left out or guessed, and the spreadsheet row of
-        each record.
+        The records, notes on what was left out or guessed, how the sheet was read, and
+        the spreadsheet row of each record.
     """
     sheet = options.sheet
     try:
@@ -271,34 +453,71 @@ def _read_excel(
     frame = pd.read_excel(book, sheet_name=sheet_name, header=header)
     _check_header(path, [str(c) for c in frame.columns])
     # pandas counts rows from 0 and the header takes one: record i is spreadsheet row h+2+i.
-    rows = list(range(header + 2, header + 2 + len(frame)))
-    blank = _blank_rows(frame)
-    if blank.any():
-        shown = [rows[i] for i in np.flatnonzero(blank.to_numpy())]
-        count = len(shown)
-        listed = ", ".join(map(str, shown[:5])) + (", ..." if count > 5 else "")
+    rows = np.arange(header + 2, header + 2 + len(frame), dtype=np.int64)
+    frame, rows, left = _leave_out(frame, rows, path, "row")
+    reading = left.reading(header_row=header + 1, row_kind="row")
+    return frame, (*notes, *left.notes), reading, rows
+
+
+@dataclass(frozen=True)
+class _LeftOut:
+    """Fully blank rows and a bottom total row left out of a file's records."""
+
+    blank: tuple[int, ...] = ()
+    total_row: int | None = None
+    total_label: str | None = None
+    notes: tuple[str, ...] = ()
+
+    def reading(self, **facts: Any) -> Reading:
+        """The :class:`Reading` of the file, with what was left out."""
+        return Reading(
+            blank_rows=self.blank,
+            total_row=self.total_row,
+            total_label=self.total_label,
+            **facts,
+        )
+
+
+def _leave_out(
+    frame: pd.DataFrame, rows: np.ndarray, path: Path, kind: str
+) -> tuple[pd.DataFrame, np.ndarray, _LeftOut]:
+    """Leave out fully blank rows and a total row at the bottom, saying so in notes.
+
+    Args:
+        frame: the records read.
+        rows: the line (``kind`` ``line``) or row (``row``) of each record in the file.
+        path: the file, named in the notes.
+        kind: ``line`` for a CSV file, ``row`` for a workbook.
+    """
+    notes: list[str] = []
+    blank = _blank_rows(frame).to_numpy()
+    shown = tuple(int(r) for r in rows[blank])
+    if shown:
+        listed = ", ".join(map(str, shown[:5])) + (", ..." if len(shown) > 5 else "")
         what = (
-            f"1 fully blank row (row {listed})"
-            if count == 1
-            else (f"{count} fully blank rows (rows {listed})")
+            f"1 fully blank row ({kind} {listed})"
+            if len(shown) == 1
+            else f"{len(shown)} fully blank rows ({kind}s {listed})"
         )
         notes.append(f"{path.name}: left out {what}")
-        rows = [r for r, b in zip(rows, blank, strict=True) if not b]
+        rows = rows[~blank]
         frame = frame.loc[~blank].reset_index(drop=True)
-    total = _total_row(frame)
-    if total is not None:
+    label = _total_row(frame)
+    total: int | None = None
+    if label is not None:
+        total = int(rows[-1])
         notes.append(
-            f"{path.name}: left out row {rows[-1]} ({total!r}), a total of the rows above, "
+            f"{path.name}: left out {kind} {total} ({label!r}), a total of the rows above, "
             "not a record"
         )
         rows = rows[:-1]
         frame = frame.iloc[:-1].reset_index(drop=True)
-    if blank.any() or total is not None:  # what is left may now be all numbers
+    if shown or label is not None:  # what is left may now be all numbers
         for column in frame.columns:
             values = frame[column]
-            if values.dtype == object or pd.api.types.is_float_dtype(values.dtype):
+            if _textual(values) or pd.api.types.is_float_dtype(values.dtype):
                 frame[column] = _infer_column(values)
-    return frame, tuple(notes), tuple(rows)
+    return frame, rows, _LeftOut(shown, total, label, tuple(notes))
 
 
 #: How many rows at the top of a sheet are looked at to find its header.
@@ -316,12 +535,20 @@ def _is_blank(value: object) -> bool:
 
 
 def _blank_rows(frame: pd.DataFrame) -> pd.Series:
-    """Which rows have nothing in any cell (empty or only spaces)."""
-    blank = frame.isna()
-    for column in frame.columns:
-        if _textual(frame[column]):
-            blank[column] = frame[column].map(_is_blank)
-    return blank.all(axis=1)
+    """Which rows have nothing in any cell (empty or only spaces).
+
+    Only the rows whose every present value is text are looked at cell by cell (few in a
+    survey file); the others are decided by their missing values alone.
+    """
+    missing = frame.isna()
+    text = [c for c in frame.columns if _textual(frame[c])]
+    others = [c for c in frame.columns if c not in set(text)]
+    blank = missing.all(axis=1)
+    maybe = ~blank & missing[others].all(axis=1) if others else ~blank
+    if text and maybe.any():
+        cells = frame.loc[maybe, text]
+        blank[maybe] = cells.map(_is_blank).all(axis=1)
+    return blank
 
 
 def _find_header(raw: pd.DataFrame, path: Path) -> tuple[int, str | None]:
@@ -363,14 +590,16 @@ def _find_header(raw: pd.DataFrame, path: Path) -> tuple[int, str | None]:
 
 #: Labels of a total row, compared in lower case without accents or surrounding spaces.
 _TOTAL_LABELS = re.compile(
-    r"^(grand |sub-?|sous-)?(total|totals|totaux|totales)( general| generale| generaux)?:?$"
+    r"^(grand |sub-?|sous-)?(total|totals|totaux|totales|totale|suma|somme|sum|summe)"
+    r"( general| generale| generaux| geral)?:?$"
 )
 
 
 def _total_row(frame: pd.DataFrame) -> str | None:
     """The label of a total row at the bottom of a sheet, or None when there is none.
 
-    A total row has a label such as ``Total``, ``TOTAL``, ``Totaux`` or ``Total général``
+    A total row has a label such as ``Total``, ``TOTAL``, ``Totaux``, ``Total general`` or
+    ``Suma``
     in its first text cell and, in every other cell, either nothing or the sum of the
     column over the rows above.
     """
@@ -454,20 +683,29 @@ def sniff_delimiter(sample: str) -> str:
         return best if n else ","
 
 
+#: A line break as pandas reads CSV files: ``\r\n``, ``\n`` or ``\r``.
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
 def _read_csv(
     raw: bytes, path: Path, options: ReadOptions
-) -> tuple[pd.DataFrame, str, tuple[str, ...]]:
+) -> tuple[pd.DataFrame, tuple[str, ...], Reading, np.ndarray | None]:
+    """Read a CSV file's records; see :func:`_read_excel` for what is returned."""
     text, encoding, notes = _decode(raw, path, options.encoding)
     if text.startswith("\ufeff"):
         text = text[1:]
+    skipped = 0
     if options.header_row is not None and options.header_row > 1:
-        lines = text.splitlines(keepends=True)
-        if options.header_row > len(lines):
+        skipped = options.header_row - 1
+        breaks = [m.end() for _, m in zip(range(skipped), _LINE_BREAK.finditer(text), strict=False)]
+        rest = text[breaks[-1] :] if breaks else text
+        if len(breaks) < skipped or not rest:
+            count = len(breaks) + (1 if rest else 0)
             raise DataError(
                 f"{path.name}: --header-row {options.header_row} is past the end of the file "
-                f"({len(lines)} lines)"
+                f"({count} lines)"
             )
-        text = "".join(lines[options.header_row - 1 :])
+        text = rest
     if not text.strip():
         raise DataError(f"{path.name}: the file is empty")
     delimiter = options.separator or sniff_delimiter(text[:65536])
@@ -484,25 +722,70 @@ def _read_csv(
         )
     except pd.errors.ParserError as exc:
         raise DataError(f"{path.name}: not a consistent table ({_first_line(exc)})") from exc
+    header_line, lines = _record_lines(text, skipped, len(frame))
+    converted, comma_columns = _csv_numbers(frame, options.decimal)
+    if comma_columns:
+        notes = (*notes, _comma_note(frame, comma_columns, path))
+    kind = "line" if lines is not None else "record"
+    rows = lines if lines is not None else np.arange(1, len(frame) + 1, dtype=np.int64)
+    frame, rows, left = _leave_out(frame, rows, path, kind)
+    reading = left.reading(
+        header_row=header_line,
+        delimiter=delimiter,
+        decimal="," if converted else ".",
+        encoding=encoding,
+        row_kind=kind,
+        comma_columns=converted,
+    )
+    return frame, (*notes, *left.notes), reading, rows
+
+
+def _record_lines(text: str, skipped: int, records: int) -> tuple[int, np.ndarray | None]:
+    """The header's line and each record's line in the file (lines counted from 1).
+
+    pandas skips empty lines; a record is every other line after the header's. When the
+    count differs from the records read (a quoted value spanning lines), records are
+    numbered from 1 instead (None).
+    """
+    lines = pd.Series(_LINE_BREAK.split(text), dtype=object)
+    filled = np.flatnonzero(lines.str.strip().ne("").to_numpy()) + skipped + 1
+    if len(filled) - 1 != records:
+        return int(filled[0]), None
+    return int(filled[0]), filled[1:].astype(np.int64)
+
+
+def _csv_numbers(frame: pd.DataFrame, decimal: str | None) -> tuple[tuple[str, ...], list[str]]:
+    """Numbers read as numbers, in place; decimal commas converted when ``decimal`` is ``,``.
+
+    Returns:
+        The columns whose decimal commas were converted, and those holding decimal commas
+        left as text (``decimal`` not given).
+    """
+    converted: list[str] = []
     comma_columns: list[str] = []
     for column in frame.columns:
-        if options.decimal == ",":
-            frame[column] = _infer_column(_comma_to_point(frame[column]))
+        if decimal == ",":
+            values = _comma_to_point(frame[column])
+            if values is not frame[column]:
+                converted.append(str(column))
+            frame[column] = _infer_column(values)
             continue
         frame[column] = _infer_column(frame[column])
-        if options.decimal is None and decimal_commas(frame[column]):
+        if decimal is None and decimal_commas(frame[column]):
             comma_columns.append(str(column))
-    if comma_columns:
-        example = next(v for v in frame[comma_columns[0]].dropna().astype(str) if "," in v)
-        names = ", ".join(repr(c) for c in comma_columns)
-        notes = (
-            *notes,
-            f"{path.name}: {'column' if len(comma_columns) == 1 else 'columns'} {names} "
-            f"{'holds' if len(comma_columns) == 1 else 'hold'} numbers written with a decimal "
-            f"comma (e.g. {example!r}), read as text; if they are numbers, rerun with "
-            "--decimal , (or add decimal: ',' under data: in the policy)",
-        )
-    return frame, encoding, notes
+    return tuple(converted), comma_columns
+
+
+def _comma_note(frame: pd.DataFrame, comma_columns: list[str], path: Path) -> str:
+    example = next(v for v in frame[comma_columns[0]].dropna().astype(str) if "," in v)
+    names = ", ".join(repr(c) for c in comma_columns)
+    one = len(comma_columns) == 1
+    return (
+        f"{path.name}: {'column' if one else 'columns'} {names} "
+        f"{'holds' if one else 'hold'} numbers written with a decimal "
+        f"comma (e.g. {example!r}), read as text; if they are numbers, rerun with "
+        "--decimal , (or add decimal: ',' under data: in the policy)"
+    )
 
 
 def decimal_commas(values: pd.Series) -> bool:
@@ -756,9 +1039,14 @@ def write_csv(frame: pd.DataFrame, path: Path, *, escape: bool = True) -> None:
 
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    """Write a DataFrame as Parquet (pyarrow), keeping column names and types."""
+    """Write a DataFrame as Parquet (pyarrow), keeping column names and types.
+
+    The frame's ``attrs`` (where its records were in the input file) are not written.
+    """
+    plain = frame.copy(deep=False)
+    plain.attrs = {}
     with _writing(path):
-        frame.to_parquet(path, index=False)
+        plain.to_parquet(path, index=False)
 
 
 def write_text(path: Path, text: str) -> None:

@@ -24,9 +24,11 @@ from sdc.budget import Budget, format_number
 from sdc.errors import DataError, PolicyError, SdcError
 from sdc.i18n import language
 from sdc.io import (
+    Reading,
     ReadOptions,
     Table,
     decimal_commas,
+    first_bad,
     read_columns,
     read_table,
     write_csv,
@@ -103,7 +105,7 @@ def load_inputs(
     check_unlisted(policy, table.frame, data_name=table.path.name)
     check_hierarchies(policy, table.frame)
     check_categories(policy, table.frame)
-    check_weights(policy, table.frame, table)
+    check_weights(policy, table.frame)
     check_identifier_like(policy, table.frame)
     if policy.quasi and policy.thresholds.k > len(table.frame):
         raise PolicyError(
@@ -212,9 +214,11 @@ def check_categories(policy: Policy, frame: pd.DataFrame) -> None:
         if unknown:
             shown = ", ".join(map(repr, unknown[:3]))
             more = f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
+            outside = frame[name].map(_label).isin(unknown) & frame[name].notna()
             raise PolicyError(
                 f"{policy.where('columns', name, 'categories')}: {name!r} has values not in "
-                f"its categories: {shown}{more}; list every category (quote yes/no)"
+                f"its categories: {shown}{more} (first: {first_bad(frame, outside)}); "
+                "list every category (quote yes/no)"
             )
 
 
@@ -225,7 +229,7 @@ def _label(value: object) -> str:
     return str(value)
 
 
-def check_weights(policy: Policy, frame: pd.DataFrame, table: Table | None = None) -> None:
+def check_weights(policy: Policy, frame: pd.DataFrame) -> None:
     """Sampling weights must be numbers, present and at least 1.
 
     A sampling weight is an expansion weight: the number of people in the population each
@@ -236,9 +240,8 @@ def check_weights(policy: Policy, frame: pd.DataFrame, table: Table | None = Non
 
     Args:
         policy: the policy naming the weight column.
-        frame: the data.
-        table: the file the data was read from, to name the first bad value's row as the
-            user's program shows it (a workbook's row); None to leave it out.
+        frame: the data; the first bad value's record is named as the user's program
+            shows it (a CSV line, a workbook row: :func:`sdc.io.first_bad`).
 
     Raises:
         DataError: naming the policy line, the column and how many values are unusable.
@@ -257,18 +260,18 @@ def check_weights(policy: Policy, frame: pd.DataFrame, table: Table | None = Non
             "decimal: ',' under data: in the policy)"
         )
     if bad:
-        first = int(np.flatnonzero(unusable.to_numpy())[0])
-        where = f" (first: {table.describe_row(first)})" if table is not None else ""
         raise DataError(
             f"{policy.where('data', 'weight')}: weight column {weight!r} has {bad} missing, "
-            f"non-numeric, non-positive or infinite values{where}; every record needs a "
-            "positive weight"
+            f"non-numeric, non-positive or infinite values (first: "
+            f"{first_bad(frame, unusable, weight)}); every record needs a positive weight"
         )
-    below = int((values < 1.0 - CENSUS_TOLERANCE).sum())
+    low = (values < 1.0 - CENSUS_TOLERANCE).to_numpy()
+    below = int(low.sum())
     if below:
         raise DataError(
             f"{policy.where('data', 'weight')}: weight column {weight!r} has {below} "
-            f"{'value' if below == 1 else 'values'} below 1; sampling weights are expansion "
+            f"{'value' if below == 1 else 'values'} below 1 (first: "
+            f"{first_bad(frame, low, weight)}); sampling weights are expansion "
             "weights (each record stands for w >= 1 people): give the weights as collected, "
             "not normalised"
         )
@@ -610,6 +613,7 @@ def run_risk(
         after_recodes=after,
         recodes=recodes,
         lang=lang,
+        reading=table.reading,
     )
     return RiskOutcome(table, collected, written, after, recodes, lang=lang)
 
@@ -699,12 +703,14 @@ def write_risk_outputs(
     after_recodes: RiskReport | None = None,
     recodes: tuple[Treatment, ...] = (),
     lang: str | None = None,
+    reading: Reading | None = None,
 ) -> list[Path]:
     """Write the requested renderings of a risk report; never over the input file.
 
     With ``after_recodes`` the JSON and HTML hold both reports, labelled, and the
     per-record file holds the risks after the recodes (the ones the verdict follows). With
-    an out-of-core engine the per-record file was already written by the engine.
+    an out-of-core engine the per-record file was already written by the engine. The HTML
+    says how the file was read (``reading``) when it was read into memory.
     """
     check_outputs_spare_input(data, json_path, html_path, records_path)
     if isinstance(report, ScaleRiskReport):
@@ -717,7 +723,13 @@ def write_risk_outputs(
     if html_path is not None:
         with language(lang):
             title = risk_title(Path(data).name)
-            html = risk_html(report, title=title, after_recodes=after_recodes, recodes=recodes)
+            html = risk_html(
+                report,
+                title=title,
+                after_recodes=after_recodes,
+                recodes=recodes,
+                reading=reading,
+            )
         write_text(html_path, html)
     if records_path is not None:
         write_csv((report if after_recodes is None else after_recodes).records, records_path)
@@ -961,16 +973,28 @@ def run_demo(
 ) -> DemoOutcome:
     """``sdc demo``: write a fake survey and its policy, then scan, measure, release, check.
 
-    The folder must not exist yet (nothing is overwritten). The release's own
+    ``rows`` is 3,000 to 20,000 (:data:`sdc.demo.DEMO_MIN_ROWS`: the demo meets its policy
+    from there). The folder must not exist yet (nothing is overwritten). The release's own
     pseudonymisation key is kept in ``OUT/release.pseudonym-key``, outside the bundle, as
     for every release.
     """
-    from sdc.demo import demo_policy_text, make_survey, village_hierarchy_csv
+    from sdc.demo import (
+        DEMO_MIN_ROWS,
+        MAX_ROWS,
+        demo_policy_text,
+        make_survey,
+        village_hierarchy_csv,
+    )
     from sdc.io import write_csv, write_text_new
     from sdc.release.check import check_bundle
     from sdc.release.pipeline import release
 
     step = progress or (lambda _label: None)
+    if not DEMO_MIN_ROWS <= rows <= MAX_ROWS:
+        raise DataError(
+            f"--rows must be from {DEMO_MIN_ROWS} to {MAX_ROWS}, not {rows}: with fewer than "
+            f"{DEMO_MIN_ROWS} rows the demo survey does not always meet its own policy"
+        )
     if out.exists():
         raise DataError(f"{out}: already exists; sdc demo writes into a new folder")
     step("writing the demo survey")

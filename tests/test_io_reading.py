@@ -160,7 +160,7 @@ def test_merged_two_row_header_uses_the_second_row(tmp_path: Path) -> None:
         "the column names (give --header-row N if another row holds them)",
     )
     assert table.row_numbers == (3, 4)
-    assert table.file_row(1) == 4
+    assert table.describe_row(1) == "row 4"
 
 
 def test_unclear_header_asks_for_header_row(tmp_path: Path) -> None:
@@ -240,6 +240,63 @@ def test_a_record_named_total_is_kept_when_its_numbers_are_not_sums(tmp_path: Pa
     assert table.notes == ()
 
 
-def test_csv_rows_are_numbered_from_one(tmp_path: Path) -> None:
-    table = read_table(_write(tmp_path, "c.csv", "id\n7\n8\n"))
-    assert (table.row_numbers, table.file_row(0)) == ((), 1)
+def test_csv_records_are_named_by_their_line_counting_the_header(tmp_path: Path) -> None:
+    table = read_table(_write(tmp_path, "c.csv", "id\n7\n\n8\n"))
+    assert (table.row_numbers, table.describe_row(1)) == ((2, 4), "line 4")
+
+
+@pytest.mark.parametrize("label", ["TOTAL", "Total", "Totaux", "Total general", "Suma"])
+def test_total_line_at_the_bottom_of_a_csv_is_left_out(tmp_path: Path, label: str) -> None:
+    text = f"village;n;wgt\nA;3;10,5\nB;4;12\n\n{label};7;22,5\n"
+    table = read_table(_write(tmp_path, "t.csv", text), options=ReadOptions(decimal=","))
+    assert table.frame.to_dict("list") == {"village": ["A", "B"], "n": [3, 4], "wgt": [10.5, 12]}
+    assert table.frame["n"].dtype == "int64"
+    assert table.notes == (
+        f"t.csv: left out line 5 ({label!r}), a total of the rows above, not a record",
+    )
+    reading = table.reading
+    assert (reading.total_row, reading.total_label, reading.row_kind) == (
+        5,
+        label,
+        "line",
+    )
+
+
+def test_a_csv_line_named_total_is_kept_when_its_numbers_are_not_sums(tmp_path: Path) -> None:
+    table = read_table(_write(tmp_path, "t.csv", "shop,n\nA,3\nB,4\nTotal,5\n"))
+    assert table.frame["shop"].tolist() == ["A", "B", "Total"]
+    assert (table.notes, table.reading.total_row) == ((), None)
+
+
+def test_blank_csv_rows_are_left_out_and_counted(tmp_path: Path) -> None:
+    table = read_table(_write(tmp_path, "b.csv", "id,sex\n1,F\n,\n2,M\n , \n"))
+    assert table.frame.to_dict("list") == {"id": [1, 2], "sex": ["F", "M"]}
+    assert table.notes == ("b.csv: left out 2 fully blank rows (lines 3, 5)",)
+    assert (table.row_numbers, table.reading.blank_rows) == ((2, 4), (3, 5))
+
+
+@pytest.mark.parametrize("suffix", [".sav", ".dta"])
+def test_spss_and_stata_value_labels_are_kept_as_labels(tmp_path: Path, suffix: str) -> None:
+    import pyreadstat
+
+    frame = pd.DataFrame(
+        {
+            "sex": [1.0, 2.0, 1.0, 3.0],  # 3 has no label: kept as the code
+            "region": [1.0, 2.0, 2.0, 1.0],
+            "age": [30.0, 41.0, 52.0, 63.0],  # no labels: numbers
+            "income": [10.5, None, 12.0, 9.0],
+        }
+    )
+    labels = {"sex": {1: "Male", 2: "Female"}, "region": {1: "North", 2: "South"}}
+    path = tmp_path / f"s{suffix}"
+    write = pyreadstat.write_sav if suffix == ".sav" else pyreadstat.write_dta
+    write(frame, str(path), variable_value_labels=labels)
+    read = read_table(path).frame
+    assert read.to_dict("list") == {
+        "sex": ["Male", "Female", "Male", "3"],
+        "region": ["North", "South", "South", "North"],
+        "age": [30, 41, 52, 63],
+        "income": pytest.approx([10.5, float("nan"), 12.0, 9.0], nan_ok=True),
+    }
+    assert read["age"].dtype == "int64"
+    assert read["sex"].dtype == object

@@ -34,6 +34,7 @@ import pandas as pd
 
 from sdc.anonymize._treatment import Treatment
 from sdc.errors import DataError, PolicyError
+from sdc.io import first_non_number
 
 __all__ = ["mdav_groups", "microaggregate"]
 
@@ -143,7 +144,8 @@ def microaggregate(
         dtype = df[col].dtype
         if not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
             raise DataError(
-                f"microaggregation needs numeric columns but {col!r} holds {dtype}; "
+                f"microaggregation needs numeric columns but {col!r} holds {dtype}"
+                f"{first_non_number(df, col)}; "
                 "use PRAM or recoding for categorical columns"
             )
     values = df[columns].to_numpy(dtype=np.float64, na_value=np.nan)

@@ -24,6 +24,7 @@ import pandas as pd
 
 from sdc.anonymize._treatment import Treatment
 from sdc.errors import DataError, PolicyError
+from sdc.io import first_non_number
 
 __all__ = ["add_noise"]
 
@@ -77,7 +78,9 @@ def add_noise(
             )
         dtype = df[col].dtype
         if not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
-            raise DataError(f"noise needs numeric columns but {col!r} holds {dtype}")
+            raise DataError(
+                f"noise needs numeric columns but {col!r} holds {dtype}{first_non_number(df, col)}"
+            )
     rng = np.random.default_rng(int(seed))
     out = df.copy()
     scale: dict[str, float] = {}

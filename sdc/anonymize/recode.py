@@ -38,6 +38,7 @@ import pandas as pd
 from sdc.anonymize._treatment import Treatment
 from sdc.anonymize.hierarchy import Hierarchy, normalize_value
 from sdc.errors import DataError, PolicyError
+from sdc.io import first_bad
 
 __all__ = [
     "band_labels",
@@ -319,7 +320,7 @@ def recode_date(df: pd.DataFrame, column: str, unit: DateUnit) -> tuple[pd.DataF
     if bad.any():
         raise DataError(
             f"column {column!r} has {int(bad.sum())} value(s) that are not dates "
-            f"(first in row {int(np.flatnonzero(bad)[0])}); write dates as YYYY-MM-DD"
+            f"(first: {first_bad(df, bad, column)}); write dates as YYYY-MM-DD"
         )
     new = dates.dt.strftime(formats[unit]).astype("str")
     out = df.copy()
@@ -514,7 +515,7 @@ def _numeric(df: pd.DataFrame, column: str) -> pd.Series:
     if bad.any():
         raise DataError(
             f"column {column!r} must be numeric but {int(bad.sum())} value(s) are not numbers "
-            f"(first in row {int(np.flatnonzero(bad)[0])})"
+            f"(first: {first_bad(df, bad, column)})"
         )
     return converted
 

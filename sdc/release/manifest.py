@@ -127,6 +127,29 @@ class Tool(_Record):
 Guarantee = Literal["dp", "sdc", "mixed"]
 
 
+class InputReading(_Record):
+    """How the input file was read: the facts the report's "How the file was read" says.
+
+    Only what is not a default is written. A DP bundle leaves out the number and the lines
+    of the records left out (a total row's line would give the number of records).
+    """
+
+    header_row: Count | None = Field(default=None, exclude_if=lambda v: v is None)
+    """The line (CSV) or row (workbook) holding the column names."""
+    delimiter: Text | None = Field(default=None, exclude_if=lambda v: v is None)
+    """A CSV file's field separator, when not a comma."""
+    decimal: Literal[","] | None = Field(default=None, exclude_if=lambda v: v is None)
+    """``,`` when numbers written with a decimal comma were read as numbers."""
+    encoding: Text | None = Field(default=None, exclude_if=lambda v: v is None)
+    """A CSV file's text encoding, when not UTF-8."""
+    blank_rows: Count | None = Field(default=None, exclude_if=lambda v: v is None)
+    """Fully blank rows left out; absent in a DP bundle."""
+    total_row: Count | None = Field(default=None, exclude_if=lambda v: v is None)
+    """The line or row of a total row left out at the bottom; absent in a DP bundle."""
+    total_label: Text | None = Field(default=None, exclude_if=lambda v: v is None)
+    """That total row's label (``TOTAL``, ``Totaux``...)."""
+
+
 class Input(_Record):
     """The input data file, identified by its hash (and, outside DP bundles, its size).
 
@@ -151,6 +174,8 @@ class Input(_Record):
     """Records in the input; absent in a DP bundle (the exact count is not DP)."""
     columns: Count
     """Columns in the input."""
+    reading: InputReading | None = Field(default=None, exclude_if=lambda v: v is None)
+    """How the file was read, when anything is worth saying (see :class:`InputReading`)."""
 
 
 class Output(_Record):

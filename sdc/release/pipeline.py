@@ -42,7 +42,7 @@ from sdc.budget import Budget
 from sdc.errors import DataError, PolicyError, PolicyNotMet
 from sdc.fingerprint import Fingerprint, content_fingerprint
 from sdc.i18n import language
-from sdc.io import Table, fsync_folder, write_csv, write_parquet, write_text
+from sdc.io import Reading, Table, fsync_folder, write_csv, write_parquet, write_text
 from sdc.policy import Policy
 from sdc.release.bundle import MANIFEST, check_target, output_hashes, staged_folder, write_json
 from sdc.release.ledger import Ledger, LedgerEntry, ledger_for
@@ -50,6 +50,7 @@ from sdc.release.manifest import (
     BudgetRecord,
     Guarantee,
     Input,
+    InputReading,
     Manifest,
     Microdata,
     Output,
@@ -328,7 +329,9 @@ def _write_bundle(
         )
         result.manifest.update(made.to_json())  # what the report reads
         with language(result.lang):
-            html = release_html(result, table.path.name, original=table.frame)
+            html = release_html(
+                result, table.path.name, original=table.frame, reading=table.reading
+            )
         write_text(tmp / "report.html", html)
         made = made.finish(output_records(output_hashes(tmp), rows), _now())
         result.manifest.update(made.to_json())
@@ -804,6 +807,7 @@ def _manifest(
             format=table.format,
             rows=len(table.frame) if keyed_input is None else None,
             columns=len(table.frame.columns),
+            reading=_input_reading(table.reading, counts=keyed_input is None),
         ),
         outputs=outputs,
         risk=Risk(
@@ -836,6 +840,23 @@ def _manifest(
         non_dp_seed_given=seed_given,
         signer=None if signer is None else Signer.model_validate(signer),
     )
+
+
+def _input_reading(reading: Reading, *, counts: bool) -> InputReading | None:
+    """The manifest's record of how the input was read; None when all was as usual.
+
+    Without ``counts`` (a DP bundle) the number and lines of the rows left out stay out.
+    """
+    record = InputReading(
+        header_row=reading.header_row if reading.header_row not in (None, 1) else None,
+        delimiter=reading.delimiter if reading.delimiter not in (None, ",") else None,
+        decimal="," if reading.decimal == "," else None,
+        encoding=reading.encoding if reading.encoding not in (None, "utf-8", "utf-8-sig") else None,
+        blank_rows=len(reading.blank_rows) if counts and reading.blank_rows else None,
+        total_row=reading.total_row if counts else None,
+        total_label=reading.total_label,
+    )
+    return record if record.model_dump(exclude_none=True) else None
 
 
 def _guarantee(result: ReleaseResult) -> Guarantee:

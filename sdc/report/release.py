@@ -26,7 +26,9 @@ from sdc.i18n import decimal as _dec
 from sdc.i18n import general as _gen
 from sdc.i18n import integer as _int
 from sdc.i18n import percent as _pct
+from sdc.io import Reading
 from sdc.report.html import render_page
+from sdc.report.reading import reading_lines
 from sdc.report.risk import risk_context
 from sdc.risk.assess import RiskReport
 
@@ -48,7 +50,11 @@ _FLAG_WORDS = {
 
 
 def release_html(
-    result: ReleaseResult, data_name: str, *, original: pd.DataFrame | None = None
+    result: ReleaseResult,
+    data_name: str,
+    *,
+    original: pd.DataFrame | None = None,
+    reading: Reading | None = None,
 ) -> str:
     """Render the bundle's ``report.html``.
 
@@ -59,6 +65,8 @@ def release_html(
         original: the input data, to measure information loss per variable (entropy,
             changed values, means and correlations); without it the loss section shows
             categories and suppressions only.
+        reading: how the input file was read, for the "How the file was read" block; in
+            a differentially private bundle it gives no count of the private records.
     """
     manifest = result.manifest
     policy = manifest.get("policy", {})
@@ -81,6 +89,7 @@ def release_html(
         "outputs": _outputs(manifest),
         "input": manifest.get("input", {}),
         "input_meta": _input_meta(manifest.get("input", {})),
+        "reading": reading_lines(reading, counts=not _private_count(manifest)),
         "policy_sha": str(manifest.get("policy_sha256", ""))[:16],
         # Without released microdata the exact risk figures of the input stay out of the
         # report: next to DP outputs they would be unprotected statistics of the data.
@@ -153,6 +162,11 @@ def scope_lines(result: ReleaseResult) -> list[str]:
             ).format(file=result.evaluation_file.name)
         )
     return out
+
+
+def _private_count(manifest: dict[str, Any]) -> bool:
+    """Whether the number of input records is kept out of the bundle (a DP bundle)."""
+    return manifest.get("guarantee") == "dp" or bool(manifest.get("input", {}).get("keyed_sha256"))
 
 
 def _input_meta(section: dict[str, Any]) -> str:

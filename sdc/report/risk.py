@@ -25,7 +25,9 @@ from sdc.i18n import decimal as _dec
 from sdc.i18n import general as _gen
 from sdc.i18n import integer as _int
 from sdc.i18n import percent as _pct
+from sdc.io import Reading
 from sdc.report.html import render_page
+from sdc.report.reading import reading_lines
 from sdc.report.svg import bar_chart
 from sdc.risk.assess import RISK_BINS, RiskReport
 
@@ -669,15 +671,20 @@ def risk_html(
     *,
     after_recodes: RiskReport | None = None,
     recodes: Sequence[Treatment] = (),
+    reading: Reading | None = None,
 ) -> str:
     """A self-contained HTML page (inline CSS and SVG, no external resources, printable).
 
     With ``after_recodes`` the page leads with the verdict after the policy's recodes,
     lists the recodes, then shows the risk as collected and after the recodes, each
-    labelled; the advice is in the second section only.
+    labelled; the advice is in the second section only. It ends with how the file was
+    read (``reading``), when there is something to say.
     """
+    read = reading_lines(reading)
     if after_recodes is None:
-        return render_page("risk.html", title=title, risk=risk_context(report), recoded=None)
+        return render_page(
+            "risk.html", title=title, risk=risk_context(report), recoded=None, reading=read
+        )
     names = recoded_variables(recodes)
     recoded = {
         "passed": after_recodes.passed,
@@ -693,7 +700,7 @@ def risk_html(
     collected = risk_context(
         report, _("Disclosure risk as collected"), stage=AS_COLLECTED, advice=False
     )
-    return render_page("risk.html", title=title, risk=collected, recoded=recoded)
+    return render_page("risk.html", title=title, risk=collected, recoded=recoded, reading=read)
 
 
 def _groups(n: int) -> str:

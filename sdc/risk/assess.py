@@ -17,6 +17,7 @@ import pandas as pd
 
 from sdc.errors import DataError, PolicyError
 from sdc.i18n import _, general
+from sdc.io import first_bad
 from sdc.risk.diversity import group_counts, l_diversity, t_closeness, top_share
 from sdc.risk.engines.base import CountingEngine
 from sdc.risk.frequencies import (
@@ -681,10 +682,9 @@ def _weights(df: pd.DataFrame, weight: str) -> np.ndarray:
     values = pd.to_numeric(df[weight], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     bad = ~np.isfinite(values) | (values <= 0)
     if bad.any():
-        first = int(np.flatnonzero(bad)[0])
         raise DataError(
             f"weight column {weight!r} must hold positive numbers; {int(bad.sum())} rows do not "
-            f"(first: row {first}); fix or drop them, or leave out the weight"
+            f"(first: {first_bad(df, bad, weight)}); fix or drop them, or leave out the weight"
         )
     return values
 

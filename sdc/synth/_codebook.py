@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from sdc.errors import DataError, PolicyError
+from sdc.io import first_non_number
 
 #: The public type of a column (policy key ``columns.X.type``), which fixes its output dtype.
 ValueType = Literal["integer", "number", "category", "date"]
@@ -279,7 +280,8 @@ def build_codebook(
                 )
             if not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
                 raise DataError(
-                    f"synthetic: column '{col}' has bounds but is not numeric ({dtype}); "
+                    f"synthetic: column '{col}' has bounds but is not numeric ({dtype})"
+                    f"{first_non_number(df, col)}; "
                     "list its categories instead of bounds"
                 )
             if kind in ("category", "date"):

@@ -31,6 +31,7 @@ import pandas as pd
 
 from sdc.budget import Budget
 from sdc.errors import DataError, PolicyError, PolicyNotMet
+from sdc.io import first_non_number
 from sdc.risk.engines.base import CountingEngine, DataSource
 from sdc.tables._cube import TOTAL, Cube, build_dimension, categories_of, encode_leaves
 from sdc.tables.dp import DpCells, dp_cells, dp_cells_from_aggregates, sum_step, truncate_units
@@ -179,7 +180,8 @@ def _numeric(df: pd.DataFrame, col: str, what: str) -> np.ndarray:
     try:
         values = pd.to_numeric(df[col], errors="raise").to_numpy(dtype=float, na_value=np.nan)
     except (ValueError, TypeError) as exc:
-        raise DataError(f"{what} column {col!r} must be numeric ({exc})") from exc
+        where = first_non_number(df, col) or f" ({exc})"
+        raise DataError(f"{what} column {col!r} must be numeric{where}") from exc
     return values
 
 

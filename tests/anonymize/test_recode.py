@@ -93,7 +93,7 @@ def test_bands_reject_text_and_missing_column() -> None:
     df = pd.DataFrame({"age": ["12", "old", "x"]})
     with pytest.raises(
         DataError,
-        match=r"^column 'age' must be numeric but 2 value\(s\) are not numbers \(first in row 1\)$",
+        match=r"^column 'age' must be numeric but 2 value\(s\) are not numbers \(first: record 2, 'old'\)$",
     ):
         recode_bands(df, "age", BANDS)
     with pytest.raises(DataError, match=r"^column 'agee' is not in the data; it has age$"):
@@ -170,7 +170,8 @@ def test_dates() -> None:
     out, _ = recode_date(dt, "d", "month")
     assert out["d"][0] == "2019-07" and pd.isna(out["d"][1])
     with pytest.raises(
-        DataError, match=r"^column 'd' has 1 value\(s\) that are not dates \(first in row 1\)"
+        DataError,
+        match=r"^column 'd' has 1 value\(s\) that are not dates \(first: record 2, 'soon'\)",
     ):
         recode_date(pd.DataFrame({"d": ["2020-01-01", "soon"]}), "d", "year")
     with pytest.raises(PolicyError, match=r"^date recoding takes 'month' or 'year', got 'day'$"):

@@ -166,7 +166,7 @@ def test_excel_row_numbers_in_a_weight_error(tmp_path: Path) -> None:
         2,
         "",
         "Error: policy.yaml line 3: weight column 'wgt' has 1 missing, non-numeric, "
-        "non-positive or infinite values (first: row 6); every record needs a positive weight\n",
+        "non-positive or infinite values (first: row 6, 'eight'); every record needs a positive weight\n",
     )
 
 

@@ -38,7 +38,7 @@ outputs:
 DATA = Path(__file__).parent.parent / "data"
 
 WEIGHTS_BELOW_ONE = (
-    "Error: policy.yaml line 3: weight column 'w' has {n} {values} below 1; sampling weights "
+    "Error: policy.yaml line 3: weight column 'w' has {n} {values} below 1 (first: line 2, 0.85); sampling weights "
     "are expansion weights (each record stands for w >= 1 people): give the weights as "
     "collected, not normalised\n"
 )

@@ -196,7 +196,7 @@ def test_categories_must_cover_the_data(workdir: Path) -> None:
     assert code == 2
     assert (
         err
-        == "Error: cat.yaml line 9: 'village' has values not in its categories: 'C'; list every category (quote yes/no)\n"
+        == "Error: cat.yaml line 9: 'village' has values not in its categories: 'C' (first: line 4); list every category (quote yes/no)\n"
     )
 
 
@@ -216,8 +216,19 @@ def test_policy_show_and_validate(workdir: Path) -> None:
     assert code == 0 and out == "policy.yaml: valid policy 'small' (version 1)\n"
 
 
+def test_demo_refuses_fewer_rows_than_its_policy_needs(tmp_path: Path) -> None:
+    code, out, err = run("demo", "--out", str(tmp_path / "demo"), "--rows", "2999")
+    assert (code, out, err) == (
+        2,
+        "",
+        "Error: --rows must be from 3000 to 20000, not 2999: with fewer than 3000 rows the "
+        "demo survey does not always meet its own policy\n",
+    )
+    assert not (tmp_path / "demo").exists()
+
+
 @pytest.mark.slow
-def test_demo_runs_end_to_end(tmp_path: Path) -> None:
+def test_demo_runs_end_to_end_at_its_smallest_size(tmp_path: Path) -> None:
     code, out, err = run("demo", "--out", str(tmp_path / "demo"), "--rows", "3000")
     assert code == 0, err
     assert "`sdc check` on the bundle: PASS" in out

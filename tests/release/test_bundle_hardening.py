@@ -274,7 +274,7 @@ def test_the_demo_key_file_is_created_0600_and_never_chmod_ed(
     monkeypatch.setattr(os, "open", spy_open)
     monkeypatch.setattr(os, "chmod", spy_chmod)
     monkeypatch.setenv("SDC_LEDGER", str(tmp_path / "ledger.jsonl"))
-    workflow.run_demo(tmp_path / "demo", rows=2000)
+    workflow.run_demo(tmp_path / "demo", rows=3000)
     assert created == [0o600]
     assert not [p for p in chmodded if "pseudonym-key" in p]
     assert stat.S_IMODE(key.stat().st_mode) == 0o600

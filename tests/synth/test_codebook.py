@@ -185,7 +185,7 @@ def test_build_codebook_domain_from_data_is_sorted(frame: pd.DataFrame) -> None:
             {"sex": (0, 1)},
             4,
             DataError,
-            "synthetic: column 'sex' has bounds but is not numeric (str); list its categories "
+            "synthetic: column 'sex' has bounds but is not numeric (str) (first non-number: record 1, 'm'); list its categories "
             "instead of bounds",
         ),
         (
