@@ -154,8 +154,9 @@ class Measurement:
     """One differentially private measurement made by the synthesiser.
 
     Attributes:
-        kind: ``"1-way"``, ``"select"`` (one round of tree selection) or ``"2-way"``.
-        columns: the column(s) measured; for ``"select"``, the pair selected.
+        kind: ``"k-way"`` (a marginal of k columns: ``"1-way"``, ``"2-way"``, ...) or
+            ``"select"`` (one round of selection: MST's tree, AIM's rounds).
+        columns: the column(s) measured; for ``"select"``, the set selected.
         rho: privacy loss of the measurement (zCDP), as reported by OpenDP's privacy map.
         scale: noise scale: the Gaussian standard deviation, or the Gumbel scale.
         sensitivity: the input distance ``d_in`` at which ``rho`` is OpenDP's privacy map:

@@ -21,6 +21,9 @@ only makes steps 5 and the mapping back reproducible, which read no private data
 column all of ``rho`` measures its marginal; with two columns the pair is known, so
 selection is free and ``rho`` is split between the 1-way and the 2-way measurements.
 
+``synthesize(method="aim")`` runs AIM instead (``sdc.synth.aim``): the same codebook,
+units and sampling, with adaptive, workload-aware rounds and a graphical model.
+
 Privacy unit: one record (add/remove neighbours) by default; the data must then hold one
 row per person. With ``household=COLUMN`` the unit is a household (add/remove all of its
 records) and its contribution is bounded first; see ``synthesize``. Records with a value
