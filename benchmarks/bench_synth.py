@@ -168,7 +168,8 @@ def main() -> None:
     train, test = _split(df)
     acc, auc = ml_utility(train, test, domains)
     rng = np.random.default_rng(12345)
-    independent = pd.DataFrame({c: df[c].to_numpy()[rng.integers(0, len(df), len(df))] for c in cols})
+    draw = rng.integers(0, len(df), (len(cols), len(df)))
+    independent = pd.DataFrame({c: df[c].to_numpy()[draw[i]] for i, c in enumerate(cols)})
     boot = df.iloc[rng.integers(0, len(df), len(df))].reset_index(drop=True)
     ind = evaluate(df, independent, cols, bounds=BOUNDS, bins=BINS).tvd_2way_mean
     bst = evaluate(df, boot, cols, bounds=BOUNDS, bins=BINS).tvd_2way_mean

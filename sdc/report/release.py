@@ -924,7 +924,7 @@ def _privacy(result: ReleaseResult) -> dict[str, Any]:
         rows.append(
             {
                 "output": "synthetic records",
-                "mechanism": "Gaussian (zCDP), MST",
+                "mechanism": f"Gaussian (zCDP), {result.synthetic.method.upper()}",
                 "epsilon": f"{result.synthetic.epsilon:g}",
                 "delta": f"{result.synthetic.delta:g}",
             }

@@ -116,7 +116,10 @@ def test_household_sensitivity_scales_every_measurement() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"workload": [["A", "Z"]]}, "synthetic: the workload set ['A', 'Z'] names 'Z', which is not synthesised"),
+        (
+            {"workload": [["A", "Z"]]},
+            "synthetic: the workload set ['A', 'Z'] names 'Z', which is not synthesised",
+        ),
         ({"workload": [["A", "A"]]}, "synthetic: the workload set ['A', 'A'] repeats a column"),
         ({"workload": [[]]}, "synthetic: the workload set [] is empty"),
         ({"workload": []}, "synthetic: workload is empty; list sets of columns, or leave it out"),
@@ -133,8 +136,18 @@ def test_a_workload_set_too_large_for_a_model_is_refused() -> None:
     domains = {c: [str(i) for i in range(101)] for c in "PQRS"}
     df = pd.DataFrame({c: ["1"] * 5 for c in "PQRS"})
     with pytest.raises(PolicyError) as info:
-        synthesize(df, columns=list("PQRS"), domains=domains, bounds={}, epsilon=1.0,
-                   delta=1e-9, rows=5, seed=1, method="aim", workload=[list("PQRS")])
+        synthesize(
+            df,
+            columns=list("PQRS"),
+            domains=domains,
+            bounds={},
+            epsilon=1.0,
+            delta=1e-9,
+            rows=5,
+            seed=1,
+            method="aim",
+            workload=[list("PQRS")],
+        )
     assert str(info.value) == (
         "synthetic: the workload set ['P', 'Q', 'R', 'S'] has 104,060,401 cells, more than the "
         "1,000,000 a model may hold; use smaller sets or fewer bins"
@@ -168,7 +181,10 @@ def _policy(extra: str) -> str:
             "p.yaml line 8: the workload names 'income', which is not synthesised; use "
             "columns of sex, region, age",
         ),
-        (", workload: [[sex, sex]]", "p.yaml line 8: the workload set ['sex', 'sex'] repeats a column"),
+        (
+            ", workload: [[sex, sex]]",
+            "p.yaml line 8: the workload set ['sex', 'sex'] repeats a column",
+        ),
         (", max_seconds: 0", "p.yaml line 8: outputs.synthetic.max_seconds: "),
         (", workload: []", "p.yaml line 8: outputs.synthetic.workload: "),
     ],

@@ -64,7 +64,9 @@ def test_a_model_fits_inconsistent_noisy_marginals_by_least_squares() -> None:
 def test_samples_follow_the_model() -> None:
     p = _joint([(0, 1), (1, 2), (2, 3), (0, 3)], seed=7)
     cliques = [(0, 1), (1, 2), (2, 3), (0, 3)]
-    model = Estimator(SIZES, N).fit([Observation(c, N * _marginal(p, c), 1.0) for c in cliques], 3000)
+    model = Estimator(SIZES, N).fit(
+        [Observation(c, N * _marginal(p, c), 1.0) for c in cliques], 3000
+    )
     codes = model.sample(200_000, np.random.default_rng(1))
     counts = np.zeros(SIZES)
     np.add.at(counts, tuple(codes.T), 1)
@@ -102,6 +104,9 @@ def test_running_intersection_holds() -> None:
 
 
 def test_estimated_total_weights_by_inverse_variance() -> None:
-    obs = [Observation((0,), np.array([50.0, 50.0]), 1.0), Observation((0, 1), np.full((2, 2), 30.0), 1.0)]
+    obs = [
+        Observation((0,), np.array([50.0, 50.0]), 1.0),
+        Observation((0, 1), np.full((2, 2), 30.0), 1.0),
+    ]
     # totals 100 (variance 2) and 120 (variance 4)
     assert estimate_total(obs) == pytest.approx((100 / 2 + 120 / 4) / (1 / 2 + 1 / 4))
