@@ -69,27 +69,32 @@ def triangulate(cliques: Iterable[Clique], sizes: Sequence[int]) -> list[Clique]
     """Maximal cliques of a triangulation of the graph of ``cliques`` over all columns.
 
     Greedy elimination: the next column eliminated is the one whose clique (itself and its
-    remaining neighbours) has the fewest cells, ties broken by the fill-in it adds.
+    remaining neighbours) has the fewest cells, ties broken by the fill-in it adds, then by
+    the column index. A column's cost is updated when its neighbourhood changes.
     """
     nbrs: dict[int, set[int]] = {a: set() for a in range(len(sizes))}
     for c in cliques:
         for a in c:
             nbrs[a].update(b for b in c if b != a)
-    found: list[frozenset[int]] = []
-    left = set(nbrs)
+    found = [frozenset({a}) for a, n in nbrs.items() if not n]
+    left = {a for a, n in nbrs.items() if n}
+
+    def cost(v: int) -> tuple[int, int, int]:
+        around = nbrs[v] & left
+        fill = sum(1 for a in around for b in around if a < b and b not in nbrs[a])
+        return clique_size(around | {v}, sizes), fill, v
+
+    costs = {v: cost(v) for v in left}
     while left:
-
-        def cost(v: int) -> tuple[int, int]:
-            around = nbrs[v] & left
-            fill = sum(1 for a in around for b in around if a < b and b not in nbrs[a])
-            return clique_size(around | {v}, sizes), fill
-
-        v = min(sorted(left), key=cost)
+        v = min(left, key=costs.__getitem__)
         around = nbrs[v] & left
         for a in around:
             nbrs[a].update(around - {a})
         found.append(frozenset(around | {v}))
         left.remove(v)
+        del costs[v]
+        for a in around:
+            costs[a] = cost(a)
     maximal = [c for c in found if not any(c < o for o in found)]
     return sorted({tuple(sorted(c)) for c in maximal})
 

@@ -258,11 +258,15 @@ def _select(
     sizes = state.sizes
     limit = max_cells * min(1.0, (state.used + rho_sel + rho_meas) / state.budget)
     measured = [o.clique for o in state.observations]
-    pool = [
-        r
-        for r in weights
-        if clique_size(r, sizes) <= limit and model_size([*measured, r], sizes) <= limit
-    ]
+    held = [set(c) for c in state.fitted.tree.cliques]
+    now = sum(clique_size(c, sizes) for c in state.fitted.tree.cliques)
+
+    def fits(r: Clique) -> bool:
+        if any(set(r) <= c for c in held):  # the junction tree stays as it is
+            return now <= limit
+        return clique_size(r, sizes) <= limit and model_size([*measured, r], sizes) <= limit
+
+    pool = [r for r in weights if fits(r)]
     if not pool:  # the 1-way marginals always fit once the model holds them
         pool = [r for r in weights if len(r) == 1] or list(weights)
     sigma = state.sensitivity / math.sqrt(2.0 * rho_meas)
