@@ -224,14 +224,65 @@ def synthesize(
             the codebook.
     """
     started = time.monotonic()
+    _check_parameters(method, epsilon, delta, rows, seed, contribution, max_seconds)
+    if household is not None:
+        if household not in df.columns:
+            raise DataError(f"synthetic: the household column '{household}' is not in the data")
+        df = truncate_households(df, household, contribution)
+    sensitivity = float(contribution) if household is not None else 1.0
+    codebook = build_codebook(df, columns, domains, bounds, bins, domain_from_data, types)
+    codes, dropped, clamped = codebook.encode(df)
+    if len(codes) == 0:
+        raise DataError(
+            "synthetic: no record has all its values in the codebook; check that the category "
+            f"lists match the data (values outside them per column: {dropped})"
+        )
+    sets = _workload(workload, codebook) if method == "aim" else []
+    rho = _dp.rho_from_epsilon_delta(float(epsilon), float(delta))
+    common: dict[str, Any] = dict(
+        method=method,
+        epsilon=float(epsilon),
+        delta=float(delta),
+        rho=rho,
+        rows=int(rows),
+        seed=seed,
+        bins=bins,
+        records_used=len(codes),
+        dropped=dropped,
+        clamped={c.name: clamped[c.name] for c in codebook.codecs if c.kind == "numeric"},
+        unit="record" if household is None else "household",
+        contribution=1 if household is None else contribution,
+    )
+    if method == "aim":
+        aim_run = run_aim(
+            codes,
+            codebook.sizes,
+            codebook.names,
+            rho=rho,
+            sensitivity=sensitivity,
+            workload=sets,
+            deadline=started + float(max_seconds),
+        )
+        common["workload"] = tuple(tuple(codebook.names[a] for a in w) for w in sets)
+        common["max_seconds"] = float(max_seconds)
+        return _aim_result(aim_run, codebook, common)
+    return _mst_result(_run_mst(codes, codebook, rho, sensitivity), codebook, common)
+
+
+def _check_parameters(
+    method: str,
+    epsilon: float,
+    delta: float,
+    rows: int,
+    seed: int | None,
+    contribution: int,
+    max_seconds: float,
+) -> None:
+    """Refuse a parameter out of range, with one clear message."""
     if method not in ("mst", "aim"):
         raise PolicyError(
             f"synthetic: unknown method '{method}'; the available methods are 'mst' and 'aim'"
         )
-    if not (
-        isinstance(max_seconds, int | float) and math.isfinite(max_seconds) and max_seconds > 0
-    ):
-        raise PolicyError(f"synthetic: max_seconds must be a positive number, got {max_seconds}")
     if not (isinstance(epsilon, int | float) and math.isfinite(epsilon) and epsilon > 0):
         raise PolicyError(f"synthetic: epsilon must be a positive number, got {epsilon}")
     if not (isinstance(delta, int | float) and 0 < delta < 1):
@@ -246,68 +297,25 @@ def synthesize(
         raise PolicyError(
             f"synthetic: contribution must be a whole number >= 1, got {contribution}"
         )
-    if household is not None:
-        if household not in df.columns:
-            raise DataError(f"synthetic: the household column '{household}' is not in the data")
-        df = truncate_households(df, household, contribution)
-    sensitivity = float(contribution) if household is not None else 1.0
-    codebook = build_codebook(df, columns, domains, bounds, bins, domain_from_data, types)
-    codes, dropped, clamped = codebook.encode(df)
-    if len(codes) == 0:
-        raise DataError(
-            "synthetic: no record has all its values in the codebook; check that the category "
-            f"lists match the data (values outside them per column: {dropped})"
-        )
+    if not (
+        isinstance(max_seconds, int | float) and math.isfinite(max_seconds) and max_seconds > 0
+    ):
+        raise PolicyError(f"synthetic: max_seconds must be a positive number, got {max_seconds}")
 
-    rho = _dp.rho_from_epsilon_delta(float(epsilon), float(delta))
-    if method == "aim":
-        sets = _workload(workload, codebook)
-        aim_run = run_aim(
-            codes,
-            codebook.sizes,
-            codebook.names,
-            rho=rho,
-            sensitivity=sensitivity,
-            workload=sets,
-            deadline=started + float(max_seconds),
-        )
-        return _aim_result(
-            aim_run,
-            codebook,
-            rows=int(rows),
-            seed=seed,
-            common=dict(
-                method=method,
-                epsilon=float(epsilon),
-                delta=float(delta),
-                rho=rho,
-                bins=bins,
-                records_used=len(codes),
-                dropped=dropped,
-                clamped={c.name: clamped[c.name] for c in codebook.codecs if c.kind == "numeric"},
-                unit="record" if household is None else "household",
-                contribution=1 if household is None else contribution,
-                workload=tuple(tuple(codebook.names[a] for a in w) for w in sets),
-                max_seconds=float(max_seconds),
-            ),
-        )
-    run = _run_mst(codes, codebook, rho, sensitivity)
-    rng = np.random.default_rng(seed)
-    sampled = run.model.sample(int(rows), rng)
+
+def _mst_result(run: _Run, codebook: Codebook, common: dict[str, Any]) -> SynthResult:
+    """Sample from MST's tree model and account for the run."""
+    rng = np.random.default_rng(common["seed"])
+    sampled = run.model.sample(common["rows"], rng)
     original = _decompress(sampled, run.compression, rng)
     data = codebook.decode(original, rng)
-
     rho_spent = math.fsum(m.rho for m in run.measurements)
-    if rho_spent > rho:  # pragma: no cover - guarded by _budget_split
-        raise AssertionError(f"MST spent rho {rho_spent} over its budget {rho}; this is a bug")
+    if rho_spent > common["rho"]:  # pragma: no cover - guarded by _budget_split
+        raise AssertionError(f"MST spent rho {rho_spent} over its budget; this is a bug")
     return SynthResult(
         data=data,
-        method=method,
-        epsilon=float(epsilon),
-        delta=float(delta),
-        rho=rho,
         rho_spent=rho_spent,
-        epsilon_spent=_dp.epsilon_from_rho(rho_spent, float(delta)),
+        epsilon_spent=_dp.epsilon_from_rho(rho_spent, common["delta"]),
         tree=tuple((codebook.names[a], codebook.names[b]) for a, b in run.tree),
         measurements=run.measurements,
         sigma_1way=run.sigma_1way,
@@ -318,14 +326,7 @@ def synthesize(
             for codec, comp in zip(codebook.codecs, run.compression, strict=True)
             if comp.merged
         },
-        rows=int(rows),
-        seed=seed,
-        bins=bins,
-        records_used=len(codes),
-        dropped=dropped,
-        clamped={c.name: clamped[c.name] for c in codebook.codecs if c.kind == "numeric"},
-        unit="record" if household is None else "household",
-        contribution=1 if household is None else contribution,
+        **common,
     )
 
 
@@ -362,15 +363,13 @@ def _workload(workload: Sequence[Sequence[str]] | None, codebook: Codebook) -> l
     return sorted(set(sets))
 
 
-def _aim_result(
-    run: AimRun, codebook: Codebook, *, rows: int, seed: int | None, common: dict[str, Any]
-) -> SynthResult:
+def _aim_result(run: AimRun, codebook: Codebook, common: dict[str, Any]) -> SynthResult:
     """Sample from AIM's model and account for the run."""
-    rng = np.random.default_rng(seed)
-    data = codebook.decode(run.model.sample(rows, rng), rng)
+    rng = np.random.default_rng(common["seed"])
+    data = codebook.decode(run.model.sample(common["rows"], rng), rng)
     rho_spent = math.fsum(m.rho for m in run.measurements)
     if rho_spent > common["rho"]:  # pragma: no cover - guarded by run_aim
-        raise AssertionError(f"AIM spent rho {rho_spent} over its budget {common['rho']}")
+        raise AssertionError(f"AIM spent rho {rho_spent} over its budget; this is a bug")
     return SynthResult(
         data=data,
         rho_spent=rho_spent,
@@ -381,8 +380,6 @@ def _aim_result(
         sigma_2way=run.sigma_last,
         selection_scale=run.selection_scale,
         merged={},
-        rows=rows,
-        seed=seed,
         selected=tuple(tuple(codebook.names[a] for a in c) for c in run.selected),
         ended=run.ended,
         **common,
