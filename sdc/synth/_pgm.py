@@ -37,6 +37,8 @@ Clique = tuple[int, ...]
 
 #: Mirror-descent steps a fit always runs, even past its deadline.
 MIN_ITERATIONS = 10
+#: A fit stops when a step lowers the loss by less than this share of it.
+TOLERANCE = 1e-7
 
 
 def clique_size(clique: Iterable[int], sizes: Sequence[int]) -> int:
@@ -60,6 +62,12 @@ def _lse(table: np.ndarray, attrs: Clique, keep: Iterable[int]) -> np.ndarray:
     top = np.where(np.isfinite(top), top, 0.0)
     out = np.log(np.exp(table - top).sum(axis=axes, keepdims=True)) + top
     return out.squeeze(axis=axes)
+
+
+def _sum_to(table: np.ndarray, attrs: Clique, keep: Clique) -> np.ndarray:
+    """Sum a table over the columns not in ``keep`` (kept axes stay in order)."""
+    axes = tuple(i for i, a in enumerate(attrs) if a not in keep)
+    return table.sum(axis=axes) if axes else table
 
 
 # ---- junction tree ---------------------------------------------------------------------------
@@ -298,7 +306,8 @@ class Estimator:
         """Run ``iterations`` mirror-descent steps (fewer if ``deadline`` passes).
 
         ``deadline`` is a ``time.monotonic()`` instant; at least ``MIN_ITERATIONS`` steps are
-        run whatever it says. The model of the last accepted step is returned.
+        run whatever it says. A step that lowers the loss by less than ``TOLERANCE`` of it
+        ends the fit. The model of the last accepted step is returned.
         """
         weight, target = _combine(observations)
         cliques = sorted(weight)
@@ -316,10 +325,8 @@ class Estimator:
                 c = tree.cliques[home[r]]
                 pots[home[r]] = pots[home[r]] + theta[r].reshape(_shape(r, c, self.sizes))
             logs = _calibrate(tree, pots, self.sizes)
-            mu = {
-                r: self.total * np.exp(_lse(logs[home[r]], tree.cliques[home[r]], r))
-                for r in cliques
-            }
+            probs = [self.total * np.exp(log) for log in logs]  # log marginals are <= 0
+            mu = {r: _sum_to(probs[home[r]], tree.cliques[home[r]], r) for r in cliques}
             return logs, mu
 
         def loss(mu: Mapping[Clique, np.ndarray]) -> tuple[float, dict[Clique, np.ndarray]]:
@@ -346,7 +353,10 @@ class Estimator:
                 self.step *= 0.5
             else:
                 break
+            converged = current - t_loss <= TOLERANCE * current
             theta, logs, mu, current, grad = trial, t_logs, t_mu, t_loss, t_grad
+            if converged:
+                break
         self.theta.update(theta)
         return GraphicalModel(self.sizes, tree, logs, self.total)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import time
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +15,7 @@ import pytest
 from sdc.errors import PolicyError
 from sdc.policy import parse_policy
 from sdc.synth import SynthResult, _dp, synthesize
-from sdc.synth.aim import candidates
+from sdc.synth.aim import candidates, run_aim
 from tests.cli._runner import run
 
 from .conftest import DOMAINS, TREE_EDGES, draw_tree_data, tvd_to_truth
@@ -236,3 +238,25 @@ def test_cli_release_and_check_with_aim(tmp_path: Path, monkeypatch: pytest.Monk
     code, out, _ = run("check", "rel", "--policy", "other.yaml")
     assert code == 1
     assert "the manifest's AIM workload is not the policy's" in out
+
+
+def test_the_model_stays_within_its_size_limit(tree_df: pd.DataFrame) -> None:
+    codes = np.column_stack(
+        [pd.Categorical(tree_df[c], categories=DOMAINS[c]).codes for c in DOMAINS]
+    ).astype(np.int64)
+    sizes = tuple(len(v) for v in DOMAINS.values())
+    pairs = [(a, b) for a in range(4) for b in range(a + 1, 4)]
+    rho = _dp.rho_from_epsilon_delta(3.0, 1e-9)
+    run_ = run_aim(
+        codes,
+        sizes,
+        list(DOMAINS),
+        rho=rho,
+        sensitivity=1.0,
+        workload=pairs,
+        deadline=time.monotonic() + 30,
+        max_cells=24,
+    )
+    assert sum(int(np.prod([sizes[a] for a in c])) for c in run_.model.tree.cliques) <= 24
+    assert any(len(c) == 2 for c in run_.selected)
+    assert math.fsum(m.rho for m in run_.measurements) == pytest.approx(rho, rel=1e-9)
