@@ -440,10 +440,14 @@ class TableOutput(_Model):
         return f"{self.statistic}{f'_{variable}' if variable else ''}_by_{'_'.join(self.by)}"
 
 
-class SyntheticOutput(_Model):
-    """DP synthetic microdata (marginal-based, MST)."""
+#: AIM's time limit (seconds) when ``outputs.synthetic.max_seconds`` is not given.
+AIM_MAX_SECONDS = 60.0
 
-    method: Literal["mst"] = "mst"
+
+class SyntheticOutput(_Model):
+    """DP synthetic microdata (marginal-based: MST, or AIM with a workload and a time limit)."""
+
+    method: Literal["mst", "aim"] = "mst"
     epsilon: Epsilon
     delta: Annotated[float, Field(gt=0, lt=1)] = 1e-9
     rows: Annotated[int, Field(ge=1)] | None = None
@@ -451,6 +455,12 @@ class SyntheticOutput(_Model):
     columns: list[str] | None = None
     bins: Annotated[int, Field(ge=2, le=200)] = 16
     holdout: Annotated[float, Field(ge=0, lt=0.5)] = 0.0
+    # AIM only: the sets of columns whose marginals should be accurate (default every pair
+    # of the synthesised columns) and the time limit of the synthesis in seconds.
+    workload: list[Annotated[list[str], Field(min_length=1)]] | None = Field(
+        default=None, min_length=1
+    )
+    max_seconds: Annotated[float, Field(gt=0, le=86400)] | None = None
 
 
 class Outputs(_Model):
@@ -1010,6 +1020,7 @@ def _check_consistency(policy: Policy) -> None:
                 )
     _check_guarantee(policy)
     _check_synthetic_rows(policy)
+    _check_workload(policy)
     _check_dataset(policy)
 
 
@@ -1048,6 +1059,32 @@ def _check_synthetic_rows(policy: Policy) -> None:
         "number of synthetic records to draw; without it the synthetic file would publish the "
         "exact number of input records, which differential privacy does not protect"
     )
+
+
+def _check_workload(policy: Policy) -> None:
+    """``workload`` and ``max_seconds`` belong to AIM and name synthesised columns only."""
+    synthetic = policy.outputs.synthetic
+    if synthetic is None:
+        return
+    if synthetic.method != "aim":
+        for key in ("workload", "max_seconds"):
+            if getattr(synthetic, key) is not None:
+                raise PolicyError(
+                    f"{policy.where('outputs', 'synthetic', key)}: outputs.synthetic.{key} is "
+                    f"for method: aim only; add method: aim or remove {key}"
+                )
+        return
+    columns = synthetic.columns or [*policy.quasi, *policy.sensitive]
+    for i, group in enumerate(synthetic.workload or []):
+        where = policy.where("outputs", "synthetic", "workload", str(i))
+        for col in group:
+            if col not in columns:
+                raise PolicyError(
+                    f"{where}: the workload names {col!r}, which is not synthesised; "
+                    f"use columns of {', '.join(columns)}"
+                )
+        if len(set(group)) != len(group):
+            raise PolicyError(f"{where}: the workload set {group} repeats a column")
 
 
 def _check_dataset(policy: Policy) -> None:

@@ -243,7 +243,7 @@ def check_bundle(
         items += _check_rows(released, manifest)
     items += _check_columns(folder, policy)
     items += _check_tables(folder, manifest, plan)
-    items += _check_synthetic(folder, policy)
+    items += _check_synthetic(folder, policy, manifest)
     items += _guarded("budget", lambda: _check_budget(manifest, policy))
     if data is not None:
         items += _check_input(manifest, data, released, _input_key(folder))
@@ -997,7 +997,9 @@ def _table_ok(tidy: pd.DataFrame, planned: TablePlan) -> str:
 # ---- synthetic data ------------------------------------------------------------------------
 
 
-def _check_synthetic(folder: Path, policy: Policy) -> list[CheckItem]:
+def _check_synthetic(
+    folder: Path, policy: Policy, manifest: dict[str, Any] | None = None
+) -> list[CheckItem]:
     wanted = policy.outputs.synthetic is not None
     path = folder / "synthetic.csv"
     if not path.exists():
@@ -1022,8 +1024,30 @@ def _check_synthetic(folder: Path, policy: Policy) -> list[CheckItem]:
     mismatch = _parquet_mismatch(folder, "synthetic", frame)
     if mismatch:
         problems.append(mismatch)
+    problems += _synthetic_account(manifest or {}, policy)
     detail = "; ".join(problems) if problems else f"{len(frame)} synthetic records, readable"
     return [CheckItem("synthetic", not problems, detail)]
+
+
+def _synthetic_account(manifest: dict[str, Any], policy: Policy) -> list[str]:
+    """The manifest's synthesis account against the policy: method, workload, budget."""
+    account, spec = manifest.get("synthetic"), policy.outputs.synthetic
+    if not isinstance(account, dict) or spec is None:
+        return []
+    problems = []
+    if account.get("method") != spec.method:
+        problems.append(
+            f"the manifest's synthesis method is {account.get('method')!r} but the policy's "
+            f"is {spec.method!r}"
+        )
+    if spec.method == "aim" and spec.workload is not None:
+        recorded = {frozenset(w) for w in account.get("workload") or []}
+        if recorded != {frozenset(w) for w in spec.workload}:
+            problems.append("the manifest's AIM workload is not the policy's")
+    spent, rho = account.get("rho_spent"), account.get("rho")
+    if isinstance(spent, int | float) and isinstance(rho, int | float) and spent > rho:
+        problems.append(f"the synthesis spent rho {spent} over its budget {rho}")
+    return problems
 
 
 # ---- budget --------------------------------------------------------------------------------

@@ -43,7 +43,7 @@ from sdc.errors import DataError, PolicyError, PolicyNotMet
 from sdc.fingerprint import Fingerprint, content_fingerprint
 from sdc.i18n import language
 from sdc.io import Reading, Table, fsync_folder, write_csv, write_parquet, write_text
-from sdc.policy import Policy
+from sdc.policy import AIM_MAX_SECONDS, Policy
 from sdc.release.bundle import MANIFEST, check_target, output_hashes, staged_folder, write_json
 from sdc.release.ledger import Ledger, LedgerEntry, ledger_for
 from sdc.release.manifest import (
@@ -536,7 +536,7 @@ def _spend_ahead(
     )
     if policy.outputs.synthetic is not None:
         planned.append("synthetic")
-        mechanisms.append("mst (gaussian, zCDP)")
+        mechanisms.append(f"{policy.outputs.synthetic.method} (gaussian, zCDP)")
     with ledger.locked():
         ledger.check(
             dataset, request, cap, fingerprint=fingerprint, where=policy.where("privacy", "budget")
@@ -705,6 +705,9 @@ def _synthesize(
         types=types,
         household=household,
         contribution=policy.privacy.contribution,
+        method=spec.method,
+        workload=spec.workload,
+        max_seconds=spec.max_seconds or AIM_MAX_SECONDS,
     )
     quality = evaluate(train, result.data, columns, holdout, bounds=numeric, bins=spec.bins)
     return result, quality
@@ -880,7 +883,7 @@ def _risk_summary(report: RiskReport) -> dict[str, Any]:
 def _mechanisms(tables: tuple[ProtectedTable, ...], synthetic: SynthResult | None) -> str:
     names = sorted({t.mechanism for t in tables if t.budget.epsilon > 0})
     if synthetic is not None:
-        names.append("mst (gaussian, zCDP)")
+        names.append(f"{synthetic.method} (gaussian, zCDP)")
     return ", ".join(names)
 
 

@@ -1199,7 +1199,7 @@ def _privacy(result: ReleaseResult) -> dict[str, Any]:
         rows.append(
             {
                 "output": _("synthetic records"),
-                "mechanism": "Gaussian (zCDP), MST",
+                "mechanism": f"Gaussian (zCDP), {result.synthetic.method.upper()}",
                 "epsilon": _gen(result.synthetic.epsilon),
                 "delta": _gen(result.synthetic.delta),
             }

@@ -1,6 +1,7 @@
 """Differentially private synthetic microdata and its evaluation.
 
-- ``synthesize``: MST synthetic records under (epsilon, delta)-DP (``sdc.synth.mst``).
+- ``synthesize``: MST or AIM synthetic records under (epsilon, delta)-DP (``sdc.synth.mst``,
+  ``sdc.synth.aim`` with the graphical model of ``sdc.synth._pgm``).
 - ``evaluate``: utility (TVD, pMSE, correlations) and privacy (exact matches, distance to
   the closest record against a hold-out) of synthetic records (``sdc.synth.evaluate``).
 """

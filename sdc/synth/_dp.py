@@ -23,7 +23,9 @@ rounding would put OpenDP's figure above the share allotted.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import numpy as np
 import opendp.prelude as dp
@@ -145,3 +147,35 @@ def noisy_max(scores: np.ndarray, rho: float, sensitivity: float = 1.0) -> tuple
     meas, scale = _calibrated(make, 2.0 * d_in / math.sqrt(8.0 * rho), d_in, rho)
     index = int(meas(np.asarray(scores, dtype=float).tolist()))
     return index, scale, float(meas.map(d_in))
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One differentially private measurement made by the synthesiser.
+
+    Attributes:
+        kind: ``"k-way"`` (a marginal of k columns: ``"1-way"``, ``"2-way"``, ...) or
+            ``"select"`` (one round of selection: MST's tree, AIM's rounds).
+        columns: the column(s) measured; for ``"select"``, the set selected.
+        rho: privacy loss of the measurement (zCDP), as reported by OpenDP's privacy map.
+        scale: noise scale: the Gaussian standard deviation, or the Gumbel scale.
+        sensitivity: the input distance ``d_in`` at which ``rho`` is OpenDP's privacy map:
+            how far the measured counts (L2) or scores (L-infinity) of two neighbouring data
+            sets can be apart (1 for one record, the contribution bound for a household).
+    """
+
+    kind: str
+    columns: tuple[str, ...]
+    rho: float
+    scale: float
+    sensitivity: float = 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready form."""
+        return {
+            "kind": self.kind,
+            "columns": list(self.columns),
+            "rho": self.rho,
+            "scale": self.scale,
+            "sensitivity": self.sensitivity,
+        }

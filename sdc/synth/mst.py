@@ -21,6 +21,9 @@ only makes steps 5 and the mapping back reproducible, which read no private data
 column all of ``rho`` measures its marginal; with two columns the pair is known, so
 selection is free and ``rho`` is split between the 1-way and the 2-way measurements.
 
+``synthesize(method="aim")`` runs AIM instead (``sdc.synth.aim``): the same codebook,
+units and sampling, with adaptive, workload-aware rounds and a graphical model.
+
 Privacy unit: one record (add/remove neighbours) by default; the data must then hold one
 row per person. With ``household=COLUMN`` the unit is a household (add/remove all of its
 records) and its contribution is bounded first; see ``synthesize``. Records with a value
@@ -31,6 +34,7 @@ which keeps the guarantee); numeric values are clamped to their public bounds.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -41,43 +45,15 @@ import pandas as pd
 from sdc.errors import DataError, PolicyError
 from sdc.synth import _dp
 from sdc.synth._codebook import Codebook, ValueType, build_codebook
+from sdc.synth._dp import Measurement
+from sdc.synth._pgm import Clique, clique_size
 from sdc.synth._tree import Edge, TreeModel, fit_tree, project_simplex
+from sdc.synth.aim import MAX_CELLS, AimRun, run_aim
 
-Method = Literal["mst"]
+Method = Literal["mst", "aim"]
 
 #: Noisy 1-way counts below this many noise standard deviations are merged (as in MST).
 COMPRESSION_THRESHOLD = 3.0
-
-
-@dataclass(frozen=True)
-class Measurement:
-    """One differentially private measurement made by the synthesiser.
-
-    Attributes:
-        kind: ``"1-way"``, ``"select"`` (one round of tree selection) or ``"2-way"``.
-        columns: the column(s) measured; for ``"select"``, the pair selected.
-        rho: privacy loss of the measurement (zCDP), as reported by OpenDP's privacy map.
-        scale: noise scale: the Gaussian standard deviation, or the Gumbel scale.
-        sensitivity: the input distance ``d_in`` at which ``rho`` is OpenDP's privacy map:
-            how far the measured counts (L2) or scores (L-infinity) of two neighbouring data
-            sets can be apart (1 for one record, the contribution bound for a household).
-    """
-
-    kind: str
-    columns: tuple[str, ...]
-    rho: float
-    scale: float
-    sensitivity: float = 1.0
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready form."""
-        return {
-            "kind": self.kind,
-            "columns": list(self.columns),
-            "rho": self.rho,
-            "scale": self.scale,
-            "sensitivity": self.sensitivity,
-        }
 
 
 @dataclass(frozen=True)
@@ -86,17 +62,19 @@ class SynthResult:
 
     Attributes:
         data: the synthetic records (the synthesised columns, in the order requested).
-        method: the synthesis method (``"mst"``).
+        method: the synthesis method (``"mst"`` or ``"aim"``).
         epsilon: the requested epsilon.
         delta: the requested delta.
         rho: the zCDP budget derived from ``(epsilon, delta)`` with OpenDP's conversion.
         rho_spent: the sum of OpenDP's privacy losses of all measurements (<= ``rho``).
         epsilon_spent: the epsilon at ``delta`` that ``rho_spent`` converts to (<= ``epsilon``).
-        tree: the selected pairs of columns, in the order they were selected.
+        tree: the selected pairs of columns, in the order they were selected (MST).
         measurements: every DP measurement with its privacy loss and noise scale.
         sigma_1way: Gaussian noise standard deviation of each 1-way cell.
-        sigma_2way: Gaussian noise standard deviation of each 2-way cell (0 without pairs).
-        selection_scale: Gumbel scale of each selection round (0 without selection).
+        sigma_2way: Gaussian noise standard deviation of each 2-way cell (0 without pairs);
+            for AIM, that of the last round's measurement.
+        selection_scale: Gumbel scale of each selection round (0 without selection); for
+            AIM, that of the last round.
         merged: per column, the codebook labels merged into one cell because their noisy
             counts were small (derived from DP measurements; safe to publish).
         rows: number of synthetic records.
@@ -111,6 +89,11 @@ class SynthResult:
         unit: the privacy unit: ``"record"`` or ``"household"``.
         contribution: the most records of one unit that entered the measurements (1 for a
             record; the public bound ``contribution`` for a household).
+        selected: AIM: the set of columns selected in each round, in order.
+        workload: AIM: the workload (sets of columns whose marginals should be accurate).
+        max_seconds: AIM: the time limit.
+        ended: AIM: ``"budget"`` or ``"time limit"``, what made the last round the last
+            (either way the whole budget is spent).
     """
 
     data: pd.DataFrame = field(compare=False, repr=False)
@@ -134,6 +117,10 @@ class SynthResult:
     clamped: Mapping[str, int]
     unit: Literal["record", "household"] = "record"
     contribution: int = 1
+    selected: tuple[tuple[str, ...], ...] = ()
+    workload: tuple[tuple[str, ...], ...] = ()
+    max_seconds: float | None = None
+    ended: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready account for the manifest, without the data or the private counts.
@@ -141,7 +128,7 @@ class SynthResult:
         ``records_used``, ``dropped`` and ``clamped`` are exact figures from the private
         data and are left out on purpose: they are not covered by the DP guarantee.
         """
-        return {
+        out = {
             "method": self.method,
             "epsilon": self.epsilon,
             "delta": self.delta,
@@ -165,6 +152,13 @@ class SynthResult:
             "bins": self.bins,
             "columns": list(self.data.columns),
         }
+        if self.method == "aim":
+            del out["tree"]
+            out["workload"] = [list(w) for w in self.workload]
+            out["max_seconds"] = self.max_seconds
+            out["selected"] = [list(c) for c in self.selected]
+            out["ended"] = self.ended
+        return out
 
 
 def synthesize(
@@ -183,8 +177,10 @@ def synthesize(
     types: Mapping[str, ValueType] | None = None,
     household: str | None = None,
     contribution: int = 1,
+    workload: Sequence[Sequence[str]] | None = None,
+    max_seconds: float = 60.0,
 ) -> SynthResult:
-    """Make differentially private synthetic records with MST.
+    """Make differentially private synthetic records with MST or AIM (``sdc.synth.aim``).
 
     Args:
         df: the private data, one row per person.
@@ -200,7 +196,7 @@ def synthesize(
         rows: number of synthetic records, >= 1.
         seed: seed of the sampling step (the DP noise is never seeded); None for fresh
             randomness.
-        method: the synthesis method; only ``"mst"``.
+        method: the synthesis method: ``"mst"`` or ``"aim"``.
         bins: number of bins per numeric column, >= 2.
         domain_from_data: read the category list of a column missing from ``domains`` off
             the data. This reveals which categories occur, outside the DP guarantee; use
@@ -214,6 +210,10 @@ def synthesize(
             without a household id are dropped (a row filter).
         contribution: the public bound on the records of one household (>= 1); only with
             ``household``.
+        workload: AIM only: the sets of columns whose marginals should be accurate; default
+            every pair of ``columns``.
+        max_seconds: AIM only: the time limit of the synthesis, > 0. When it would be passed
+            the next round is the last and spends all of the budget that is left.
 
     Returns:
         The synthetic data with the budget spent, the selected tree and the noise scales.
@@ -223,8 +223,66 @@ def synthesize(
         DataError: a column is missing, a bounded column is not numeric, or no record fits
             the codebook.
     """
-    if method != "mst":
-        raise PolicyError(f"synthetic: unknown method '{method}'; the available method is 'mst'")
+    started = time.monotonic()
+    _check_parameters(method, epsilon, delta, rows, seed, contribution, max_seconds)
+    if household is not None:
+        if household not in df.columns:
+            raise DataError(f"synthetic: the household column '{household}' is not in the data")
+        df = truncate_households(df, household, contribution)
+    sensitivity = float(contribution) if household is not None else 1.0
+    codebook = build_codebook(df, columns, domains, bounds, bins, domain_from_data, types)
+    codes, dropped, clamped = codebook.encode(df)
+    if len(codes) == 0:
+        raise DataError(
+            "synthetic: no record has all its values in the codebook; check that the category "
+            f"lists match the data (values outside them per column: {dropped})"
+        )
+    sets = _workload(workload, codebook) if method == "aim" else []
+    rho = _dp.rho_from_epsilon_delta(float(epsilon), float(delta))
+    common: dict[str, Any] = dict(
+        method=method,
+        epsilon=float(epsilon),
+        delta=float(delta),
+        rho=rho,
+        rows=int(rows),
+        seed=seed,
+        bins=bins,
+        records_used=len(codes),
+        dropped=dropped,
+        clamped={c.name: clamped[c.name] for c in codebook.codecs if c.kind == "numeric"},
+        unit="record" if household is None else "household",
+        contribution=1 if household is None else contribution,
+    )
+    if method == "aim":
+        aim_run = run_aim(
+            codes,
+            codebook.sizes,
+            codebook.names,
+            rho=rho,
+            sensitivity=sensitivity,
+            workload=sets,
+            deadline=started + float(max_seconds),
+        )
+        common["workload"] = tuple(tuple(codebook.names[a] for a in w) for w in sets)
+        common["max_seconds"] = float(max_seconds)
+        return _aim_result(aim_run, codebook, common)
+    return _mst_result(_run_mst(codes, codebook, rho, sensitivity), codebook, common)
+
+
+def _check_parameters(
+    method: str,
+    epsilon: float,
+    delta: float,
+    rows: int,
+    seed: int | None,
+    contribution: int,
+    max_seconds: float,
+) -> None:
+    """Refuse a parameter out of range, with one clear message."""
+    if method not in ("mst", "aim"):
+        raise PolicyError(
+            f"synthetic: unknown method '{method}'; the available methods are 'mst' and 'aim'"
+        )
     if not (isinstance(epsilon, int | float) and math.isfinite(epsilon) and epsilon > 0):
         raise PolicyError(f"synthetic: epsilon must be a positive number, got {epsilon}")
     if not (isinstance(delta, int | float) and 0 < delta < 1):
@@ -239,37 +297,25 @@ def synthesize(
         raise PolicyError(
             f"synthetic: contribution must be a whole number >= 1, got {contribution}"
         )
-    if household is not None:
-        if household not in df.columns:
-            raise DataError(f"synthetic: the household column '{household}' is not in the data")
-        df = truncate_households(df, household, contribution)
-    sensitivity = float(contribution) if household is not None else 1.0
-    codebook = build_codebook(df, columns, domains, bounds, bins, domain_from_data, types)
-    codes, dropped, clamped = codebook.encode(df)
-    if len(codes) == 0:
-        raise DataError(
-            "synthetic: no record has all its values in the codebook; check that the category "
-            f"lists match the data (values outside them per column: {dropped})"
-        )
+    if not (
+        isinstance(max_seconds, int | float) and math.isfinite(max_seconds) and max_seconds > 0
+    ):
+        raise PolicyError(f"synthetic: max_seconds must be a positive number, got {max_seconds}")
 
-    rho = _dp.rho_from_epsilon_delta(float(epsilon), float(delta))
-    run = _run_mst(codes, codebook, rho, sensitivity)
-    rng = np.random.default_rng(seed)
-    sampled = run.model.sample(int(rows), rng)
+
+def _mst_result(run: _Run, codebook: Codebook, common: dict[str, Any]) -> SynthResult:
+    """Sample from MST's tree model and account for the run."""
+    rng = np.random.default_rng(common["seed"])
+    sampled = run.model.sample(common["rows"], rng)
     original = _decompress(sampled, run.compression, rng)
     data = codebook.decode(original, rng)
-
     rho_spent = math.fsum(m.rho for m in run.measurements)
-    if rho_spent > rho:  # pragma: no cover - guarded by _budget_split
-        raise AssertionError(f"MST spent rho {rho_spent} over its budget {rho}; this is a bug")
+    if rho_spent > common["rho"]:  # pragma: no cover - guarded by _budget_split
+        raise AssertionError(f"MST spent rho {rho_spent} over its budget; this is a bug")
     return SynthResult(
         data=data,
-        method=method,
-        epsilon=float(epsilon),
-        delta=float(delta),
-        rho=rho,
         rho_spent=rho_spent,
-        epsilon_spent=_dp.epsilon_from_rho(rho_spent, float(delta)),
+        epsilon_spent=_dp.epsilon_from_rho(rho_spent, common["delta"]),
         tree=tuple((codebook.names[a], codebook.names[b]) for a, b in run.tree),
         measurements=run.measurements,
         sigma_1way=run.sigma_1way,
@@ -280,14 +326,63 @@ def synthesize(
             for codec, comp in zip(codebook.codecs, run.compression, strict=True)
             if comp.merged
         },
-        rows=int(rows),
-        seed=seed,
-        bins=bins,
-        records_used=len(codes),
-        dropped=dropped,
-        clamped={c.name: clamped[c.name] for c in codebook.codecs if c.kind == "numeric"},
-        unit="record" if household is None else "household",
-        contribution=1 if household is None else contribution,
+        **common,
+    )
+
+
+def _workload(workload: Sequence[Sequence[str]] | None, codebook: Codebook) -> list[Clique]:
+    """The workload as sets of column indices; default every pair (or the one column)."""
+    names = codebook.names
+    m = len(names)
+    if workload is None:
+        return [(a, b) for a in range(m) for b in range(a + 1, m)] or [(0,)]
+    if not workload:
+        raise PolicyError("synthetic: workload is empty; list sets of columns, or leave it out")
+    sets = []
+    for w in workload:
+        unknown = [c for c in w if c not in names]
+        if not w or unknown or len(set(w)) != len(w):
+            why = (
+                "is empty"
+                if not w
+                else (
+                    f"names {unknown[0]!r}, which is not synthesised"
+                    if unknown
+                    else "repeats a column"
+                )
+            )
+            raise PolicyError(f"synthetic: the workload set {list(w)} {why}")
+        clique = tuple(sorted(names.index(c) for c in w))
+        cells = clique_size(clique, codebook.sizes)
+        if cells > MAX_CELLS:
+            raise PolicyError(
+                f"synthetic: the workload set {list(w)} has {cells:,} cells, more than the "
+                f"{MAX_CELLS:,} a model may hold; use smaller sets or fewer bins"
+            )
+        sets.append(clique)
+    return sorted(set(sets))
+
+
+def _aim_result(run: AimRun, codebook: Codebook, common: dict[str, Any]) -> SynthResult:
+    """Sample from AIM's model and account for the run."""
+    rng = np.random.default_rng(common["seed"])
+    data = codebook.decode(run.model.sample(common["rows"], rng), rng)
+    rho_spent = math.fsum(m.rho for m in run.measurements)
+    if rho_spent > common["rho"]:  # pragma: no cover - guarded by run_aim
+        raise AssertionError(f"AIM spent rho {rho_spent} over its budget; this is a bug")
+    return SynthResult(
+        data=data,
+        rho_spent=rho_spent,
+        epsilon_spent=_dp.epsilon_from_rho(rho_spent, common["delta"]),
+        tree=(),
+        measurements=run.measurements,
+        sigma_1way=run.sigma_1way,
+        sigma_2way=run.sigma_last,
+        selection_scale=run.selection_scale,
+        merged={},
+        selected=tuple(tuple(codebook.names[a] for a in c) for c in run.selected),
+        ended=run.ended,
+        **common,
     )
 
 

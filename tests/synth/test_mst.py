@@ -219,7 +219,10 @@ def test_all_small_cells_merge_into_one() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"method": "aim"}, "synthetic: unknown method 'aim'; the available method is 'mst'"),
+        (
+            {"method": "pategan"},
+            "synthetic: unknown method 'pategan'; the available methods are 'mst' and 'aim'",
+        ),
         ({"epsilon": 0.0}, "synthetic: epsilon must be a positive number, got 0.0"),
         ({"epsilon": float("nan")}, "synthetic: epsilon must be a positive number, got nan"),
         ({"delta": 0.0}, "synthetic: delta must be between 0 and 1 (exclusive), got 0.0"),
