@@ -387,6 +387,14 @@ def release(
     default=None,
     help="Require a valid signature of manifest.json by this public key (sdc.pub).",
 )
+@click.option(
+    "--input-key",
+    metavar="FILE",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="With --data: the key of a DP bundle's keyed input hash (default: BUNDLE.input-key "
+    "beside the bundle, where the release left it).",
+)
 def check(
     bundle: Path,
     policy_path: Path,
@@ -394,21 +402,30 @@ def check(
     reading: ReadOptions,
     json_path: Path | None,
     trust: Path | None,
+    input_key: Path | None,
 ) -> None:
     """Verify a release BUNDLE against a policy: hashes, treatments, risk, tables, budget.
 
     Re-derives the release plan from the policy and recomputes everything it can from the
     released files: recoded values, removed columns, table methods and epsilon, risk.
     With --data, also checks that the input's hash is the bundle's and that the released
-    values are the input's after the policy's recodes. With --trust the bundle must be
-    signed by that key; without it a signed bundle's signer is only reported as the
-    manifest claims it (the bundle holds no public key). Exits 1 if any check fails.
+    values are the input's after the policy's recodes (a DP bundle's keyed input hash is
+    compared under the key in --input-key, else BUNDLE.input-key). With --trust the bundle
+    must be signed by that key; without it a signed bundle's signer is only reported as
+    the manifest claims it (the bundle holds no public key). Exits 1 if any check fails.
 
     \b
     Example:
         sdc check release/ --policy policy.yaml --data survey.csv --trust keys/sdc.pub
     """
-    result = workflow.run_check(bundle, policy_path, data=data, reading=reading, trust=trust)
+    if input_key is not None and data is None:
+        raise click.UsageError(
+            "--input-key only goes with --data INPUT: the key lets check compare INPUT with "
+            "the bundle's keyed input hash"
+        )
+    result = workflow.run_check(
+        bundle, policy_path, data=data, reading=reading, trust=trust, input_key=input_key
+    )
     width = max(len(item.name) for item in result.items)
     for item in result.items:
         status = "PASS" if item.passed else "FAIL"

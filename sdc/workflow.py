@@ -673,22 +673,27 @@ def run_check(
     sheet: str | None = None,
     reading: ReadOptions | None = None,
     trust: Path | None = None,
+    input_key: Path | None = None,
 ) -> CheckResult:
     """``sdc check``: verify a bundle against a policy, its input and its signature.
 
+    ``input_key`` is the file with a DP bundle's input-hash key (``--input-key``, only with
+    ``data``); it is read before the data.
+
     Raises:
         PolicyError: the policy is malformed or cannot be planned.
-        DataError: the bundle has no readable manifest, the input cannot be read, or the
-            trusted key is not a public key.
+        DataError: the bundle has no readable manifest, the input cannot be read, the
+            trusted key is not a public key, or the input key file is missing or malformed.
     """
-    from sdc.release.check import check_bundle
+    from sdc.release.check import check_bundle, read_input_key
     from sdc.release.signing import load_public_key
 
     trusted = load_public_key(trust) if trust is not None else None
+    key = read_input_key(input_key) if input_key is not None else None
     policy = load_policy(policy_path)
     options = reading_for(policy, sheet, reading)
     table = read_table(data, options=options) if data is not None else None
-    return check_bundle(bundle, policy, table, trust=trusted)
+    return check_bundle(bundle, policy, table, trust=trusted, input_key=key)
 
 
 def budget_ledger(policy_path: Path | None = None, ledger_path: Path | None = None) -> Ledger:

@@ -51,10 +51,13 @@ from sdc.release.manifest import (
 )
 from sdc.release.plan import (
     ReleasePlan,
+    SyntheticPlan,
     TablePlan,
     ValuePlan,
     assess,
+    canonical,
     release_plan,
+    synthetic_plan,
     table_hierarchies,
     texts,
 )
@@ -194,6 +197,7 @@ def check_bundle(
     data: Table | None = None,
     *,
     trust: PublicKey | None = None,
+    input_key: InputKey | None = None,
 ) -> CheckResult:
     """Verify a bundle against a policy, and against its input when one is given.
 
@@ -217,6 +221,8 @@ def check_bundle(
         policy: the policy the bundle must meet (the officer's, not the bundle's own).
         data: the input the bundle was made from, to re-run the deterministic steps on.
         trust: the public key whose signature the bundle must carry (``--trust``).
+        input_key: the key of a DP bundle's keyed input hash (:func:`read_input_key`);
+            default: ``BUNDLE.input-key`` beside the bundle, when it is there.
 
     Returns:
         Every check made; ``passed`` is True only if all passed.
@@ -241,10 +247,11 @@ def check_bundle(
         items += _check_rows(released, manifest)
     items += _check_columns(folder, policy)
     items += _check_tables(folder, manifest, plan)
-    items += _check_synthetic(folder, policy)
+    items += _check_synthetic(folder, manifest, policy)
     items += _guarded("budget", lambda: _check_budget(manifest, policy))
     if data is not None:
-        items += _check_input(manifest, data, released, _input_key(folder))
+        key = input_key if input_key is not None else _input_key(folder)
+        items += _check_input(manifest, data, released, key, folder)
         if released is not None:
             items += _check_input_values(released, data, plan)
     return CheckResult(folder, tuple(items))
@@ -840,7 +847,7 @@ def _table_ok(tidy: pd.DataFrame, planned: TablePlan) -> str:
 # ---- synthetic data ------------------------------------------------------------------------
 
 
-def _check_synthetic(folder: Path, policy: Policy) -> list[CheckItem]:
+def _check_synthetic(folder: Path, manifest: dict[str, Any], policy: Policy) -> list[CheckItem]:
     wanted = policy.outputs.synthetic is not None
     path = folder / "synthetic.csv"
     if not path.exists():
@@ -865,8 +872,116 @@ def _check_synthetic(folder: Path, policy: Policy) -> list[CheckItem]:
     mismatch = _parquet_mismatch(folder, "synthetic", frame)
     if mismatch:
         problems.append(mismatch)
+    plan = synthetic_plan(policy)
+    merged = ""
+    if plan is not None:
+        problems += _synthetic_values(frame, plan)
+        try:
+            account, merged = _synthetic_account(manifest, policy, plan, len(frame))
+        except _Malformed as exc:
+            account = [str(exc)]
+        problems += account
     detail = "; ".join(problems) if problems else f"{len(frame)} synthetic records, readable"
+    if not problems and plan is not None:
+        detail += (
+            f"; every value is one the policy declares (categories or bounds) in its "
+            f"{len(plan.columns)} column(s); the manifest's account matches the policy{merged}"
+        )
     return [CheckItem("synthetic", not problems, detail)]
+
+
+class _SynthAccount(_Loose):
+    """The manifest's synthetic section: the public facts the check compares with the policy."""
+
+    method: _Text | None = None
+    rows: Annotated[int, Field(strict=True)] | None = None
+    bins: Annotated[int, Field(strict=True)] | None = None
+    columns: list[_Text] | None = None
+    merged: dict[str, list[_Text]] = Field(default_factory=dict)
+
+
+def _synthetic_values(frame: pd.DataFrame, plan: SyntheticPlan) -> list[str]:
+    """The synthetic file holds the policy's columns, and only values the policy declares.
+
+    A categorical column may hold only its listed categories (a merged cell is drawn back
+    to them), a numeric one only numbers within its bounds (whole numbers for ``type:
+    integer``); no value is blank. Values are counted, never quoted.
+    """
+    if list(frame.columns) != list(plan.columns):
+        return [
+            f"synthetic.csv has the columns {list(map(str, frame.columns))}, not the policy's "
+            f"synthetic columns {list(plan.columns)}"
+        ]
+    problems = []
+    for name in plan.columns:
+        shown = texts(frame[name])
+        if name in plan.bounds:
+            lo, hi = plan.bounds[name]
+            x = pd.to_numeric(pd.Series(shown, dtype=object), errors="coerce").to_numpy(float)
+            bad = ~np.isfinite(x) | (x < lo) | (x > hi)
+            if plan.types.get(name) == "integer":
+                bad |= np.isfinite(x) & (x != np.round(x))
+            what = f"numbers within its bounds [{lo:g}, {hi:g}]"
+        elif name in plan.domains:
+            allowed = {canonical(c) for c in plan.domains[name]}
+            bad = ~pd.Series(shown, dtype=object).isin(allowed - {None}).to_numpy()
+            what = "categories the policy lists"
+        else:
+            problems.append(f"{name}: the policy gives no categories or bounds to synthesise it")
+            continue
+        if bad.any():
+            problems.append(f"{name}: {int(bad.sum())} value(s) are not {what}")
+    return problems
+
+
+def _synthetic_account(
+    manifest: dict[str, Any], policy: Policy, plan: SyntheticPlan, rows: int
+) -> tuple[list[str], str]:
+    """The manifest's synthetic account against the policy: problems, and merged in words.
+
+    ``merged`` (categories MST merged because their noisy counts were small) is derived
+    from DP measurements only; it must name codebook labels of synthesised columns, two or
+    more per column, so that it cannot carry anything but that choice.
+    """
+    from sdc.synth._codebook import ColumnCodec  # lazy: the synth package loads OpenDP
+
+    spec = policy.outputs.synthetic
+    assert spec is not None
+    if manifest.get("synthetic") is None:
+        return ["manifest.json has no synthetic account (synthetic)"], ""
+    account = read_model(_SynthAccount, manifest["synthetic"], "synthetic")
+    problems = []
+    said = {"method": (account.method, spec.method), "bins": (account.bins, spec.bins)}
+    said["columns"] = (account.columns, list(plan.columns))
+    said["rows"] = (account.rows, rows if spec.rows is None else spec.rows)
+    for key, (claimed, want) in said.items():
+        if claimed != want:
+            problems.append(f"the manifest's synthetic {key} is {claimed!r}, not {want!r}")
+    if spec.rows is not None and rows != spec.rows:
+        problems.append(f"synthetic.csv has {rows} records, not the policy's rows {spec.rows}")
+    for name, labels in account.merged.items():
+        if name in plan.bounds:
+            lo, hi = plan.bounds[name]
+            codec = ColumnCodec(name, "numeric", lower=lo, upper=hi, bins=spec.bins)
+            known = set(codec.labels())
+        elif name in plan.domains:
+            known = {canonical(c) or "" for c in plan.domains[name]}
+            labels = [canonical(label) or "" for label in labels]
+        else:
+            problems.append(f"synthetic.merged names {name!r}, which is not synthesised")
+            continue
+        foreign = [label for label in labels if label not in known]
+        if foreign:
+            problems.append(
+                f"synthetic.merged of {name}: {len(foreign)} label(s) are not in the policy's "
+                "codebook"
+            )
+        elif len(set(labels)) < 2 or len(set(labels)) != len(labels):
+            problems.append(
+                f"synthetic.merged of {name}: a merge needs two or more different labels"
+            )
+    shown = ", ".join(f"{len(v)} in {k}" for k, v in account.merged.items())
+    return problems, f"; merged categories from noisy counts: {shown}" if shown else ""
 
 
 # ---- budget --------------------------------------------------------------------------------
@@ -920,31 +1035,73 @@ def _check_budget(manifest: dict[str, Any], policy: Policy) -> list[CheckItem]:
 _KEYED = ("keyed", "hmac", "fingerprint")
 
 
-def _input_key(folder: Path) -> bytes | None:
+@dataclass(frozen=True)
+class InputKey:
+    """The key of a DP bundle's keyed input hash, and the file it was read from."""
+
+    key: bytes
+    path: Path
+
+
+#: Bytes of a per-release input key (``secrets.token_bytes(32)``), written as hex.
+_INPUT_KEY_BYTES = 32
+
+
+def read_input_key(path: Path) -> InputKey:
+    """Read an input key file (``OUT.input-key``, or the file given with ``--input-key``).
+
+    Raises:
+        DataError: the file is missing, unreadable, or not 64 hexadecimal digits.
+    """
+    try:
+        text = path.read_text(encoding="ascii")
+    except FileNotFoundError:
+        raise DataError(f"--input-key {path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not a text file"
+        raise DataError(f"--input-key {path}: cannot be read ({reason})") from None
+    try:
+        key = bytes.fromhex(text.strip())
+    except ValueError:
+        key = b""
+    if len(key) != _INPUT_KEY_BYTES:
+        raise DataError(
+            f"--input-key {path}: not an input key (a release writes one as "
+            f"{2 * _INPUT_KEY_BYTES} hexadecimal digits to OUT.input-key)"
+        )
+    return InputKey(key, path)
+
+
+def _input_key(folder: Path) -> InputKey | None:
     """A DP bundle's input-hash key, where its release keeps it (``BUNDLE.input-key``).
 
     Only the steward holds this file (it sits beside the bundle, never in it); anyone else
     gets None and the keyed hash is noted, not compared.
     """
+    try:
+        return read_input_key(_default_key_path(folder))
+    except DataError:
+        return None
+
+
+def _default_key_path(folder: Path) -> Path:
     from sdc.release.pipeline import steward_path
 
-    path = steward_path(folder, "input-key")
-    try:
-        return bytes.fromhex(path.read_text(encoding="ascii").strip())
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None
+    return steward_path(folder, "input-key")
 
 
 def _check_input(
     manifest: dict[str, Any],
     data: Table,
     released: pd.DataFrame | None,
-    input_key: bytes | None = None,
+    input_key: InputKey | None = None,
+    folder: Path | None = None,
 ) -> list[CheckItem]:
     """The input is the bundle's (SHA-256) and has as many records as the released file.
 
     A DP bundle names its input by a keyed hash (``input.keyed_sha256``): it is compared
-    when ``input_key`` (the steward's ``BUNDLE.input-key``) is given, else only noted.
+    when ``input_key`` (the steward's ``BUNDLE.input-key``, or ``--input-key``) is given,
+    else only noted.
     """
     from sdc.release.pipeline import keyed_sha256
 
@@ -959,16 +1116,19 @@ def _check_input(
     )
     claimed = section.get("keyed_sha256")
     if keyed and input_key is not None and isinstance(claimed, str):
-        if keyed_sha256(data.path, input_key) == claimed:
-            notes.append(f"{name} has the keyed hash the manifest records (key of the release)")
+        key_name = input_key.path.name
+        if keyed_sha256(data.path, input_key.key) == claimed:
+            notes.append(f"{name} has the keyed hash the manifest records (input key {key_name})")
         else:
             problems.append(
-                f"{name} is not the bundle's input: its keyed hash (HMAC-SHA256 under the "
-                "release's input key) differs from the manifest's"
+                f"{name} is not the bundle's input, or {key_name} is not its release's input "
+                "key: the keyed hash (HMAC-SHA256) differs from the manifest's"
             )
     elif keyed:
+        where = _default_key_path(folder).name if folder is not None else "BUNDLE.input-key"
         notes.append(
-            "the manifest identifies its input by a keyed hash (a DP bundle): the hash is not "
+            "the manifest identifies its input by a keyed hash (a DP bundle) and no input key "
+            f"was found ({where} beside the bundle, or --input-key FILE): the hash is not "
             "compared"
         )
     elif not isinstance(digest, str):

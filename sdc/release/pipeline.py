@@ -61,7 +61,13 @@ from sdc.release.manifest import (
     output_records,
 )
 from sdc.release.microdata import TreatedMicrodata, pseudonym_columns, treat_microdata
-from sdc.release.plan import assess, codebook, table_hierarchies, table_spec
+from sdc.release.plan import (
+    assess,
+    codebook,
+    synthetic_plan,
+    table_hierarchies,
+    table_spec,
+)
 from sdc.release.signing import SIGNATURE, SigningKey, sign_manifest, signer_entry, write_secret
 from sdc.report.release import release_html
 from sdc.risk import RiskReport
@@ -626,12 +632,9 @@ def _synthesize(
 
     spec = policy.outputs.synthetic
     assert spec is not None
-    columns = spec.columns or [*policy.quasi, *policy.sensitive]
-    book = codebook(policy)
-    bounds = {c: policy.columns[c].bounds for c in columns if c in policy.columns}
-    numeric = {c: b for c, b in bounds.items() if b is not None}
-    domains = {c: book[c] for c in columns if c in book and c not in numeric}
-    types = {c: policy.columns[c].value_type for c in columns if c in policy.columns}
+    plan = synthetic_plan(policy)
+    assert plan is not None
+    columns, numeric = list(plan.columns), plan.bounds
     household = policy.data.household if policy.privacy.unit == "household" else None
     train, holdout = base, None
     if spec.holdout > 0:
@@ -645,14 +648,14 @@ def _synthesize(
     result = synthesize(
         train,
         columns=columns,
-        domains=domains,
+        domains=plan.domains,
         bounds=numeric,
         epsilon=spec.epsilon,
         delta=spec.delta,
         rows=spec.rows or len(base),
         seed=spec.seed,  # never the release seed: the manifest records this one
         bins=spec.bins,
-        types=types,
+        types=plan.types,
         household=household,
         contribution=policy.privacy.contribution,
     )

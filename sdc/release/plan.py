@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # the tables module loads scipy and OpenDP: only when a table
 __all__ = [
     "Admits",
     "ReleasePlan",
+    "SyntheticPlan",
     "TablePlan",
     "ValuePlan",
     "assess",
@@ -49,6 +50,7 @@ __all__ = [
     "codebook",
     "release_plan",
     "risk_thresholds",
+    "synthetic_plan",
     "table_hierarchies",
     "table_spec",
     "texts",
@@ -138,6 +140,42 @@ def codebook(policy: Policy) -> dict[str, list[object]]:
             if hierarchy is not None:
                 book[name] = list(hierarchy.values)
     return book
+
+
+@dataclass(frozen=True)
+class SyntheticPlan:
+    """What ``outputs.synthetic`` synthesises, from public facts of the policy only.
+
+    Attributes:
+        columns: the synthesised columns (``columns``, else the quasi-identifiers and the
+            sensitive columns), in order.
+        domains: the category list of each categorical column (:func:`codebook`).
+        bounds: the public bounds of each numeric column.
+        types: the public type of each column the policy names.
+    """
+
+    columns: tuple[str, ...]
+    domains: dict[str, list[object]]
+    bounds: dict[str, tuple[float, float]]
+    types: dict[str, Literal["integer", "number", "category", "date"]]
+
+
+def synthetic_plan(policy: Policy) -> SyntheticPlan | None:
+    """The columns, category lists, bounds and types of the synthesis (None without one)."""
+    spec = policy.outputs.synthetic
+    if spec is None:
+        return None
+    columns = tuple(spec.columns or [*policy.quasi, *policy.sensitive])
+    book = codebook(policy)
+    bounds = {
+        c: b for c in columns if c in policy.columns and (b := policy.columns[c].bounds) is not None
+    }
+    return SyntheticPlan(
+        columns=columns,
+        domains={c: book[c] for c in columns if c in book and c not in bounds},
+        bounds=bounds,
+        types={c: policy.columns[c].value_type for c in columns if c in policy.columns},
+    )
 
 
 def table_hierarchies(policy: Policy, index: int) -> dict[str, dict[str, str]] | None:
