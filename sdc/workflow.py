@@ -644,13 +644,18 @@ def run_release(
     """``sdc release``: read, validate, treat and write the bundle.
 
     Treatments run in memory; the chosen engine counts the keys of the risk checks. A
-    signing key (``sign``) is read first, before the data, so a bad key costs nothing.
+    signing key (``sign``), the target folder and the pseudonym keys are checked first,
+    before the data is read, so a bad key or path costs nothing.
     """
-    from sdc.release.pipeline import release
+    from sdc.release.pipeline import check_release_paths, release
     from sdc.release.signing import load_signing_key
 
     signer = load_signing_key(sign) if sign is not None else None
-    table, policy = load_inputs(data, policy_path, sheet=sheet, reading=reading)
+    policy = load_policy(policy_path)
+    # Paths and keys before the data is read: a typo costs nothing (issue 18).
+    sign_path = signer.path if signer is not None else None
+    check_release_paths(policy, data, out, key_file, sign=sign_path, force=force)
+    table, policy = load_inputs(data, policy, sheet=sheet, reading=reading)
     counter = counting_engine(policy, engine, spark_master)
     return release(
         table,

@@ -57,9 +57,21 @@ import pandas as pd
 from sdc.anonymize._treatment import SuppressionRecord
 from sdc.errors import DataError, PolicyError, PolicyNotMet
 from sdc.risk.diversity import group_counts, l_diversity, top_share
-from sdc.risk.frequencies import MissingRule, combine_codes, cover_counts, encode_keys
+from sdc.risk.frequencies import (
+    MissingRule,
+    combine_codes,
+    cover_counts,
+    encode_keys,
+    protection_counts,
+)
 
-__all__ = ["DiversityLimits", "local_suppression", "set_missing", "suppression_order"]
+__all__ = [
+    "DiversityLimits",
+    "local_suppression",
+    "must_lose_a_value",
+    "set_missing",
+    "suppression_order",
+]
 
 _EXEMPT = np.iinfo(np.int64).max // 4  # the count of a row that reveals no key
 
@@ -88,6 +100,31 @@ class DiversityLimits:
     def active(self) -> bool:
         """Whether any limit is set on any sensitive column."""
         return bool(self.sensitive) and (self.l is not None or self.group_share is not None)
+
+
+def must_lose_a_value(df: pd.DataFrame, quasi: Sequence[str], k: int, missing: MissingRule) -> np.ndarray:
+    """Records that local suppression to ``k`` must give a blank of their own, whatever it does.
+
+    A cheap lower bound on the records suppressed (one count of the keys), used to refuse
+    before the search a release that cannot meet ``max_suppression``:
+
+    * ``"wildcard"``: a record is protected only by records showing every value it shows;
+      suppressing others' values never adds one, so a record below k must lose a value.
+    * ``"category"``: a blank is a value; a record without a blank keeps its key unless it
+      loses a value, and a record that lost one has a blank, so nobody joins it: below k,
+      it must lose a value. (A record with a blank may be joined by others; not counted.)
+
+    Records whose quasi-identifiers are all blank reveal no key and are not counted (they
+    count as suppressed anyway). l-diversity and group-share limits only add suppressions.
+
+    Returns:
+        A boolean mask over the records.
+    """
+    codes = encode_keys(df, list(quasi), "wildcard")
+    below = protection_counts(codes, missing) < k
+    if missing == "category":
+        below &= (codes >= 0).all(axis=1)
+    return np.asarray(below)
 
 
 def local_suppression(

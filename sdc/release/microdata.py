@@ -23,7 +23,7 @@ from sdc.anonymize.noise import add_noise
 from sdc.anonymize.policy_recodes import deterministic_recodes
 from sdc.anonymize.pram import pram
 from sdc.anonymize.search import GeneralizationResult, optimal_generalization
-from sdc.anonymize.suppress import DiversityLimits, local_suppression
+from sdc.anonymize.suppress import DiversityLimits, local_suppression, must_lose_a_value
 from sdc.errors import PolicyError, PolicyNotMet
 from sdc.policy import Policy, unlisted_columns
 from sdc.risk.assess import RiskThresholds, risk_levels
@@ -163,6 +163,7 @@ def treat_microdata(
                     )
                     done.append(record)
         elif step == "suppress":
+            refuse_unreachable(frame, policy, blank_before=_all_blank(original, policy))
             frame, record = suppress_to_policy(frame, policy)
             done.append(record)
     if spec.generalize == "auto":
@@ -198,6 +199,41 @@ def treat_microdata(
             "(recode: bands or map), use generalize: auto, or raise thresholds.max_suppression"
         )
     return treated
+
+
+def _all_blank(frame: pd.DataFrame, policy: Policy) -> int:
+    return int(all_blank(encode_keys(frame, policy.quasi, "wildcard")).sum())
+
+
+def refuse_unreachable(frame: pd.DataFrame, policy: Policy, *, blank_before: int = 0) -> None:
+    """Refuse at once a suppression that cannot stay within ``max_suppression``.
+
+    Counts the records that must lose a value whatever local suppression does
+    (:func:`must_lose_a_value`: below k on the key as it stands, and no other record's
+    suppression can lift them); with the records that reveal no key already
+    (``blank_before``) they are a lower bound of the suppressed share. Above the limit, the
+    release is refused before the (slow) search, saying why and what to change.
+
+    Raises:
+        PolicyNotMet: the bound is above ``thresholds.max_suppression``.
+    """
+    n, k, limit = len(frame), policy.thresholds.k, policy.thresholds.max_suppression
+    if not n or not policy.quasi:
+        return
+    below = int(must_lose_a_value(frame, policy.quasi, k, policy.missing).sum())
+    if (below + blank_before) / n <= limit + 1e-12:
+        return
+    distinct = frame[policy.quasi].nunique()
+    varied = ", ".join(f"{q} ({int(distinct[q])})" for q in distinct.nlargest(3).index)
+    raise PolicyNotMet(
+        f"k = {k} cannot be reached within max_suppression {limit:.1%}: {below} of the {n} "
+        f"records ({below / n:.1%}) are in a combination of the {len(policy.quasi)} "
+        f"quasi-identifiers that fewer than {k} records share, and each of them would lose a "
+        "value (checked before suppressing anything). Keep as quasi-identifiers only what an "
+        "outsider could know (not timestamps, device ids or who collected the data), recode "
+        "the most varied more coarsely (recode: bands or map; values after the recodes: "
+        f"{varied}), use generalize: auto, or raise thresholds.max_suppression"
+    )
 
 
 def suppress_to_policy(frame: pd.DataFrame, policy: Policy) -> tuple[pd.DataFrame, Treatment]:

@@ -64,6 +64,7 @@ from sdc.release.microdata import TreatedMicrodata, pseudonym_columns, treat_mic
 from sdc.release.plan import (
     assess,
     codebook,
+    suda_note,
     synthetic_plan,
     table_hierarchies,
     table_spec,
@@ -168,7 +169,10 @@ def release(
         synthetic,
         evaluation,
         _spent(tables, synthetic),
-        notes=table.notes + ledger_notes + _new_ledger_note(ledger, new_ledger),
+        notes=table.notes
+        + ledger_notes
+        + _new_ledger_note(ledger, new_ledger)
+        + (suda_note(policy) if before.suda is not None else ()),
         signer=sign.fingerprint if sign else None,
         pseudonym_key=pseudonym_key_path(out) if kept_key is not None else None,
         input_key=steward_path(out, "input-key") if dp_bundle else None,
@@ -201,9 +205,9 @@ def _preflight(
     Returns:
         The per-release pseudonym key (None when no column needs one).
     """
-    inputs = _inputs(table, policy, key_file, ledger) + ([sign.path] if sign else [])
-    check_target(out, inputs, force=force)
-    pseudonym_key = _pseudonym_key(policy, out, key_file, force=force)
+    pseudonym_key = check_release_paths(
+        policy, table.path, out, key_file, ledger, sign.path if sign else None, force=force
+    )
     if is_dp_bundle(policy) and not force:
         for kept in (steward_path(out, "input-key"), steward_path(out, "evaluation.json")):
             if kept.exists() or kept.is_symlink():
@@ -225,6 +229,51 @@ def _preflight(
     return pseudonym_key
 
 
+def check_release_paths(
+    policy: Policy,
+    data: Path,
+    out: Path,
+    key_file: Path | None,
+    ledger: Ledger | None = None,
+    sign: Path | None = None,
+    *,
+    force: bool = False,
+) -> bytes | None:
+    """The checks of a release that need no data, made before it is read or treated.
+
+    The target (not an input, not an existing folder unless ``force``, creatable), and the
+    pseudonym keys (a key file only with a linkable column, a linkable column's key
+    readable, no earlier per-release key in the way): a bad path or a missing key is
+    reported at once, never after the heavy work.
+
+    Returns:
+        A fresh per-release pseudonym key (None when no column needs one).
+    """
+    ledger = ledger or policy_ledger(policy)
+    inputs = _inputs(data, policy, key_file, ledger) + ([sign] if sign else [])
+    check_target(out, inputs, force=force)
+    _check_creatable(out)
+    return _pseudonym_key(policy, out, key_file, force=force)
+
+
+def _check_creatable(out: Path) -> None:
+    """Refuse a bundle folder that could not be created where it is asked for."""
+    if out.exists():
+        return  # an earlier bundle, replaced with --force (check_target allowed it)
+    ancestor = out.parent if str(out.parent) else Path(".")
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        problem = f"{ancestor} is not a folder"
+    elif not os.access(ancestor, os.W_OK | os.X_OK):
+        problem = f"no permission to write in {ancestor}"
+    else:
+        return
+    raise DataError(
+        f"{out}: cannot create the release folder ({problem}); choose another --out folder"
+    )
+
+
 def _treat(
     table: Table,
     policy: Policy,
@@ -234,19 +283,24 @@ def _treat(
     engine: CountingEngine | None,
     step: Progress,
 ) -> tuple[RiskReport, TreatedMicrodata | None, RiskReport | None]:
-    """Risk before, the treated microdata and its risk after; refuse if a threshold fails."""
-    step("risk before treatment")
-    before = assess(table.frame, policy, engine=engine)
+    """Risk before, the treated microdata and its risk after; refuse if a threshold fails.
+
+    The treatment and the thresholds come first, SUDA (the slow, informational part of the
+    risk reports) last: a release that is refused is refused before it.
+    """
     if policy.outputs.microdata is None:
-        return before, None, None
+        step("risk before treatment")
+        return assess(table.frame, policy, engine=engine), None, None
     step("treating microdata")
     treated = treat_microdata(
         table.frame, policy, seed=seed, key_file=key_file, pseudonym_key=pseudonym_key
     )
     step("risk after treatment")
+    quick = assess(treated.frame, policy, engine=engine, suda=False)
+    if quick.breaches:
+        raise PolicyNotMet(_not_met(quick, policy))
+    before = assess(table.frame, policy, engine=engine)
     after = assess(treated.frame, policy, engine=engine)
-    if after.breaches:
-        raise PolicyNotMet(_not_met(after, policy))
     return before, treated, after
 
 
@@ -604,10 +658,10 @@ def _build_tables(
 
 
 def _inputs(
-    table: Table, policy: Policy, key_file: Path | None, ledger: Ledger | None
+    data: Path, policy: Policy, key_file: Path | None, ledger: Ledger | None
 ) -> list[Path]:
     """Every file a release reads or keeps: none may be inside the bundle folder."""
-    paths = [table.path]
+    paths = [data]
     if policy.source is not None:
         paths.append(policy.source)
     for column in policy.columns.values():
