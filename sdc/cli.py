@@ -332,19 +332,21 @@ def release(
         sdc release survey.csv --policy policy.yaml --out release/
         sdc release survey.csv --policy policy.yaml --out release/ --sign keys/sdc.key
     """
-    result = workflow.run_release(
-        data,
-        policy_path,
-        out,
-        reading=reading,
-        force=force,
-        key_file=key_file,
-        seed=seed,
-        engine=engine,
-        spark_master=spark_master,
-        progress=_progress,
-        sign=sign,
-    )
+    with _Meter() as meter:
+        result = workflow.run_release(
+            data,
+            policy_path,
+            out,
+            reading=reading,
+            force=force,
+            key_file=key_file,
+            seed=seed,
+            engine=engine,
+            spark_master=spark_master,
+            progress=_progress,
+            sign=sign,
+            meter=meter,
+        )
     _echo_notes(result.notes)
     click.echo(f"Release written to {result.out}/")
     for name in result.files:
@@ -554,6 +556,43 @@ def _progress(label: str) -> None:
     """Show each long step on a terminal; stay silent when not interactive (CI)."""
     if sys.stderr.isatty():
         click.echo(f"... {label}", err=True)
+
+
+class _Meter:
+    """A progress bar with an estimate for each long step, on a terminal only (not in CI)."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+        self._key: tuple[str, int] | None = None
+        self._done = 0
+
+    def __enter__(self) -> _Meter:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._close()
+
+    def __call__(self, label: str, done: int, total: int) -> None:
+        if total <= 0 or not sys.stderr.isatty():
+            return
+        if self._key != (label, total):  # a new step (or a new round of one)
+            self._close()
+            self._bar = click.progressbar(
+                length=total, label=label, file=sys.stderr, show_eta=True, show_percent=True
+            )
+            self._bar.__enter__()
+            self._key, self._done = (label, total), 0
+        step = min(done, total) - self._done
+        if step > 0:  # the bar only moves forward
+            self._bar.update(step)
+            self._done += step
+        if done >= total:
+            self._close()
+
+    def _close(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+        self._bar, self._key, self._done = None, None, 0
 
 
 @cli.group(epilog=_exit_codes("the policy is valid"))

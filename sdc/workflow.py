@@ -640,6 +640,7 @@ def run_release(
     spark_master: str | None = None,
     progress: Callable[[str], None] | None = None,
     sign: Path | None = None,
+    meter: Callable[[str, int, int], None] | None = None,
 ) -> ReleaseResult:
     """``sdc release``: read, validate, treat and write the bundle.
 
@@ -667,6 +668,7 @@ def run_release(
         engine=counter,
         progress=progress,
         sign=signer,
+        meter=meter,
     )
 
 

@@ -46,7 +46,7 @@ over records.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Literal
@@ -75,6 +75,9 @@ __all__ = [
 
 _EXEMPT = np.iinfo(np.int64).max // 4  # the count of a row that reveals no key
 
+#: Told ``(done, total)`` as work advances: records below k lifted so far, of those at start.
+Progress = Callable[[int, int], None]
+
 
 @dataclass(frozen=True)
 class DiversityLimits:
@@ -102,7 +105,9 @@ class DiversityLimits:
         return bool(self.sensitive) and (self.l is not None or self.group_share is not None)
 
 
-def must_lose_a_value(df: pd.DataFrame, quasi: Sequence[str], k: int, missing: MissingRule) -> np.ndarray:
+def must_lose_a_value(
+    df: pd.DataFrame, quasi: Sequence[str], k: int, missing: MissingRule
+) -> np.ndarray:
     """Records that local suppression to ``k`` must give a blank of their own, whatever it does.
 
     A cheap lower bound on the records suppressed (one count of the keys), used to refuse
@@ -136,6 +141,7 @@ def local_suppression(
     strata: Sequence[str] = (),
     missing: MissingRule = "category",
     diversity: DiversityLimits | None = None,
+    progress: Progress | None = None,
 ) -> tuple[pd.DataFrame, SuppressionRecord]:
     """Suppress the fewest quasi-identifier values so that every record is protected.
 
@@ -153,6 +159,8 @@ def local_suppression(
             missing stratum value is a group of its own).
         missing: the policy's rule, ``"category"`` or ``"wildcard"`` (see the module doc).
         diversity: l-diversity and group-share limits to meet as well.
+        progress: told ``(records lifted to k, records below k at the start)`` after each
+            round of the greedy (for a progress bar).
 
     Returns:
         The treated copy of ``df`` (suppressed values are missing; integer columns become
@@ -175,7 +183,7 @@ def local_suppression(
     pos[[quasi.index(c) for c in order]] = np.arange(m)
     full = _with_strata(df, codes, strata, k)
 
-    new, figures = _suppress(full, k, m, pos, missing, df, limits)
+    new, figures = _suppress(full, k, m, pos, missing, df, limits, progress)
     out = df.copy()
     per_var: dict[str, int] = {}
     for j, col in enumerate(quasi):
@@ -216,6 +224,7 @@ def _suppress(
     missing: MissingRule,
     df: pd.DataFrame,
     limits: DiversityLimits | None,
+    progress: Progress | None = None,
 ) -> tuple[np.ndarray, dict[str, int]]:
     """The (n, m) mask of values to blank: k by the greedy, then l and group share.
 
@@ -234,7 +243,7 @@ def _suppress(
     sensitive = [df[c] for c in limits.sensitive] if limits else []
     for _ in range(m + 2):
         row_id, rows, counts = _collapse(current)
-        done, used = _greedy(rows, counts, k, m, pos, missing)
+        done, used = _greedy(rows, counts, k, m, pos, missing, progress)
         current = done[row_id]
         figures["iterations"] += used
         if limits is None or not _repair_diversity(current, m, pos, sensitive, limits, k):
@@ -448,6 +457,7 @@ def _greedy(
     m: int,
     pos: np.ndarray,
     missing: MissingRule = "category",
+    progress: Progress | None = None,
 ) -> tuple[np.ndarray, int]:
     """Suppress values of the distinct rows ``rows0`` until every row is protected.
 
@@ -459,6 +469,7 @@ def _greedy(
         m: number of suppressible columns.
         pos: suppression rank of each suppressible column (0 = suppressed first).
         missing: the rule the protection counts follow.
+        progress: told ``(lifted, below k at the start)`` each round, in records.
 
     Returns:
         The suppressed rows and the number of rounds run.
@@ -473,10 +484,15 @@ def _greedy(
     )
     # Every round gives each violating row a new blank (or a cluster-mate lifts it), and a
     # row that is all blank is done: the loop ends within (rows x m) rounds, in practice m.
+    start = 0  # records below k at the first round (for progress)
     for rounds in range(len(rows0) * m + 2):
         uid, urows, ucnt = _collapse(cur, counts)
         fk = _protection(urows, ucnt, m, missing)
         viol = np.flatnonzero(fk < k)
+        if progress is not None:
+            below = int(ucnt[viol].sum())
+            start = below if rounds == 0 else start
+            progress(max(start - below, 0), start)
         if viol.size == 0:
             return cur, rounds
         V, fV, cV = urows[viol], fk[viol], ucnt[viol]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import secrets
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -116,10 +117,12 @@ def treat_microdata(
     seed: int | None = None,
     key_file: Path | None = None,
     pseudonym_key: bytes | None = None,
+    meter: Meter | None = None,
 ) -> TreatedMicrodata:
     """Apply the policy's microdata treatments and check the suppression limit.
 
-    ``key_file`` and ``pseudonym_key`` are the pseudonym keys (see :func:`remove_identifiers`).
+    ``key_file`` and ``pseudonym_key`` are the pseudonym keys (see :func:`remove_identifiers`);
+    ``meter`` is told ``(step, done, total)`` during local suppression and the search.
 
     Raises:
         PolicyNotMet: k cannot be reached within ``thresholds.max_suppression``.
@@ -164,10 +167,10 @@ def treat_microdata(
                     done.append(record)
         elif step == "suppress":
             refuse_unreachable(frame, policy, blank_before=_all_blank(original, policy))
-            frame, record = suppress_to_policy(frame, policy)
+            frame, record = suppress_to_policy(frame, policy, meter)
             done.append(record)
     if spec.generalize == "auto":
-        generalization = _search(frame, policy)
+        generalization = _search(frame, policy, meter)
         frame = generalization.data
         done.append(_search_record(generalization))
     suppressed = _suppressed(original, frame, policy.quasi)
@@ -199,6 +202,17 @@ def treat_microdata(
             "(recode: bands or map), use generalize: auto, or raise thresholds.max_suppression"
         )
     return treated
+
+
+#: Told ``(step, done, total)`` as a long step advances (a progress bar on a terminal).
+Meter = Callable[[str, int, int], None]
+
+
+def _labelled(meter: Meter | None, label: str) -> Callable[[int, int], None] | None:
+    """The ``(done, total)`` progress of one step, for ``meter`` (None without one)."""
+    if meter is None:
+        return None
+    return lambda done, total: meter(label, done, total)
 
 
 def _all_blank(frame: pd.DataFrame, policy: Policy) -> int:
@@ -236,7 +250,9 @@ def refuse_unreachable(frame: pd.DataFrame, policy: Policy, *, blank_before: int
     )
 
 
-def suppress_to_policy(frame: pd.DataFrame, policy: Policy) -> tuple[pd.DataFrame, Treatment]:
+def suppress_to_policy(
+    frame: pd.DataFrame, policy: Policy, meter: Meter | None = None
+) -> tuple[pd.DataFrame, Treatment]:
     """Local suppression to k, l and group share, raising k until the risk limits hold.
 
     ``max_individual_risk`` and ``max_expected_reidentifications`` (for records and, with a
@@ -255,6 +271,7 @@ def suppress_to_policy(frame: pd.DataFrame, policy: Policy) -> tuple[pd.DataFram
             importance=_importance(policy),
             missing=policy.missing,
             diversity=diversity_limits(policy),
+            progress=_labelled(meter, f"local suppression to k = {k}"),
         )
 
     k = t.k
@@ -338,7 +355,9 @@ def _searched(policy: Policy, name: str) -> bool:
     )
 
 
-def _search(frame: pd.DataFrame, policy: Policy) -> GeneralizationResult:
+def _search(
+    frame: pd.DataFrame, policy: Policy, meter: Meter | None = None
+) -> GeneralizationResult:
     """Run the optimal search with the policy's thresholds, importance and level caps.
 
     Attribute weights come from ``importance`` (1 = most important): weight ``1/importance``,
@@ -393,6 +412,7 @@ def _search(frame: pd.DataFrame, policy: Policy) -> GeneralizationResult:
         other_quasi=others,
         weight=weight,
         max_level=max_level,
+        progress=_labelled(meter, "searching generalisation levels"),
     )
 
 

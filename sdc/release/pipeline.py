@@ -60,7 +60,7 @@ from sdc.release.manifest import (
     Treatment,
     output_records,
 )
-from sdc.release.microdata import TreatedMicrodata, pseudonym_columns, treat_microdata
+from sdc.release.microdata import Meter, TreatedMicrodata, pseudonym_columns, treat_microdata
 from sdc.release.plan import (
     assess,
     codebook,
@@ -118,6 +118,7 @@ def release(
     engine: CountingEngine | None = None,
     progress: Progress | None = None,
     sign: SigningKey | None = None,
+    meter: Meter | None = None,
 ) -> ReleaseResult:
     """Treat ``table`` by ``policy`` and write the bundle to ``out``.
 
@@ -134,6 +135,8 @@ def release(
         engine: the counting engine of the risk checks (default: in memory).
         progress: called with a short label as each step starts.
         sign: the key that signs the manifest (:func:`sdc.release.signing.load_signing_key`).
+        meter: told ``(step, done, total)`` during local suppression and the generalisation
+            search (a progress bar with an estimate).
 
     Raises:
         PolicyNotMet: a threshold cannot be met; nothing is written.
@@ -151,7 +154,9 @@ def release(
     ledger_notes = tuple(ledger.notes()) if request.epsilon > 0 else ()
     fingerprint = _check_budget(ledger, table, policy, request, cap)
 
-    before, treated, after = _treat(table, policy, seed, key_file, pseudonym_key, engine, step)
+    before, treated, after = _treat(
+        table, policy, seed, key_file, pseudonym_key, engine, step, meter
+    )
     # Written ahead: from here on the epsilon counts as spent, whatever happens next.
     entry = _spend_ahead(ledger, table, policy, request, cap, fingerprint)
     tables, synthetic, evaluation = _aggregates(table.frame, policy, seed, engine, step)
@@ -282,6 +287,7 @@ def _treat(
     pseudonym_key: bytes | None,
     engine: CountingEngine | None,
     step: Progress,
+    meter: Meter | None = None,
 ) -> tuple[RiskReport, TreatedMicrodata | None, RiskReport | None]:
     """Risk before, the treated microdata and its risk after; refuse if a threshold fails.
 
@@ -293,7 +299,7 @@ def _treat(
         return assess(table.frame, policy, engine=engine), None, None
     step("treating microdata")
     treated = treat_microdata(
-        table.frame, policy, seed=seed, key_file=key_file, pseudonym_key=pseudonym_key
+        table.frame, policy, seed=seed, key_file=key_file, pseudonym_key=pseudonym_key, meter=meter
     )
     step("risk after treatment")
     quick = assess(treated.frame, policy, engine=engine, suda=False)
@@ -657,9 +663,7 @@ def _build_tables(
     return tables
 
 
-def _inputs(
-    data: Path, policy: Policy, key_file: Path | None, ledger: Ledger | None
-) -> list[Path]:
+def _inputs(data: Path, policy: Policy, key_file: Path | None, ledger: Ledger | None) -> list[Path]:
     """Every file a release reads or keeps: none may be inside the bundle folder."""
     paths = [data]
     if policy.source is not None:
