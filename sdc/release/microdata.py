@@ -235,18 +235,24 @@ def refuse_unreachable(frame: pd.DataFrame, policy: Policy, *, blank_before: int
     if not n or not policy.quasi:
         return
     below = int(must_lose_a_value(frame, policy.quasi, k, policy.missing).sum())
-    if (below + blank_before) / n <= limit + 1e-12:
+    if not below or (below + blank_before) / n <= limit + 1e-12:
         return
     distinct = frame[policy.quasi].nunique()
     varied = ", ".join(f"{q} ({int(distinct[q])})" for q in distinct.nlargest(3).index)
+    blank = (
+        f" (besides {blank_before} blank in every quasi-identifier in the input, which count "
+        "as suppressed)"
+        if blank_before
+        else ""
+    )
     raise PolicyNotMet(
         f"k = {k} cannot be reached within max_suppression {limit:.1%}: {below} of the {n} "
         f"records ({below / n:.1%}) are in a combination of the {len(policy.quasi)} "
         f"quasi-identifiers that fewer than {k} records share, and each of them would lose a "
-        "value (checked before suppressing anything). Keep as quasi-identifiers only what an "
-        "outsider could know (not timestamps, device ids or who collected the data), recode "
-        "the most varied more coarsely (recode: bands or map; values after the recodes: "
-        f"{varied}), use generalize: auto, or raise thresholds.max_suppression"
+        f"value{blank} (checked before suppressing anything). Keep as quasi-identifiers only "
+        "what an outsider could know (not timestamps, device ids or who collected the data), "
+        "recode the most varied more coarsely (recode: bands or map; values after the "
+        f"recodes: {varied}), use generalize: auto, or raise thresholds.max_suppression"
     )
 
 
