@@ -305,6 +305,7 @@ def _treat(
     quick = assess(treated.frame, policy, engine=engine, suda=False)
     if quick.breaches:
         raise PolicyNotMet(_not_met(quick, policy))
+    step("risk before and after treatment with SUDA")
     before = assess(table.frame, policy, engine=engine)
     after = assess(treated.frame, policy, engine=engine)
     return before, treated, after
