@@ -211,7 +211,9 @@ def check_bundle(
     then ``columns`` (columns the policy does not name, identifier-like quasi-identifiers);
     one ``table NAME`` per table (its statistic, ``by``, method, epsilon and cell rules;
     ``tables`` if the policy's tables are missing); ``synthetic`` when the policy or the
-    bundle has synthetic data; ``budget``. With ``data``: ``input`` (its SHA-256 is the
+    bundle has synthetic data (its columns and values are the policy's, and the manifest's
+    account - method, columns, rows, bins, merged categories - matches the policy);
+    ``budget``. With ``data``: ``input`` (its SHA-256 is the
     manifest's, the released records are as many as its records), ``input values`` (the
     released values are the input's after the policy's deterministic recodes) and ``input
     weights``.

@@ -265,3 +265,61 @@ def test_suda_searches_every_size_up_to_14_quasi_identifiers_and_4_of_24() -> No
     assert suda_max_msu(policy(24)) == 4  # type: ignore[arg-type]
     assert suda_max_msu(policy(24, "suda: {max_msu: 6}\n")) == 6  # type: ignore[arg-type]
     assert suda_note(policy(24, "suda: {max_msu: 6}\n")) == ()  # type: ignore[arg-type]
+
+
+def test_the_generalisation_search_reports_its_progress() -> None:
+    from sdc.anonymize.hierarchy import Hierarchy
+    from sdc.anonymize.search import optimal_generalization
+
+    rng = np.random.default_rng(6)  # test data
+    ages = rng.integers(20, 40, 200)
+    frame = pd.DataFrame({"age": ages, "sex": rng.choice(["m", "f"], 200)})
+    h_age = Hierarchy(
+        rows=tuple((str(a), "young" if a < 30 else "old", "*") for a in range(20, 40))
+    )
+    h_sex = Hierarchy(rows=(("m", "*"), ("f", "*")))
+    seen: list[tuple[int, int]] = []
+    optimal_generalization(
+        frame,
+        {"age": h_age, "sex": h_sex},
+        k=5,
+        max_suppression=0.1,
+        progress=lambda d, t: seen.append((d, t)),
+    )
+    assert seen[0] == (0, 6) and seen[-1] == (6, 6)  # 3 levels x 2 levels
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+def test_no_progress_bar_when_not_on_a_terminal(
+    survey_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CI and pipes get the result and nothing else (the bar draws only on a terminal)."""
+    monkeypatch.setenv("SDC_LEDGER", str(tmp_path / "ledger.jsonl"))
+    policy = tmp_path / "p.yaml"
+    policy.write_text(policy_text(max_suppression=0.99), encoding="utf-8")
+    code, out, err, _ = _release(survey_csv, policy, tmp_path / "rel")
+    assert code == 1
+    assert err.startswith("Error: k = 5, l = 2 needs 1500 records (100.0%) with a suppressed")
+    assert "local suppression" not in out + err and "%]" not in err
+
+
+def test_on_a_terminal_the_bar_shows_the_step_and_an_estimate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+    import sys
+
+    from sdc.cli import _Meter
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stderr", screen)
+    with _Meter() as meter:
+        for done in (0, 10, 40, 30, 100):  # a step back (30) never moves the bar back
+            meter("local suppression to k = 5", done, 100)
+    shown = screen.getvalue()
+    assert "local suppression to k = 5" in shown
+    assert "100%" in shown and "40%" in shown and "30%" not in shown
