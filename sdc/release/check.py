@@ -900,6 +900,9 @@ class _SynthAccount(_Loose):
     bins: Annotated[int, Field(strict=True)] | None = None
     columns: list[_Text] | None = None
     merged: dict[str, list[_Text]] = Field(default_factory=dict)
+    sigma_1way: _Number | None = None
+    sigma_2way: _Number | None = None
+    selection_scale: _Number | None = None
 
 
 def _synthetic_values(frame: pd.DataFrame, plan: SyntheticPlan) -> list[str]:
@@ -982,8 +985,38 @@ def _synthetic_account(
             problems.append(
                 f"synthetic.merged of {name}: a merge needs two or more different labels"
             )
+    problems += _synthetic_noise(account, policy, len(plan.columns))
     shown = ", ".join(f"{len(v)} in {k}" for k, v in account.merged.items())
     return problems, f"; merged categories from noisy counts: {shown}" if shown else ""
+
+
+def _synthetic_noise(account: _SynthAccount, policy: Policy, m: int) -> list[str]:
+    """The account's noise scales are those the policy's epsilon, delta and unit give."""
+    from sdc.synth._dp import rho_from_epsilon_delta
+    from sdc.synth.mst import nominal_scales
+
+    spec = policy.outputs.synthetic
+    assert spec is not None
+    unit = policy.privacy.unit == "household" and policy.data.household is not None
+    sensitivity = policy.privacy.contribution if unit else 1
+    rho = rho_from_epsilon_delta(float(spec.epsilon), float(spec.delta))
+    want = dict(
+        zip(
+            ("sigma_1way", "selection_scale", "sigma_2way"),
+            nominal_scales(m, rho, sensitivity),
+            strict=True,
+        )
+    )
+    problems = []
+    for key, expected in want.items():
+        claimed = getattr(account, key)
+        if claimed is None or abs(claimed - expected) > 1e-6 * max(expected, 1e-12):
+            shown = "missing" if claimed is None else f"{claimed:.6g}"
+            problems.append(
+                f"the manifest's synthetic {key} is {shown}, not {expected:.6g} as epsilon "
+                f"{spec.epsilon:g} gives"
+            )
+    return problems
 
 
 # ---- budget --------------------------------------------------------------------------------

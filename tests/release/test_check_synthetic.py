@@ -173,3 +173,47 @@ def test_another_row_count_than_the_policys_fails(bundle: Path, tmp_path: Path) 
     assert _synthetic(bundle, tmp_path).detail == (
         "synthetic.csv has 150 records, not the policy's rows 200"
     )
+
+
+def test_noise_scales_other_than_the_policys_fail(bundle: Path, tmp_path: Path) -> None:
+    def halve(m: dict[str, Any]) -> None:
+        m["synthetic"]["sigma_1way"] /= 2
+
+    claimed = pd.read_json(bundle / "manifest.json", typ="series")["synthetic"]["sigma_1way"]
+    edit_manifest(bundle, halve)
+    synthetic = _synthetic(bundle, tmp_path)
+    assert (synthetic.passed, synthetic.detail) == (
+        False,
+        f"the manifest's synthetic sigma_1way is {claimed / 2:.6g}, not {claimed:.6g} as "
+        "epsilon 0.5 gives",
+    )
+
+
+HOUSEHOLD = POLICY.replace(
+    "privacy: {dataset: synth-check, budget: 2.0, guarantee: dp}",
+    "data: {household: hh}\n"
+    "privacy: {dataset: synth-hh, budget: 2.0, guarantee: dp, unit: household, "
+    "contribution: 3}",
+).replace("columns:\n", "columns:\n  hh: {role: other}\n")
+
+
+def test_a_household_bundle_passes_with_noise_for_its_contribution(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)  # test data, not DP noise
+    frame = pd.DataFrame(
+        {
+            "hh": rng.integers(0, 150, 500),
+            "sex": rng.choice(["f", "m"], 500),
+            "region": rng.choice(["n", "s", "e"], 500),
+            "age": rng.integers(0, 100, 500),
+        }
+    )
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    policy = policy_from(tmp_path, HOUSEHOLD)
+    release(read_table(tmp_path / "d.csv"), policy, tmp_path / "rel", ledger=Ledger(tmp_path / "l"))
+    result = check_bundle(tmp_path / "rel", policy)
+    assert item(result, "synthetic").passed, item(result, "synthetic").detail
+    # The same bundle against the policy of one record per person: its noise is 3 times
+    # what that policy gives, and the check says so (the manifest is not what it claims).
+    individual = policy_from(tmp_path, POLICY, "i.yaml")
+    detail = item(check_bundle(tmp_path / "rel", individual), "synthetic").detail
+    assert "the manifest's synthetic sigma_1way is " in detail
