@@ -354,20 +354,22 @@ def release(
         sdc release survey.csv --policy policy.yaml --out release/
         sdc release survey.csv --policy policy.yaml --out release/ --sign keys/sdc.key
     """
-    result = workflow.run_release(
-        data,
-        policy_path,
-        out,
-        reading=reading,
-        force=force,
-        key_file=key_file,
-        seed=seed,
-        engine=engine,
-        spark_master=spark_master,
-        progress=_progress,
-        sign=sign,
-        lang=lang,
-    )
+    with _Meter() as meter:
+        result = workflow.run_release(
+            data,
+            policy_path,
+            out,
+            reading=reading,
+            force=force,
+            key_file=key_file,
+            seed=seed,
+            engine=engine,
+            spark_master=spark_master,
+            progress=_progress,
+            sign=sign,
+            meter=meter,
+            lang=lang,
+        )
     _echo_notes(result.notes)
     click.echo(f"Release written to {result.out}/")
     for name in result.files:
@@ -440,6 +442,14 @@ def argus(data: Path, policy_path: Path, reading: ReadOptions, out: Path) -> Non
     default=None,
     help="Require a valid signature of manifest.json by this public key (sdc.pub).",
 )
+@click.option(
+    "--input-key",
+    metavar="FILE",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="With --data: the key of a DP bundle's keyed input hash (default: BUNDLE.input-key "
+    "beside the bundle, where the release left it).",
+)
 def check(
     bundle: Path,
     policy_path: Path,
@@ -447,21 +457,30 @@ def check(
     reading: ReadOptions,
     json_path: Path | None,
     trust: Path | None,
+    input_key: Path | None,
 ) -> None:
     """Verify a release BUNDLE against a policy: hashes, treatments, risk, tables, budget.
 
     Re-derives the release plan from the policy and recomputes everything it can from the
     released files: recoded values, removed columns, table methods and epsilon, risk.
     With --data, also checks that the input's hash is the bundle's and that the released
-    values are the input's after the policy's recodes. With --trust the bundle must be
-    signed by that key; without it a signed bundle's signer is only reported as the
-    manifest claims it (the bundle holds no public key). Exits 1 if any check fails.
+    values are the input's after the policy's recodes (a DP bundle's keyed input hash is
+    compared under the key in --input-key, else BUNDLE.input-key). With --trust the bundle
+    must be signed by that key; without it a signed bundle's signer is only reported as
+    the manifest claims it (the bundle holds no public key). Exits 1 if any check fails.
 
     \b
     Example:
         sdc check release/ --policy policy.yaml --data survey.csv --trust keys/sdc.pub
     """
-    result = workflow.run_check(bundle, policy_path, data=data, reading=reading, trust=trust)
+    if input_key is not None and data is None:
+        raise click.UsageError(
+            "--input-key only goes with --data INPUT: the key lets check compare INPUT with "
+            "the bundle's keyed input hash"
+        )
+    result = workflow.run_check(
+        bundle, policy_path, data=data, reading=reading, trust=trust, input_key=input_key
+    )
     width = max(len(item.name) for item in result.items)
     for item in result.items:
         status = "PASS" if item.passed else "FAIL"
@@ -590,6 +609,43 @@ def _progress(label: str) -> None:
     """Show each long step on a terminal; stay silent when not interactive (CI)."""
     if sys.stderr.isatty():
         click.echo(f"... {label}", err=True)
+
+
+class _Meter:
+    """A progress bar with an estimate for each long step, on a terminal only (not in CI)."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+        self._key: tuple[str, int] | None = None
+        self._done = 0
+
+    def __enter__(self) -> _Meter:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._close()
+
+    def __call__(self, label: str, done: int, total: int) -> None:
+        if total <= 0 or not sys.stderr.isatty():
+            return
+        if self._key != (label, total):  # a new step (or a new round of one)
+            self._close()
+            self._bar = click.progressbar(
+                length=total, label=label, file=sys.stderr, show_eta=True, show_percent=True
+            )
+            self._bar.__enter__()
+            self._key, self._done = (label, total), 0
+        step = min(done, total) - self._done
+        if step > 0:  # the bar only moves forward
+            self._bar.update(step)
+            self._done += step
+        if done >= total:
+            self._close()
+
+    def _close(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+        self._bar, self._key, self._done = None, None, 0
 
 
 @cli.group(epilog=_exit_codes("the policy is valid"))

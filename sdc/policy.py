@@ -504,7 +504,11 @@ class Privacy(_Model):
 
 
 class Suda(_Model):
-    """SUDA2 settings; without ``max_msu`` every size is searched, as sdcMicro's suda2 does."""
+    """SUDA2 settings; without ``max_msu`` every size is searched, as sdcMicro's suda2 does.
+
+    Unless the quasi-identifiers are so many that their combinations pass 20,000: then the
+    largest size within that is searched, and the release says so.
+    """
 
     max_msu: Annotated[int, Field(ge=1)] | None = None
     dis_fraction: Annotated[float, Field(gt=0, le=1)] = 0.01

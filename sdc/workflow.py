@@ -751,17 +751,23 @@ def run_release(
     progress: Callable[[str], None] | None = None,
     sign: Path | None = None,
     lang: str | None = None,
+    meter: Callable[[str, int, int], None] | None = None,
 ) -> ReleaseResult:
     """``sdc release``: read, validate, treat and write the bundle.
 
     Treatments run in memory; the chosen engine counts the keys of the risk checks. A
-    signing key (``sign``) is read first, before the data, so a bad key costs nothing.
+    signing key (``sign``), the target folder and the pseudonym keys are checked first,
+    before the data is read, so a bad key or path costs nothing.
     """
-    from sdc.release.pipeline import release
+    from sdc.release.pipeline import check_release_paths, release
     from sdc.release.signing import load_signing_key
 
     signer = load_signing_key(sign) if sign is not None else None
-    table, policy = load_inputs(data, policy_path, sheet=sheet, reading=reading)
+    policy = load_policy(policy_path)
+    # Paths and keys before the data is read: a typo costs nothing (issue 18).
+    sign_path = signer.path if signer is not None else None
+    check_release_paths(policy, data, out, key_file, sign=sign_path, force=force)
+    table, policy = load_inputs(data, policy, sheet=sheet, reading=reading)
     counter = counting_engine(policy, engine, spark_master)
     return release(
         table,
@@ -774,6 +780,7 @@ def run_release(
         progress=progress,
         sign=signer,
         lang=lang,
+        meter=meter,
     )
 
 
@@ -785,22 +792,27 @@ def run_check(
     sheet: str | None = None,
     reading: ReadOptions | None = None,
     trust: Path | None = None,
+    input_key: Path | None = None,
 ) -> CheckResult:
     """``sdc check``: verify a bundle against a policy, its input and its signature.
 
+    ``input_key`` is the file with a DP bundle's input-hash key (``--input-key``, only with
+    ``data``); it is read before the data.
+
     Raises:
         PolicyError: the policy is malformed or cannot be planned.
-        DataError: the bundle has no readable manifest, the input cannot be read, or the
-            trusted key is not a public key.
+        DataError: the bundle has no readable manifest, the input cannot be read, the
+            trusted key is not a public key, or the input key file is missing or malformed.
     """
-    from sdc.release.check import check_bundle
+    from sdc.release.check import check_bundle, read_input_key
     from sdc.release.signing import load_public_key
 
     trusted = load_public_key(trust) if trust is not None else None
+    key = read_input_key(input_key) if input_key is not None else None
     policy = load_policy(policy_path)
     options = reading_for(policy, sheet, reading)
     table = read_table(data, options=options) if data is not None else None
-    return check_bundle(bundle, policy, table, trust=trusted)
+    return check_bundle(bundle, policy, table, trust=trusted, input_key=key)
 
 
 def run_argus(

@@ -18,6 +18,11 @@ one-sided Clopper-Pearson bounds ``p_lo`` and ``p_hi`` (Bonferroni over every bo
 computed, overall confidence ``1 - ALPHA``), ``log((p_lo(D, A) - delta) / p_hi(D', A))`` is a
 lower bound on the true epsilon; its maximum over events and directions must not exceed
 the claimed epsilon. A deliberately broken mechanism (Laplace scale halved) must fail.
+
+Synthesis (MST) is tested the same way at the end of the file: its noisy marginals (the
+step that reads the private data, per unit, household truncation included) and, end to
+end, the synthetic records and the manifest's ``merged``; with noise too small or the
+household truncation skipped the bound exceeds the claim.
 """
 
 from __future__ import annotations
@@ -228,3 +233,202 @@ def test_lower_bound_of_identical_samples_is_small() -> None:
     rng = np.random.default_rng(0)  # test data only, not DP noise
     x, y = rng.laplace(size=2000), rng.laplace(size=2000)
     assert epsilon_lower_bound(x, y, np.array([-1.0, 0.0, 1.0]), 0.0) < 0.3
+
+
+# ---- synthesis (MST) -------------------------------------------------------------------------
+#
+# MST touches the private data in its noisy marginals (and in the selection of pairs, which
+# with two columns is skipped: the pair is known). The replicate design above carries over:
+# a column ``rep`` of SYNTH_DRAWS listed categories, every replicate holding a copy of D's
+# records (or D''s); each cell of the noisy 1-way marginal of ``rep`` and each cell
+# ``(rep, b)`` of the noisy 2-way marginal of ``rep`` and ``x`` gets its own Gaussian noise,
+# so one synthesis gives SYNTH_DRAWS independent draws of a cell measurement on D (or D').
+# The measurements are taken as OpenDP returns them inside ``synthesize`` (a spy around
+# ``_dp.gaussian_counts`` that calls it unchanged), household truncation included. The
+# claim each is held to is its own recorded loss, converted at the synthesis's delta.
+
+from sdc.synth import _dp as synth_dp  # noqa: E402 - the synthesis section's imports
+from sdc.synth import mst as mst_module  # noqa: E402
+from sdc.synth import synthesize  # noqa: E402
+
+#: Replicates of the marginal measurements, and records per replicate in D (all ``x = a``;
+#: enough that no replicate's noisy count falls under MST's merging threshold).
+SYNTH_DRAWS = 4000
+SYNTH_RECORDS = 200
+SYNTH_EPSILON, SYNTH_DELTA = 1.0, 1e-9
+#: Under ``unit: household``: the policy's contribution bound, and the records of the
+#: household that D' adds (all ``x = b``): truncation must cut it to the bound.
+SYNTH_CONTRIBUTION, SYNTH_HOUSEHOLD = 2, 40
+
+
+def _synth_datasets(unit: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """D, and D' with one more record (or household) ``x = b`` in every replicate."""
+    reps = np.repeat(np.arange(SYNTH_DRAWS), SYNTH_RECORDS)
+    base = pd.DataFrame({"rep": reps.astype(str), "x": "a", "hh": np.arange(len(reps))})
+    size = SYNTH_HOUSEHOLD if unit == "household" else 1
+    extra = pd.DataFrame(
+        {
+            "rep": np.repeat(np.arange(SYNTH_DRAWS), size).astype(str),
+            "x": "b",
+            "hh": np.repeat(-1 - np.arange(SYNTH_DRAWS), size),  # a new household each
+        }
+    )
+    return base, pd.concat([base, extra], ignore_index=True)
+
+
+def _synth_measurements(
+    df: pd.DataFrame, unit: str, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, tuple[np.ndarray, float, float]]:
+    """``{kind: (noisy cells, sigma, rho spent)}`` of the 1-way ``rep`` and 2-way measurements."""
+    real = synth_dp.gaussian_counts
+    seen: list[tuple[np.ndarray, float, float]] = []
+
+    def spy(counts: np.ndarray, rho: float, sensitivity: float = 1.0):  # type: ignore[no-untyped-def]
+        out = real(counts, rho, sensitivity)
+        seen.append(out)
+        return out
+
+    monkeypatch.setattr(synth_dp, "gaussian_counts", spy)
+    household = unit == "household"
+    result = synthesize(
+        df,
+        columns=["rep", "x"],
+        domains={"rep": [str(i) for i in range(SYNTH_DRAWS)], "x": ["a", "b"]},
+        bounds={},
+        epsilon=SYNTH_EPSILON,
+        delta=SYNTH_DELTA,
+        rows=1,
+        seed=None,
+        household="hh" if household else None,
+        contribution=SYNTH_CONTRIBUTION if household else 1,
+    )
+    assert [m.kind for m in result.measurements] == ["1-way", "1-way", "2-way"]
+    assert result.epsilon_spent <= SYNTH_EPSILON
+    one_way, _, two_way = seen
+    return {
+        "1-way": one_way,
+        "2-way": (two_way[0][:, 1], two_way[1], two_way[2]),  # the cells (rep, b)
+    }
+
+
+def _synth_bound(kind: str, unit: str, monkeypatch: pytest.MonkeyPatch) -> tuple[float, float]:
+    """``(epsilon lower bound, epsilon claimed)`` of one MST marginal measurement."""
+    d, d_prime = _synth_datasets(unit)
+    x, sigma, rho = _synth_measurements(d, unit, monkeypatch)[kind]
+    y, _, rho_prime = _synth_measurements(d_prime, unit, monkeypatch)[kind]
+    assert rho == pytest.approx(rho_prime)
+    shift = SYNTH_CONTRIBUTION if unit == "household" else 1  # after truncation
+    centre = (SYNTH_RECORDS if kind == "1-way" else 0) + shift / 2
+    thresholds = centre + np.asarray(OFFSETS) * sigma
+    claimed = synth_dp.epsilon_from_rho(rho, SYNTH_DELTA)
+    return epsilon_lower_bound(x, y, thresholds, SYNTH_DELTA), claimed
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("unit", ["individual", "household"])
+@pytest.mark.parametrize("kind", ["1-way", "2-way"])
+def test_mst_marginals_epsilon_within_claim(
+    kind: str, unit: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lower, claimed = _synth_bound(kind, unit, monkeypatch)
+    assert claimed <= SYNTH_EPSILON
+    assert lower <= claimed, f"MST {kind} ({unit}): epsilon >= {lower:.3f} with confidence"
+
+
+def _too_little_noise(monkeypatch: pytest.MonkeyPatch, factor: float) -> None:
+    """Gaussian noise ``factor`` times too small, while the recorded loss stays the claim's.
+
+    The thresholds follow the noise actually drawn (they may be any numbers fixed before
+    sampling), so the test looks where the difference is.
+    """
+    real = synth_dp.gaussian_counts
+
+    def broken(counts: np.ndarray, rho: float, sensitivity: float = 1.0):  # type: ignore[no-untyped-def]
+        noisy, sigma, spent = real(counts, rho * factor**2, sensitivity)
+        return noisy, sigma, spent / factor**2
+
+    monkeypatch.setattr(synth_dp, "gaussian_counts", broken)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("unit", ["individual", "household"])
+def test_mst_with_too_little_noise_is_caught(unit: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    _too_little_noise(monkeypatch, 16.0)
+    lower, claimed = _synth_bound("2-way", unit, monkeypatch)
+    assert lower > claimed
+
+
+@pytest.mark.slow
+def test_mst_without_household_truncation_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Skipping the truncation lets a household of 40 move a count by 40, not 2."""
+    monkeypatch.setattr(mst_module, "truncate_households", lambda df, household, c: df)
+    lower, claimed = _synth_bound("2-way", "household", monkeypatch)
+    assert lower > claimed
+
+
+# End to end: the released synthetic records and the manifest's ``merged`` (both
+# post-processing of the measurements). One run gives one draw, so runs are repeated; the
+# data are small: D holds E2E_RECORDS records ``x = a`` in households of one, D' adds one
+# household of SYNTH_HOUSEHOLD records ``x = b`` (cut to SYNTH_CONTRIBUTION). Events: the
+# synthetic file holds at least t records ``x = b`` (a rare combination), and ``b`` is among
+# the merged categories.
+
+E2E_DRAWS = 600
+E2E_RECORDS = 40
+#: Counts of ``x = b`` in the synthetic file, fixed before sampling.
+E2E_THRESHOLDS = np.array([0.5, 2.5, 5.5, 10.5, 15.5])
+
+
+def _e2e_draws(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, float]:
+    """Synthetic counts of ``b``, whether ``b`` was merged (0/1), and the epsilon recorded."""
+    counts = np.empty(E2E_DRAWS)
+    merged = np.empty(E2E_DRAWS)
+    spent = 0.0
+    for i in range(E2E_DRAWS):
+        result = synthesize(
+            df,
+            columns=["x"],
+            domains={"x": ["a", "b", "c"]},
+            bounds={},
+            epsilon=SYNTH_EPSILON,
+            delta=SYNTH_DELTA,
+            rows=E2E_RECORDS,
+            seed=None,
+            household="hh",
+            contribution=SYNTH_CONTRIBUTION,
+        )
+        counts[i] = int((result.data["x"] == "b").sum())
+        merged[i] = float("b" in result.merged.get("x", ()))
+        spent = result.epsilon_spent
+    return counts, merged, spent
+
+
+def _e2e_bound() -> tuple[float, float]:
+    """``(epsilon lower bound, epsilon recorded)`` of the synthesis seen end to end."""
+    base = pd.DataFrame({"x": "a", "hh": np.arange(E2E_RECORDS)})
+    extra = pd.DataFrame({"x": "b", "hh": np.full(SYNTH_HOUSEHOLD, -1)})
+    d, d_prime = base, pd.concat([base, extra], ignore_index=True)
+    x_counts, x_merged, spent = _e2e_draws(d)
+    y_counts, y_merged, _ = _e2e_draws(d_prime)
+    # Bonferroni over both families of events: each gets half of ALPHA.
+    lower = max(
+        epsilon_lower_bound(x_counts, y_counts, E2E_THRESHOLDS, SYNTH_DELTA, ALPHA / 2),
+        epsilon_lower_bound(x_merged, y_merged, np.array([0.5]), SYNTH_DELTA, ALPHA / 2),
+    )
+    return lower, spent
+
+
+@pytest.mark.slow
+def test_mst_synthetic_records_epsilon_within_claim() -> None:
+    lower, spent = _e2e_bound()
+    assert spent <= SYNTH_EPSILON
+    assert lower <= spent, f"MST end to end: epsilon >= {lower:.3f} with confidence"
+
+
+@pytest.mark.slow
+def test_mst_synthetic_records_without_truncation_are_caught(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(mst_module, "truncate_households", lambda df, household, c: df)
+    lower, spent = _e2e_bound()
+    assert lower > spent

@@ -58,7 +58,7 @@ on per-(class, value) counts rolled up the same way.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -647,10 +647,14 @@ class _Search:
     def exceeds(self, node: int) -> bool:
         return self.beyond(float(self.bound[node]))
 
-    def run(self, order: np.ndarray) -> None:
+    def run(self, order: np.ndarray, progress: Callable[[int, int], None] | None = None) -> None:
         p = self.p
         is_loss = p.metric == "loss"
-        for node in order.tolist():
+        size = len(order)
+        every = max(1, size // 200)
+        for i, node in enumerate(order.tolist()):
+            if progress is not None and i % every == 0:
+                progress(i, size)
             if is_loss and self.beyond(float(p.loss_bound[node])):
                 break  # visited in order of the static bound: nothing later can be better
             if self.exceeds(node):
@@ -689,6 +693,7 @@ def optimal_generalization(
     aggregate: Aggregate = "geometric",
     max_level: Mapping[str, int] | None = None,
     strategy: Strategy = "flash",
+    progress: Callable[[int, int], None] | None = None,
 ) -> GeneralizationResult:
     """Find the transformation with the least information loss that meets k (and l).
 
@@ -729,6 +734,8 @@ def optimal_generalization(
             level for it.
         strategy: ``"flash"`` (pruned search) or ``"exhaustive"`` (check every node; for
             verification).
+        progress: told ``(nodes visited, lattice size)`` as the search goes (an upper
+            estimate: pruning may end it early), for a progress bar.
 
     Returns:
         The optimal transformation, the transformed frame and its loss measures.
@@ -789,7 +796,9 @@ def optimal_generalization(
             if metric == "loss"
             else (np.arange(problem.size), problem.loss_bound, problem.height)
         )
-        search.run(order)
+        search.run(order, progress)
+    if progress is not None:
+        progress(problem.size, problem.size)
     if search.best is None:
         raise PolicyNotMet(
             _not_met_message(problem, hierarchies, other, sensitive, top_check, max_suppression)

@@ -46,7 +46,7 @@ over records.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Literal
@@ -57,11 +57,26 @@ import pandas as pd
 from sdc.anonymize._treatment import SuppressionRecord
 from sdc.errors import DataError, PolicyError, PolicyNotMet
 from sdc.risk.diversity import group_counts, l_diversity, top_share
-from sdc.risk.frequencies import MissingRule, combine_codes, cover_counts, encode_keys
+from sdc.risk.frequencies import (
+    MissingRule,
+    combine_codes,
+    cover_counts,
+    encode_keys,
+    protection_counts,
+)
 
-__all__ = ["DiversityLimits", "local_suppression", "set_missing", "suppression_order"]
+__all__ = [
+    "DiversityLimits",
+    "local_suppression",
+    "must_lose_a_value",
+    "set_missing",
+    "suppression_order",
+]
 
 _EXEMPT = np.iinfo(np.int64).max // 4  # the count of a row that reveals no key
+
+#: Told ``(done, total)`` as work advances: records below k lifted so far, of those at start.
+Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -90,6 +105,33 @@ class DiversityLimits:
         return bool(self.sensitive) and (self.l is not None or self.group_share is not None)
 
 
+def must_lose_a_value(
+    df: pd.DataFrame, quasi: Sequence[str], k: int, missing: MissingRule
+) -> np.ndarray:
+    """Records that local suppression to ``k`` must give a blank of their own, whatever it does.
+
+    A cheap lower bound on the records suppressed (one count of the keys), used to refuse
+    before the search a release that cannot meet ``max_suppression``:
+
+    * ``"wildcard"``: a record is protected only by records showing every value it shows;
+      suppressing others' values never adds one, so a record below k must lose a value.
+    * ``"category"``: a blank is a value; a record without a blank keeps its key unless it
+      loses a value, and a record that lost one has a blank, so nobody joins it: below k,
+      it must lose a value. (A record with a blank may be joined by others; not counted.)
+
+    Records whose quasi-identifiers are all blank reveal no key and are not counted (they
+    count as suppressed anyway). l-diversity and group-share limits only add suppressions.
+
+    Returns:
+        A boolean mask over the records.
+    """
+    codes = encode_keys(df, list(quasi), "wildcard")
+    below = protection_counts(codes, missing) < k
+    if missing == "category":
+        below &= (codes >= 0).all(axis=1)
+    return np.asarray(below)
+
+
 def local_suppression(
     df: pd.DataFrame,
     quasi: Sequence[str],
@@ -99,6 +141,7 @@ def local_suppression(
     strata: Sequence[str] = (),
     missing: MissingRule = "category",
     diversity: DiversityLimits | None = None,
+    progress: Progress | None = None,
 ) -> tuple[pd.DataFrame, SuppressionRecord]:
     """Suppress the fewest quasi-identifier values so that every record is protected.
 
@@ -116,6 +159,8 @@ def local_suppression(
             missing stratum value is a group of its own).
         missing: the policy's rule, ``"category"`` or ``"wildcard"`` (see the module doc).
         diversity: l-diversity and group-share limits to meet as well.
+        progress: told ``(records lifted to k, records below k at the start)`` after each
+            round of the greedy (for a progress bar).
 
     Returns:
         The treated copy of ``df`` (suppressed values are missing; integer columns become
@@ -138,7 +183,7 @@ def local_suppression(
     pos[[quasi.index(c) for c in order]] = np.arange(m)
     full = _with_strata(df, codes, strata, k)
 
-    new, figures = _suppress(full, k, m, pos, missing, df, limits)
+    new, figures = _suppress(full, k, m, pos, missing, df, limits, progress)
     out = df.copy()
     per_var: dict[str, int] = {}
     for j, col in enumerate(quasi):
@@ -179,6 +224,7 @@ def _suppress(
     missing: MissingRule,
     df: pd.DataFrame,
     limits: DiversityLimits | None,
+    progress: Progress | None = None,
 ) -> tuple[np.ndarray, dict[str, int]]:
     """The (n, m) mask of values to blank: k by the greedy, then l and group share.
 
@@ -197,7 +243,7 @@ def _suppress(
     sensitive = [df[c] for c in limits.sensitive] if limits else []
     for _ in range(m + 2):
         row_id, rows, counts = _collapse(current)
-        done, used = _greedy(rows, counts, k, m, pos, missing)
+        done, used = _greedy(rows, counts, k, m, pos, missing, progress)
         current = done[row_id]
         figures["iterations"] += used
         if limits is None or not _repair_diversity(current, m, pos, sensitive, limits, k):
@@ -411,6 +457,7 @@ def _greedy(
     m: int,
     pos: np.ndarray,
     missing: MissingRule = "category",
+    progress: Progress | None = None,
 ) -> tuple[np.ndarray, int]:
     """Suppress values of the distinct rows ``rows0`` until every row is protected.
 
@@ -422,6 +469,7 @@ def _greedy(
         m: number of suppressible columns.
         pos: suppression rank of each suppressible column (0 = suppressed first).
         missing: the rule the protection counts follow.
+        progress: told ``(lifted, below k at the start)`` each round, in records.
 
     Returns:
         The suppressed rows and the number of rounds run.
@@ -436,10 +484,15 @@ def _greedy(
     )
     # Every round gives each violating row a new blank (or a cluster-mate lifts it), and a
     # row that is all blank is done: the loop ends within (rows x m) rounds, in practice m.
+    start = 0  # records below k at the first round (for progress)
     for rounds in range(len(rows0) * m + 2):
         uid, urows, ucnt = _collapse(cur, counts)
         fk = _protection(urows, ucnt, m, missing)
         viol = np.flatnonzero(fk < k)
+        if progress is not None:
+            below = int(ucnt[viol].sum())
+            start = below if rounds == 0 else start
+            progress(max(start - below, 0), start)
         if viol.size == 0:
             return cur, rounds
         V, fV, cV = urows[viol], fk[viol], ucnt[viol]

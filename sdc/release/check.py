@@ -52,10 +52,13 @@ from sdc.release.manifest import (
 )
 from sdc.release.plan import (
     ReleasePlan,
+    SyntheticPlan,
     TablePlan,
     ValuePlan,
     assess,
+    canonical,
     release_plan,
+    synthetic_plan,
     table_hierarchies,
     texts,
 )
@@ -196,6 +199,7 @@ def check_bundle(
     data: Table | None = None,
     *,
     trust: PublicKey | None = None,
+    input_key: InputKey | None = None,
 ) -> CheckResult:
     """Verify a bundle against a policy, and against its input when one is given.
 
@@ -209,7 +213,9 @@ def check_bundle(
     then ``columns`` (columns the policy does not name, identifier-like quasi-identifiers);
     one ``table NAME`` per table (its statistic, ``by``, method, epsilon and cell rules;
     ``tables`` if the policy's tables are missing); ``synthetic`` when the policy or the
-    bundle has synthetic data; ``budget``. With ``data``: ``input`` (its SHA-256 is the
+    bundle has synthetic data (its columns and values are the policy's, and the manifest's
+    account - method, columns, rows, bins, merged categories - matches the policy);
+    ``budget``. With ``data``: ``input`` (its SHA-256 is the
     manifest's, the released records are as many as its records), ``input values`` (the
     released values are the input's after the policy's deterministic recodes) and ``input
     weights``.
@@ -219,6 +225,8 @@ def check_bundle(
         policy: the policy the bundle must meet (the officer's, not the bundle's own).
         data: the input the bundle was made from, to re-run the deterministic steps on.
         trust: the public key whose signature the bundle must carry (``--trust``).
+        input_key: the key of a DP bundle's keyed input hash (:func:`read_input_key`);
+            default: ``BUNDLE.input-key`` beside the bundle, when it is there.
 
     Returns:
         Every check made; ``passed`` is True only if all passed.
@@ -243,10 +251,11 @@ def check_bundle(
         items += _check_rows(released, manifest)
     items += _check_columns(folder, policy)
     items += _check_tables(folder, manifest, plan)
-    items += _check_synthetic(folder, policy, manifest)
+    items += _check_synthetic(folder, manifest, policy)
     items += _guarded("budget", lambda: _check_budget(manifest, policy))
     if data is not None:
-        items += _check_input(manifest, data, released, _input_key(folder))
+        key = input_key if input_key is not None else _input_key(folder)
+        items += _check_input(manifest, data, released, key, folder)
         if released is not None:
             items += _check_input_values(released, data, plan)
     return CheckResult(folder, tuple(items))
@@ -997,9 +1006,7 @@ def _table_ok(tidy: pd.DataFrame, planned: TablePlan) -> str:
 # ---- synthetic data ------------------------------------------------------------------------
 
 
-def _check_synthetic(
-    folder: Path, policy: Policy, manifest: dict[str, Any] | None = None
-) -> list[CheckItem]:
+def _check_synthetic(folder: Path, manifest: dict[str, Any], policy: Policy) -> list[CheckItem]:
     wanted = policy.outputs.synthetic is not None
     path = folder / "synthetic.csv"
     if not path.exists():
@@ -1024,29 +1031,167 @@ def _check_synthetic(
     mismatch = _parquet_mismatch(folder, "synthetic", frame)
     if mismatch:
         problems.append(mismatch)
-    problems += _synthetic_account(manifest or {}, policy)
+    plan = synthetic_plan(policy)
+    merged = ""
+    if plan is not None:
+        problems += _synthetic_values(frame, plan)
+        try:
+            account, merged = _synthetic_account(manifest, policy, plan, len(frame))
+        except _Malformed as exc:
+            account = [str(exc)]
+        problems += account
     detail = "; ".join(problems) if problems else f"{len(frame)} synthetic records, readable"
+    if not problems and plan is not None:
+        detail += (
+            f"; every value is one the policy declares (categories or bounds) in its "
+            f"{len(plan.columns)} column(s); the manifest's account matches the policy{merged}"
+        )
     return [CheckItem("synthetic", not problems, detail)]
 
 
-def _synthetic_account(manifest: dict[str, Any], policy: Policy) -> list[str]:
-    """The manifest's synthesis account against the policy: method, workload, budget."""
-    account, spec = manifest.get("synthetic"), policy.outputs.synthetic
-    if not isinstance(account, dict) or spec is None:
-        return []
+class _SynthAccount(_Loose):
+    """The manifest's synthetic section: the public facts the check compares with the policy."""
+
+    method: _Text | None = None
+    rows: Annotated[int, Field(strict=True)] | None = None
+    bins: Annotated[int, Field(strict=True)] | None = None
+    columns: list[_Text] | None = None
+    merged: dict[str, list[_Text]] = Field(default_factory=dict)
+    sigma_1way: _Number | None = None
+    sigma_2way: _Number | None = None
+    selection_scale: _Number | None = None
+
+
+def _synthetic_values(frame: pd.DataFrame, plan: SyntheticPlan) -> list[str]:
+    """The synthetic file holds the policy's columns, and only values the policy declares.
+
+    A categorical column may hold only its listed categories (a merged cell is drawn back
+    to them), a numeric one only numbers within its bounds (whole numbers for ``type:
+    integer``); no value is blank. Values are counted, never quoted.
+    """
+    if list(frame.columns) != list(plan.columns):
+        return [
+            f"synthetic.csv has the columns {list(map(str, frame.columns))}, not the policy's "
+            f"synthetic columns {list(plan.columns)}"
+        ]
     problems = []
-    if account.get("method") != spec.method:
-        problems.append(
-            f"the manifest's synthesis method is {account.get('method')!r} but the policy's "
-            f"is {spec.method!r}"
-        )
-    if spec.method == "aim" and spec.workload is not None:
+    for name in plan.columns:
+        shown = texts(frame[name])
+        if name in plan.bounds:
+            lo, hi = plan.bounds[name]
+            x = pd.to_numeric(pd.Series(shown, dtype=object), errors="coerce").to_numpy(float)
+            bad = ~np.isfinite(x) | (x < lo) | (x > hi)
+            if plan.types.get(name) == "integer":
+                bad |= np.isfinite(x) & (x != np.round(x))
+            what = f"numbers within its bounds [{lo:g}, {hi:g}]"
+        elif name in plan.domains:
+            allowed = {canonical(c) for c in plan.domains[name]}
+            bad = ~pd.Series(shown, dtype=object).isin(allowed - {None}).to_numpy()
+            what = "categories the policy lists"
+        else:
+            problems.append(f"{name}: the policy gives no categories or bounds to synthesise it")
+            continue
+        if bad.any():
+            problems.append(f"{name}: {int(bad.sum())} value(s) are not {what}")
+    return problems
+
+
+def _synthetic_account(
+    manifest: dict[str, Any], policy: Policy, plan: SyntheticPlan, rows: int
+) -> tuple[list[str], str]:
+    """The manifest's synthetic account against the policy: problems, and merged in words.
+
+    ``merged`` (categories MST merged because their noisy counts were small) is derived
+    from DP measurements only; it must name codebook labels of synthesised columns, two or
+    more per column, so that it cannot carry anything but that choice.
+    """
+    from sdc.synth._codebook import ColumnCodec  # lazy: the synth package loads OpenDP
+
+    spec = policy.outputs.synthetic
+    assert spec is not None
+    if manifest.get("synthetic") is None:
+        return ["manifest.json has no synthetic account (synthetic)"], ""
+    account = read_model(_SynthAccount, manifest["synthetic"], "synthetic")
+    problems = []
+    said: dict[str, tuple[object, object]] = {
+        "method": (account.method, spec.method),
+        "bins": (account.bins, spec.bins),
+        "columns": (account.columns, list(plan.columns)),
+        "rows": (account.rows, rows if spec.rows is None else spec.rows),
+    }
+    for key, (claimed, want) in said.items():
+        if claimed != want:
+            problems.append(f"the manifest's synthetic {key} is {claimed!r}, not {want!r}")
+    if spec.rows is not None and rows != spec.rows:
+        problems.append(f"synthetic.csv has {rows} records, not the policy's rows {spec.rows}")
+    for name, labels in account.merged.items():
+        if name in plan.bounds:
+            lo, hi = plan.bounds[name]
+            codec = ColumnCodec(name, "numeric", lower=lo, upper=hi, bins=spec.bins)
+            known = set(codec.labels())
+        elif name in plan.domains:
+            known = {canonical(c) or "" for c in plan.domains[name]}
+            labels = [canonical(label) or "" for label in labels]
+        else:
+            problems.append(f"synthetic.merged names {name!r}, which is not synthesised")
+            continue
+        foreign = [label for label in labels if label not in known]
+        if foreign:
+            problems.append(
+                f"synthetic.merged of {name}: {len(foreign)} label(s) are not in the policy's "
+                "codebook"
+            )
+        elif len(set(labels)) < 2 or len(set(labels)) != len(labels):
+            problems.append(
+                f"synthetic.merged of {name}: a merge needs two or more different labels"
+            )
+    if spec.method == "aim":
+        problems += _aim_account(manifest["synthetic"], spec)
+    else:
+        problems += _synthetic_noise(account, policy, len(plan.columns))
+    shown = ", ".join(f"{len(v)} in {k}" for k, v in account.merged.items())
+    return problems, f"; merged categories from noisy counts: {shown}" if shown else ""
+
+
+def _aim_account(account: dict[str, Any], spec: Any) -> list[str]:
+    """AIM's account: the policy's workload, and no more rho spent than its budget."""
+    problems = []
+    if spec.workload is not None:
         recorded = {frozenset(w) for w in account.get("workload") or []}
         if recorded != {frozenset(w) for w in spec.workload}:
             problems.append("the manifest's AIM workload is not the policy's")
     spent, rho = account.get("rho_spent"), account.get("rho")
     if isinstance(spent, int | float) and isinstance(rho, int | float) and spent > rho:
         problems.append(f"the synthesis spent rho {spent} over its budget {rho}")
+    return problems
+
+
+def _synthetic_noise(account: _SynthAccount, policy: Policy, m: int) -> list[str]:
+    """The account's noise scales are those the policy's epsilon, delta and unit give."""
+    from sdc.synth._dp import rho_from_epsilon_delta
+    from sdc.synth.mst import nominal_scales
+
+    spec = policy.outputs.synthetic
+    assert spec is not None
+    unit = policy.privacy.unit == "household" and policy.data.household is not None
+    sensitivity = policy.privacy.contribution if unit else 1
+    rho = rho_from_epsilon_delta(float(spec.epsilon), float(spec.delta))
+    want = dict(
+        zip(
+            ("sigma_1way", "selection_scale", "sigma_2way"),
+            nominal_scales(m, rho, sensitivity),
+            strict=True,
+        )
+    )
+    problems = []
+    for key, expected in want.items():
+        claimed = getattr(account, key)
+        if claimed is None or abs(claimed - expected) > 1e-6 * max(expected, 1e-12):
+            shown = "missing" if claimed is None else f"{claimed:.6g}"
+            problems.append(
+                f"the manifest's synthetic {key} is {shown}, not {expected:.6g} as epsilon "
+                f"{spec.epsilon:g} gives"
+            )
     return problems
 
 
@@ -1101,31 +1246,73 @@ def _check_budget(manifest: dict[str, Any], policy: Policy) -> list[CheckItem]:
 _KEYED = ("keyed", "hmac", "fingerprint")
 
 
-def _input_key(folder: Path) -> bytes | None:
+@dataclass(frozen=True)
+class InputKey:
+    """The key of a DP bundle's keyed input hash, and the file it was read from."""
+
+    key: bytes
+    path: Path
+
+
+#: Bytes of a per-release input key (``secrets.token_bytes(32)``), written as hex.
+_INPUT_KEY_BYTES = 32
+
+
+def read_input_key(path: Path) -> InputKey:
+    """Read an input key file (``OUT.input-key``, or the file given with ``--input-key``).
+
+    Raises:
+        DataError: the file is missing, unreadable, or not 64 hexadecimal digits.
+    """
+    try:
+        text = path.read_text(encoding="ascii")
+    except FileNotFoundError:
+        raise DataError(f"--input-key {path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not a text file"
+        raise DataError(f"--input-key {path}: cannot be read ({reason})") from None
+    try:
+        key = bytes.fromhex(text.strip())
+    except ValueError:
+        key = b""
+    if len(key) != _INPUT_KEY_BYTES:
+        raise DataError(
+            f"--input-key {path}: not an input key (a release writes one as "
+            f"{2 * _INPUT_KEY_BYTES} hexadecimal digits to OUT.input-key)"
+        )
+    return InputKey(key, path)
+
+
+def _input_key(folder: Path) -> InputKey | None:
     """A DP bundle's input-hash key, where its release keeps it (``BUNDLE.input-key``).
 
     Only the steward holds this file (it sits beside the bundle, never in it); anyone else
     gets None and the keyed hash is noted, not compared.
     """
+    try:
+        return read_input_key(_default_key_path(folder))
+    except DataError:
+        return None
+
+
+def _default_key_path(folder: Path) -> Path:
     from sdc.release.pipeline import steward_path
 
-    path = steward_path(folder, "input-key")
-    try:
-        return bytes.fromhex(path.read_text(encoding="ascii").strip())
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None
+    return steward_path(folder, "input-key")
 
 
 def _check_input(
     manifest: dict[str, Any],
     data: Table,
     released: pd.DataFrame | None,
-    input_key: bytes | None = None,
+    input_key: InputKey | None = None,
+    folder: Path | None = None,
 ) -> list[CheckItem]:
     """The input is the bundle's (SHA-256) and has as many records as the released file.
 
     A DP bundle names its input by a keyed hash (``input.keyed_sha256``): it is compared
-    when ``input_key`` (the steward's ``BUNDLE.input-key``) is given, else only noted.
+    when ``input_key`` (the steward's ``BUNDLE.input-key``, or ``--input-key``) is given,
+    else only noted.
     """
     from sdc.release.pipeline import keyed_sha256
 
@@ -1140,16 +1327,19 @@ def _check_input(
     )
     claimed = section.get("keyed_sha256")
     if keyed and input_key is not None and isinstance(claimed, str):
-        if keyed_sha256(data.path, input_key) == claimed:
-            notes.append(f"{name} has the keyed hash the manifest records (key of the release)")
+        key_name = input_key.path.name
+        if keyed_sha256(data.path, input_key.key) == claimed:
+            notes.append(f"{name} has the keyed hash the manifest records (input key {key_name})")
         else:
             problems.append(
-                f"{name} is not the bundle's input: its keyed hash (HMAC-SHA256 under the "
-                "release's input key) differs from the manifest's"
+                f"{name} is not the bundle's input, or {key_name} is not its release's input "
+                "key: the keyed hash (HMAC-SHA256) differs from the manifest's"
             )
     elif keyed:
+        where = _default_key_path(folder).name if folder is not None else "BUNDLE.input-key"
         notes.append(
-            "the manifest identifies its input by a keyed hash (a DP bundle): the hash is not "
+            "the manifest identifies its input by a keyed hash (a DP bundle) and no input key "
+            f"was found ({where} beside the bundle, or --input-key FILE): the hash is not "
             "compared"
         )
     elif not isinstance(digest, str):

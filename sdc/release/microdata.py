@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import secrets
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from sdc.anonymize.noise import add_noise
 from sdc.anonymize.policy_recodes import deterministic_recodes
 from sdc.anonymize.pram import pram
 from sdc.anonymize.search import GeneralizationResult, optimal_generalization
-from sdc.anonymize.suppress import DiversityLimits, local_suppression
+from sdc.anonymize.suppress import DiversityLimits, local_suppression, must_lose_a_value
 from sdc.errors import PolicyError, PolicyNotMet
 from sdc.policy import Policy, unlisted_columns
 from sdc.risk.assess import RiskThresholds, risk_levels
@@ -120,10 +121,12 @@ def treat_microdata(
     seed: int | None = None,
     key_file: Path | None = None,
     pseudonym_key: bytes | None = None,
+    meter: Meter | None = None,
 ) -> TreatedMicrodata:
     """Apply the policy's microdata treatments and check the suppression limit.
 
-    ``key_file`` and ``pseudonym_key`` are the pseudonym keys (see :func:`remove_identifiers`).
+    ``key_file`` and ``pseudonym_key`` are the pseudonym keys (see :func:`remove_identifiers`);
+    ``meter`` is told ``(step, done, total)`` during local suppression and the search.
 
     Raises:
         PolicyNotMet: k cannot be reached within ``thresholds.max_suppression``.
@@ -169,10 +172,11 @@ def treat_microdata(
                     )
                     done.append(record)
         elif step == "suppress":
-            frame, record = suppress_to_policy(frame, policy)
+            refuse_unreachable(frame, policy, blank_before=_all_blank(original, policy))
+            frame, record = suppress_to_policy(frame, policy, meter)
             done.append(record)
     if spec.generalize == "auto":
-        generalization = _search(frame, policy)
+        generalization = _search(frame, policy, meter)
         frame = generalization.data
         done.append(_search_record(generalization))
     frame, records = derive_options(frame, policy, _set_values(done))
@@ -213,7 +217,61 @@ def _set_values(done: list[Treatment]) -> dict[str, list[object]]:
     return {t.columns[0]: list(t.details["values"]) for t in done if t.name == "recode.multiple"}
 
 
-def suppress_to_policy(frame: pd.DataFrame, policy: Policy) -> tuple[pd.DataFrame, Treatment]:
+#: Told ``(step, done, total)`` as a long step advances (a progress bar on a terminal).
+Meter = Callable[[str, int, int], None]
+
+
+def _labelled(meter: Meter | None, label: str) -> Callable[[int, int], None] | None:
+    """The ``(done, total)`` progress of one step, for ``meter`` (None without one)."""
+    if meter is None:
+        return None
+    return lambda done, total: meter(label, done, total)
+
+
+def _all_blank(frame: pd.DataFrame, policy: Policy) -> int:
+    return int(all_blank(encode_keys(frame, policy.quasi, "wildcard")).sum())
+
+
+def refuse_unreachable(frame: pd.DataFrame, policy: Policy, *, blank_before: int = 0) -> None:
+    """Refuse at once a suppression that cannot stay within ``max_suppression``.
+
+    Counts the records that must lose a value whatever local suppression does
+    (:func:`must_lose_a_value`: below k on the key as it stands, and no other record's
+    suppression can lift them); with the records that reveal no key already
+    (``blank_before``) they are a lower bound of the suppressed share. Above the limit, the
+    release is refused before the (slow) search, saying why and what to change.
+
+    Raises:
+        PolicyNotMet: the bound is above ``thresholds.max_suppression``.
+    """
+    n, k, limit = len(frame), policy.thresholds.k, policy.thresholds.max_suppression
+    if not n or not policy.quasi:
+        return
+    below = int(must_lose_a_value(frame, policy.quasi, k, policy.missing).sum())
+    if not below or (below + blank_before) / n <= limit + 1e-12:
+        return
+    distinct = frame[policy.quasi].nunique()
+    varied = ", ".join(f"{q} ({int(distinct[q])})" for q in distinct.nlargest(3).index)
+    blank = (
+        f" (besides {blank_before} blank in every quasi-identifier in the input, which count "
+        "as suppressed)"
+        if blank_before
+        else ""
+    )
+    raise PolicyNotMet(
+        f"k = {k} cannot be reached within max_suppression {limit:.1%}: {below} of the {n} "
+        f"records ({below / n:.1%}) are in a combination of the {len(policy.quasi)} "
+        f"quasi-identifiers that fewer than {k} records share, and each of them would lose a "
+        f"value{blank} (checked before suppressing anything). Keep as quasi-identifiers only "
+        "what an outsider could know (not timestamps, device ids or who collected the data), "
+        "recode the most varied more coarsely (recode: bands or map; values after the "
+        f"recodes: {varied}), use generalize: auto, or raise thresholds.max_suppression"
+    )
+
+
+def suppress_to_policy(
+    frame: pd.DataFrame, policy: Policy, meter: Meter | None = None
+) -> tuple[pd.DataFrame, Treatment]:
     """Local suppression to k, l and group share, raising k until the risk limits hold.
 
     ``max_individual_risk`` and ``max_expected_reidentifications`` (for records and, with a
@@ -232,6 +290,7 @@ def suppress_to_policy(frame: pd.DataFrame, policy: Policy) -> tuple[pd.DataFram
             importance=_importance(policy),
             missing=policy.missing,
             diversity=diversity_limits(policy),
+            progress=_labelled(meter, f"local suppression to k = {k}"),
         )
 
     k = t.k
@@ -315,7 +374,9 @@ def _searched(policy: Policy, name: str) -> bool:
     )
 
 
-def _search(frame: pd.DataFrame, policy: Policy) -> GeneralizationResult:
+def _search(
+    frame: pd.DataFrame, policy: Policy, meter: Meter | None = None
+) -> GeneralizationResult:
     """Run the optimal search with the policy's thresholds, importance and level caps.
 
     Attribute weights come from ``importance`` (1 = most important): weight ``1/importance``,
@@ -370,6 +431,7 @@ def _search(frame: pd.DataFrame, policy: Policy) -> GeneralizationResult:
         other_quasi=others,
         weight=weight,
         max_level=max_level,
+        progress=_labelled(meter, "searching generalisation levels"),
     )
 
 

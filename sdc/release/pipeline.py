@@ -63,8 +63,15 @@ from sdc.release.manifest import (
     Treatment,
     output_records,
 )
-from sdc.release.microdata import TreatedMicrodata, pseudonym_columns, treat_microdata
-from sdc.release.plan import assess, codebook, table_hierarchies, table_spec
+from sdc.release.microdata import Meter, TreatedMicrodata, pseudonym_columns, treat_microdata
+from sdc.release.plan import (
+    assess,
+    codebook,
+    suda_note,
+    synthetic_plan,
+    table_hierarchies,
+    table_spec,
+)
 from sdc.release.signing import SIGNATURE, SigningKey, sign_manifest, signer_entry, write_secret
 from sdc.report.release import release_html
 from sdc.risk import RiskReport
@@ -116,6 +123,7 @@ def release(
     progress: Progress | None = None,
     sign: SigningKey | None = None,
     lang: str | None = None,
+    meter: Meter | None = None,
 ) -> ReleaseResult:
     """Treat ``table`` by ``policy`` and write the bundle to ``out``.
 
@@ -134,6 +142,8 @@ def release(
         sign: the key that signs the manifest (:func:`sdc.release.signing.load_signing_key`).
         lang: the language of ``report.html`` (``en``, ``fr`` or ``es``); None: the
             policy's ``report.lang``.
+        meter: told ``(step, done, total)`` during local suppression and the generalisation
+            search (a progress bar with an estimate).
 
     Raises:
         PolicyNotMet: a threshold cannot be met; nothing is written.
@@ -151,7 +161,9 @@ def release(
     ledger_notes = tuple(ledger.notes()) if request.epsilon > 0 else ()
     fingerprint = _check_budget(ledger, table, policy, request, cap)
 
-    before, treated, after = _treat(table, policy, seed, key_file, pseudonym_key, engine, step)
+    before, treated, after = _treat(
+        table, policy, seed, key_file, pseudonym_key, engine, step, meter
+    )
     # Written ahead: from here on the epsilon counts as spent, whatever happens next.
     entry = _spend_ahead(ledger, table, policy, request, cap, fingerprint)
     tables, synthetic, evaluation = _aggregates(table.frame, policy, seed, engine, step)
@@ -169,7 +181,10 @@ def release(
         synthetic,
         evaluation,
         _spent(tables, synthetic),
-        notes=table.notes + ledger_notes + _new_ledger_note(ledger, new_ledger),
+        notes=table.notes
+        + ledger_notes
+        + _new_ledger_note(ledger, new_ledger)
+        + (suda_note(policy) if before.suda is not None else ()),
         signer=sign.fingerprint if sign else None,
         pseudonym_key=pseudonym_key_path(out) if kept_key is not None else None,
         input_key=steward_path(out, "input-key") if dp_bundle else None,
@@ -203,9 +218,9 @@ def _preflight(
     Returns:
         The per-release pseudonym key (None when no column needs one).
     """
-    inputs = _inputs(table, policy, key_file, ledger) + ([sign.path] if sign else [])
-    check_target(out, inputs, force=force)
-    pseudonym_key = _pseudonym_key(policy, out, key_file, force=force)
+    pseudonym_key = check_release_paths(
+        policy, table.path, out, key_file, ledger, sign.path if sign else None, force=force
+    )
     if is_dp_bundle(policy) and not force:
         for kept in (steward_path(out, "input-key"), steward_path(out, "evaluation.json")):
             if kept.exists() or kept.is_symlink():
@@ -227,6 +242,51 @@ def _preflight(
     return pseudonym_key
 
 
+def check_release_paths(
+    policy: Policy,
+    data: Path,
+    out: Path,
+    key_file: Path | None,
+    ledger: Ledger | None = None,
+    sign: Path | None = None,
+    *,
+    force: bool = False,
+) -> bytes | None:
+    """The checks of a release that need no data, made before it is read or treated.
+
+    The target (not an input, not an existing folder unless ``force``, creatable), and the
+    pseudonym keys (a key file only with a linkable column, a linkable column's key
+    readable, no earlier per-release key in the way): a bad path or a missing key is
+    reported at once, never after the heavy work.
+
+    Returns:
+        A fresh per-release pseudonym key (None when no column needs one).
+    """
+    ledger = ledger or policy_ledger(policy)
+    inputs = _inputs(data, policy, key_file, ledger) + ([sign] if sign else [])
+    check_target(out, inputs, force=force)
+    _check_creatable(out)
+    return _pseudonym_key(policy, out, key_file, force=force)
+
+
+def _check_creatable(out: Path) -> None:
+    """Refuse a bundle folder that could not be created where it is asked for."""
+    if out.exists():
+        return  # an earlier bundle, replaced with --force (check_target allowed it)
+    ancestor = out.parent if str(out.parent) else Path(".")
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        problem = f"{ancestor} is not a folder"
+    elif not os.access(ancestor, os.W_OK | os.X_OK):
+        problem = f"no permission to write in {ancestor}"
+    else:
+        return
+    raise DataError(
+        f"{out}: cannot create the release folder ({problem}); choose another --out folder"
+    )
+
+
 def _treat(
     table: Table,
     policy: Policy,
@@ -235,20 +295,27 @@ def _treat(
     pseudonym_key: bytes | None,
     engine: CountingEngine | None,
     step: Progress,
+    meter: Meter | None = None,
 ) -> tuple[RiskReport, TreatedMicrodata | None, RiskReport | None]:
-    """Risk before, the treated microdata and its risk after; refuse if a threshold fails."""
-    step("risk before treatment")
-    before = assess(table.frame, policy, engine=engine)
+    """Risk before, the treated microdata and its risk after; refuse if a threshold fails.
+
+    The treatment and the thresholds come first, SUDA (the slow, informational part of the
+    risk reports) last: a release that is refused is refused before it.
+    """
     if policy.outputs.microdata is None:
-        return before, None, None
+        step("risk before treatment")
+        return assess(table.frame, policy, engine=engine), None, None
     step("treating microdata")
     treated = treat_microdata(
-        table.frame, policy, seed=seed, key_file=key_file, pseudonym_key=pseudonym_key
+        table.frame, policy, seed=seed, key_file=key_file, pseudonym_key=pseudonym_key, meter=meter
     )
     step("risk after treatment")
+    quick = assess(treated.frame, policy, engine=engine, suda=False)
+    if quick.breaches:
+        raise PolicyNotMet(_not_met(quick, policy))
+    step("risk before and after treatment with SUDA")
+    before = assess(table.frame, policy, engine=engine)
     after = assess(treated.frame, policy, engine=engine)
-    if after.breaches:
-        raise PolicyNotMet(_not_met(after, policy))
     return before, treated, after
 
 
@@ -639,11 +706,9 @@ def suppression_tables(
     )
 
 
-def _inputs(
-    table: Table, policy: Policy, key_file: Path | None, ledger: Ledger | None
-) -> list[Path]:
+def _inputs(data: Path, policy: Policy, key_file: Path | None, ledger: Ledger | None) -> list[Path]:
     """Every file a release reads or keeps: none may be inside the bundle folder."""
-    paths = [table.path]
+    paths = [data]
     if policy.source is not None:
         paths.append(policy.source)
     for column in policy.columns.values():
@@ -676,12 +741,9 @@ def _synthesize(
 
     spec = policy.outputs.synthetic
     assert spec is not None
-    columns = spec.columns or [*policy.quasi, *policy.sensitive]
-    book = codebook(policy)
-    bounds = {c: policy.columns[c].bounds for c in columns if c in policy.columns}
-    numeric = {c: b for c, b in bounds.items() if b is not None}
-    domains = {c: book[c] for c in columns if c in book and c not in numeric}
-    types = {c: policy.columns[c].value_type for c in columns if c in policy.columns}
+    plan = synthetic_plan(policy)
+    assert plan is not None
+    columns, numeric = list(plan.columns), plan.bounds
     household = policy.data.household if policy.privacy.unit == "household" else None
     train, holdout = base, None
     if spec.holdout > 0:
@@ -695,14 +757,14 @@ def _synthesize(
     result = synthesize(
         train,
         columns=columns,
-        domains=domains,
+        domains=plan.domains,
         bounds=numeric,
         epsilon=spec.epsilon,
         delta=spec.delta,
         rows=spec.rows or len(base),
         seed=spec.seed,  # never the release seed: the manifest records this one
         bins=spec.bins,
-        types=types,
+        types=plan.types,
         household=household,
         contribution=policy.privacy.contribution,
         method=spec.method,

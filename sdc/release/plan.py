@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # the tables module loads scipy and OpenDP: only when a table
 __all__ = [
     "Admits",
     "ReleasePlan",
+    "SyntheticPlan",
     "TablePlan",
     "ValuePlan",
     "assess",
@@ -50,6 +51,9 @@ __all__ = [
     "codebook",
     "release_plan",
     "risk_thresholds",
+    "suda_max_msu",
+    "suda_note",
+    "synthetic_plan",
     "table_hierarchies",
     "table_spec",
     "texts",
@@ -97,6 +101,41 @@ def assess_policy_has_quasi(policy: Policy) -> None:
         )
 
 
+#: Without ``suda.max_msu`` in the policy, SUDA2 searches the largest MSU size whose
+#: combinations of quasi-identifiers number at most this many: every size up to 14
+#: quasi-identifiers, 4 of 24 (a full search of 24 takes minutes on 1,500 records).
+SUDA_COMBINATIONS = 20_000
+
+
+def suda_max_msu(policy: Policy) -> int | None:
+    """The largest MSU size SUDA2 searches under the policy (None: every size).
+
+    ``suda.max_msu`` when the policy sets it; else every size unless the combinations of
+    quasi-identifiers exceed :data:`SUDA_COMBINATIONS`, then the largest size within it.
+    """
+    if policy.suda.max_msu is not None:
+        return policy.suda.max_msu
+    q = len(policy.quasi)
+    total = 0
+    for size in range(1, q + 1):
+        total += math.comb(q, size)
+        if total > SUDA_COMBINATIONS:
+            return max(size - 1, 1)
+    return None
+
+
+def suda_note(policy: Policy) -> tuple[str, ...]:
+    """A note when SUDA2 does not search every size (the policy did not ask for a limit)."""
+    size = suda_max_msu(policy)
+    if policy.suda.max_msu is not None or size is None:
+        return ()
+    return (
+        f"SUDA looked for special uniques among combinations of up to {size} of the "
+        f"{len(policy.quasi)} quasi-identifiers (every size would take too long with so many); "
+        "set suda.max_msu in the policy to choose",
+    )
+
+
 def assess(
     frame: pd.DataFrame,
     policy: Policy,
@@ -118,7 +157,7 @@ def assess(
         sensitive=[s for s in policy.sensitive if s in frame.columns],
         missing=policy.missing,
         thresholds=risk_thresholds(policy),
-        max_msu=policy.suda.max_msu,
+        max_msu=suda_max_msu(policy),
         dis_fraction=policy.suda.dis_fraction,
         suda=suda,
         importance=importance or None,
@@ -140,6 +179,42 @@ def codebook(policy: Policy) -> dict[str, list[object]]:
             if hierarchy is not None:
                 book[name] = list(hierarchy.values)
     return book
+
+
+@dataclass(frozen=True)
+class SyntheticPlan:
+    """What ``outputs.synthetic`` synthesises, from public facts of the policy only.
+
+    Attributes:
+        columns: the synthesised columns (``columns``, else the quasi-identifiers and the
+            sensitive columns), in order.
+        domains: the category list of each categorical column (:func:`codebook`).
+        bounds: the public bounds of each numeric column.
+        types: the public type of each column the policy names.
+    """
+
+    columns: tuple[str, ...]
+    domains: dict[str, list[object]]
+    bounds: dict[str, tuple[float, float]]
+    types: dict[str, Literal["integer", "number", "category", "date"]]
+
+
+def synthetic_plan(policy: Policy) -> SyntheticPlan | None:
+    """The columns, category lists, bounds and types of the synthesis (None without one)."""
+    spec = policy.outputs.synthetic
+    if spec is None:
+        return None
+    columns = tuple(spec.columns or [*policy.quasi, *policy.sensitive])
+    book = codebook(policy)
+    bounds = {
+        c: b for c in columns if c in policy.columns and (b := policy.columns[c].bounds) is not None
+    }
+    return SyntheticPlan(
+        columns=columns,
+        domains={c: book[c] for c in columns if c in book and c not in bounds},
+        bounds=bounds,
+        types={c: policy.columns[c].value_type for c in columns if c in policy.columns},
+    )
 
 
 def table_hierarchies(policy: Policy, index: int) -> dict[str, dict[str, str]] | None:

@@ -498,6 +498,21 @@ def _budget_split(m: int, rho: float) -> tuple[float, float, float]:
     return rho / 3.0, rho / 3.0, rho / 3.0
 
 
+def nominal_scales(m: int, rho: float, sensitivity: float) -> tuple[float, float, float]:
+    """``(sigma_1way, selection_scale, sigma_2way)`` MST calibrates for ``m`` columns.
+
+    The noise each measurement gets for its share of ``rho`` at ``sensitivity``, before the
+    few-ulp widening that keeps OpenDP's map within the share (0 for a step not run). A
+    checker recomputes them from the policy to compare with a manifest's account.
+    """
+    rho_1, rho_sel, rho_2 = _budget_split(m, rho)
+    d = float(sensitivity)
+    sigma_1 = d / math.sqrt(2.0 * rho_1 / m)
+    scale_sel = 2.0 * d / math.sqrt(8.0 * rho_sel / (m - 1)) if m > 2 else 0.0
+    sigma_2 = d / math.sqrt(2.0 * rho_2 / (m - 1)) if m > 1 else 0.0
+    return sigma_1, scale_sel, sigma_2
+
+
 def _pair_counts(codes: np.ndarray, a: int, b: int, size_b: int, size_a: int) -> np.ndarray:
     key = codes[:, a] * size_b + codes[:, b]
     return np.bincount(key, minlength=size_a * size_b).reshape(size_a, size_b).astype(float)

@@ -160,7 +160,7 @@ def test_release_refuses_unmeetable_policy_and_writes_nothing(workdir: Path) -> 
     (workdir / "strict.yaml").write_text(strict)
     code, _, err = run("release", "survey.csv", "--policy", "strict.yaml", "--out", "rel")
     assert code == 1
-    assert err.startswith("Error: k = 20 needs")
+    assert err.startswith("Error: k = 20 cannot be reached within max_suppression 1.0%: ")
     assert "raise thresholds.max_suppression" in err
     assert not (workdir / "rel").exists()
     assert [p.name for p in workdir.iterdir() if p.name.startswith(".rel")] == []

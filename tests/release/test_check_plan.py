@@ -341,7 +341,8 @@ def test_a_keyed_input_hash_is_not_compared(bundle: Path, policy: Policy) -> Non
     result = check_bundle(bundle, policy, read_table(bundle.parent / "survey.csv"))
     assert item(result, "input").passed
     assert item(result, "input").detail == (
-        "the manifest identifies its input by a keyed hash (a DP bundle): the hash is not "
+        "the manifest identifies its input by a keyed hash (a DP bundle) and no input key was "
+        "found (rel.input-key beside the bundle, or --input-key FILE): the hash is not "
         "compared; 60 records released of 60"
     )
 

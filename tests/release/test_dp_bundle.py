@@ -232,15 +232,16 @@ def test_check_verifies_the_keyed_input_hash_with_the_stewards_key(tmp_path: Pat
 
     assert item(tmp_path / "d.csv") == (
         True,
-        "d.csv has the keyed hash the manifest records (key of the release)",
+        "d.csv has the keyed hash the manifest records (input key d.input-key)",
     )
     assert item(tmp_path / "other.csv") == (
         False,
-        "other.csv is not the bundle's input: its keyed hash (HMAC-SHA256 under the release's "
-        "input key) differs from the manifest's",
+        "other.csv is not the bundle's input, or d.input-key is not its release's input key: "
+        "the keyed hash (HMAC-SHA256) differs from the manifest's",
     )
     (tmp_path / "d.input-key").unlink()  # an officer without the steward's key
     assert item(tmp_path / "other.csv") == (
         True,
-        "the manifest identifies its input by a keyed hash (a DP bundle): the hash is not compared",
+        "the manifest identifies its input by a keyed hash (a DP bundle) and no input key was "
+        "found (d.input-key beside the bundle, or --input-key FILE): the hash is not compared",
     )

@@ -382,7 +382,9 @@ def test_suppression_limit_names_the_fix(tmp_path: Path) -> None:
     )
     text = text.replace("max_suppression: 0.5", "max_suppression: 0.02").replace("k: 2", "k: 4")
     policy = parse_policy(text, source=tmp_path / "p.yaml")
-    with pytest.raises(PolicyNotMet, match=r"k = 4 needs \d+ records .* max_suppression 2\.0%"):
+    with pytest.raises(
+        PolicyNotMet, match=r"k = 4 cannot be reached within max_suppression 2\.0%: \d+ of the"
+    ):
         treat_microdata(survey(), policy, seed=1)
 
 
