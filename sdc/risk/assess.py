@@ -23,6 +23,7 @@ from sdc.risk.engines.base import CountingEngine
 from sdc.risk.frequencies import (
     MissingRule,
     all_blank,
+    blank_keys_match_all,
     combine_codes,
     encode_keys,
     key_frequencies,
@@ -700,7 +701,6 @@ def _frequencies(
     engine: CountingEngine | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """f_k and F_k of every record under the rule; an all-blank key matches everyone."""
-    n = len(df)
     if engine is None or engine.name == "pandas":
         freq = key_frequencies(codes, weights, missing)
         fk, Fk = freq.fk, freq.Fk
@@ -708,10 +708,8 @@ def _frequencies(
         counted = engine.key_frequencies(df, list(quasi), weight, missing)
         assert counted.fk is not None and counted.Fk is not None
         fk, Fk = counted.fk, counted.Fk
-    if missing == "category" and blank.any():
-        # A record whose key is all blank reveals nothing: it matches everyone.
-        fk = np.where(blank, n, fk)
-        Fk = np.where(blank, float(weights.sum()) if weights is not None else float(n), Fk)
+    if missing == "category":
+        fk, Fk = blank_keys_match_all(fk, Fk, blank, weights)
     return fk, Fk
 
 

@@ -118,6 +118,27 @@ def key_frequencies(
     return _wildcard_frequencies(codes, w)
 
 
+def blank_keys_match_all(
+    fk: np.ndarray, Fk: np.ndarray, blank: np.ndarray, weights: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Under the category rule, a record blank in every key variable reveals no key.
+
+    It matches every record: ``f_k = n`` and ``F_k`` = the weight total, rather than
+    being a key of its own (every engine and the in-memory report count it so).
+
+    Args:
+        fk: the record counts under the category rule.
+        Fk: the weighted counts under the category rule.
+        blank: :func:`all_blank` of the wildcard-encoded keys.
+        weights: sampling weights, or None.
+    """
+    if not blank.any():
+        return fk, Fk
+    n = len(fk)
+    total = float(n) if weights is None else float(np.sum(weights))
+    return np.where(blank, n, fk).astype(np.int64), np.where(blank, total, Fk)
+
+
 def all_blank(codes: np.ndarray) -> np.ndarray:
     """Records whose quasi-identifiers are all missing: they reveal no key (suppressed).
 

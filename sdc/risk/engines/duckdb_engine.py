@@ -408,8 +408,13 @@ class DuckDBEngine:
         sizes = {int(p): int(c) for p, c in counted}
         plan = wildcard_plan(list(sizes), m) if len(sizes) > 1 else []
         if not plan:
-            con.execute("CREATE TEMP VIEW freq AS SELECT cell, n, n AS cf, ws AS cw FROM cells")
-            con.execute("CREATE TEMP VIEW cellfreq AS SELECT *, n AS cf, ws AS cw FROM cells")
+            # A key blank in every variable reveals nothing: it matches every record (as
+            # in memory), rather than being a key of its own.
+            blank = " AND ".join(f"{kc} IS NULL" for kc in keys) or "FALSE"
+            cf = f"CASE WHEN {blank} THEN (SELECT sum(n) FROM cells) ELSE n END AS cf"
+            cw = f"CASE WHEN {blank} THEN (SELECT sum(ws) FROM cells) ELSE ws END AS cw"
+            con.execute(f"CREATE TEMP VIEW freq AS SELECT cell, n, {cf}, {cw} FROM cells")
+            con.execute(f"CREATE TEMP VIEW cellfreq AS SELECT *, {cf}, {cw} FROM cells")
             return
         parts = []
         for step in plan:

@@ -30,7 +30,14 @@ from sdc.risk.engines.base import (
     summary_from,
     weight_error,
 )
-from sdc.risk.frequencies import MissingRule, combine_codes, encode_keys, key_frequencies
+from sdc.risk.frequencies import (
+    MissingRule,
+    all_blank,
+    blank_keys_match_all,
+    combine_codes,
+    encode_keys,
+    key_frequencies,
+)
 
 
 def _load(source: DataSource, columns: Sequence[str | None]) -> pd.DataFrame:
@@ -103,6 +110,9 @@ class PandasEngine:
         freq = key_frequencies(codes, w, missing)
         fk = freq.fk.astype(np.int64, copy=False)
         Fk = freq.Fk.astype(np.float64, copy=False)
+        if missing == "category":
+            blank = all_blank(encode_keys(frame, quasi, "wildcard"))
+            fk, Fk = blank_keys_match_all(fk, Fk, blank, w)
         n = len(fk)
         keys = int(combine_codes(codes + 1).max()) + 1 if n else 0
 

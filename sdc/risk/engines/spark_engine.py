@@ -592,7 +592,20 @@ def _frequencies(cells: SparkFrame, keys: list[str]) -> SparkFrame:
     m = len(keys)
     plan = wildcard_plan(patterns, m) if len(patterns) > 1 else []
     if not plan:
-        return cells.withColumn("cf", F.col("n")).withColumn("cw", F.col("ws"))
+        # A key blank in every variable reveals nothing: it matches every record (as in
+        # memory), rather than being a key of its own.
+        if not m:
+            return cells.withColumn("cf", F.col("n")).withColumn("cw", F.col("ws"))
+        blank = F.lit(True)
+        for kc in keys:
+            blank = blank & F.col(kc).isNull()
+        totals = cells.agg(F.sum("n").alias("tn"), F.sum("ws").alias("tw"))
+        return (
+            cells.crossJoin(F.broadcast(totals))
+            .withColumn("cf", F.when(blank, F.col("tn")).otherwise(F.col("n")))
+            .withColumn("cw", F.when(blank, F.col("tw")).otherwise(F.col("ws")))
+            .drop("tn", "tw")
+        )
     source_c: set[tuple[int, int]] = set()
     target_c: set[tuple[int, int]] = set()
     for step in plan:

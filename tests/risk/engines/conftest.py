@@ -9,7 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sdc.risk.frequencies import KeyFrequencies, encode_keys, key_frequencies
+from sdc.risk.frequencies import (
+    KeyFrequencies,
+    all_blank,
+    blank_keys_match_all,
+    encode_keys,
+    key_frequencies,
+)
 
 QUASI = ["age", "sex", "region", "edu", "job"]
 
@@ -52,10 +58,20 @@ def make_survey(n: int, seed: int, missing_rate: float = 0.15) -> pd.DataFrame:
 def reference(
     df: pd.DataFrame, quasi: list[str], weight: str | None, missing: str
 ) -> KeyFrequencies:
-    """The in-memory reference every engine must agree with."""
+    """The in-memory reference every engine must agree with (as ``sdc risk`` counts).
+
+    Under the category rule a record blank in every key variable reveals no key: it
+    matches every record (f_k = n, F_k = the weight total), as in
+    :func:`sdc.risk.assess.assess_risk`.
+    """
     codes = encode_keys(df, quasi, missing)  # type: ignore[arg-type]
     w = None if weight is None else df[weight].to_numpy(dtype=np.float64)
-    return key_frequencies(codes, w, missing)  # type: ignore[arg-type]
+    freq = key_frequencies(codes, w, missing)  # type: ignore[arg-type]
+    if missing != "category":
+        return freq
+    blank = all_blank(encode_keys(df, quasi, "wildcard"))
+    fk, Fk = blank_keys_match_all(freq.fk, freq.Fk, blank, w)
+    return KeyFrequencies(fk=fk, Fk=Fk)
 
 
 @dataclass(frozen=True)
