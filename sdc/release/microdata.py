@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from sdc.anonymize._treatment import SuppressionRecord, Treatment
-from sdc.anonymize.identifiers import drop_columns, pseudonymize
+from sdc.anonymize.identifiers import drop_columns, new_pseudonym_key, pseudonymize
 from sdc.anonymize.microaggregation import microaggregate
 from sdc.anonymize.noise import add_noise
 from sdc.anonymize.policy_recodes import deterministic_recodes
@@ -79,7 +79,9 @@ def remove_identifiers(
 
     Pseudonyms use the release's own key (``pseudonym_key``; a fresh one that nobody keeps
     when None) unless the column says ``linkable: true``: then the steward's key from
-    ``key_file`` or ``SDC_PSEUDONYM_KEY``, the same in every release.
+    ``key_file`` or ``SDC_PSEUDONYM_KEY``, the same in every release. The household column
+    and the keys related tables link to (:attr:`Policy.link_columns`) always get the
+    release's own key: they join the release's files to each other and to nothing else.
 
     With ``unlisted: drop`` the columns the policy does not name are dropped too (recorded
     as a ``drop`` treatment with role ``unlisted``): tables and synthetic data use only
@@ -90,9 +92,16 @@ def remove_identifiers(
     keyed = per_release + linked
     direct = [n for n, c in policy.columns.items() if c.role == "direct" and n not in keyed]
     dropped = policy.columns_with("drop")
+    links = [c for c in policy.link_columns if c in frame.columns]
+    if (per_release or links) and pseudonym_key is None:
+        pseudonym_key = new_pseudonym_key()  # one key, so links agree across the files
     if per_release:
         frame, record = pseudonymize(frame, per_release, key=pseudonym_key, linkable=False)
         done.append(record)
+    if links:
+        # Household and link keys: joinable within this release only, never raw.
+        frame, record = pseudonymize(frame, links, key=pseudonym_key, linkable=False)
+        done.append(replace(record, parameters={**record.parameters, "link": True}))
     if linked:
         frame, record = pseudonymize(frame, linked, key_file=key_file)
         done.append(record)

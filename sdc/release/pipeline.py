@@ -48,10 +48,13 @@ from sdc.release.manifest import (
     BudgetRecord,
     Guarantee,
     Input,
+    Joined,
+    Link,
     Manifest,
     Microdata,
     Output,
     Privacy,
+    RelatedTable,
     Risk,
     RiskSummary,
     Signer,
@@ -62,6 +65,13 @@ from sdc.release.manifest import (
 )
 from sdc.release.microdata import TreatedMicrodata, pseudonym_columns, treat_microdata
 from sdc.release.plan import assess, codebook, table_hierarchies, table_spec
+from sdc.release.related import (
+    RelatedRelease,
+    check_links,
+    read_related,
+    shuffled,
+    treat_related,
+)
 from sdc.release.signing import SIGNATURE, SigningKey, sign_manifest, signer_entry, write_secret
 from sdc.report.release import release_html
 from sdc.risk import RiskReport
@@ -90,6 +100,7 @@ class ReleaseResult:
     notes: tuple[str, ...] = ()  # what reading the input found (e.g. an encoding fallback)
     signer: str | None = None  # fingerprint of the signing key
     pseudonym_key: Path | None = None  # the per-release pseudonym key, outside the bundle
+    related: RelatedRelease | None = None  # the related tables (repeat groups), treated
     input_key: Path | None = None  # a DP bundle's input-hash key, outside the bundle
     evaluation_file: Path | None = None  # a DP bundle's synthetic evaluation, outside it
 
@@ -111,6 +122,7 @@ def release(
     engine: CountingEngine | None = None,
     progress: Progress | None = None,
     sign: SigningKey | None = None,
+    related: tuple[Table, ...] | None = None,
 ) -> ReleaseResult:
     """Treat ``table`` by ``policy`` and write the bundle to ``out``.
 
@@ -127,6 +139,8 @@ def release(
         engine: the counting engine of the risk checks (default: in memory).
         progress: called with a short label as each step starts.
         sign: the key that signs the manifest (:func:`sdc.release.signing.load_signing_key`).
+        related: the policy's related tables (``related:``), read by
+            :func:`sdc.release.related.read_related` when None.
 
     Raises:
         PolicyNotMet: a threshold cannot be met; nothing is written.
@@ -136,7 +150,11 @@ def release(
     """
     step = progress or (lambda _label: None)
     ledger = ledger or policy_ledger(policy)
-    pseudonym_key = _preflight(table, policy, out, key_file, ledger, sign, force=force)
+    if related is None:
+        related = read_related(policy, table) if policy.related else ()
+    check_links(policy, table, related)
+    inputs = [t.path for t in related]
+    pseudonym_key = _preflight(table, policy, out, key_file, ledger, sign, inputs, force=force)
     started = _now()
     request = Budget(policy.dp_epsilon, policy.dp_delta)
     cap = Budget(policy.privacy.budget, policy.privacy.delta)
@@ -144,7 +162,9 @@ def release(
     ledger_notes = tuple(ledger.notes()) if request.epsilon > 0 else ()
     fingerprint = _check_budget(ledger, table, policy, request, cap)
 
-    before, treated, after = _treat(table, policy, seed, key_file, pseudonym_key, engine, step)
+    before, treated, after, linked = _treat(
+        table, related, policy, seed, key_file, pseudonym_key, engine, step
+    )
     # Written ahead: from here on the epsilon counts as spent, whatever happens next.
     entry = _spend_ahead(ledger, table, policy, request, cap, fingerprint)
     tables, synthetic, evaluation = _aggregates(table.frame, policy, seed, engine, step)
@@ -165,6 +185,7 @@ def release(
         notes=table.notes + ledger_notes + _new_ledger_note(ledger, new_ledger),
         signer=sign.fingerprint if sign else None,
         pseudonym_key=pseudonym_key_path(out) if kept_key is not None else None,
+        related=linked,
         input_key=steward_path(out, "input-key") if dp_bundle else None,
         evaluation_file=(
             steward_path(out, "evaluation.json") if dp_bundle and evaluation is not None else None
@@ -187,6 +208,7 @@ def _preflight(
     key_file: Path | None,
     ledger: Ledger,
     sign: SigningKey | None,
+    related: list[Path],
     *,
     force: bool,
 ) -> bytes | None:
@@ -195,7 +217,7 @@ def _preflight(
     Returns:
         The per-release pseudonym key (None when no column needs one).
     """
-    inputs = _inputs(table, policy, key_file, ledger) + ([sign.path] if sign else [])
+    inputs = _inputs(table, policy, key_file, ledger) + ([sign.path] if sign else []) + related
     check_target(out, inputs, force=force)
     pseudonym_key = _pseudonym_key(policy, out, key_file, force=force)
     if is_dp_bundle(policy) and not force:
@@ -221,27 +243,37 @@ def _preflight(
 
 def _treat(
     table: Table,
+    related: tuple[Table, ...],
     policy: Policy,
     seed: int | None,
     key_file: Path | None,
     pseudonym_key: bytes | None,
     engine: CountingEngine | None,
     step: Progress,
-) -> tuple[RiskReport, TreatedMicrodata | None, RiskReport | None]:
-    """Risk before, the treated microdata and its risk after; refuse if a threshold fails."""
+) -> tuple[RiskReport, TreatedMicrodata | None, RiskReport | None, RelatedRelease | None]:
+    """Risk before, the treated microdata (and related tables) and its risk after.
+
+    Refuses if a threshold fails, on the main records or on their joined view.
+    """
     step("risk before treatment")
     before = assess(table.frame, policy, engine=engine)
     if policy.outputs.microdata is None:
-        return before, None, None
+        return before, None, None, None
     step("treating microdata")
     treated = treat_microdata(
         table.frame, policy, seed=seed, key_file=key_file, pseudonym_key=pseudonym_key
     )
+    linked = None
+    if related:
+        step("treating related tables on the joined view")
+        treated, linked = treat_related(
+            policy, table, treated, related, pseudonym_key=pseudonym_key, key_file=key_file
+        )
     step("risk after treatment")
     after = assess(treated.frame, policy, engine=engine)
     if after.breaches:
         raise PolicyNotMet(_not_met(after, policy))
-    return before, treated, after
+    return before, treated, after, linked
 
 
 def _aggregates(
@@ -300,6 +332,7 @@ def _write_bundle(
         rows = _write_outputs(
             tmp,
             result.microdata,
+            result.related,
             result.tables,
             result.synthetic,
             None if result.evaluation_file else result.evaluation,
@@ -401,7 +434,7 @@ def _pseudonym_key(
         return None
     if linked:
         load_pseudonym_key(key_file)
-    if not per_release:
+    if not per_release and not policy.link_columns:
         return None
     path = pseudonym_key_path(out)
     if (path.exists() or path.is_symlink()) and not force:
@@ -663,6 +696,7 @@ def _synthesize(
 def _write_outputs(
     folder: Path,
     treated: TreatedMicrodata | None,
+    related: RelatedRelease | None,
     tables: tuple[ProtectedTable, ...],
     synthetic: SynthResult | None,
     evaluation: SynthEvaluation | None,
@@ -670,10 +704,14 @@ def _write_outputs(
     after: RiskReport | None,
 ) -> dict[str, int]:
     rows: dict[str, int] = {}
-    if treated is not None:
-        write_csv(treated.frame, folder / "microdata.csv")
-        write_parquet(treated.frame, folder / "microdata.parquet")
-        rows["microdata.csv"] = rows["microdata.parquet"] = len(treated.frame)
+    files = [("microdata", treated.frame)] if treated is not None else []
+    files += [(t.name, t.frame) for t in related.tables] if related is not None else []
+    for name, frame in files:
+        # Records in a random order: the input's order could link them to other files.
+        released = shuffled(frame)
+        write_csv(released, folder / f"{name}.csv")
+        write_parquet(released, folder / f"{name}.parquet")
+        rows[f"{name}.csv"] = rows[f"{name}.parquet"] = len(released)
     if tables:
         (folder / "tables").mkdir()
         for t in tables:
@@ -772,6 +810,8 @@ def _manifest(
         ),
         guarantee=_guarantee(result),
         microdata=microdata,
+        related=_related_records(result.related, policy),
+        joined=_joined_record(result.related, policy),
         tables=[
             TableRecord(
                 name=t.name,
@@ -788,6 +828,43 @@ def _manifest(
         synthetic=synthetic_record,
         non_dp_seed_given=seed_given,
         signer=None if signer is None else Signer.model_validate(signer),
+    )
+
+
+def _related_records(related: RelatedRelease | None, policy: Policy) -> list[RelatedTable]:
+    """The manifest's ``related`` section: each related table, its source and treatments."""
+    if related is None:
+        return []
+    return [
+        RelatedTable(
+            name=treated.name,
+            source=table.path.name,
+            sheet=spec.sheet,
+            sha256=table.sha256,
+            input_rows=len(table.frame),
+            rows=len(treated.frame),
+            columns=list(map(str, treated.frame.columns)),
+            link=Link(column=spec.link.column, to=spec.link.to),
+            treatments=[Treatment.model_validate(t.to_dict()) for t in treated.treatments],
+            suppressed_values=dict(treated.suppressed_values),
+        )
+        for treated, table, spec in zip(related.tables, related.inputs, policy.related, strict=True)
+    ]
+
+
+def _joined_record(related: RelatedRelease | None, policy: Policy) -> Joined | None:
+    """The manifest's ``joined`` section: the joined view's figures."""
+    if related is None:
+        return None
+    view = related.view
+    return Joined(
+        households=view.households,
+        k=policy.thresholds.k,
+        smallest_key=view.smallest_key,
+        suppressed_households=related.suppressed_households,
+        suppression_share=related.suppression_share,
+        max_household_risk=view.max_household_risk,
+        expected_reidentifications=view.expected_reidentifications,
     )
 
 
