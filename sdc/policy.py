@@ -549,7 +549,8 @@ class Policy(_Model):
         made._lines = {
             key[2:]: line for key, line in self._lines.items() if key[:2] == prefix and key[2:]
         }
-        made._lines.setdefault(("columns",), self._lines.get((*prefix, "columns"), 0))
+        for key in ("columns", "unlisted"):
+            made._lines.setdefault((key,), self._lines.get((*prefix, "columns"), 0))
         return made
 
     def related_path(self, index: int, main: Path) -> Path:

@@ -110,6 +110,36 @@ def load_inputs(
     return table, policy
 
 
+def load_related(
+    policy: Policy, table: Table, reading: ReadOptions | None = None
+) -> tuple[Table, ...]:
+    """Read the policy's related tables (repeat groups) and check them as the main data.
+
+    Each table's columns are checked against its own ``columns`` (closed world,
+    hierarchies, categories, identifier-like quasi-identifiers); the link column is the
+    link's. Then every link must find its parent (:func:`sdc.release.related.check_links`).
+
+    Raises:
+        PolicyError: a related table does not fit its policy entry.
+        DataError: a related table cannot be read, or its links do not fit the main data.
+    """
+    from sdc.release.related import check_links, read_related, related_label
+
+    related = read_related(policy, table, reading)
+    for i, child in enumerate(related):
+        sub = policy.related_policy(i)
+        label = related_label(policy, i, child)
+        column = policy.related[i].link.column
+        body = child.frame.drop(columns=[column], errors="ignore")
+        sub.check_against(body.columns, data_name=label)
+        check_unlisted(sub, body, data_name=label)
+        check_hierarchies(sub, body)
+        check_categories(sub, body)
+        check_identifier_like(sub, body)
+    check_links(policy, table, related)
+    return related
+
+
 def validate_policy(
     policy_path: Path, data: Path | None = None, *, reading: ReadOptions | None = None
 ) -> Policy:
@@ -651,11 +681,13 @@ def run_release(
 
     signer = load_signing_key(sign) if sign is not None else None
     table, policy = load_inputs(data, policy_path, sheet=sheet, reading=reading)
+    related = load_related(policy, table, reading)
     counter = counting_engine(policy, engine, spark_master)
     return release(
         table,
         policy,
         out,
+        related=related,
         force=force,
         key_file=key_file,
         seed=seed,
@@ -688,7 +720,12 @@ def run_check(
     policy = load_policy(policy_path)
     options = reading_for(policy, sheet, reading)
     table = read_table(data, options=options) if data is not None else None
-    return check_bundle(bundle, policy, table, trust=trusted)
+    related = None
+    if table is not None and policy.related:
+        from sdc.release.related import read_related
+
+        related = read_related(policy, table, reading)
+    return check_bundle(bundle, policy, table, trust=trusted, related=related)
 
 
 def budget_ledger(policy_path: Path | None = None, ledger_path: Path | None = None) -> Ledger:

@@ -194,6 +194,7 @@ def check_bundle(
     data: Table | None = None,
     *,
     trust: PublicKey | None = None,
+    related: tuple[Table, ...] | None = None,
 ) -> CheckResult:
     """Verify a bundle against a policy, and against its input when one is given.
 
@@ -217,6 +218,7 @@ def check_bundle(
         policy: the policy the bundle must meet (the officer's, not the bundle's own).
         data: the input the bundle was made from, to re-run the deterministic steps on.
         trust: the public key whose signature the bundle must carry (``--trust``).
+        related: the related tables' inputs (the policy's ``related:``), with ``data``.
 
     Returns:
         Every check made; ``passed`` is True only if all passed.
@@ -243,6 +245,12 @@ def check_bundle(
     items += _check_tables(folder, manifest, plan)
     items += _check_synthetic(folder, policy)
     items += _guarded("budget", lambda: _check_budget(manifest, policy))
+    if policy.related or manifest.get("related"):
+        from sdc.release._check_related import check_related
+
+        items += check_related(folder, manifest, policy, released, data, related)
+    elif data is not None and released is not None:
+        items += _check_order(released, data, policy)
     if data is not None:
         items += _check_input(manifest, data, released, _input_key(folder))
         if released is not None:
@@ -419,7 +427,7 @@ def _check_identifiers(
 ) -> CheckItem:
     keyed = [
         n for n, c in policy.columns.items() if c.role == "direct" and c.action == "pseudonymize"
-    ]
+    ] + policy.link_columns
     leaked = [
         c
         for c in policy.columns_with("direct") + policy.columns_with("drop")
@@ -1010,7 +1018,7 @@ def _check_input_values(released: pd.DataFrame, data: Table, plan: ReleasePlan) 
     except (PolicyError, DataError) as exc:
         return [CheckItem("input values", False, f"the policy's recodes fail on {name}: {exc}")]
     weight = policy.data.weight
-    skip = {*plan.pseudonymised, *plan.perturbed, policy.data.household, weight}
+    skip = {*plan.pseudonymised, *plan.perturbed, *policy.link_columns, weight}
     compared = [c for c in released.columns if c in expected.columns and c not in skip]
     skipped = sorted(c for c in released.columns if c in skip and c != weight)
     problems: list[str] = []
@@ -1091,3 +1099,42 @@ def _rows(columns: list[np.ndarray]) -> np.ndarray:
         for values in zip(*columns, strict=True)
     ]
     return np.array(joined, dtype=object)
+
+
+def _check_order(released: pd.DataFrame, data: Table, policy: Policy) -> list[CheckItem]:
+    """The released records are not in the input's order (it could link them to other files)."""
+    ordered = _in_input_order(released, data.frame, policy, policy)
+    detail = (
+        "microdata.csv keeps the input's record order (row N is input record N)"
+        if ordered
+        else "microdata.csv does not keep the input's record order"
+    )
+    return [CheckItem("row order", not ordered, detail)]
+
+
+def _in_input_order(shown: pd.DataFrame, source: pd.DataFrame, sub: Policy, policy: Policy) -> bool:
+    """Whether every released record is its input record's at the same position.
+
+    Compared on the columns released unchanged or recoded (not pseudonyms or links); a
+    blank released value matches (suppression). A file whose compared records are all
+    alike cannot show an order and passes.
+    """
+    if len(shown) != len(source) or len(shown) < 2:
+        return False
+    try:
+        expected, _ = deterministic_recodes(source, sub)
+    except (PolicyError, DataError):
+        return False
+    skip = set(policy.link_columns) | {r.link.column for r in policy.related}
+    skip |= {n for n, c in sub.columns.items() if c.role == "direct"}
+    columns = [c for c in shown.columns if c in expected.columns and c not in skip]
+    if not columns:
+        return False
+    same = np.ones(len(shown), dtype=bool)
+    rows = []
+    for column in columns:
+        have, want = texts(shown[column]), texts(expected[column])
+        same &= (have == want) | pd.isna(have)
+        rows.append(want.astype(str))
+    distinct = len(set(zip(*rows, strict=True))) > 1
+    return bool(same.all() and distinct)
