@@ -427,6 +427,15 @@ class Related(_Model):
     link: Link
     columns: dict[str, Column]
 
+    @field_validator("name")
+    @classmethod
+    def _file_name(cls, name: str) -> str:
+        if not name.strip() or name.startswith(".") or any(c in name for c in "/\\:"):
+            raise ValueError("the name becomes a file name: use letters, digits, - and _")
+        if name.casefold() in _RESERVED_NAMES:
+            raise ValueError(f"{name!r} is the name of a file of the bundle itself; choose another")
+        return name
+
     @model_validator(mode="after")
     def _source_and_name(self) -> Related:
         if self.data is None and self.sheet is None:
@@ -434,11 +443,6 @@ class Related(_Model):
                 "give data: FILE (beside the policy) or sheet: NAME (a sheet of the main "
                 "input's workbook)"
             )
-        name = self.name
-        if not name.strip() or name.startswith(".") or any(c in name for c in "/\\:"):
-            raise ValueError("name becomes a file name: use letters, digits, - and _")
-        if name.casefold() in _RESERVED_NAMES:
-            raise ValueError(f"{name!r} is the name of a file of the bundle itself; choose another")
         perturbed = [n for n, c in self.columns.items() if c.pram or c.noise or c.microaggregation]
         if perturbed:
             raise ValueError(

@@ -123,10 +123,11 @@ def load_related(
         PolicyError: a related table does not fit its policy entry.
         DataError: a related table cannot be read, or its links do not fit the main data.
     """
-    from sdc.release.related import check_links, read_related, related_label
+    from sdc.release.related import check_link_column, check_links, read_related, related_label
 
     related = read_related(policy, table, reading)
     for i, child in enumerate(related):
+        check_link_column(policy, i, child)
         sub = policy.related_policy(i)
         label = related_label(policy, i, child)
         column = policy.related[i].link.column

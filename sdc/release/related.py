@@ -101,7 +101,14 @@ def read_related(
                 f"({related.sheet!r}) but {main.path.name} is not a workbook; give data: FILE"
             )
         path = policy.related_path(i, main.path)
-        tables.append(read_table(path, options=related_options(policy, i, reading)))
+        try:
+            table = read_table(path, options=related_options(policy, i, reading))
+        except DataError as exc:
+            raise DataError(
+                f"{policy.where('related', str(i))}: related.{i} ({related.name}) cannot be "
+                f"read: {exc}"
+            ) from exc
+        tables.append(table)
     return tuple(tables)
 
 
@@ -123,12 +130,7 @@ def check_links(policy: Policy, main: Table, related: tuple[Table, ...]) -> None
     for i, (spec, table) in enumerate(zip(policy.related, related, strict=True)):
         label = related_label(policy, i, table)
         key, column = spec.link.to, spec.link.column
-        if column not in table.frame.columns:
-            raise PolicyError(
-                f"{policy.where('related', str(i), 'link', 'column')}: related.{i}.link.column "
-                f"{column!r} is not a column of {label}"
-                + _did_you_mean(column, table.frame.columns)
-            )
+        check_link_column(policy, i, table)
         keys = main.frame[key]
         blank = int(keys.isna().sum())
         if blank:
@@ -150,6 +152,21 @@ def check_links(policy: Policy, main: Table, related: tuple[Table, ...]) -> None
                 f"of {main.path.name} has as {key}; remove them or export the main records "
                 "and the repeat group together"
             )
+
+
+def check_link_column(policy: Policy, index: int, table: Table) -> None:
+    """Refuse a link column that is not a column of its related table.
+
+    Raises:
+        PolicyError: naming the policy line and the closest column.
+    """
+    column = policy.related[index].link.column
+    if column not in table.frame.columns:
+        raise PolicyError(
+            f"{policy.where('related', str(index), 'link', 'column')}: "
+            f"related.{index}.link.column {column!r} is not a column of "
+            f"{related_label(policy, index, table)}" + _did_you_mean(column, table.frame.columns)
+        )
 
 
 def _did_you_mean(name: str, columns: pd.Index) -> str:
