@@ -43,6 +43,15 @@ def release_summary(result: ReleaseResult, costs: Sequence[str] = ()) -> list[st
                 f"  suppression: {n:,} record{'' if n == 1 else 's'} "
                 f"({md.suppression_share:.1%}) lost a value"
             )
+    linked = result.related
+    if linked is not None:
+        files = ", ".join(f"{t.name} ({len(t.frame):,} rows)" for t in linked.tables)
+        n = linked.suppressed_households
+        lines.append(
+            f"  related: {files}, linked by one per-release pseudonym; joined view: smallest "
+            f"joined key {linked.view.smallest_key}, {n:,} household{'' if n == 1 else 's'} "
+            f"({linked.suppression_share:.1%}) with a suppressed value"
+        )
     if result.tables:
         lines.append(f"  tables: {', '.join(t.name for t in result.tables)}")
     if result.synthetic is not None:
