@@ -409,6 +409,20 @@ class Link(_Model):
     to: str
 
 
+#: Record ids of Kobo and ODK exports: in a related table they link to the raw export.
+_EXPORT_IDS = (
+    "_id",
+    "_uuid",
+    "_index",
+    "_parent_index",
+    "_submission__id",
+    "_submission__uuid",
+    "KEY",
+    "PARENT_KEY",
+    "instanceID",
+    "meta-instanceID",
+)
+
 #: Output names a related table may not take: the bundle's own files.
 _RESERVED_NAMES = ("microdata", "synthetic", "synthetic-evaluation", "risk-before", "risk-after")
 
@@ -938,6 +952,13 @@ def _check_related(policy: Policy) -> None:
                 f"that related.{i} links to (related.{i}.link.to); it is released as a keyed "
                 "pseudonym: give it role: other or leave it out of columns"
             )
+        for name, column in related.columns.items():
+            if name in _EXPORT_IDS and column.role not in ("direct", "drop"):
+                raise PolicyError(
+                    f"{policy.where(*at, 'columns', name)}: {name!r} is an id the Kobo or ODK "
+                    f"export gives each record; released, it would link {related.name} to the "
+                    "raw export: give it role: direct"
+                )
         child = related.columns.get(related.link.column)
         if child is not None and child.role != "other":
             raise PolicyError(

@@ -1131,10 +1131,10 @@ def _in_input_order(shown: pd.DataFrame, source: pd.DataFrame, sub: Policy, poli
     if not columns:
         return False
     same = np.ones(len(shown), dtype=bool)
-    rows = []
+    wanted = {}
     for column in columns:
         have, want = texts(shown[column]), texts(expected[column])
         same &= (have == want) | pd.isna(have)
-        rows.append(want.astype(str))
-    distinct = len(set(zip(*rows, strict=True))) > 1
+        wanted[column] = want
+    distinct = len(pd.DataFrame(wanted).drop_duplicates()) > 1
     return bool(same.all() and distinct)

@@ -79,6 +79,12 @@ CASES = [
         "leave it out of columns\n",
     ),
     (
+        "a repeat's own row number kept",
+        KOBO_POLICY.replace("      _index: {role: direct}", "      _index: {role: other}"),
+        "Error: kobo.yaml line 16: '_index' is an id the Kobo or ODK export gives each record; "
+        "released, it would link members to the raw export: give it role: direct\n",
+    ),
+    (
         "neither data nor sheet",
         KOBO_POLICY.replace("    sheet: members\n", ""),
         "Error: kobo.yaml line 12: related.0: give data: FILE (beside the policy) or sheet: NAME "
