@@ -150,7 +150,10 @@ def validate_policy(
         for name in policy.columns:
             policy.hierarchy(name)
         return policy
-    return load_inputs(data, policy_path, reading=reading)[1]
+    table, policy = load_inputs(data, policy_path, reading=reading)
+    if policy.related:
+        load_related(policy, table, reading)
+    return policy
 
 
 #: At most this many unlisted columns are described in one message.
@@ -546,7 +549,13 @@ def run_risk(
         after_recodes=after,
         recodes=recodes,
     )
-    return RiskOutcome(table, collected, written, after, recodes)
+    notes: tuple[str, ...] = ()
+    if policy.related:
+        from sdc.release.related import joined_note, joined_view_of
+
+        related = load_related(policy, table, reading)
+        notes = (joined_note(policy, joined_view_of(policy, table, frame, related)),)
+    return RiskOutcome(table, collected, written, after, recodes, notes=notes)
 
 
 def _measured(policy: Policy) -> set[str]:

@@ -31,7 +31,7 @@ from sdc.io import ReadOptions, Table, read_table
 from sdc.policy import Policy
 from sdc.release.microdata import TreatedMicrodata, remove_identifiers
 from sdc.risk.frequencies import all_blank, encode_keys
-from sdc.risk.joined import JoinedView, RelatedRecords, parent_positions
+from sdc.risk.joined import JoinedView, RelatedRecords, joined_view, parent_positions
 
 
 @dataclass(frozen=True)
@@ -240,6 +240,40 @@ def treat_related(
     release = RelatedRelease(tuple(tables), result.view, households, related)
     _check_limits(release, main_after, policy)
     return main_after, release
+
+
+def joined_view_of(
+    policy: Policy, main: Table, frame: pd.DataFrame, related: tuple[Table, ...]
+) -> JoinedView:
+    """The joined view of the inputs after the policy's deterministic recodes.
+
+    What ``sdc risk`` reports before any suppression: ``frame`` is the main records after
+    their recodes, the related records are recoded by their own ``columns``.
+    """
+    records = []
+    for i, (spec, table) in enumerate(zip(policy.related, related, strict=True)):
+        sub = policy.related_policy(i)
+        where = parent_positions(main.frame[spec.link.to], table.frame[spec.link.column])
+        body, _ = deterministic_recodes(table.frame, sub)
+        records.append(RelatedRecords(body, tuple(sub.quasi), where))
+    return joined_view(frame, policy.quasi, records)
+
+
+def joined_note(policy: Policy, view: JoinedView) -> str:
+    """The joined view in one sentence, for ``sdc risk``."""
+    k = policy.thresholds.k
+    below = int(view.below(k).sum())
+    unique = int(((view.counts == 1) & ~view.suppressed).sum())
+    n = view.households
+    names = ", ".join(r.name for r in policy.related)
+    share = below / n if n else 0.0
+    return (
+        f"joined with {names} (as anyone can join the released files), {below} of {n} "
+        f"households ({share:.1%}) have a joined key shared by fewer than k = {k} households "
+        f"and {unique} are unique (their own quasi-identifiers and their related records'); "
+        "a release blanks the related records' quasi-identifiers of these households first, "
+        "within thresholds.max_suppression"
+    )
 
 
 def _with_link(records: RelatedRecords, table: Table, column: str, keys: pd.Series) -> pd.DataFrame:

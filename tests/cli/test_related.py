@@ -160,3 +160,29 @@ def test_release_and_check_succeed(kobo: Path) -> None:
     )
     assert code == 0, out + err
     assert "PASS  joined view" in out and "PASS  row order" in out
+
+
+def test_risk_notes_the_joined_view(kobo: Path) -> None:
+    (kobo / "kobo.yaml").write_text(KOBO_POLICY)
+    code, _, err = run("risk", "survey.xlsx", "--sheet", "survey", "--policy", "kobo.yaml")
+    assert code == 0
+    assert (
+        "Note: joined with members (as anyone can join the released files), 60 of 400 "
+        "households (15.0%) have a joined key shared by fewer than k = 3 households and 22 are "
+        "unique (their own quasi-identifiers and their related records'); a release blanks the "
+        "related records' quasi-identifiers of these households first, within "
+        "thresholds.max_suppression\n"
+    ) in err
+
+
+def test_policy_validate_checks_the_related_tables(kobo: Path) -> None:
+    policy = KOBO_POLICY.replace("column: _parent_index", "column: _parent_idx")
+    (kobo / "kobo.yaml").write_text(policy)
+    code, _, err = run(
+        "policy", "validate", "kobo.yaml", "--data", "survey.xlsx", "--sheet", "survey"
+    )
+    assert (code, err) == (
+        2,
+        "Error: kobo.yaml line 14: related.0.link.column '_parent_idx' is not a column of "
+        "members (sheet 'members' of survey.xlsx) (did you mean '_parent_index'?)\n",
+    )
