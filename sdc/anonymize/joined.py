@@ -10,7 +10,8 @@ records alone still meet ``k`` under the policy's missing-value rule:
    each is blanked in the related records of the parents still below the limits;
 2. then every parent still below the limits is suppressed whole: its own quasi-identifiers
    and those of all its related records are blanked (it then reveals no key). This repeats
-   until nothing fails, since blanking a record can leave its former neighbours below k.
+   until nothing fails, since blanking a record can leave its former neighbours below k,
+   or until nothing is left to blank (the caller then refuses the release).
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ def suppress_joined(
             values[key] = values.get(key, 0) + int(rows.sum())
             view, over = failing()
     while over.any():
+        before = sum(values.values())
         for column in quasi:
             rows = over & parent[column].notna().to_numpy()
             parent.loc[rows, column] = None
@@ -102,6 +104,8 @@ def suppress_joined(
                 key = f"{names[i]}.{column}"
                 values[key] = values.get(key, 0) + int(rows.sum())
         touched |= over
+        if sum(values.values()) == before:
+            break  # nothing left to blank: the caller refuses what still fails
         view, over = failing()
     return JoinedSuppression(parent, tuple(tables), view, touched, values)
 

@@ -139,8 +139,9 @@ def release(
         engine: the counting engine of the risk checks (default: in memory).
         progress: called with a short label as each step starts.
         sign: the key that signs the manifest (:func:`sdc.release.signing.load_signing_key`).
-        related: the policy's related tables (``related:``), read by
-            :func:`sdc.release.related.read_related` when None.
+        related: the policy's related tables (``related:``), read and checked against
+            their policy entries by :func:`sdc.workflow.load_related` (as ``table`` by
+            :func:`sdc.workflow.load_inputs`); when None they are read here, links checked.
 
     Raises:
         PolicyNotMet: a threshold cannot be met; nothing is written.

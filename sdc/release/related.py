@@ -315,6 +315,14 @@ def _check_limits(release: RelatedRelease, main: TreatedMicrodata, policy: Polic
     """Refuse when the joined view needs more suppression than the policy allows."""
     limit = policy.thresholds.max_suppression
     names = ", ".join(t.name for t in release.tables)
+    k = policy.thresholds.k
+    below = int(release.view.below(k).sum())
+    if below:
+        raise PolicyNotMet(
+            f"joined with {names}, {below} households stay below k = {k} with every "
+            "quasi-identifier blank: their number of related records alone sets them apart; "
+            "give the related tables a quasi-identifier to suppress or lower k"
+        )
     share = release.suppression_share
     if share > limit + 1e-12 or main.suppression_share > limit + 1e-12:
         raise PolicyNotMet(

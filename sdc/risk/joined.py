@@ -136,7 +136,8 @@ def joined_view(
         if len(where) and (where.min() < 0 or where.max() >= n):
             raise ValueError("every related record needs a parent record")
         codes = encode_keys(table.frame, list(table.quasi), "wildcard")
-        blank = all_blank(codes)
+        # without quasi-identifiers a related record shows nothing but that it exists
+        blank = all_blank(codes) if table.quasi else np.ones(len(where), dtype=bool)
         tuples = combine_codes(codes + 1)
         parts.append(_multiset_ids(where, tuples, n)[:, None])
         has_value = np.bincount(where, weights=(~blank).astype(float), minlength=n) > 0

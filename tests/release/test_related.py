@@ -234,3 +234,23 @@ def test_a_main_key_with_repeated_values_is_refused(
         DataError, match=r"^survey.xlsx: _index \(the key related.0 links to\) repeats 1 value\(s\)"
     ):
         check_links(policy, type(table)(frame, table.path, table.format, table.sha256), related)
+
+
+def test_two_related_tables_share_one_link(kobo: tuple[Path, Path], tmp_path: Path) -> None:
+    data, policy = kobo
+    text = policy.read_text()
+    second = text[text.index("  - name: members") :].replace("name: members", "name: roster")
+    second = second.replace("m_sex: {role: quasi}", "m_sex: {role: sensitive}")
+    second = second.replace(
+        "m_age: {role: quasi, recode: {bands: [0, 18, 120]}}", "m_age: {role: sensitive}"
+    )
+    policy.write_text(text + second)
+    out = tmp_path / "rel"
+    run_release(data, policy, out, sheet="survey")
+    members = read_table(out / "members.csv").frame
+    roster = read_table(out / "roster.csv").frame
+    released = read_table(out / "microdata.csv").frame
+    assert set(members["_parent_index"]) == set(roster["_parent_index"])
+    assert set(roster["_parent_index"]) <= set(released["_index"])
+    check = run_check(out, policy, data=data, sheet="survey")
+    assert check.passed, [i for i in check.items if not i.passed]

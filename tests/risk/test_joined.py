@@ -89,3 +89,16 @@ def test_suppression_reaches_k_on_the_joined_view(seed: int, k: int) -> None:
     for before, after in ((main, done.parent), (kids, done.related[0].frame)):
         changed = before.notna() & (before.astype(object) != after.astype(object))
         assert (after[changed].isna()).all().all()
+
+
+def test_a_related_table_without_quasi_identifiers_shows_only_its_count() -> None:
+    main = pd.DataFrame({"sex": ["f", None, None, "m"]})
+    kids = pd.DataFrame({"note": ["a", "b", "c", "d"]})
+    view = joined_view(main, ["sex"], [RelatedRecords(kids, (), np.array([0, 1, 1, 2]))])
+    # the count of related records is part of the key; records with no value reveal nothing
+    assert view.suppressed.tolist() == [False, True, True, False]
+    done = suppress_joined(
+        main, ["sex"], [RelatedRecords(kids, (), np.array([0, 1, 1, 2]))], ["n"], 2
+    )
+    assert done.view.below(2).sum() == 0
+    assert done.parent["sex"].isna().all()
