@@ -520,6 +520,75 @@ class Report(_Model):
     lang: Literal["en", "fr", "es"] = "en"  # the languages of sdc.i18n.LANGUAGES
 
 
+class Link(_Model):
+    """How a related table's records point to their parent record in the main data.
+
+    ``column`` is the related table's column (Kobo ``_parent_index``, ODK ``PARENT_KEY``),
+    ``to`` the main data's key column it refers to (Kobo ``_index``, ODK ``KEY``). Both are
+    released as the same per-release keyed pseudonym, never raw.
+    """
+
+    column: str
+    to: str
+
+
+#: Record ids of Kobo and ODK exports: in a related table they link to the raw export.
+_EXPORT_IDS = (
+    "_id",
+    "_uuid",
+    "_index",
+    "_parent_index",
+    "_submission__id",
+    "_submission__uuid",
+    "KEY",
+    "PARENT_KEY",
+    "instanceID",
+    "meta-instanceID",
+)
+
+#: Output names a related table may not take: the bundle's own files.
+_RESERVED_NAMES = ("microdata", "synthetic", "synthetic-evaluation", "risk-before", "risk-after")
+
+
+class Related(_Model):
+    """A related table released in the same bundle (a repeat group: household members...).
+
+    ``data`` is its file (relative to the policy), ``sheet`` its sheet: with ``sheet`` alone,
+    a sheet of the main input's workbook. Its records are released as ``NAME.csv`` and
+    ``NAME.parquet``, linked to the main records by ``link`` only.
+    """
+
+    name: str
+    data: Path | None = None
+    sheet: str | None = None
+    link: Link
+    columns: dict[str, Column]
+
+    @field_validator("name")
+    @classmethod
+    def _file_name(cls, name: str) -> str:
+        if not name.strip() or name.startswith(".") or any(c in name for c in "/\\:"):
+            raise ValueError("the name becomes a file name: use letters, digits, - and _")
+        if name.casefold() in _RESERVED_NAMES:
+            raise ValueError(f"{name!r} is the name of a file of the bundle itself; choose another")
+        return name
+
+    @model_validator(mode="after")
+    def _source_and_name(self) -> Related:
+        if self.data is None and self.sheet is None:
+            raise ValueError(
+                "give data: FILE (beside the policy) or sheet: NAME (a sheet of the main "
+                "input's workbook)"
+            )
+        perturbed = [n for n, c in self.columns.items() if c.pram or c.noise or c.microaggregation]
+        if perturbed:
+            raise ValueError(
+                f"{', '.join(perturbed)}: a related table's columns take recode, top_code and "
+                "bottom_code only (no pram, noise or microaggregation)"
+            )
+        return self
+
+
 class Policy(_Model):
     """A whole policy file, validated. Build it with :func:`load_policy`."""
 
@@ -535,6 +604,7 @@ class Policy(_Model):
     engine: Engine = "pandas"
     suda: Suda = Field(default_factory=Suda)
     report: Report = Field(default_factory=Report)
+    related: list[Related] = Field(default_factory=list)
 
     _source: Path | None = PrivateAttr(default=None)
     _lines: dict[tuple[str, ...], int] = PrivateAttr(default_factory=dict)
@@ -615,6 +685,54 @@ class Policy(_Model):
     def sensitive(self) -> list[str]:
         """The sensitive attributes, in policy order."""
         return self.columns_with("sensitive")
+
+    @property
+    def link_columns(self) -> list[str]:
+        """Main-data columns released as per-release keyed pseudonyms, never raw.
+
+        The household column (``data.household``) and the key column every related table
+        links to (``related[*].link.to``): their values could join the release to other files.
+        """
+        found = [self.data.household] if self.data.household else []
+        for related in self.related:
+            if related.link.to not in found:
+                found.append(related.link.to)
+        return found
+
+    def related_policy(self, index: int) -> Policy:
+        """The policy of ``related[index]``, as if its table were released on its own.
+
+        Its columns and link column; the main policy's thresholds, ``missing`` and
+        ``unlisted``; recodes only. Messages name the lines of the main policy file.
+        """
+        related = self.related[index]
+        made = Policy.model_validate(
+            {
+                "version": 1,
+                "name": f"{self.name}/{related.name}",
+                "missing": self.missing,
+                "unlisted": self.unlisted,
+                "columns": {n: c.model_dump() for n, c in related.columns.items()},
+                "thresholds": self.thresholds.model_dump(),
+                "outputs": {"microdata": {"treatments": ["recode"]}},
+            }
+        )
+        prefix = ("related", str(index))
+        made._source = self._source
+        made._text = self._text
+        made._lines = {
+            key[2:]: line for key, line in self._lines.items() if key[:2] == prefix and key[2:]
+        }
+        for key in ("columns", "unlisted"):
+            made._lines.setdefault((key,), self._lines.get((*prefix, "columns"), 0))
+        return made
+
+    def related_path(self, index: int, main: Path) -> Path:
+        """The file of ``related[index]``: its ``data`` beside the policy, else ``main``."""
+        data = self.related[index].data
+        if data is None:
+            return main
+        return self.resolve(data, "related", str(index), "data")
 
     @property
     def source(self) -> Path | None:
@@ -729,6 +847,8 @@ class Policy(_Model):
                 need(option, "columns", name, "multiple", "options")
         need(self.data.weight, "data", "weight")
         need(self.data.household, "data", "household")
+        for i, related in enumerate(self.related):
+            need(related.link.to, "related", str(i), "link", "to")
         for i, table in enumerate(self.outputs.tables):
             for col in table.by:
                 need(col, "outputs", "tables", str(i), "by")
@@ -754,6 +874,7 @@ def named_columns(policy: Policy) -> set[str]:
     for question in policy.multiple_choice:
         names.update(policy.options(question).values())
     names.update(c for c in (policy.data.weight, policy.data.household) if c is not None)
+    names.update(r.link.to for r in policy.related)
     for table in policy.outputs.tables:
         names.update(table.by)
         names.update(c for c in (table.sum, table.mean, table.sensitive) if c is not None)
@@ -1026,6 +1147,50 @@ def _check_consistency(policy: Policy) -> None:
     _check_synthetic_rows(policy)
     _check_workload(policy)
     _check_dataset(policy)
+    _check_related(policy)
+
+
+def _check_related(policy: Policy) -> None:
+    """Related tables: beside microdata, distinct names, link columns with no other role."""
+    seen: dict[str, int] = {}
+    for i, related in enumerate(policy.related):
+        at = ("related", str(i))
+        if policy.outputs.microdata is None:
+            raise PolicyError(
+                f"{policy.where(*at)}: related tables are released beside the main records: "
+                "add outputs.microdata"
+            )
+        first = seen.setdefault(related.name.casefold(), i)
+        if first != i:
+            raise PolicyError(
+                f"{policy.where(*at, 'name')}: related.{i} and related.{first} are both named "
+                f"{related.name!r} (the file {related.name}.csv); give each its own name"
+            )
+        key = policy.columns.get(related.link.to)
+        if key is not None and key.role != "other":
+            raise PolicyError(
+                f"{policy.where('columns', related.link.to)}: {related.link.to!r} is the key "
+                f"that related.{i} links to (related.{i}.link.to); it is released as a keyed "
+                "pseudonym: give it role: other or leave it out of columns"
+            )
+        for name, column in related.columns.items():
+            if name in _EXPORT_IDS and column.role not in ("direct", "drop"):
+                raise PolicyError(
+                    f"{policy.where(*at, 'columns', name)}: {name!r} is an id the Kobo or ODK "
+                    f"export gives each record; released, it would link {related.name} to the "
+                    "raw export: give it role: direct"
+                )
+        child = related.columns.get(related.link.column)
+        if child is not None and child.role != "other":
+            raise PolicyError(
+                f"{policy.where(*at, 'columns', related.link.column)}: {related.link.column!r} "
+                f"is the link column of related.{i} (related.{i}.link.column); it is released "
+                "as a keyed pseudonym: give it role: other or leave it out of columns"
+            )
+        if related.link.to == policy.data.weight:
+            raise PolicyError(
+                f"{policy.where(*at, 'link', 'to')}: related.{i}.link.to is the weight column"
+            )
 
 
 def _check_guarantee(policy: Policy) -> None:

@@ -115,6 +115,37 @@ def load_inputs(
     return table, policy
 
 
+def load_related(
+    policy: Policy, table: Table, reading: ReadOptions | None = None
+) -> tuple[Table, ...]:
+    """Read the policy's related tables (repeat groups) and check them as the main data.
+
+    Each table's columns are checked against its own ``columns`` (closed world,
+    hierarchies, categories, identifier-like quasi-identifiers); the link column is the
+    link's. Then every link must find its parent (:func:`sdc.release.related.check_links`).
+
+    Raises:
+        PolicyError: a related table does not fit its policy entry.
+        DataError: a related table cannot be read, or its links do not fit the main data.
+    """
+    from sdc.release.related import check_link_column, check_links, read_related, related_label
+
+    related = read_related(policy, table, reading)
+    for i, child in enumerate(related):
+        check_link_column(policy, i, child)
+        sub = policy.related_policy(i)
+        label = related_label(policy, i, child)
+        column = policy.related[i].link.column
+        body = child.frame.drop(columns=[column], errors="ignore")
+        sub.check_against(body.columns, data_name=label)
+        check_unlisted(sub, body, data_name=label)
+        check_hierarchies(sub, body)
+        check_categories(sub, body)
+        check_identifier_like(sub, body)
+    check_links(policy, table, related)
+    return related
+
+
 def validate_policy(
     policy_path: Path, data: Path | None = None, *, reading: ReadOptions | None = None
 ) -> Policy:
@@ -124,7 +155,10 @@ def validate_policy(
         for name in policy.columns:
             policy.hierarchy(name)
         return policy
-    return load_inputs(data, policy_path, reading=reading)[1]
+    table, policy = load_inputs(data, policy_path, reading=reading)
+    if policy.related:
+        load_related(policy, table, reading)
+    return policy
 
 
 #: At most this many unlisted columns are described in one message.
@@ -615,7 +649,13 @@ def run_risk(
         lang=lang,
         reading=table.reading,
     )
-    return RiskOutcome(table, collected, written, after, recodes, lang=lang)
+    notes: tuple[str, ...] = ()
+    if policy.related:
+        from sdc.release.related import joined_note, joined_view_of
+
+        related = load_related(policy, table, reading)
+        notes = (joined_note(policy, joined_view_of(policy, table, frame, related)),)
+    return RiskOutcome(table, collected, written, after, recodes, notes=notes, lang=lang)
 
 
 def _measured(policy: Policy) -> set[str]:
@@ -768,11 +808,13 @@ def run_release(
     sign_path = signer.path if signer is not None else None
     check_release_paths(policy, data, out, key_file, sign=sign_path, force=force)
     table, policy = load_inputs(data, policy, sheet=sheet, reading=reading)
+    related = load_related(policy, table, reading)
     counter = counting_engine(policy, engine, spark_master)
     return release(
         table,
         policy,
         out,
+        related=related,
         force=force,
         key_file=key_file,
         seed=seed,
@@ -812,7 +854,12 @@ def run_check(
     policy = load_policy(policy_path)
     options = reading_for(policy, sheet, reading)
     table = read_table(data, options=options) if data is not None else None
-    return check_bundle(bundle, policy, table, trust=trusted, input_key=key)
+    related = None
+    if table is not None and policy.related:
+        from sdc.release.related import read_related
+
+        related = read_related(policy, table, reading)
+    return check_bundle(bundle, policy, table, trust=trusted, input_key=key, related=related)
 
 
 def run_argus(

@@ -200,6 +200,7 @@ def check_bundle(
     *,
     trust: PublicKey | None = None,
     input_key: InputKey | None = None,
+    related: tuple[Table, ...] | None = None,
 ) -> CheckResult:
     """Verify a bundle against a policy, and against its input when one is given.
 
@@ -227,6 +228,7 @@ def check_bundle(
         trust: the public key whose signature the bundle must carry (``--trust``).
         input_key: the key of a DP bundle's keyed input hash (:func:`read_input_key`);
             default: ``BUNDLE.input-key`` beside the bundle, when it is there.
+        related: the related tables' inputs (the policy's ``related:``), with ``data``.
 
     Returns:
         Every check made; ``passed`` is True only if all passed.
@@ -253,6 +255,12 @@ def check_bundle(
     items += _check_tables(folder, manifest, plan)
     items += _check_synthetic(folder, manifest, policy)
     items += _guarded("budget", lambda: _check_budget(manifest, policy))
+    if policy.related or manifest.get("related"):
+        from sdc.release._check_related import check_related
+
+        items += check_related(folder, manifest, policy, released, data, related)
+    elif data is not None and released is not None:
+        items += _check_order(released, data, policy)
     if data is not None:
         key = input_key if input_key is not None else _input_key(folder)
         items += _check_input(manifest, data, released, key, folder)
@@ -530,7 +538,7 @@ def _check_identifiers(
 ) -> CheckItem:
     keyed = [
         n for n, c in policy.columns.items() if c.role == "direct" and c.action == "pseudonymize"
-    ]
+    ] + policy.link_columns
     removed = policy.columns_with("direct") + policy.columns_with("drop")
     for question in policy.multiple_choice:  # a removed question takes its options along
         if policy.columns[question].role in ("direct", "drop"):
@@ -1381,7 +1389,7 @@ def _check_input_values(released: pd.DataFrame, data: Table, plan: ReleasePlan) 
     except (PolicyError, DataError) as exc:
         return [CheckItem("input values", False, f"the policy's recodes fail on {name}: {exc}")]
     weight = policy.data.weight
-    skip = {*plan.pseudonymised, *plan.perturbed, policy.data.household, weight}
+    skip = {*plan.pseudonymised, *plan.perturbed, *policy.link_columns, weight}
     compared = [c for c in released.columns if c in expected.columns and c not in skip]
     skipped = sorted(c for c in released.columns if c in skip and c != weight)
     problems: list[str] = []
@@ -1462,3 +1470,42 @@ def _rows(columns: list[np.ndarray]) -> np.ndarray:
         for values in zip(*columns, strict=True)
     ]
     return np.array(joined, dtype=object)
+
+
+def _check_order(released: pd.DataFrame, data: Table, policy: Policy) -> list[CheckItem]:
+    """The released records are not in the input's order (it could link them to other files)."""
+    ordered = _in_input_order(released, data.frame, policy, policy)
+    detail = (
+        "microdata.csv keeps the input's record order (row N is input record N)"
+        if ordered
+        else "microdata.csv does not keep the input's record order"
+    )
+    return [CheckItem("row order", not ordered, detail)]
+
+
+def _in_input_order(shown: pd.DataFrame, source: pd.DataFrame, sub: Policy, policy: Policy) -> bool:
+    """Whether every released record is its input record's at the same position.
+
+    Compared on the columns released unchanged or recoded (not pseudonyms or links); a
+    blank released value matches (suppression). A file whose compared records are all
+    alike cannot show an order and passes.
+    """
+    if len(shown) != len(source) or len(shown) < 2:
+        return False
+    try:
+        expected, _ = deterministic_recodes(source, sub)
+    except (PolicyError, DataError):
+        return False
+    skip = set(policy.link_columns) | {r.link.column for r in policy.related}
+    skip |= {n for n, c in sub.columns.items() if c.role == "direct"}
+    columns = [c for c in shown.columns if c in expected.columns and c not in skip]
+    if not columns:
+        return False
+    same = np.ones(len(shown), dtype=bool)
+    wanted = {}
+    for column in columns:
+        have, want = texts(shown[column]), texts(expected[column])
+        same &= (have == want) | pd.isna(have)
+        wanted[column] = want
+    distinct = len(pd.DataFrame(wanted).drop_duplicates()) > 1
+    return bool(same.all() and distinct)

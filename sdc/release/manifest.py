@@ -40,11 +40,14 @@ __all__ = [
     "BudgetRecord",
     "Guarantee",
     "Input",
+    "Joined",
+    "Link",
     "Manifest",
     "ManifestFieldError",
     "Microdata",
     "Output",
     "Privacy",
+    "RelatedTable",
     "Risk",
     "RiskSummary",
     "Signer",
@@ -317,6 +320,64 @@ class Microdata(_Record):
     """The release seed is never written: it could undo PRAM and noise."""
 
 
+class Link(_Record):
+    """How a related table's records point to their parent record."""
+
+    column: Text
+    """The related table's link column (e.g. ``_parent_index``, ``PARENT_KEY``)."""
+    to: Text
+    """The main records' key column it refers to (e.g. ``_index``, ``KEY``)."""
+    pseudonym: Literal["hmac-sha256, per release"] = "hmac-sha256, per release"
+    """Both columns hold the same keyed pseudonym under the release's own key."""
+
+
+class RelatedTable(_Record):
+    """A related table (a repeat group) released beside the microdata: ``NAME.csv``."""
+
+    name: TableName
+    """Its name: its files are ``NAME.csv`` and ``NAME.parquet``."""
+    source: Text
+    """The file it was read from (file name only)."""
+    sheet: Text | None = None
+    """Its sheet in that file, for a workbook."""
+    sha256: Sha256
+    """SHA-256 of the file it was read from."""
+    input_rows: Count
+    """Its records in the input."""
+    rows: Count
+    """Records released (every input record)."""
+    columns: list[Text]
+    """The released columns, in order."""
+    link: Link
+    treatments: list[Treatment]
+    """Every treatment of its own columns, in the order applied."""
+    suppressed_values: dict[str, Count]
+    """Values suppressed on the joined view, per column."""
+
+
+class Joined(_Record):
+    """The joined view: each main record with its related records, as an intruder joins them.
+
+    The joined key is the main record's quasi-identifiers together with, per related table,
+    the multiset of its related records' quasi-identifier tuples (a blank is one more value).
+    """
+
+    households: Count
+    """Main records (households, respondents)."""
+    k: Annotated[int, Field(strict=True, ge=1)]
+    """The policy's k, required of every joined key not suppressed."""
+    smallest_key: Count | None
+    """The smallest number of main records sharing a joined key (null when all suppressed)."""
+    suppressed_households: Count
+    """Main records that lost a value (theirs or a related record's) or reveal no key."""
+    suppression_share: Share
+    """``suppressed_households`` over ``households``."""
+    max_household_risk: NonNegative
+    """The largest household risk (sdcMicro's ``1 - prod(1 - r_i)`` over the members)."""
+    expected_reidentifications: NonNegative
+    """The sum of the household risks."""
+
+
 class TableRecord(_Record):
     """One published table and how it was protected."""
 
@@ -386,6 +447,10 @@ class Manifest(_Record):
     is, ``mixed`` when it holds both (each table and the synthetic data say which)."""
     microdata: Microdata | None = Field(default=None, exclude_if=lambda v: v is None)
     """The released microdata; absent without microdata output."""
+    related: list[RelatedTable] = Field(default_factory=list, exclude_if=lambda v: not v)
+    """The related tables (repeat groups) released beside the microdata; absent without."""
+    joined: Joined | None = Field(default=None, exclude_if=lambda v: v is None)
+    """The joined view of the microdata and the related tables; absent without them."""
     tables: list[TableRecord]
     """The published tables (empty without tables)."""
     synthetic: dict[str, Any] | None = Field(default=None, exclude_if=lambda v: v is None)

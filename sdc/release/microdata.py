@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from sdc.anonymize._treatment import SuppressionRecord, Treatment
-from sdc.anonymize.identifiers import drop_columns, pseudonymize
+from sdc.anonymize.identifiers import drop_columns, new_pseudonym_key, pseudonymize
 from sdc.anonymize.microaggregation import microaggregate
 from sdc.anonymize.multiple import canonical_sets, derive_options
 from sdc.anonymize.noise import add_noise
@@ -81,7 +81,9 @@ def remove_identifiers(
 
     Pseudonyms use the release's own key (``pseudonym_key``; a fresh one that nobody keeps
     when None) unless the column says ``linkable: true``: then the steward's key from
-    ``key_file`` or ``SDC_PSEUDONYM_KEY``, the same in every release.
+    ``key_file`` or ``SDC_PSEUDONYM_KEY``, the same in every release. The household column
+    and the keys related tables link to (:attr:`Policy.link_columns`) always get the
+    release's own key: they join the release's files to each other and to nothing else.
 
     With ``unlisted: drop`` the columns the policy does not name are dropped too (recorded
     as a ``drop`` treatment with role ``unlisted``): tables and synthetic data use only
@@ -95,9 +97,16 @@ def remove_identifiers(
     for question in policy.multiple_choice:  # a removed question takes its options along
         if policy.columns[question].role in ("direct", "drop"):
             dropped += [c for c in policy.options(question).values() if c in frame.columns]
+    links = [c for c in policy.link_columns if c in frame.columns]
+    if (per_release or links) and pseudonym_key is None:
+        pseudonym_key = new_pseudonym_key()  # one key, so links agree across the files
     if per_release:
         frame, record = pseudonymize(frame, per_release, key=pseudonym_key, linkable=False)
         done.append(record)
+    if links:
+        # Household and link keys: joinable within this release only, never raw.
+        frame, record = pseudonymize(frame, links, key=pseudonym_key, linkable=False)
+        done.append(replace(record, parameters={**record.parameters, "link": True}))
     if linked:
         frame, record = pseudonymize(frame, linked, key_file=key_file)
         done.append(record)

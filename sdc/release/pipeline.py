@@ -25,7 +25,7 @@ import json
 import os
 import secrets
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -51,10 +51,13 @@ from sdc.release.manifest import (
     Guarantee,
     Input,
     InputReading,
+    Joined,
+    Link,
     Manifest,
     Microdata,
     Output,
     Privacy,
+    RelatedTable,
     Risk,
     RiskSummary,
     Signer,
@@ -71,6 +74,13 @@ from sdc.release.plan import (
     synthetic_plan,
     table_hierarchies,
     table_spec,
+)
+from sdc.release.related import (
+    RelatedRelease,
+    check_links,
+    read_related,
+    shuffled,
+    treat_related,
 )
 from sdc.release.signing import SIGNATURE, SigningKey, sign_manifest, signer_entry, write_secret
 from sdc.report.release import release_html
@@ -100,6 +110,7 @@ class ReleaseResult:
     notes: tuple[str, ...] = ()  # what reading the input found (e.g. an encoding fallback)
     signer: str | None = None  # fingerprint of the signing key
     pseudonym_key: Path | None = None  # the per-release pseudonym key, outside the bundle
+    related: RelatedRelease | None = None  # the related tables (repeat groups), treated
     input_key: Path | None = None  # a DP bundle's input-hash key, outside the bundle
     evaluation_file: Path | None = None  # a DP bundle's synthetic evaluation, outside it
     lang: str = "en"  # the language of report.html (and of the closing summary)
@@ -124,6 +135,7 @@ def release(
     sign: SigningKey | None = None,
     lang: str | None = None,
     meter: Meter | None = None,
+    related: tuple[Table, ...] | None = None,
 ) -> ReleaseResult:
     """Treat ``table`` by ``policy`` and write the bundle to ``out``.
 
@@ -144,6 +156,9 @@ def release(
             policy's ``report.lang``.
         meter: told ``(step, done, total)`` during local suppression and the generalisation
             search (a progress bar with an estimate).
+        related: the policy's related tables (``related:``), read and checked against
+            their policy entries by :func:`sdc.workflow.load_related` (as ``table`` by
+            :func:`sdc.workflow.load_inputs`); when None they are read here, links checked.
 
     Raises:
         PolicyNotMet: a threshold cannot be met; nothing is written.
@@ -153,7 +168,11 @@ def release(
     """
     step = progress or (lambda _label: None)
     ledger = ledger or policy_ledger(policy)
-    pseudonym_key = _preflight(table, policy, out, key_file, ledger, sign, force=force)
+    if related is None:
+        related = read_related(policy, table) if policy.related else ()
+    check_links(policy, table, related)
+    inputs = [t.path for t in related]
+    pseudonym_key = _preflight(table, policy, out, key_file, ledger, sign, inputs, force=force)
     started = _now()
     request = Budget(policy.dp_epsilon, policy.dp_delta)
     cap = Budget(policy.privacy.budget, policy.privacy.delta)
@@ -161,8 +180,8 @@ def release(
     ledger_notes = tuple(ledger.notes()) if request.epsilon > 0 else ()
     fingerprint = _check_budget(ledger, table, policy, request, cap)
 
-    before, treated, after = _treat(
-        table, policy, seed, key_file, pseudonym_key, engine, step, meter
+    before, treated, after, linked = _treat(
+        table, related, policy, seed, key_file, pseudonym_key, engine, step, meter
     )
     # Written ahead: from here on the epsilon counts as spent, whatever happens next.
     entry = _spend_ahead(ledger, table, policy, request, cap, fingerprint)
@@ -187,6 +206,7 @@ def release(
         + (suda_note(policy) if before.suda is not None else ()),
         signer=sign.fingerprint if sign else None,
         pseudonym_key=pseudonym_key_path(out) if kept_key is not None else None,
+        related=linked,
         input_key=steward_path(out, "input-key") if dp_bundle else None,
         evaluation_file=(
             steward_path(out, "evaluation.json") if dp_bundle and evaluation is not None else None
@@ -210,6 +230,7 @@ def _preflight(
     key_file: Path | None,
     ledger: Ledger,
     sign: SigningKey | None,
+    related: list[Path],
     *,
     force: bool,
 ) -> bytes | None:
@@ -219,7 +240,14 @@ def _preflight(
         The per-release pseudonym key (None when no column needs one).
     """
     pseudonym_key = check_release_paths(
-        policy, table.path, out, key_file, ledger, sign.path if sign else None, force=force
+        policy,
+        table.path,
+        out,
+        key_file,
+        ledger,
+        sign.path if sign else None,
+        related=related,
+        force=force,
     )
     if is_dp_bundle(policy) and not force:
         for kept in (steward_path(out, "input-key"), steward_path(out, "evaluation.json")):
@@ -250,6 +278,7 @@ def check_release_paths(
     ledger: Ledger | None = None,
     sign: Path | None = None,
     *,
+    related: Sequence[Path] = (),
     force: bool = False,
 ) -> bytes | None:
     """The checks of a release that need no data, made before it is read or treated.
@@ -263,7 +292,7 @@ def check_release_paths(
         A fresh per-release pseudonym key (None when no column needs one).
     """
     ledger = ledger or policy_ledger(policy)
-    inputs = _inputs(data, policy, key_file, ledger) + ([sign] if sign else [])
+    inputs = _inputs(data, policy, key_file, ledger) + ([sign] if sign else []) + list(related)
     check_target(out, inputs, force=force)
     _check_creatable(out)
     return _pseudonym_key(policy, out, key_file, force=force)
@@ -289,6 +318,7 @@ def _check_creatable(out: Path) -> None:
 
 def _treat(
     table: Table,
+    related: tuple[Table, ...],
     policy: Policy,
     seed: int | None,
     key_file: Path | None,
@@ -296,19 +326,26 @@ def _treat(
     engine: CountingEngine | None,
     step: Progress,
     meter: Meter | None = None,
-) -> tuple[RiskReport, TreatedMicrodata | None, RiskReport | None]:
-    """Risk before, the treated microdata and its risk after; refuse if a threshold fails.
+) -> tuple[RiskReport, TreatedMicrodata | None, RiskReport | None, RelatedRelease | None]:
+    """Risk before, the treated microdata (and related tables) and its risk after.
 
-    The treatment and the thresholds come first, SUDA (the slow, informational part of the
+    Refuses if a threshold fails, on the main records or on their joined view. The
+    treatment and the thresholds come first, SUDA (the slow, informational part of the
     risk reports) last: a release that is refused is refused before it.
     """
     if policy.outputs.microdata is None:
         step("risk before treatment")
-        return assess(table.frame, policy, engine=engine), None, None
+        return assess(table.frame, policy, engine=engine), None, None, None
     step("treating microdata")
     treated = treat_microdata(
         table.frame, policy, seed=seed, key_file=key_file, pseudonym_key=pseudonym_key, meter=meter
     )
+    linked = None
+    if related:
+        step("treating related tables on the joined view")
+        treated, linked = treat_related(
+            policy, table, treated, related, pseudonym_key=pseudonym_key, key_file=key_file
+        )
     step("risk after treatment")
     quick = assess(treated.frame, policy, engine=engine, suda=False)
     if quick.breaches:
@@ -316,7 +353,7 @@ def _treat(
     step("risk before and after treatment with SUDA")
     before = assess(table.frame, policy, engine=engine)
     after = assess(treated.frame, policy, engine=engine)
-    return before, treated, after
+    return before, treated, after, linked
 
 
 def _aggregates(
@@ -375,6 +412,7 @@ def _write_bundle(
         rows = _write_outputs(
             tmp,
             result.microdata,
+            result.related,
             result.tables,
             result.synthetic,
             None if result.evaluation_file else result.evaluation,
@@ -480,7 +518,7 @@ def _pseudonym_key(
         return None
     if linked:
         load_pseudonym_key(key_file)
-    if not per_release:
+    if not per_release and not policy.link_columns:
         return None
     path = pseudonym_key_path(out)
     if (path.exists() or path.is_symlink()) and not force:
@@ -778,6 +816,7 @@ def _synthesize(
 def _write_outputs(
     folder: Path,
     treated: TreatedMicrodata | None,
+    related: RelatedRelease | None,
     tables: tuple[ProtectedTable, ...],
     synthetic: SynthResult | None,
     evaluation: SynthEvaluation | None,
@@ -785,10 +824,14 @@ def _write_outputs(
     after: RiskReport | None,
 ) -> dict[str, int]:
     rows: dict[str, int] = {}
-    if treated is not None:
-        write_csv(treated.frame, folder / "microdata.csv")
-        write_parquet(treated.frame, folder / "microdata.parquet")
-        rows["microdata.csv"] = rows["microdata.parquet"] = len(treated.frame)
+    files = [("microdata", treated.frame)] if treated is not None else []
+    files += [(t.name, t.frame) for t in related.tables] if related is not None else []
+    for name, frame in files:
+        # Records in a random order: the input's order could link them to other files.
+        released = shuffled(frame)
+        write_csv(released, folder / f"{name}.csv")
+        write_parquet(released, folder / f"{name}.parquet")
+        rows[f"{name}.csv"] = rows[f"{name}.parquet"] = len(released)
     if tables:
         (folder / "tables").mkdir()
         for t in tables:
@@ -888,6 +931,8 @@ def _manifest(
         ),
         guarantee=_guarantee(result),
         microdata=microdata,
+        related=_related_records(result.related, policy),
+        joined=_joined_record(result.related, policy),
         tables=[
             TableRecord(
                 name=t.name,
@@ -922,6 +967,43 @@ def _input_reading(reading: Reading, *, counts: bool) -> InputReading | None:
         total_label=reading.total_label,
     )
     return record if record.model_dump(exclude_none=True) else None
+
+
+def _related_records(related: RelatedRelease | None, policy: Policy) -> list[RelatedTable]:
+    """The manifest's ``related`` section: each related table, its source and treatments."""
+    if related is None:
+        return []
+    return [
+        RelatedTable(
+            name=treated.name,
+            source=table.path.name,
+            sheet=spec.sheet,
+            sha256=table.sha256,
+            input_rows=len(table.frame),
+            rows=len(treated.frame),
+            columns=list(map(str, treated.frame.columns)),
+            link=Link(column=spec.link.column, to=spec.link.to),
+            treatments=[Treatment.model_validate(t.to_dict()) for t in treated.treatments],
+            suppressed_values=dict(treated.suppressed_values),
+        )
+        for treated, table, spec in zip(related.tables, related.inputs, policy.related, strict=True)
+    ]
+
+
+def _joined_record(related: RelatedRelease | None, policy: Policy) -> Joined | None:
+    """The manifest's ``joined`` section: the joined view's figures."""
+    if related is None:
+        return None
+    view = related.view
+    return Joined(
+        households=view.households,
+        k=policy.thresholds.k,
+        smallest_key=view.smallest_key,
+        suppressed_households=related.suppressed_households,
+        suppression_share=related.suppression_share,
+        max_household_risk=view.max_household_risk,
+        expected_reidentifications=view.expected_reidentifications,
+    )
 
 
 def _guarantee(result: ReleaseResult) -> Guarantee:

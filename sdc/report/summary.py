@@ -53,6 +53,30 @@ def release_summary(result: ReleaseResult, costs: Sequence[str] = ()) -> list[st
                     n,
                 ).format(n=integer(n), share=percent(md.suppression_share, 1))
             )
+    linked = result.related
+    if linked is not None:
+        files = ", ".join(
+            ngettext("{name} ({n} row)", "{name} ({n} rows)", len(t.frame)).format(
+                name=t.name, n=integer(len(t.frame))
+            )
+            for t in linked.tables
+        )
+        n = linked.suppressed_households
+        lines.append(
+            "  "
+            + ngettext(
+                "related: {files}, linked by one per-release pseudonym; joined view: smallest "
+                "joined key {k}, {n} household ({share}) with a suppressed value",
+                "related: {files}, linked by one per-release pseudonym; joined view: smallest "
+                "joined key {k}, {n} households ({share}) with a suppressed value",
+                n,
+            ).format(
+                files=files,
+                k=linked.view.smallest_key,
+                n=integer(n),
+                share=percent(linked.suppression_share, 1),
+            )
+        )
     if result.tables:
         tables = ", ".join(t.name for t in result.tables)
         lines.append("  " + _("tables: {names}").format(names=tables))
