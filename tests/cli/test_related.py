@@ -52,7 +52,8 @@ CASES = [
         "a submission uuid left unnamed",
         KOBO_POLICY.replace("      _submission__uuid: {role: direct}\n", ""),
         "Error: kobo.yaml line 15: 1 column(s) of members (sheet 'members' of survey.xlsx) are "
-        "not in the policy: '_submission__uuid' (other: text with many different values (400)); "
+        "not in the policy: '_submission__uuid' (direct: survey-tool metadata: the submission's id: it links the "
+        "record to the server's copy); "
         "add them under columns (role: direct drops them) or set unlisted: drop\n",
     ),
     (
