@@ -679,6 +679,12 @@ def policy_show(policy_path: Path) -> None:
     """
     loaded = load_policy(policy_path)
     click.echo(yaml.safe_dump(loaded.to_dict(), sort_keys=False), nl=False)
+    if any(c.pram is not None and c.pram.p is not None for c in loaded.columns.values()):
+        click.echo(
+            "# pram.p is the retention probability of sdc's base matrix, not sdcMicro's pd: "
+            "sdcMicro draws\n# each diagonal from U[pd, 1], so its pd = 0.8 behaves like "
+            "p = 0.9 here."
+        )
 
 
 def main() -> None:

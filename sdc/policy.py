@@ -13,7 +13,7 @@ parsed once, at the edge, in two passes (CONVENTIONS.md section 6):
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -122,11 +122,65 @@ class Recode(_Model):
         return self
 
 
-class Pram(_Model):
-    """Post-randomisation of a categorical column: keep a value with probability ``p``."""
+def matrix_problem(matrix: Mapping[str, Mapping[str, object]]) -> str | None:
+    """What is wrong with a PRAM transition matrix ``{from: {to: probability}}``, if anything.
 
-    p: Annotated[float, Field(gt=0, lt=1)]
+    It must be square over one set of categories (every category it moves to has a row),
+    hold probabilities, and each row must sum to 1.
+    """
+    names = set(map(str, matrix))
+    if len(names) < 2:
+        return "pram.matrix needs two or more categories (one row each)"
+    for row, probs in matrix.items():
+        foreign = sorted(set(map(str, probs)) - names)
+        if foreign:
+            return (
+                f"pram.matrix row {row!r} moves to {foreign}, which have no row of their own; "
+                "give every category a row"
+            )
+        values = list(probs.values())
+        if any(isinstance(v, bool) or not isinstance(v, int | float) for v in values) or any(
+            not 0 <= float(v) <= 1  # type: ignore[arg-type]
+            for v in values
+        ):
+            return f"pram.matrix row {row!r}: every entry is a probability in [0, 1]"
+        total = float(sum(values))  # type: ignore[arg-type]
+        if abs(total - 1.0) > 1e-9:
+            return f"pram.matrix row {row!r} sums to {total:g}; each row must sum to 1"
+    return None
+
+
+class Pram(_Model):
+    """Post-randomisation of a categorical column.
+
+    Either ``p``: sdc's invariant matrix keeps a value with probability ``p`` in its base
+    matrix (not sdcMicro's ``pd``: sdcMicro draws each diagonal from U[pd, 1], so its
+    ``pd = 0.8`` behaves like ``p = 0.9``), built per stratum of ``strata``; or ``matrix``:
+    the steward's own transition matrix ``{from: {to: probability}}``, applied as given.
+    """
+
+    p: Annotated[float, Field(gt=0, lt=1)] | None = None
     alpha: Annotated[float, Field(gt=0, le=1)] = 0.5
+    strata: list[str] = Field(default_factory=list)
+    matrix: dict[str, dict[str, float]] | None = None
+
+    @model_validator(mode="after")
+    def _p_or_matrix(self) -> Pram:
+        if (self.p is None) == (self.matrix is None):
+            raise ValueError(
+                "pram takes p (the retention probability of sdc's invariant matrix) or matrix "
+                "(your own transition matrix), one of the two"
+            )
+        if self.matrix is not None:
+            if self.strata:
+                raise ValueError(
+                    "a given pram.matrix applies to every record alike; strata are for p "
+                    "(one invariant matrix per stratum)"
+                )
+            problem = matrix_problem(self.matrix)
+            if problem:
+                raise ValueError(problem)
+        return self
 
 
 class Microaggregation(_Model):
@@ -1090,12 +1144,28 @@ def _check_choices(policy: Policy) -> None:
                 )
 
 
+def _check_pram_strata(policy: Policy) -> None:
+    """PRAM strata are columns the policy names (kept in the release)."""
+    for name, column in policy.columns.items():
+        if column.pram is None:
+            continue
+        for stratum in column.pram.strata:
+            spec = policy.columns.get(stratum)
+            if spec is None or spec.role in ("direct", "drop") or stratum == name:
+                raise PolicyError(
+                    f"{policy.where('columns', name, 'pram', 'strata')}: {stratum!r} is not a "
+                    "released column of the policy; strata must be columns kept in the release "
+                    "(other than the PRAM column itself)"
+                )
+
+
 def _check_consistency(policy: Policy) -> None:
     """Rules that span several keys, each reported at the line that has to change."""
     for keys, path in _paths(policy, ()):
         policy.resolve(path, *keys)
     _check_choices(policy)
     _check_table_names(policy)
+    _check_pram_strata(policy)
     if policy.dp_epsilon > policy.privacy.budget + 1e-12:
         raise PolicyError(
             f"{policy.where('privacy', 'budget')}: the DP outputs need epsilon "

@@ -5,9 +5,10 @@ The matrix is built as in Gouweleeuw, Kooiman, Willenborg and de Wolf (1998) and
 ``pram`` (parameters ``pd`` and ``alpha``):
 
 1. ``P`` keeps a category with probability ``p`` and moves it to each of the other ``L - 1``
-   categories with probability ``(1 - p) / (L - 1)``. (sdcMicro draws each diagonal entry
-   uniformly from ``[pd, 1]``; here it is exactly ``p``, so the policy value is the
-   retention of the base matrix.)
+   categories with probability ``(1 - p) / (L - 1)``. Our ``p`` is not sdcMicro's ``pd``:
+   sdcMicro draws each diagonal entry uniformly from ``[pd, 1]``, so its ``pd = 0.8`` keeps
+   a value with probability 0.9 on average and behaves like our ``p = 0.9``; here the
+   diagonal is exactly ``p``, the retention of the base matrix.
 2. With the observed category shares ``pi``, the backward matrix is
    ``Q[k, j] = P[j, k] pi[j] / sum_l pi[l] P[l, k]`` and ``R = P Q``. ``R`` is invariant:
    ``pi R = pi``, so the *expected* category counts after PRAM equal the observed ones.
@@ -15,8 +16,12 @@ The matrix is built as in Gouweleeuw, Kooiman, Willenborg and de Wolf (1998) and
    amount of perturbation (sdcMicro's default 0.5).
 
 With strata, the shares and the matrix are computed within each stratum, so the expected
-counts are kept per stratum too (sdcMicro uses one matrix for all strata). Missing values
+counts are kept per stratum too (as sdcMicro does: one matrix per stratum). Missing values
 stay missing and are not counted in the shares.
+
+A user-given transition matrix (``matrix={from: {to: probability}}``, every row summing to
+1) is applied as it is instead: it need not be invariant, so the expected counts change as
+the matrix says; every category of the data must be one of its rows.
 
 The random draws come from ``numpy.random.default_rng(seed)``. The seed is recorded in the
 treatment's ``private`` part: with the seed the draws can be replayed and PRAM partly
@@ -26,13 +31,14 @@ undone, so it must stay with the data steward.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from sdc.anonymize._treatment import Treatment
 from sdc.errors import DataError, PolicyError
+from sdc.policy import matrix_problem
 from sdc.risk.frequencies import combine_codes, encode_keys
 
 __all__ = ["invariant_matrix", "pram"]
@@ -72,11 +78,12 @@ def invariant_matrix(shares: np.ndarray, p: float, alpha: float = 0.5) -> np.nda
 def pram(
     df: pd.DataFrame,
     column: str,
-    p: float,
+    p: float | None = None,
     *,
     alpha: float = 0.5,
     seed: int | None = None,
     strata: Sequence[str] = (),
+    matrix: Mapping[str, Mapping[str, float]] | None = None,
 ) -> tuple[pd.DataFrame, Treatment]:
     """Post-randomise one categorical column (invariant PRAM).
 
@@ -87,6 +94,8 @@ def pram(
         alpha: amount of perturbation (policy ``pram.alpha``), in (0, 1].
         seed: seed of the random draws; ``None`` draws a fresh one (recorded privately).
         strata: columns within whose groups the matrix is built and applied.
+        matrix: a transition matrix to apply instead of the invariant one (``p`` and
+            ``alpha`` then unused): ``{from: {to: probability}}``, rows summing to 1.
 
     Returns:
         The treated copy (same dtype, same categories) and a record with the transition
@@ -98,7 +107,10 @@ def pram(
         PolicyError: ``p`` or ``alpha`` out of range, or a bad seed.
         DataError: a column is not in the data.
     """
-    _check_params(p, alpha)
+    if matrix is not None:
+        check_matrix(matrix)
+    else:
+        _check_params(p, alpha)
     absent = [c for c in [column, *strata] if c not in df.columns]
     if absent:
         raise DataError(
@@ -134,7 +146,11 @@ def pram(
         cats = np.flatnonzero(counts)
         if cats.size == 0:
             continue
-        R = invariant_matrix(counts[cats], p, alpha)
+        if matrix is not None:
+            cats, R = _given(matrix, labels, cats, column)
+        else:
+            assert p is not None
+            R = invariant_matrix(counts[cats], p, alpha)
         local = np.full(n_cat, -1, dtype=np.int64)
         local[cats] = np.arange(cats.size)
         cum = np.cumsum(R, axis=1)
@@ -172,7 +188,12 @@ def pram(
     record = Treatment(
         name="pram",
         columns=(column,),
-        parameters={"p": p, "alpha": alpha, "strata": list(strata), "invariant": True},
+        parameters=(
+            {"matrix": {k: dict(v) for k, v in matrix.items()}, "strata": list(strata)}
+            | {"invariant": False}
+            if matrix is not None
+            else {"p": p, "alpha": alpha, "strata": list(strata), "invariant": True}
+        ),
         changed={column: changed},
         details=details,
         private={"seed": int(seed)},
@@ -180,8 +201,45 @@ def pram(
     return out, record
 
 
-def _check_params(p: float, alpha: float) -> None:
-    if isinstance(p, bool) or not isinstance(p, int | float) or not 0 < p < 1:
+def check_matrix(matrix: Mapping[str, Mapping[str, float]]) -> None:
+    """A transition matrix: square over one set of categories, probabilities, rows sum to 1.
+
+    Raises:
+        PolicyError: naming the first row at fault.
+    """
+    problem = matrix_problem(matrix)
+    if problem:
+        raise PolicyError(problem)
+
+
+def _given(
+    matrix: Mapping[str, Mapping[str, float]],
+    labels: list[str],
+    present: np.ndarray,
+    column: str,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The user's matrix over the data's categories (codes) and the rows of those present."""
+    order = list(matrix)
+    missing = [labels[c] for c in present if labels[c] not in matrix]
+    if missing:
+        raise DataError(
+            f"column {column!r} holds {missing[:3]}, which pram.matrix has no row for; "
+            f"its rows: {order}"
+        )
+    index = {label: i for i, label in enumerate(labels)}
+    absent = [name for name in order if name not in index]
+    if absent:
+        raise DataError(
+            f"pram.matrix moves values to {absent[:3]}, which column {column!r} does not hold; "
+            "PRAM can only swap a value for another category of the data"
+        )
+    cats = np.array([index[name] for name in order], dtype=np.int64)
+    full = np.array([[float(matrix[a].get(b, 0.0)) for b in order] for a in order])
+    return cats, full
+
+
+def _check_params(p: float | None, alpha: float) -> None:
+    if p is None or isinstance(p, bool) or not isinstance(p, int | float) or not 0 < p < 1:
         raise PolicyError(f"pram.p (the retention probability) must be in (0, 1), got {p!r}")
     if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha <= 1:
         raise PolicyError(f"pram.alpha (amount of perturbation) must be in (0, 1], got {alpha!r}")

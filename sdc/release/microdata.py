@@ -161,7 +161,13 @@ def treat_microdata(
             for name, col in policy.columns.items():
                 if col.pram is not None:
                     frame, record = pram(
-                        frame, name, col.pram.p, alpha=col.pram.alpha, seed=_draw(rng)
+                        frame,
+                        name,
+                        col.pram.p,
+                        alpha=col.pram.alpha,
+                        seed=_draw(rng),
+                        strata=col.pram.strata,
+                        matrix=col.pram.matrix,
                     )
                     done.append(record)
         elif step == "microaggregation":

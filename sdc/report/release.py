@@ -768,6 +768,12 @@ def _describe_perturbation(t: Treatment, cols: str, before: RiskReport) -> str:
         if per:
             text += _("; per variable: {counts}").format(counts=", ".join(per))
         return text + "."
+    if t.name == "pram" and p.get("matrix") is not None:
+        return _(
+            "Randomly reclassified {columns} (PRAM) by the transition matrix the policy gives; "
+            "{values} changed. The random draws cannot be replayed without the seed, which "
+            "stays with the data steward."
+        ).format(columns=cols, values=values)
     if t.name == "pram":
         return _(
             "Randomly reclassified {columns} (PRAM): each value was kept with a probability of "
