@@ -35,7 +35,7 @@ from sdc.errors import PolicyError
 from sdc.io import ReadOptions
 
 Role = Literal["direct", "quasi", "sensitive", "drop", "other"]
-Treatment = Literal["recode", "suppress", "pram", "microaggregation", "noise"]
+Treatment = Literal["recode", "suppress", "pram", "microaggregation", "noise", "rank_swap"]
 Engine = Literal["pandas", "duckdb", "spark"]
 
 PositiveFloat = Annotated[float, Field(gt=0)]
@@ -183,6 +183,12 @@ class Pram(_Model):
         return self
 
 
+class RankSwap(_Model):
+    """Rank swapping: values exchanged among records whose ranks differ by about ``p``%."""
+
+    p: Annotated[float, Field(gt=0, le=100)]
+
+
 class Microaggregation(_Model):
     """MDAV microaggregation: groups of at least ``k`` records share their mean."""
 
@@ -257,6 +263,7 @@ class Column(_Model):
     pram: Pram | None = None
     microaggregation: Microaggregation | None = None
     noise: Noise | None = None
+    rank_swap: RankSwap | None = None
     multiple: Multiple | None = None
 
     @model_validator(mode="after")
@@ -291,9 +298,11 @@ class Column(_Model):
             and self.bottom_code >= self.top_code
         ):
             raise ValueError("bottom_code must be below top_code")
-        treated = self.recode or self.pram or self.microaggregation or self.noise
+        treated = self.recode or self.pram or self.microaggregation or self.noise or self.rank_swap
         if self.role in ("direct", "drop") and treated:
-            raise ValueError(f"a {self.role} column is removed; it takes no recode/pram/noise")
+            raise ValueError(
+                f"a {self.role} column is removed; it takes no recode/pram/noise/rank_swap"
+            )
         return self
 
     def _choices_consistent(self) -> None:
@@ -310,7 +319,7 @@ class Column(_Model):
                 "a multiple-choice question is recoded with count, any_of or rare_to_other, "
                 "not bands, map, prefix, date or grid"
             )
-        keys = ("top_code", "bottom_code", "bounds", "categories", "pram", "noise")
+        keys = ("top_code", "bottom_code", "bounds", "categories", "pram", "noise", "rank_swap")
         extra = [k for k in (*keys, "microaggregation") if getattr(self, k) is not None]
         if extra or self.type is not None:
             raise ValueError(

@@ -1408,6 +1408,8 @@ def _check_input_values(released: pd.DataFrame, data: Table, plan: ReleasePlan) 
                 f"{column}: {excess} released value(s) are not the recode of an input "
                 "record's value"
             )
+        if column in plan.swapped:
+            continue  # rank swapping keeps each column's values, not whole records
         row_columns.append(shown)
         row_expected.append(candidates[best])
     if not problems and row_columns:

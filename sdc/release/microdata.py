@@ -26,6 +26,7 @@ from sdc.anonymize.policy_recodes import deterministic_recodes
 from sdc.anonymize.pram import pram
 from sdc.anonymize.search import GeneralizationResult, optimal_generalization
 from sdc.anonymize.suppress import DiversityLimits, local_suppression, must_lose_a_value
+from sdc.anonymize.swap import rank_swap
 from sdc.errors import PolicyError, PolicyNotMet
 from sdc.policy import Policy, unlisted_columns
 from sdc.risk.assess import RiskThresholds, risk_levels
@@ -186,6 +187,14 @@ def treat_microdata(
                         frame, [name], col.noise.sd, seed=_draw(rng), bounds=bounds
                     )
                     done.append(record)
+        elif step == "rank_swap":
+            by_p: dict[float, list[str]] = {}
+            for name, col in policy.columns.items():
+                if col.rank_swap is not None:
+                    by_p.setdefault(col.rank_swap.p, []).append(name)
+            for p, names in by_p.items():
+                frame, record = rank_swap(frame, names, p, seed=_draw(rng))
+                done.append(record)
         elif step == "suppress":
             refuse_unreachable(frame, policy, blank_before=_all_blank(original, policy))
             frame, record = suppress_to_policy(frame, policy, meter)

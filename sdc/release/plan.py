@@ -573,6 +573,8 @@ class ReleasePlan:
         pseudonymised: direct identifiers released as keyed pseudonyms.
         perturbed: columns PRAM, noise or microaggregation change (not deterministic).
         tables: one plan per ``outputs.tables`` entry, in policy order.
+        swapped: columns rank swapping moves between records (each column's values are the
+            input's, but not record by record).
     """
 
     policy: Policy
@@ -583,6 +585,7 @@ class ReleasePlan:
     pseudonymised: tuple[str, ...]
     perturbed: tuple[str, ...]
     tables: tuple[TablePlan, ...]
+    swapped: tuple[str, ...] = ()
 
     @property
     def deterministic(self) -> bool:
@@ -650,4 +653,7 @@ def release_plan(policy: Policy, *, tables: bool = True) -> ReleasePlan:
         pseudonymised=keyed,
         perturbed=perturbed,
         tables=planned,
+        swapped=tuple(
+            n for n, c in policy.columns.items() if c.rank_swap is not None and "rank_swap" in steps
+        ),
     )

@@ -781,6 +781,13 @@ def _describe_perturbation(t: Treatment, cols: str, before: RiskReport) -> str:
             "frequencies; {values} changed. The random draws cannot be replayed without the "
             "seed, which stays with the data steward."
         ).format(columns=cols, p=_param(p.get("p")), values=values)
+    if t.name == "rank_swap":
+        return _(
+            "Swapped the values of {columns} among records of close rank (rank swapping, "
+            "within about {p}% of the records); {values} moved to another record. Each "
+            "column keeps exactly its values, so its mean and spread are unchanged; the seed "
+            "stays with the data steward."
+        ).format(columns=cols, p=_param(p.get("p")), values=values)
     if t.name == "microaggregation":
         return _(
             "Replaced {columns} by the average of groups of at least {k} similar records (MDAV "
