@@ -885,7 +885,7 @@ def _utility(result: ReleaseResult, original: pd.DataFrame | None) -> dict[str, 
     for t in md.treatments:
         if t.name == "pram":
             categorical += [c for c in t.columns if c not in categorical]
-        if t.name in ("noise", "microaggregation", "top_code", "bottom_code"):
+        if t.name in ("noise", "microaggregation", "top_code", "bottom_code", "rank_swap"):
             numeric += [c for c in t.columns if c not in numeric and c not in quasi]
     if original is None or len(original) != len(md.frame):
         return {
@@ -943,11 +943,14 @@ def _utility(result: ReleaseResult, original: pd.DataFrame | None) -> dict[str, 
             }
         )
     biggest = summary.get("max_correlation_change")
+    il1, eigen = summary.get("il1s"), summary.get("eigen")
     return {
         "full": True,
         "categorical": cat_rows,
         "numeric": num_rows,
         "correlation": None if biggest is None else _dec(biggest, 3),
+        "il1s": None if il1 is None else _dec(il1, 3),
+        "eigen": None if eigen is None else _dec(eigen, 3),
     }
 
 
