@@ -16,6 +16,8 @@ records); columns removed by the policy are reported as ``removed``.
   columns before and after (0 = identical, 1 = disjoint).
 - :func:`il1s` and :func:`eigen_change`: sdcMicro's ``dUtility`` measures of numeric
   information loss (standardised absolute change; change of the correlation eigenvalues).
+- :func:`interval_disclosure` (sdcMicro's ``dRisk``) and :func:`relinked_share`
+  (distance-based record linkage): the disclosure risk left in perturbed numbers.
 """
 
 from __future__ import annotations
@@ -30,7 +32,15 @@ import pandas as pd
 from sdc.anonymize.hierarchy import normalize_value
 from sdc.errors import DataError
 
-__all__ = ["eigen_change", "entropy_bits", "frequency_change", "il1s", "utility_summary"]
+__all__ = [
+    "eigen_change",
+    "entropy_bits",
+    "frequency_change",
+    "il1s",
+    "interval_disclosure",
+    "relinked_share",
+    "utility_summary",
+]
 
 
 def entropy_bits(series: pd.Series) -> float:
@@ -92,7 +102,59 @@ def utility_summary(
     out["max_correlation_change"] = biggest
     out["il1s"] = il1s(before, after, kept)
     out["eigen"] = eigen_change(before, after, kept)
+    out["interval_disclosure"] = interval_disclosure(before, after, kept)
+    out["relinked"] = relinked_share(before, after, kept)
     return out
+
+
+def interval_disclosure(
+    before: pd.DataFrame, after: pd.DataFrame, columns: Sequence[str], k: float = 0.05
+) -> float | None:
+    """The ``dRisk`` of sdcMicro: the share of records whose original values lie near the released.
+
+    Around each released value an interval of ``k`` times the released column's standard
+    deviation (n - 1) is drawn on either side; a record counts as disclosed when its original
+    value falls outside the interval in at most one of the columns (exactly sdcMicro's
+    ``dRisk(k = 0.05)``; a missing value is never outside). None without numeric columns.
+    """
+    if not columns or not len(before):
+        return None
+    outside = np.zeros(len(before), dtype=np.int64)
+    for col in columns:
+        x, y = _as_float(before[col]), _as_float(after[col])
+        sd = float(np.nanstd(y, ddof=1)) if np.count_nonzero(~np.isnan(y)) > 1 else 0.0
+        with np.errstate(invalid="ignore"):
+            outside += ((x < y - k * sd) | (x > y + k * sd)).astype(np.int64)
+    return float(np.mean(outside <= 1))
+
+
+def relinked_share(
+    before: pd.DataFrame, after: pd.DataFrame, columns: Sequence[str]
+) -> float | None:
+    """Distance-based record linkage: the share of released records an intruder re-links.
+
+    An intruder holding the original numeric values links each released record to the
+    original record nearest to it (Euclidean distance on values standardised by the
+    original columns' means and standard deviations); a released record is re-linked when
+    its own original record is among the nearest (ties count against us). Records with a
+    missing value in these columns are left out. None without numeric columns or records.
+    """
+    from scipy.spatial import cKDTree  # lazy: only when a report computes it
+
+    if not columns:
+        return None
+    x = np.column_stack([_as_float(before[c]) for c in columns])
+    y = np.column_stack([_as_float(after[c]) for c in columns])
+    complete = ~(np.isnan(x).any(axis=1) | np.isnan(y).any(axis=1))
+    if complete.sum() < 2:
+        return None
+    x, y = x[complete], y[complete]
+    mean, sd = x.mean(axis=0), x.std(axis=0, ddof=1)
+    sd = np.where(sd > 0, sd, 1.0)
+    xs, ys = (x - mean) / sd, (y - mean) / sd
+    nearest, _ = cKDTree(xs).query(ys, k=1)
+    own = np.sqrt(((xs - ys) ** 2).sum(axis=1))
+    return float(np.mean(own <= nearest * (1 + 1e-12) + 1e-12))
 
 
 def il1s(before: pd.DataFrame, after: pd.DataFrame, columns: Sequence[str]) -> float | None:

@@ -10,7 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sdc.anonymize.utility import eigen_change, il1s, utility_summary
+from sdc.anonymize.utility import (
+    eigen_change,
+    il1s,
+    interval_disclosure,
+    relinked_share,
+    utility_summary,
+)
 
 
 def test_il1s_by_hand() -> None:
@@ -57,3 +63,25 @@ def test_in_the_utility_summary() -> None:
     assert summary["il1s"] == pytest.approx(il1s(before, after, ["a", "b"]))
     assert summary["eigen"] == pytest.approx(eigen_change(before, after, ["a", "b"]))
     assert utility_summary(before, after, ["q"], [])["il1s"] is None
+
+
+def test_interval_disclosure_by_hand() -> None:
+    # released sds: a 1.257 (half-width 0.063), b 5.0 (half-width 0.25)
+    before = pd.DataFrame({"a": [1.0, 2.0, 3.0, 9.0], "b": [10.0, 10.0, 30.0, 50.0]})
+    after = pd.DataFrame({"a": [1.0, 2.5, 3.05, 4.0], "b": [10.0, 20.0, 20.0, 20.0]})
+    # record 0: inside both; 1: outside both; 2: a inside, b outside; 3: outside both
+    assert interval_disclosure(before, after, ["a", "b"]) == pytest.approx(2 / 4)
+
+
+def test_record_linkage_share() -> None:
+    rng = np.random.default_rng(3)
+    before = pd.DataFrame(rng.normal(size=(500, 3)), columns=list("abc"))
+    assert relinked_share(before, before, list("abc")) == 1.0
+    light = before + rng.normal(0, 0.01, size=(500, 3))
+    heavy = before + rng.normal(0, 3, size=(500, 3))
+    assert relinked_share(before, light, list("abc")) > 0.95
+    assert relinked_share(before, heavy, list("abc")) < 0.1
+    # a record whose released values match another original record exactly is not re-linked
+    swapped = before.copy()
+    swapped.iloc[[0, 1]] = before.iloc[[1, 0]].to_numpy()
+    assert relinked_share(before, swapped, list("abc")) == pytest.approx(498 / 500)

@@ -44,3 +44,4 @@ def test_report_gives_il1s_and_eigen(tmp_path: Path) -> None:
         "Information loss IL1s (sdcMicro's measure" in html
     )
     assert "Change of the correlation structure (sum of the relative changes" in html
+    assert "Risk left in these numbers: an intruder holding the original values re-links" in html
