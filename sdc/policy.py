@@ -190,9 +190,14 @@ class RankSwap(_Model):
 
 
 class Microaggregation(_Model):
-    """MDAV microaggregation: groups of at least ``k`` records share their mean."""
+    """Microaggregation: groups of at least ``k`` records share their mean.
+
+    ``method: mdav`` (default) groups records on all its columns together; ``individual``
+    (individual ranking) groups each column's sorted values on its own.
+    """
 
     k: Annotated[int, Field(ge=2)]
+    method: Literal["mdav", "individual"] = "mdav"
 
 
 class Noise(_Model):

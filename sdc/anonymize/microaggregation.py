@@ -23,6 +23,14 @@ its values suppressed (set to missing) and counted in ``details["suppressed"]``.
 
 Each step costs a few vectorised distance computations over the remaining records, so the
 whole run is O(n^2 / k) arithmetic without Python loops over records.
+
+``method="individual"`` is individual ranking (sdcMicro's ``onedims``): each column on its
+own is sorted and cut into groups of ``k`` consecutive values (the last group takes the
+remainder, so groups hold ``k`` to ``2k - 1`` values), each replaced by its group's mean. It
+keeps each column's distribution closer than MDAV, but the groups differ from column to
+column, so a record's combination of values is not shared by ``k`` records: weaker
+protection, to be used where each number alone is what an intruder could know. A column
+with fewer than ``k`` values has them suppressed.
 """
 
 from __future__ import annotations
@@ -109,7 +117,7 @@ def mdav_groups(x: np.ndarray, k: int) -> np.ndarray:
 
 
 def microaggregate(
-    df: pd.DataFrame, columns: Sequence[str], k: int
+    df: pd.DataFrame, columns: Sequence[str], k: int, method: str = "mdav"
 ) -> tuple[pd.DataFrame, Treatment]:
     """Replace numeric values by the means of MDAV groups of ``k`` to ``2k - 1`` records.
 
@@ -117,6 +125,7 @@ def microaggregate(
         df: the microdata; not modified.
         columns: the numeric columns, aggregated jointly (one set of groups).
         k: minimum group size (>= 2; policy ``microaggregation.k``).
+        method: ``mdav`` (joint groups) or ``individual`` (individual ranking, per column).
 
     Returns:
         The treated copy (the columns become float) and the record: ``changed`` values per
@@ -131,6 +140,8 @@ def microaggregate(
     """
     if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 2:
         raise PolicyError(f"microaggregation.k must be a whole number >= 2, got {k!r}")
+    if method not in ("mdav", "individual"):
+        raise PolicyError(f"microaggregation.method must be 'mdav' or 'individual', got {method!r}")
     columns = list(columns)
     if not columns:
         raise PolicyError("microaggregation needs at least one numeric column")
@@ -161,8 +172,59 @@ def microaggregate(
     sd = np.where((sd > 0) & np.isfinite(sd), sd, 1.0)
     scaled = (values - mean) / sd
 
+    if method == "individual":
+        result, sizes, suppressed = _individual(values, k)
+    else:
+        result, sizes, suppressed = _mdav(values, scaled, observed, k)
+    out = df.copy()
+    changed: dict[str, int] = {}
+    for j, col in enumerate(columns):
+        before, after = values[:, j], result[:, j]
+        same = (before == after) | (np.isnan(before) & np.isnan(after))
+        changed[col] = int((~same).sum())
+        out[col] = pd.Series(after, index=df.index)
+    record = Treatment(
+        name="microaggregation",
+        columns=tuple(columns),
+        parameters={"k": int(k), "method": method, "standardised": method == "mdav"},
+        changed=changed,
+        details={
+            "groups": len(sizes),
+            "smallest_group": min(sizes) if sizes else 0,
+            "largest_group": max(sizes) if sizes else 0,
+            "suppressed": suppressed,
+        },
+    )
+    return out, record
+
+
+def _individual(values: np.ndarray, k: int) -> tuple[np.ndarray, list[int], int]:
+    """Individual ranking: per column, groups of ``k`` consecutive sorted values."""
     result = values.copy()
-    bits = observed.astype(np.int64) @ (np.int64(1) << np.arange(len(columns), dtype=np.int64))
+    sizes: list[int] = []
+    suppressed = 0
+    for j in range(values.shape[1]):
+        present = np.flatnonzero(~np.isnan(values[:, j]))
+        n = len(present)
+        if n < k:
+            result[present, j] = np.nan
+            suppressed += n
+            continue
+        order = present[np.argsort(values[present, j], kind="stable")]
+        group = np.minimum(np.arange(n) // k, n // k - 1)
+        counts = np.bincount(group)
+        means = np.bincount(group, weights=values[order, j]) / counts
+        result[order, j] = means[group]
+        sizes.extend(counts.tolist())
+    return result, sizes, suppressed
+
+
+def _mdav(
+    values: np.ndarray, scaled: np.ndarray, observed: np.ndarray, k: int
+) -> tuple[np.ndarray, list[int], int]:
+    """MDAV groups per missing-value pattern; patterns of fewer than ``k`` are suppressed."""
+    result = values.copy()
+    bits = observed.astype(np.int64) @ (np.int64(1) << np.arange(values.shape[1], dtype=np.int64))
     sizes: list[int] = []
     suppressed = 0
     for pattern in np.unique(bits):
@@ -180,23 +242,4 @@ def microaggregate(
         for c in cols:
             sums = np.bincount(group, weights=values[rows, c])
             result[rows, c] = (sums / counts)[group]
-    out = df.copy()
-    changed: dict[str, int] = {}
-    for j, col in enumerate(columns):
-        before, after = values[:, j], result[:, j]
-        same = (before == after) | (np.isnan(before) & np.isnan(after))
-        changed[col] = int((~same).sum())
-        out[col] = pd.Series(after, index=df.index)
-    record = Treatment(
-        name="microaggregation",
-        columns=tuple(columns),
-        parameters={"k": int(k), "method": "mdav", "standardised": True},
-        changed=changed,
-        details={
-            "groups": len(sizes),
-            "smallest_group": min(sizes) if sizes else 0,
-            "largest_group": max(sizes) if sizes else 0,
-            "suppressed": suppressed,
-        },
-    )
-    return out, record
+    return result, sizes, suppressed

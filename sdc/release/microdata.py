@@ -172,12 +172,13 @@ def treat_microdata(
                     )
                     done.append(record)
         elif step == "microaggregation":
-            by_k: dict[int, list[str]] = {}
+            by_k: dict[tuple[int, str], list[str]] = {}
             for name, col in policy.columns.items():
                 if col.microaggregation is not None:
-                    by_k.setdefault(col.microaggregation.k, []).append(name)
-            for k, names in by_k.items():
-                frame, record = microaggregate(frame, names, k)
+                    key = (col.microaggregation.k, col.microaggregation.method)
+                    by_k.setdefault(key, []).append(name)
+            for (k, method), names in by_k.items():
+                frame, record = microaggregate(frame, names, k, method)
                 done.append(record)
         elif step == "noise":
             for name, col in policy.columns.items():

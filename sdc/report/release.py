@@ -788,6 +788,13 @@ def _describe_perturbation(t: Treatment, cols: str, before: RiskReport) -> str:
             "column keeps exactly its values, so its mean and spread are unchanged; the seed "
             "stays with the data steward."
         ).format(columns=cols, p=_param(p.get("p")), values=values)
+    if t.name == "microaggregation" and p.get("method") == "individual":
+        return _(
+            "Replaced each value of {columns} by the average of the {k} or more values next to "
+            "it in that column's own order (individual ranking); {values} changed. Each column "
+            "is grouped on its own, so a record's combination of values is not shared by {k} "
+            "records."
+        ).format(columns=cols, k=p.get("k"), values=values)
     if t.name == "microaggregation":
         return _(
             "Replaced {columns} by the average of groups of at least {k} similar records (MDAV "
