@@ -690,22 +690,9 @@ def _build_tables(
     With an out-of-core engine the cells are aggregated by the engine (and the DP
     contribution bound enforced there); the protection runs on the aggregates.
     """
-    from sdc.tables import build_table, link_tables
-
-    book = codebook(policy)
     counter = engine if engine is not None and engine.name != "pandas" else None
-    built = [
-        build_table(
-            base,
-            table_spec(policy, i),
-            seed=seed,
-            codebook=book,
-            hierarchies=table_hierarchies(policy, i),
-            engine=counter,
-        )
-        for i in range(len(policy.outputs.tables))
-    ]
-    tables = tuple(link_tables(built))
+    indices = range(len(policy.outputs.tables))
+    tables = tuple(_linked_tables(base, policy, indices, seed=seed, engine=counter))
     failed = [t.name for t in tables if not t.passed]
     if failed:
         raise PolicyNotMet(
@@ -722,26 +709,41 @@ def suppression_tables(
 
     DP and rounded tables are left out: nothing here spends budget or draws noise.
     """
-    from sdc.tables import build_table, link_tables
-
     base = _without_identifiers(table.frame, policy)
-    book = codebook(policy)
+    specs = [table_spec(policy, i) for i in range(len(policy.outputs.tables))]
     chosen = [
         i
-        for i in range(len(policy.outputs.tables))
-        if table_spec(policy, i).has_primary_rules
-        and table_spec(policy, i).dp is None
-        and table_spec(policy, i).rounding is None
+        for i, spec in enumerate(specs)
+        if spec.has_primary_rules and spec.dp is None and spec.rounding is None
     ]
+    built = _linked_tables(base, policy, chosen)
+    return list(zip(built, (table_hierarchies(policy, i) for i in chosen), strict=True))
+
+
+def _linked_tables(
+    base: pd.DataFrame,
+    policy: Policy,
+    indices: Sequence[int],
+    *,
+    seed: int | None = None,
+    engine: CountingEngine | None = None,
+) -> list[ProtectedTable]:
+    """The policy's tables at ``indices``, built and those of one quantity linked."""
+    from sdc.tables import build_table, link_tables
+
+    book = codebook(policy)
     built = [
         build_table(
-            base, table_spec(policy, i), codebook=book, hierarchies=table_hierarchies(policy, i)
+            base,
+            table_spec(policy, i),
+            seed=seed,
+            codebook=book,
+            hierarchies=table_hierarchies(policy, i),
+            engine=engine,
         )
-        for i in chosen
+        for i in indices
     ]
-    return list(
-        zip(link_tables(built), (table_hierarchies(policy, i) for i in chosen), strict=True)
-    )
+    return link_tables(built)
 
 
 def _inputs(data: Path, policy: Policy, key_file: Path | None, ledger: Ledger | None) -> list[Path]:

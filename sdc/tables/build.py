@@ -465,20 +465,8 @@ def build_table(
         dropped,
         integral=not weighted and stat == "count",
     )
-    return ProtectedTable(
-        spec=table.spec,
-        name=table.name,
-        table=table.table,
-        pivot=table.pivot,
-        flag_counts=table.flag_counts,
-        budget=table.budget,
-        audit=table.audit,
-        mechanism=table.mechanism,
-        dropped_rows=table.dropped_rows,
-        _problem=problem,
-        _suppressed=suppressed,
-        _labels=labels,
-        _stats=stats,
+    return dataclasses.replace(
+        table, _problem=problem, _suppressed=suppressed, _labels=labels, _stats=stats
     )
 
 

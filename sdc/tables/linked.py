@@ -21,6 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 
 from sdc.tables._cube import TOTAL
 from sdc.tables.spec import TableSpec
@@ -130,20 +131,17 @@ def linked_sets(
 ) -> list[list[int]]:
     """Tables to protect together: same group and, transitively, a shared cell."""
     n = len(groups)
-    parent = list(range(n))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for i in range(n):
-        for j in range(i + 1, n):
-            if groups[i] is not None and groups[i] == groups[j] and keys[i] & keys[j]:
-                parent[find(j)] = find(i)
+    pairs = [
+        (i, j)
+        for i in range(n)
+        for j in range(i + 1, n)
+        if groups[i] is not None and groups[i] == groups[j] and keys[i] & keys[j]
+    ]
+    rows, cols = zip(*pairs, strict=True) if pairs else ((), ())
+    graph = sp.csr_matrix((np.ones(len(pairs)), (rows, cols)), shape=(n, n))
+    _, label = connected_components(graph, directed=False)
     sets: dict[int, list[int]] = {}
     for i in range(n):
         if groups[i] is not None:
-            sets.setdefault(find(i), []).append(i)
+            sets.setdefault(int(label[i]), []).append(i)
     return [s for s in sets.values() if len(s) > 1]
