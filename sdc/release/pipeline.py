@@ -418,6 +418,7 @@ def _write_bundle(
             None if result.evaluation_file else result.evaluation,
             result.before,
             result.after,
+            hidden=_unordered_columns(policy),
         )
         made = _manifest(
             result,
@@ -815,6 +816,15 @@ def _synthesize(
     return result, quality
 
 
+def _unordered_columns(policy: Policy) -> frozenset[str]:
+    """Columns that cannot show a record's place: pseudonyms and links (as check reads them)."""
+    names = set(policy.link_columns) | {r.link.column for r in policy.related}
+    names |= {n for n, c in policy.columns.items() if c.role == "direct"}
+    for related in policy.related:
+        names |= {n for n, c in related.columns.items() if c.role == "direct"}
+    return frozenset(names)
+
+
 def _write_outputs(
     folder: Path,
     treated: TreatedMicrodata | None,
@@ -824,13 +834,15 @@ def _write_outputs(
     evaluation: SynthEvaluation | None,
     before: RiskReport,
     after: RiskReport | None,
+    *,
+    hidden: frozenset[str] = frozenset(),
 ) -> dict[str, int]:
     rows: dict[str, int] = {}
     files = [("microdata", treated.frame)] if treated is not None else []
     files += [(t.name, t.frame) for t in related.tables] if related is not None else []
     for name, frame in files:
         # Records in a random order: the input's order could link them to other files.
-        released = shuffled(frame)
+        released = shuffled(frame, hidden)
         write_csv(released, folder / f"{name}.csv")
         write_parquet(released, folder / f"{name}.parquet")
         rows[f"{name}.csv"] = rows[f"{name}.parquet"] = len(released)

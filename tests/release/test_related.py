@@ -21,7 +21,7 @@ import pytest
 from sdc.io import read_table
 from sdc.policy import load_policy
 from sdc.release.check import check_bundle
-from sdc.release.related import read_related
+from sdc.release.related import read_related, shuffled
 from sdc.workflow import run_check, run_release
 from tests.release._repeat_surveys import KOBO_POLICY, ODK_POLICY, kobo_workbook, odk_csvs
 
@@ -260,3 +260,19 @@ def test_two_related_tables_share_one_link(kobo: tuple[Path, Path], tmp_path: Pa
     assert set(roster["_parent_index"]) <= set(released["_index"])
     check = run_check(out, policy, data=data, sheet="survey")
     assert check.passed, [i for i in check.items if not i.passed]
+
+
+def test_a_shuffle_never_shows_the_input_sequence() -> None:
+    # Two equal pairs: a random order keeps the visible sequence 1 time in 6; the pseudonym
+    # column differs in every row but shows no place, so it does not count.
+    frame = pd.DataFrame(
+        {"sex": ["F", "F", "M", "M"], "age": [30, 30, 40, 40], "pid": list("abcd")}
+    )
+    text = frame[["sex", "age"]].astype(str).to_numpy()
+    for _ in range(200):
+        out = shuffled(frame, hidden={"pid"})
+        assert not (out[["sex", "age"]].astype(str).to_numpy() == text).all()
+        assert sorted(out["pid"]) == list("abcd")
+    # all records alike: no order to hide
+    same = pd.DataFrame({"sex": ["F"] * 3})
+    assert shuffled(same)["sex"].tolist() == ["F"] * 3
