@@ -35,7 +35,9 @@ QUASI = ["age", "sex", "region", "marital", "education", "occupation", "ethnicit
 CHUNK = 5_000_000
 
 
-def generate(path: Path, rows: int, seed: int, missing_rate: float) -> None:
+def generate(
+    path: Path, rows: int, seed: int, missing_rate: float, missing_in: tuple[str, ...]
+) -> None:
     """Write the synthetic census to ``path`` in chunks (memory stays ~ one chunk)."""
     rng = np.random.default_rng(seed)
     region_p = 1.0 / np.arange(1, 51) ** 0.8
@@ -64,7 +66,7 @@ def generate(path: Path, rows: int, seed: int, missing_rate: float) -> None:
         arrays = {}
         for name, values in cols.items():
             mask = None
-            if name in ("age", "occupation", "education") and missing_rate > 0:
+            if name in missing_in and missing_rate > 0:
                 mask = rng.random(n) < missing_rate
             arrays[name] = pa.array(values, mask=mask)
         arrays["weight"] = pa.array(stratum_weight[region] * rng.choice(adjust, n))
@@ -104,7 +106,7 @@ def worker(args: argparse.Namespace) -> None:
         args.data,
         QUASI,
         "weight",
-        "wildcard",
+        args.rule,
         k=3,
         risk=individual_risk,
         out_path=out,
@@ -151,6 +153,12 @@ def main() -> None:
     parser.add_argument("--spark-driver-memory", default="6g")
     parser.add_argument("--spark-partitions", type=int, default=16)
     parser.add_argument("--records", action="store_true", help="also write per-record Parquet")
+    parser.add_argument(
+        "--missing-in",
+        default="age,occupation,education",
+        help="key variables with missing values, comma-separated, or 'all'",
+    )
+    parser.add_argument("--rule", choices=["wildcard", "category"], default="wildcard")
     parser.add_argument("--engine", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -159,17 +167,22 @@ def main() -> None:
         return
 
     args.data_dir.mkdir(parents=True, exist_ok=True)
-    data = args.data_dir / f"census-{args.rows}-{args.seed}-{args.missing_rate}.parquet"
+    missing_in = tuple(QUASI if args.missing_in == "all" else args.missing_in.split(","))
+    spec = "all" if len(missing_in) == len(QUASI) else "-".join(missing_in)
+    data = args.data_dir / f"census-{args.rows}-{args.seed}-{args.missing_rate}-{spec}.parquet"
     if not data.exists():
         start = time.perf_counter()
-        generate(data, args.rows, args.seed, args.missing_rate)
+        generate(data, args.rows, args.seed, args.missing_rate, missing_in)
         print(f"generated {data} in {time.perf_counter() - start:.1f} s", flush=True)
-    print(f"data: {data} ({data.stat().st_size / 2**20:.0f} MiB), cores: {os.cpu_count()}")
+    print(
+        f"data: {data} ({data.stat().st_size / 2**20:.0f} MiB), cores: {os.cpu_count()}, "
+        f"missing: {args.rule} rule, load average {os.getloadavg()[0]:.1f}"
+    )
     for name in args.engines.split(","):
         cmd = [sys.executable, __file__, "--engine", name, "--data", str(data)]
         cmd += ["--spark-master", args.spark_master]
         cmd += ["--spark-driver-memory", args.spark_driver_memory]
-        cmd += ["--spark-partitions", str(args.spark_partitions)]
+        cmd += ["--spark-partitions", str(args.spark_partitions), "--rule", args.rule]
         if args.memory_limit:
             cmd += ["--memory-limit", args.memory_limit]
         if args.threads:

@@ -225,25 +225,52 @@ def protection_counts(codes: np.ndarray, missing: MissingRule) -> np.ndarray:
 
 def _wildcard_frequencies(codes: np.ndarray, w: np.ndarray) -> KeyFrequencies:
     """Frequencies under the wildcard rule, by missing-value pattern (see module doc)."""
-    n, m = codes.shape
     # Collapse to distinct rows; code+1 so that missing (-1) becomes 0 and stays distinct.
     row_id = combine_codes(codes + 1)
     n_rows = int(row_id.max()) + 1
     _, first = np.unique(row_id, return_index=True)
-    rows = codes[first]
-    radix = _mixed_radix(rows)
-    if radix is None:
-        return _wildcard_generic(codes, w)
     count = np.bincount(row_id, minlength=n_rows).astype(np.float64)
     weight = np.bincount(row_id, weights=w, minlength=n_rows)
+    f, F = wildcard_key_frequencies(codes[first], count, weight)
+    return KeyFrequencies(fk=np.rint(f[row_id]).astype(np.int64), Fk=F[row_id])
 
+
+def wildcard_key_frequencies(
+    rows: np.ndarray, count: np.ndarray, weight: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``f_k`` and ``F_k`` of distinct keys under the wildcard rule.
+
+    The work grows with the number of distinct keys and of missing-value patterns, not
+    with the number of records: the counting engines aggregate a file of any size to its
+    distinct keys, then call this.
+
+    Args:
+        rows: (d, m) codes of d *distinct* keys, ``-1`` for a missing value.
+        count: number of records with each key.
+        weight: summed sampling weight of the records with each key.
+
+    Returns:
+        ``f_k`` (float, whole numbers) and ``F_k`` of each key, in the order of ``rows``.
+    """
+    if not len(rows):
+        return np.zeros(0), np.zeros(0)
+    if _mixed_radix(rows) is None:
+        return _wildcard_generic(rows, count, weight)
+    return _wildcard_radix(rows, count, weight)
+
+
+def _wildcard_radix(
+    rows: np.ndarray, count: np.ndarray, weight: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`wildcard_key_frequencies` with every key folded into one int64."""
+    n_rows, m = rows.shape
+    radix = _mixed_radix(rows)
+    assert radix is not None
     # Sort the distinct rows by pattern so that each pattern is one contiguous slice.
     bits = np.int64(1) << np.arange(m, dtype=np.int64)
     obs_mask = ((rows >= 0) * bits).sum(axis=1)
     perm = np.argsort(obs_mask, kind="stable")
     rows, count, weight, obs_mask = rows[perm], count[perm], weight[perm], obs_mask[perm]
-    position = np.empty(n_rows, dtype=np.int64)
-    position[perm] = np.arange(n_rows, dtype=np.int64)
     patterns, starts = np.unique(obs_mask, return_index=True)
     ends = np.r_[starts[1:], n_rows]
     slices = {int(p): slice(int(s), int(e)) for p, s, e in zip(patterns, starts, ends, strict=True)}
@@ -299,8 +326,9 @@ def _wildcard_frequencies(codes: np.ndarray, w: np.ndarray) -> KeyFrequencies:
             f_add, F_add = _match_sums(src_key, project(pattern, common), src_count, src_weight)
             f[targets] += f_add
             F[targets] += F_add
-    at = position[row_id]
-    return KeyFrequencies(fk=np.rint(f[at]).astype(np.int64), Fk=F[at])
+    back = np.empty(n_rows, dtype=np.int64)
+    back[perm] = np.arange(n_rows, dtype=np.int64)
+    return f[back], F[back]
 
 
 def _symmetric_join(
@@ -332,21 +360,14 @@ def _symmetric_join(
     F[rows] += np.bincount(inverse, weights=weight[targets], minlength=n_u)[pos]
 
 
-def _wildcard_generic(codes: np.ndarray, w: np.ndarray) -> KeyFrequencies:
+def _wildcard_generic(
+    rows: np.ndarray, row_count: np.ndarray, row_weight: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """The wildcard rule for keys too wide for one int64: re-factorised keys per group-by."""
-    n, m = codes.shape
-    # Collapse to distinct rows; code+1 so that missing (-1) becomes 0 and stays distinct.
-    row_id = combine_codes(codes + 1)
-    n_rows = int(row_id.max()) + 1
-    _, first = np.unique(row_id, return_index=True)
-    rows = codes[first]
-    row_count = np.bincount(row_id, minlength=n_rows).astype(np.float64)
-    row_weight = np.bincount(row_id, weights=w, minlength=n_rows)
-
+    n_rows, m = rows.shape
     bits = np.int64(1) << np.arange(m, dtype=np.int64)
     obs_mask = ((rows >= 0) * bits).sum(axis=1)
     full = (1 << m) - 1
-    radix = _mixed_radix(rows)
 
     patterns, pattern_of_row = np.unique(obs_mask, return_inverse=True)
     order = np.argsort(pattern_of_row, kind="stable")
@@ -370,15 +391,11 @@ def _wildcard_generic(codes: np.ndarray, w: np.ndarray) -> KeyFrequencies:
                 F_row[targets] += row_weight[sources].sum()
                 continue
             cols = [j for j in range(m) if (common >> j) & 1]
-            if radix is None:
-                src_key, tgt_key = _joint_keys(rows[sources][:, cols], target_rows[:, cols])
-            else:
-                src_key = _project(rows[sources], cols, radix)
-                tgt_key = _project(target_rows, cols, radix)
+            src_key, tgt_key = _joint_keys(rows[sources][:, cols], target_rows[:, cols])
             f_add, F_add = _match_sums(src_key, tgt_key, row_count[sources], row_weight[sources])
             f_row[targets] += f_add
             F_row[targets] += F_add
-    return KeyFrequencies(fk=np.rint(f_row[row_id]).astype(np.int64), Fk=F_row[row_id])
+    return f_row, F_row
 
 
 def _match_sums(
@@ -423,14 +440,6 @@ def _mixed_radix(rows: np.ndarray) -> np.ndarray | None:
         if span >= _INT64_LIMIT:
             return None
     return radix
-
-
-def _project(rows: np.ndarray, cols: list[int], radix: np.ndarray) -> np.ndarray:
-    """One int64 per row for the codes in ``cols`` (all observed), by mixed radix."""
-    key = rows[:, cols[0]] * radix[cols[0]]
-    for j in cols[1:]:
-        key = key + rows[:, j] * radix[j]
-    return key
 
 
 def _joint_keys(source: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -6,13 +6,16 @@ converted to Parquet (:func:`csv_to_parquet`, with the same missing markers as
 :func:`sdc.io.read_table`), because Parquet gives every record a stable row number
 (``file_row_number``) and is much faster to scan again.
 
-The plan, all in SQL:
+The plan:
 
 1. ``cells``: the distinct combinations of key values (missing is NULL), with their record
    count ``n``, weight sum ``ws`` and missing pattern ``pat`` (bit j set = variable j
    observed).
 2. ``f``/``F`` per cell: with one pattern (or ``missing="category"``) they are ``n``/``ws``;
-   otherwise one group-by per step of :func:`~sdc.risk.engines.base.wildcard_plan`.
+   otherwise the distinct cells (not the records) are matched across missing-value
+   patterns in memory by :func:`~sdc.risk.frequencies.wildcard_key_frequencies`, the code
+   the in-memory path uses, and joined back to ``cells``. Distinct keys must fit in memory
+   under the wildcard rule (a census of 10M records has a few million).
 3. Summary figures and the distinct ``(f_k, F_k)`` pairs are aggregates over the cells.
 4. Per-record results (only on request) join the records back to their cell, in row order,
    and go straight to a Parquet file or to numpy arrays.
@@ -50,9 +53,8 @@ from sdc.risk.engines.base import (
     source_kind,
     source_name,
     summary_from,
-    wildcard_plan,
 )
-from sdc.risk.frequencies import MissingRule
+from sdc.risk.frequencies import MissingRule, wildcard_key_frequencies
 
 #: Text that stands for a missing value in CSV files, as :data:`sdc.io.MISSING_MARKERS`.
 _CSV_MISSING = ["", "NA", "N/A", "NaN", "nan", "NULL", "null", "."]
@@ -404,57 +406,17 @@ class DuckDBEngine:
         con.execute(f"CREATE TEMP TABLE cells0 AS {inner}")
         con.execute("CREATE TEMP TABLE cells AS SELECT rowid AS cell, * FROM cells0")
         con.execute("DROP TABLE cells0")
-        counted = con.execute("SELECT pat, count(*) FROM cells GROUP BY pat").fetchall()
-        sizes = {int(p): int(c) for p, c in counted}
-        plan = wildcard_plan(list(sizes), m) if len(sizes) > 1 else []
-        if not plan:
-            # A key blank in every variable reveals nothing: it matches every record (as
-            # in memory), rather than being a key of its own.
-            blank = " AND ".join(f"{kc} IS NULL" for kc in keys) or "FALSE"
-            cf = f"CASE WHEN {blank} THEN (SELECT sum(n) FROM cells) ELSE n END AS cf"
-            cw = f"CASE WHEN {blank} THEN (SELECT sum(ws) FROM cells) ELSE ws END AS cw"
-            con.execute(f"CREATE TEMP VIEW freq AS SELECT cell, n, {cf}, {cw} FROM cells")
-            con.execute(f"CREATE TEMP VIEW cellfreq AS SELECT *, {cf}, {cw} FROM cells")
+        patterns = con.execute("SELECT count(DISTINCT pat) FROM cells").fetchone()
+        if patterns is not None and int(patterns[0]) > 1:
+            _wildcard_cells(con, keys)
             return
-        parts = []
-        for step in plan:
-            sources = ", ".join(map(str, step.sources))
-            targets = ", ".join(map(str, step.targets))
-            cols = [keys[j] for j in step.columns(m)]
-            if not cols:
-                parts.append(
-                    "SELECT t.cell, a.n, a.ws FROM cells t, (SELECT sum(n) AS n, sum(ws) AS ws "
-                    f"FROM cells WHERE pat IN ({sources})) a WHERE t.pat IN ({targets})"
-                )
-                continue
-            on = " AND ".join(f"t.{c} = a.{c}" for c in cols)
-            src = f"cells WHERE pat IN ({sources})"
-            if sum(sizes[q] for q in step.targets) < sum(sizes[q] for q in step.sources):
-                # Few targets: aggregate only the sources that some target can match.
-                semi = " AND ".join(f"s.{c} = u.{c}" for c in cols)
-                src = (
-                    f"(SELECT s.* FROM cells s SEMI JOIN (SELECT DISTINCT {', '.join(cols)} "
-                    f"FROM cells WHERE pat IN ({targets})) u ON {semi} "
-                    f"WHERE s.pat IN ({sources}))"
-                )
-            parts.append(
-                f"SELECT t.cell, a.n, a.ws FROM cells t JOIN (SELECT {', '.join(cols)}, "
-                f"sum(n) AS n, sum(ws) AS ws FROM {src} "
-                f"GROUP BY ALL) a ON {on} WHERE t.pat IN ({targets})"
-            )
-        # Every cell counts itself (n, ws); the plan's steps add what other patterns match.
-        # ``freq`` is narrow (what summaries need); ``cellfreq`` adds the keys for records.
-        con.execute(
-            "CREATE TEMP TABLE freq AS SELECT c.cell, c.n, (c.n + coalesce(x.n, 0))::BIGINT AS cf,"
-            " c.ws + coalesce(x.ws, 0) AS cw FROM cells c LEFT JOIN "
-            "(SELECT cell, sum(n) AS n, sum(ws) AS ws FROM ("
-            + " UNION ALL ".join(parts)
-            + ") GROUP BY cell) x USING (cell)"
-        )
-        con.execute(
-            "CREATE TEMP VIEW cellfreq AS SELECT c.*, f.cf, f.cw FROM cells c "
-            "JOIN freq f USING (cell)"
-        )
+        # A key blank in every variable reveals nothing: it matches every record (as in
+        # memory), rather than being a key of its own.
+        blank = " AND ".join(f"{kc} IS NULL" for kc in keys) or "FALSE"
+        cf = f"CASE WHEN {blank} THEN (SELECT sum(n) FROM cells) ELSE n END AS cf"
+        cw = f"CASE WHEN {blank} THEN (SELECT sum(ws) FROM cells) ELSE ws END AS cw"
+        con.execute(f"CREATE TEMP VIEW freq AS SELECT cell, n, {cf}, {cw} FROM cells")
+        con.execute(f"CREATE TEMP VIEW cellfreq AS SELECT *, {cf}, {cw} FROM cells")
 
     def _records_sql(
         self,
@@ -599,6 +561,41 @@ class DuckDBEngine:
             grouped_columns(by, value, top, value_detail, clamp, unit, clamp_step)
         )
         return grouped_dtypes(out, len(by))
+
+
+def _wildcard_cells(con: duckdb.DuckDBPyConnection, keys: list[str]) -> None:
+    """``freq`` and ``cellfreq`` under the wildcard rule, from the distinct keys in memory.
+
+    The records are already aggregated to their distinct keys (``cells``: one row per key
+    with its record count and weight sum), so the matching across missing-value patterns
+    runs on that small table with :func:`~sdc.risk.frequencies.wildcard_key_frequencies`,
+    the same code as in memory: its cost grows with distinct keys x patterns, not with
+    records. The per-key results go back to DuckDB for the streaming join on the records.
+    """
+    table = con.execute(f"SELECT cell, {', '.join(keys)}, n, ws FROM cells").to_arrow_table()
+    rows = np.empty((table.num_rows, len(keys)), dtype=np.int64)
+    for j, kc in enumerate(keys):
+        rows[:, j], _ = pd.factorize(table.column(kc).to_pandas(), use_na_sentinel=True)
+    count = table.column("n").to_numpy().astype(np.float64)
+    weight = table.column("ws").to_numpy().astype(np.float64)
+    f, F = wildcard_key_frequencies(rows, count, weight)
+    result = pa.table(
+        {
+            "cell": table.column("cell"),
+            "cf": pa.array(np.rint(f).astype(np.int64)),
+            "cw": pa.array(F),
+        }
+    )
+    del table, rows
+    con.register("__sdc_wildcard", result)
+    con.execute(
+        "CREATE TEMP TABLE freq AS SELECT c.cell, c.n, x.cf, x.cw FROM cells c "
+        "JOIN __sdc_wildcard x USING (cell)"
+    )
+    con.unregister("__sdc_wildcard")
+    con.execute(
+        "CREATE TEMP VIEW cellfreq AS SELECT c.*, f.cf, f.cw FROM cells c JOIN freq f USING (cell)"
+    )
 
 
 def _stream_to_parquet(
