@@ -389,11 +389,32 @@ class Thresholds(_Model):
 _DEFAULT_TREATMENTS: tuple[Treatment, ...] = ("recode", "suppress")
 
 
+class RecordSwap(_Model):
+    """Targeted record swapping (sdcMicro's ``recordSwap``) of the geography ``level``.
+
+    A share ``rate`` of the households (or records, ``unit: individual``) exchange their
+    ``level`` value (and the ``carry`` columns: coarser geography) with a household of
+    another area that has the same ``similar`` values; households whose key (the
+    quasi-identifiers with ``level``) is shared by fewer than ``k`` records go first.
+    """
+
+    unit: Literal["household", "individual"] = "household"
+    rate: Annotated[float, Field(gt=0, le=1)]
+    similar: list[str] = Field(default_factory=list)
+    level: str
+    carry: list[str] = Field(default_factory=list)
+    k: Annotated[int, Field(ge=1)] | None = None
+
+
 class Microdata(_Model):
-    """How to treat microdata: a list of treatments, or ``generalize: auto``."""
+    """How to treat microdata: a list of treatments, or ``generalize: auto``.
+
+    ``swap`` (targeted record swapping) runs first, on the input's values.
+    """
 
     treatments: list[Treatment] = Field(default_factory=lambda: list(_DEFAULT_TREATMENTS))
     generalize: Literal["auto"] | None = None
+    swap: RecordSwap | None = None
 
 
 class Dominance(_Model):
@@ -1173,6 +1194,32 @@ def _check_pram_strata(policy: Policy) -> None:
                 )
 
 
+def _check_swap(policy: Policy) -> None:
+    """Record swapping names released columns, and a household column for unit household."""
+    spec = policy.outputs.microdata.swap if policy.outputs.microdata else None
+    if spec is None:
+        return
+    where = policy.where("outputs", "microdata", "swap")
+    if spec.unit == "household" and policy.data.household is None:
+        raise PolicyError(
+            f"{where}: swap unit household needs the household id column: add data: "
+            "{household: COLUMN}, or swap single records with unit: individual"
+        )
+    named = [("level", spec.level)] + [("carry", c) for c in spec.carry]
+    named += [("similar", c) for c in spec.similar]
+    seen: set[str] = set()
+    for key, column in named:
+        role = policy.columns[column].role if column in policy.columns else None
+        if role is None or role in ("direct", "drop"):
+            raise PolicyError(
+                f"{where}: swap.{key} {column!r} is not a released column of the policy; "
+                "name columns kept in the release"
+            )
+        if column in seen:
+            raise PolicyError(f"{where}: {column!r} is named twice in swap (level, carry, similar)")
+        seen.add(column)
+
+
 def _check_consistency(policy: Policy) -> None:
     """Rules that span several keys, each reported at the line that has to change."""
     for keys, path in _paths(policy, ()):
@@ -1180,6 +1227,7 @@ def _check_consistency(policy: Policy) -> None:
     _check_choices(policy)
     _check_table_names(policy)
     _check_pram_strata(policy)
+    _check_swap(policy)
     if policy.dp_epsilon > policy.privacy.budget + 1e-12:
         raise PolicyError(
             f"{policy.where('privacy', 'budget')}: the DP outputs need epsilon "

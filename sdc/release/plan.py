@@ -575,6 +575,8 @@ class ReleasePlan:
         tables: one plan per ``outputs.tables`` entry, in policy order.
         swapped: columns rank swapping moves between records (each column's values are the
             input's, but not record by record).
+        relocated: the geography columns record swapping exchanges between households
+            (``outputs.microdata.swap``: its level and carry columns).
     """
 
     policy: Policy
@@ -586,6 +588,7 @@ class ReleasePlan:
     perturbed: tuple[str, ...]
     tables: tuple[TablePlan, ...]
     swapped: tuple[str, ...] = ()
+    relocated: tuple[str, ...] = ()
 
     @property
     def deterministic(self) -> bool:
@@ -656,4 +659,5 @@ def release_plan(policy: Policy, *, tables: bool = True) -> ReleasePlan:
         swapped=tuple(
             n for n, c in policy.columns.items() if c.rank_swap is not None and "rank_swap" in steps
         ),
+        relocated=(spec.swap.level, *spec.swap.carry) if spec and spec.swap else (),
     )

@@ -781,13 +781,8 @@ def _describe_perturbation(t: Treatment, cols: str, before: RiskReport) -> str:
             "frequencies; {values} changed. The random draws cannot be replayed without the "
             "seed, which stays with the data steward."
         ).format(columns=cols, p=_param(p.get("p")), values=values)
-    if t.name == "rank_swap":
-        return _(
-            "Swapped the values of {columns} among records of close rank (rank swapping, "
-            "within about {p}% of the records); {values} moved to another record. Each "
-            "column keeps exactly its values, so its mean and spread are unchanged; the seed "
-            "stays with the data steward."
-        ).format(columns=cols, p=_param(p.get("p")), values=values)
+    if t.name in ("rank_swap", "record_swap", "shuffle"):
+        return _describe_swap(t, cols)
     if t.name == "microaggregation" and p.get("method") == "individual":
         return _(
             "Replaced each value of {columns} by the average of the {k} or more values next to "
@@ -833,6 +828,40 @@ def _describe_perturbation(t: Treatment, cols: str, before: RiskReport) -> str:
             sensitive=sensitive,
             chosen=chosen,
             records=_records(int(d.get("suppressed_records", 0) or 0)),
+        )
+    return _apply(t, cols)
+
+
+def _describe_swap(t: Treatment, cols: str) -> str:
+    """Rank swapping, record swapping and shuffling: values moved between records."""
+    p = t.to_dict()["parameters"]
+    d = t.to_dict()["details"]
+    values = _values(t.total_changed)
+    if t.name == "rank_swap":
+        return _(
+            "Swapped the values of {columns} among records of close rank (rank swapping, "
+            "within about {p}% of the records); {values} moved to another record. Each "
+            "column keeps exactly its values, so its mean and spread are unchanged; the seed "
+            "stays with the data steward."
+        ).format(columns=cols, p=_param(p.get("p")), values=values)
+    if t.name == "record_swap":
+        similar = _and([str(c) for c in p.get("similar", [])]) or _("nothing")
+        return _(
+            "Swapped {columns} between {swapped} of {units} households or records (targeted "
+            "record swapping, rate {rate}): each exchanged them with one in another area "
+            "that has the same {similar}; {risky} of the {all_risky} at risk (their "
+            "combination is shared by fewer than {k} records in their area) were swapped. "
+            "Counts per area and their cross-tabulation with {similar} are unchanged; the "
+            "seed stays with the data steward."
+        ).format(
+            columns=cols,
+            swapped=_int(int(d.get("swapped_units", 0))),
+            units=_int(int(d.get("units", 0))),
+            rate=_param(p.get("rate")),
+            similar=similar,
+            risky=_int(int(d.get("risky_swapped", 0))),
+            all_risky=_int(int(d.get("risky_units", 0))),
+            k=p.get("k"),
         )
     return _apply(t, cols)
 
