@@ -845,25 +845,37 @@ def _describe_swap(t: Treatment, cols: str) -> str:
             "stays with the data steward."
         ).format(columns=cols, p=_param(p.get("p")), values=values)
     if t.name == "record_swap":
-        similar = _and([str(c) for c in p.get("similar", [])]) or _("nothing")
-        return _(
-            "Swapped {columns} between {swapped} of {units} households or records (targeted "
-            "record swapping, rate {rate}): each exchanged them with one in another area "
-            "that has the same {similar}; {risky} of the {all_risky} at risk (their "
-            "combination is shared by fewer than {k} records in their area) were swapped. "
-            "Counts per area and their cross-tabulation with {similar} are unchanged; the "
-            "seed stays with the data steward."
-        ).format(
-            columns=cols,
-            swapped=_int(int(d.get("swapped_units", 0))),
-            units=_int(int(d.get("units", 0))),
-            rate=_param(p.get("rate")),
-            similar=similar,
-            risky=_int(int(d.get("risky_swapped", 0))),
-            all_risky=_int(int(d.get("risky_units", 0))),
-            k=p.get("k"),
-        )
+        return _describe_record_swap(cols, p, d)
     return _apply(t, cols)
+
+
+def _describe_record_swap(cols: str, p: dict[str, Any], d: dict[str, Any]) -> str:
+    similar = _and([str(c) for c in p.get("similar", [])])
+    figures = {
+        "columns": cols,
+        "swapped": _int(int(d.get("swapped_units", 0))),
+        "units": _int(int(d.get("units", 0))),
+        "unit": _("households") if p.get("unit") == "household" else _("records"),
+        "rate": _param(p.get("rate")),
+        "similar": similar,
+        "risky": _int(int(d.get("risky_swapped", 0))),
+        "all_risky": _int(int(d.get("risky_units", 0))),
+        "k": p.get("k"),
+    }
+    if not similar:
+        return _(
+            "Swapped {columns} between {swapped} of {units} {unit} (targeted record swapping, "
+            "rate {rate}), each pair from two different areas; {risky} of the {all_risky} at "
+            "risk (their key is shared by fewer than {k} records) were among them. The counts "
+            "per area are unchanged; the seed stays with the data steward."
+        ).format(**figures)
+    return _(
+        "Swapped {columns} between {swapped} of {units} {unit} (targeted record swapping, "
+        "rate {rate}), each pair from two different areas and with the same {similar}; "
+        "{risky} of the {all_risky} at risk (their key is shared by fewer than {k} records) "
+        "were among them. The counts per area and their cross-tabulation with {similar} are "
+        "unchanged; the seed stays with the data steward."
+    ).format(**figures)
 
 
 def _apply(t: Treatment, cols: str) -> str:
