@@ -35,7 +35,9 @@ from sdc.errors import PolicyError
 from sdc.io import ReadOptions
 
 Role = Literal["direct", "quasi", "sensitive", "drop", "other"]
-Treatment = Literal["recode", "suppress", "pram", "microaggregation", "noise", "rank_swap"]
+Treatment = Literal[
+    "recode", "suppress", "pram", "microaggregation", "noise", "rank_swap", "shuffle"
+]
 Engine = Literal["pandas", "duckdb", "spark"]
 
 PositiveFloat = Annotated[float, Field(gt=0)]
@@ -269,6 +271,8 @@ class Column(_Model):
     microaggregation: Microaggregation | None = None
     noise: Noise | None = None
     rank_swap: RankSwap | None = None
+    # Data shuffling: the column's own values given out again by a model of the others.
+    shuffle: bool = False
     multiple: Multiple | None = None
 
     @model_validator(mode="after")
@@ -304,9 +308,9 @@ class Column(_Model):
         ):
             raise ValueError("bottom_code must be below top_code")
         treated = self.recode or self.pram or self.microaggregation or self.noise or self.rank_swap
-        if self.role in ("direct", "drop") and treated:
+        if self.role in ("direct", "drop") and (treated or self.shuffle):
             raise ValueError(
-                f"a {self.role} column is removed; it takes no recode/pram/noise/rank_swap"
+                f"a {self.role} column is removed; it takes no recode/pram/noise/rank_swap/shuffle"
             )
         return self
 
@@ -326,6 +330,7 @@ class Column(_Model):
             )
         keys = ("top_code", "bottom_code", "bounds", "categories", "pram", "noise", "rank_swap")
         extra = [k for k in (*keys, "microaggregation") if getattr(self, k) is not None]
+        extra += ["shuffle"] if self.shuffle else []
         if extra or self.type is not None:
             raise ValueError(
                 f"a multiple-choice question takes no {', '.join(extra) or 'type'}: its value "

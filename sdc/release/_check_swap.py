@@ -23,7 +23,10 @@ from sdc.release.check import CheckItem, _excess, _microdata_claims, _Malformed,
 from sdc.release.manifest import Treatment
 from sdc.release.plan import texts
 
-__all__ = ["check_swap", "check_swap_input"]
+__all__ = ["check_moved", "check_swap", "check_swap_input"]
+
+#: What a column marked for each treatment must be.
+_DONE = {"rank_swap": "rank-swapped", "shuffle": "shuffled"}
 
 #: The parameters compared with the policy's ``swap``.
 _COMPARED = ("unit", "rate", "level", "similar", "carry", "k")
@@ -182,3 +185,51 @@ def _per_unit(frame: pd.DataFrame, columns: list[str], household: str | None) ->
     if household is not None and household in frame.columns:
         values = values.groupby(frame[household].to_numpy(), sort=False).first()
     return _rows([values[c].to_numpy() for c in columns])
+
+
+def check_moved(manifest: dict[str, Any], policy: Policy) -> list[CheckItem]:
+    """The ``moved values`` item: rank swapping and shuffling as the policy marks them.
+
+    Every column with ``rank_swap`` (and the same ``p``) or ``shuffle: true`` is named by a
+    manifest treatment of that name, and no such treatment names another column. (Their
+    values are compared with the input's, as multisets, by ``input values``.)
+    """
+    steps = policy.outputs.microdata.treatments if policy.outputs.microdata else []
+    wanted = {
+        (name, column): (col.rank_swap.p if name == "rank_swap" and col.rank_swap else None)
+        for column, col in policy.columns.items()
+        for name in ("rank_swap", "shuffle")
+        if name in steps and (col.shuffle if name == "shuffle" else col.rank_swap is not None)
+    }
+    try:
+        claims = _microdata_claims(manifest)
+    except _Malformed as exc:
+        return [CheckItem("moved values", False, str(exc))] if wanted else []
+    done = {
+        (t.name, c): t.parameters.get("p")
+        for t in (claims.treatments if claims else [])
+        if t.name in ("rank_swap", "shuffle")
+        for c in t.columns
+    }
+    if not wanted and not done:
+        return []
+    problems = [
+        f"{c} must be {_DONE[n]} but the manifest records no {n} of it"
+        for n, c in wanted
+        if (n, c) not in done
+    ]
+    problems += [
+        f"the manifest records {n} of {c}, which the policy does not allow"
+        for n, c in done
+        if (n, c) not in wanted
+    ]
+    problems += [
+        f"{c}: rank_swap ran with p {done[(n, c)]!r} (policy: {p!r})"
+        for (n, c), p in wanted.items()
+        if n == "rank_swap" and (n, c) in done and done[(n, c)] != p
+    ]
+    if problems:
+        return [CheckItem("moved values", False, "; ".join(problems))]
+    shown = ", ".join(f"{c} ({n})" for n, c in wanted)
+    detail = f"values moved between records as the policy says: {shown}"
+    return [CheckItem("moved values", True, detail)]

@@ -253,9 +253,10 @@ def check_bundle(
         items += _check_rows(released, manifest)
     items += _check_columns(folder, policy)
     if policy.outputs.microdata is not None or manifest.get("microdata") is not None:
-        from sdc.release._check_swap import check_swap
+        from sdc.release._check_swap import check_moved, check_swap
 
         items += check_swap(manifest, policy, released)
+        items += check_moved(manifest, policy)
     items += _check_tables(folder, manifest, plan)
     items += _check_synthetic(folder, manifest, policy)
     items += _guarded("budget", lambda: _check_budget(manifest, policy))

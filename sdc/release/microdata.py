@@ -27,6 +27,7 @@ from sdc.anonymize.pram import pram
 from sdc.anonymize.search import GeneralizationResult, optimal_generalization
 from sdc.anonymize.suppress import DiversityLimits, local_suppression, must_lose_a_value
 from sdc.anonymize.record_swap import record_swap
+from sdc.anonymize.shuffle import shuffle
 from sdc.anonymize.swap import rank_swap
 from sdc.errors import PolicyError, PolicyNotMet
 from sdc.policy import Policy, unlisted_columns
@@ -290,12 +291,30 @@ def _rank_swap(
     return frame, done
 
 
+def _shuffle(
+    frame: pd.DataFrame, policy: Policy, rng: np.random.Generator
+) -> tuple[pd.DataFrame, list[Treatment]]:
+    """Data shuffling of the ``shuffle: true`` columns, modelled on the other kept columns."""
+    names = [n for n, c in policy.columns.items() if c.shuffle]
+    if not names:
+        return frame, []
+    special = {policy.data.weight, policy.data.household, *policy.link_columns}
+    predictors = [
+        n
+        for n, c in policy.columns.items()
+        if c.role in ("quasi", "sensitive", "other") and n not in names and n not in special
+    ]
+    frame, record = shuffle(frame, names, predictors, seed=_draw(rng))
+    return frame, [record]
+
+
 #: The random and numeric treatments of ``outputs.microdata.treatments``, by name.
 _PERTURBATIONS: dict[str, Perturbation] = {
     "pram": _pram,
     "microaggregation": _microaggregation,
     "noise": _noise,
     "rank_swap": _rank_swap,
+    "shuffle": _shuffle,
 }
 
 

@@ -573,8 +573,8 @@ class ReleasePlan:
         pseudonymised: direct identifiers released as keyed pseudonyms.
         perturbed: columns PRAM, noise or microaggregation change (not deterministic).
         tables: one plan per ``outputs.tables`` entry, in policy order.
-        swapped: columns rank swapping moves between records (each column's values are the
-            input's, but not record by record).
+        swapped: columns rank swapping or shuffling moves between records (each column's
+            values are the input's, but not record by record).
         relocated: the geography columns record swapping exchanges between households
             (``outputs.microdata.swap``: its level and carry columns).
     """
@@ -657,7 +657,10 @@ def release_plan(policy: Policy, *, tables: bool = True) -> ReleasePlan:
         perturbed=perturbed,
         tables=planned,
         swapped=tuple(
-            n for n, c in policy.columns.items() if c.rank_swap is not None and "rank_swap" in steps
+            n
+            for n, c in policy.columns.items()
+            if (c.rank_swap is not None and "rank_swap" in steps)
+            or (c.shuffle and "shuffle" in steps)
         ),
         relocated=(spec.swap.level, *spec.swap.carry) if spec and spec.swap else (),
     )

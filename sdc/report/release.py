@@ -846,6 +846,17 @@ def _describe_swap(t: Treatment, cols: str) -> str:
         ).format(columns=cols, p=_param(p.get("p")), values=values)
     if t.name == "record_swap":
         return _describe_record_swap(cols, p, d)
+    if t.name == "shuffle":
+        return _(
+            "Shuffled {columns} (data shuffling): each record received another record's "
+            "original value, chosen by a model of {predictors} so that their relations are "
+            "kept; {values} moved. Each column keeps exactly its values; the seed stays with "
+            "the data steward."
+        ).format(
+            columns=cols,
+            predictors=_and([str(c) for c in p.get("predictors", [])]) or _("nothing else"),
+            values=values,
+        )
     return _apply(t, cols)
 
 
@@ -933,7 +944,9 @@ def _utility(result: ReleaseResult, original: pd.DataFrame | None) -> dict[str, 
     for t in md.treatments:
         if t.name == "pram":
             categorical += [c for c in t.columns if c not in categorical]
-        if t.name in ("noise", "microaggregation", "top_code", "bottom_code", "rank_swap"):
+        if t.name in (
+            "noise", "microaggregation", "top_code", "bottom_code", "rank_swap", "shuffle"
+        ):
             numeric += [c for c in t.columns if c not in numeric and c not in quasi]
     if original is None or len(original) != len(md.frame):
         return {
