@@ -1012,9 +1012,14 @@ def _utility(result: ReleaseResult, original: pd.DataFrame | None) -> dict[str, 
         "correlation": None if biggest is None else _dec(biggest, 3),
         "il1s": None if il1 is None else _dec(il1, 3),
         "eigen": None if eigen is None else _dec(eigen, 3),
+        "il_correl": _opt_dec(summary.get("il_correl")),
         "relinked": _opt_share(summary.get("relinked")),
         "interval": _opt_share(summary.get("interval_disclosure")),
     }
+
+
+def _opt_dec(x: float | None) -> str | None:
+    return None if x is None else _dec(x, 3)
 
 
 def _opt_share(x: float | None) -> str | None:
