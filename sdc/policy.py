@@ -36,7 +36,7 @@ from sdc.io import ReadOptions
 
 Role = Literal["direct", "quasi", "sensitive", "drop", "other"]
 Treatment = Literal[
-    "recode", "suppress", "pram", "microaggregation", "noise", "rank_swap", "shuffle"
+    "recode", "suppress", "pram", "microaggregation", "noise", "rank_swap", "shuffle", "mv_top_code"
 ]
 Engine = Literal["pandas", "duckdb", "spark"]
 
@@ -191,6 +191,15 @@ class RankSwap(_Model):
     p: Annotated[float, Field(gt=0, le=100)]
 
 
+class MvTopCode(_Model):
+    """Multivariate top coding: outliers beyond the ``1 - alpha`` ellipsoid pulled onto it.
+
+    The columns marked with the same ``alpha`` are treated together.
+    """
+
+    alpha: Annotated[float, Field(gt=0, lt=0.5)] = 0.025
+
+
 class Microaggregation(_Model):
     """Microaggregation: groups of at least ``k`` records share their mean.
 
@@ -273,6 +282,7 @@ class Column(_Model):
     rank_swap: RankSwap | None = None
     # Data shuffling: the column's own values given out again by a model of the others.
     shuffle: bool = False
+    mv_top_code: MvTopCode | None = None
     multiple: Multiple | None = None
 
     @model_validator(mode="after")
@@ -308,9 +318,10 @@ class Column(_Model):
         ):
             raise ValueError("bottom_code must be below top_code")
         treated = self.recode or self.pram or self.microaggregation or self.noise or self.rank_swap
-        if self.role in ("direct", "drop") and (treated or self.shuffle):
+        if self.role in ("direct", "drop") and (treated or self.shuffle or self.mv_top_code):
             raise ValueError(
-                f"a {self.role} column is removed; it takes no recode/pram/noise/rank_swap/shuffle"
+                f"a {self.role} column is removed; it takes no recode/pram/noise/rank_swap/"
+                "shuffle/mv_top_code"
             )
         return self
 
@@ -331,6 +342,7 @@ class Column(_Model):
         keys = ("top_code", "bottom_code", "bounds", "categories", "pram", "noise", "rank_swap")
         extra = [k for k in (*keys, "microaggregation") if getattr(self, k) is not None]
         extra += ["shuffle"] if self.shuffle else []
+        extra += ["mv_top_code"] if self.mv_top_code else []
         if extra or self.type is not None:
             raise ValueError(
                 f"a multiple-choice question takes no {', '.join(extra) or 'type'}: its value "
@@ -1225,6 +1237,20 @@ def _check_swap(policy: Policy) -> None:
         seen.add(column)
 
 
+def _check_mv_top_code(policy: Policy) -> None:
+    """Multivariate top coding treats two columns or more with the same alpha together."""
+    by_alpha: dict[float, list[str]] = {}
+    for name, column in policy.columns.items():
+        if column.mv_top_code is not None:
+            by_alpha.setdefault(column.mv_top_code.alpha, []).append(name)
+    for names in by_alpha.values():
+        if len(names) == 1:
+            raise PolicyError(
+                f"{policy.where('columns', names[0], 'mv_top_code')}: mv_top_code treats numeric "
+                "columns together: give at least two columns mv_top_code with the same alpha"
+            )
+
+
 def _check_consistency(policy: Policy) -> None:
     """Rules that span several keys, each reported at the line that has to change."""
     for keys, path in _paths(policy, ()):
@@ -1233,6 +1259,7 @@ def _check_consistency(policy: Policy) -> None:
     _check_table_names(policy)
     _check_pram_strata(policy)
     _check_swap(policy)
+    _check_mv_top_code(policy)
     if policy.dp_epsilon > policy.privacy.budget + 1e-12:
         raise PolicyError(
             f"{policy.where('privacy', 'budget')}: the DP outputs need epsilon "

@@ -164,8 +164,7 @@ def _units(
     similar: Sequence[str],
     risk_columns: Sequence[str],
 ) -> _Units:
-    """Unit codes, each unit's area (the first geography column), similarity profile and
-    rarest key count."""
+    """Unit codes; each unit's area (first geography column), profile and rarest count."""
     n = len(df)
     if household is None:
         of_record = np.arange(n, dtype=np.int64)

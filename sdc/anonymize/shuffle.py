@@ -125,8 +125,10 @@ def _design(df: pd.DataFrame, predictors: Sequence[str]) -> np.ndarray:
 
 
 def _conditional_draw(y: np.ndarray, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Draw Y from its normal conditional distribution given X (means and covariances of
-    the records complete in Y); NaN where Y is missing."""
+    """Draw Y from its normal conditional distribution given X; NaN where Y is missing.
+
+    The regression and the residual covariance are fitted on the records complete in Y.
+    """
     complete = ~np.isnan(y).any(axis=1)
     yc = np.where(np.isnan(y), 0.0, y)
     x = x[:, np.std(x[complete], axis=0) > 0] if complete.sum() > 1 else x[:, :0]
@@ -137,7 +139,9 @@ def _conditional_draw(y: np.ndarray, x: np.ndarray, rng: np.random.Generator) ->
     else:
         mean = np.zeros_like(yc)
     residual = yc[complete] - mean[complete]
-    cov = np.atleast_2d(np.cov(residual, rowvar=False)) if complete.sum() > 1 else np.eye(y.shape[1])
+    cov = (
+        np.atleast_2d(np.cov(residual, rowvar=False)) if complete.sum() > 1 else np.eye(y.shape[1])
+    )
     noise = rng.multivariate_normal(np.zeros(y.shape[1]), cov, size=len(y), method="eigh")
     return np.where(np.isnan(y), np.nan, mean + noise)
 

@@ -253,10 +253,10 @@ def check_bundle(
         items += _check_rows(released, manifest)
     items += _check_columns(folder, policy)
     if policy.outputs.microdata is not None or manifest.get("microdata") is not None:
-        from sdc.release._check_swap import check_moved, check_swap
+        from sdc.release._check_treatments import check_column_treatments, check_swap
 
         items += check_swap(manifest, policy, released)
-        items += check_moved(manifest, policy)
+        items += check_column_treatments(manifest, policy)
     items += _check_tables(folder, manifest, plan)
     items += _check_synthetic(folder, manifest, policy)
     items += _guarded("budget", lambda: _check_budget(manifest, policy))
@@ -1427,9 +1427,13 @@ def _check_input_values(released: pd.DataFrame, data: Table, plan: ReleasePlan) 
             )
     items = []
     if plan.relocated:
-        from sdc.release._check_swap import check_swap_input
+        from sdc.release._check_treatments import check_swap_input
 
         items.append(check_swap_input(released, expected, policy, name))
+    if "mv_top_code" in plan.steps:
+        from sdc.release._check_treatments import check_mv_top_code_input
+
+        items += check_mv_top_code_input(released, expected, policy, name)
     if problems:
         items.append(CheckItem("input values", False, "; ".join(problems)))
     else:

@@ -21,13 +21,14 @@ from sdc.anonymize._treatment import SuppressionRecord, Treatment
 from sdc.anonymize.identifiers import drop_columns, new_pseudonym_key, pseudonymize
 from sdc.anonymize.microaggregation import microaggregate
 from sdc.anonymize.multiple import canonical_sets, derive_options
+from sdc.anonymize.mv_top_code import mv_top_code
 from sdc.anonymize.noise import add_noise
 from sdc.anonymize.policy_recodes import deterministic_recodes
 from sdc.anonymize.pram import pram
-from sdc.anonymize.search import GeneralizationResult, optimal_generalization
-from sdc.anonymize.suppress import DiversityLimits, local_suppression, must_lose_a_value
 from sdc.anonymize.record_swap import record_swap
+from sdc.anonymize.search import GeneralizationResult, optimal_generalization
 from sdc.anonymize.shuffle import shuffle
+from sdc.anonymize.suppress import DiversityLimits, local_suppression, must_lose_a_value
 from sdc.anonymize.swap import rank_swap
 from sdc.errors import PolicyError, PolicyNotMet
 from sdc.policy import Policy, unlisted_columns
@@ -228,7 +229,9 @@ def _swap_records(
     return frame
 
 
-Perturbation = Callable[[pd.DataFrame, Policy, np.random.Generator], tuple[pd.DataFrame, list[Treatment]]]
+Perturbation = Callable[
+    [pd.DataFrame, Policy, np.random.Generator], tuple[pd.DataFrame, list[Treatment]]
+]
 
 
 def _pram(
@@ -308,6 +311,26 @@ def _shuffle(
     return frame, [record]
 
 
+def _mv_top_code(
+    frame: pd.DataFrame, policy: Policy, rng: np.random.Generator
+) -> tuple[pd.DataFrame, list[Treatment]]:
+    """Multivariate top coding, one ellipsoid per ``alpha`` (deterministic, no draw)."""
+    done = []
+    for alpha, names in mv_top_code_groups(policy).items():
+        frame, record = mv_top_code(frame, names, alpha)
+        done.append(record)
+    return frame, done
+
+
+def mv_top_code_groups(policy: Policy) -> dict[float, list[str]]:
+    """The columns with ``mv_top_code``, by their alpha, in policy order."""
+    groups: dict[float, list[str]] = {}
+    for name, col in policy.columns.items():
+        if col.mv_top_code is not None:
+            groups.setdefault(col.mv_top_code.alpha, []).append(name)
+    return groups
+
+
 #: The random and numeric treatments of ``outputs.microdata.treatments``, by name.
 _PERTURBATIONS: dict[str, Perturbation] = {
     "pram": _pram,
@@ -315,6 +338,7 @@ _PERTURBATIONS: dict[str, Perturbation] = {
     "noise": _noise,
     "rank_swap": _rank_swap,
     "shuffle": _shuffle,
+    "mv_top_code": _mv_top_code,
 }
 
 

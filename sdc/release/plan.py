@@ -571,7 +571,8 @@ class ReleasePlan:
         values: per recoded column, the values its recode can produce.
         removed: direct identifiers (not pseudonymised) and ``drop`` columns.
         pseudonymised: direct identifiers released as keyed pseudonyms.
-        perturbed: columns PRAM, noise or microaggregation change (not deterministic).
+        perturbed: columns PRAM, noise, microaggregation or multivariate top coding change
+            (not compared value by value with the input's recodes).
         tables: one plan per ``outputs.tables`` entry, in policy order.
         swapped: columns rank swapping or shuffling moves between records (each column's
             values are the input's, but not record by record).
@@ -642,6 +643,7 @@ def release_plan(policy: Policy, *, tables: bool = True) -> ReleasePlan:
         if (c.pram is not None and "pram" in steps)
         or (c.noise is not None and "noise" in steps)
         or (c.microaggregation is not None and "microaggregation" in steps)
+        or (c.mv_top_code is not None and "mv_top_code" in steps)
     )
     planned: tuple[TablePlan, ...] = ()
     if tables:

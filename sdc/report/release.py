@@ -783,6 +783,18 @@ def _describe_perturbation(t: Treatment, cols: str, before: RiskReport) -> str:
         ).format(columns=cols, p=_param(p.get("p")), values=values)
     if t.name in ("rank_swap", "record_swap", "shuffle"):
         return _describe_swap(t, cols)
+    if t.name == "mv_top_code":
+        outliers = int(t.to_dict()["details"].get("outliers", 0))
+        return _(
+            "Pulled {records} that lay far out in {columns} together (multivariate top "
+            "coding: robust Mahalanobis distance beyond the {share} ellipsoid) back onto "
+            "that boundary, towards the centre of the data; {values} changed."
+        ).format(
+            records=_records(outliers),
+            columns=cols,
+            share=_pct(1 - float(p.get("alpha", 0.025)), 1),
+            values=values,
+        )
     if t.name == "microaggregation" and p.get("method") == "individual":
         return _(
             "Replaced each value of {columns} by the average of the {k} or more values next to "
@@ -945,7 +957,13 @@ def _utility(result: ReleaseResult, original: pd.DataFrame | None) -> dict[str, 
         if t.name == "pram":
             categorical += [c for c in t.columns if c not in categorical]
         if t.name in (
-            "noise", "microaggregation", "top_code", "bottom_code", "rank_swap", "shuffle"
+            "noise",
+            "microaggregation",
+            "top_code",
+            "bottom_code",
+            "rank_swap",
+            "shuffle",
+            "mv_top_code",
         ):
             numeric += [c for c in t.columns if c not in numeric and c not in quasi]
     if original is None or len(original) != len(md.frame):

@@ -6,7 +6,6 @@ import json
 import math
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -27,7 +26,18 @@ SMALL = pd.DataFrame(
         "village": ["v1", "v1", "v2", "v2", "v1", "v1", "v1", "v1", "v1", "v1"],
         "district": ["d1", "d1", "d2", "d2", "d1", "d1", "d1", "d1", "d1", "d1"],
         "size": [2, 2, 2, 2, 3, 3, 3, 3, 3, 3],
-        "age": ["old", "young", "young", "young", "young", "young", "young", "young", "young", "young"],
+        "age": [
+            "old",
+            "young",
+            "young",
+            "young",
+            "young",
+            "young",
+            "young",
+            "young",
+            "young",
+            "young",
+        ],
     }
 )
 
@@ -55,7 +65,9 @@ def test_hand_computed_small_case(seed: int) -> None:
     out, record = _swap(SMALL, 0.5, seed)
     assert out["village"].tolist() == ["v2", "v2", "v1", "v1", *["v1"] * 6]
     assert out["district"].tolist() == ["d2", "d2", "d1", "d1", *["d1"] * 6]
-    assert out.drop(columns=["village", "district"]).equals(SMALL.drop(columns=["village", "district"]))
+    assert out.drop(columns=["village", "district"]).equals(
+        SMALL.drop(columns=["village", "district"])
+    )
     assert record["changed"] == {"village": 4, "district": 4}
     assert record["details"] == {
         "units": 4,
@@ -119,17 +131,27 @@ def test_joint_distribution_and_margins_kept_and_pairs_are_similar(
     # (old village, new village, size) pair up with their reverses
     moved = before["village"] != after["village"]
     moves = pd.DataFrame(
-        {"old": before["village"][moved], "new": after["village"][moved], "size": before["hh_size"][moved]}
+        {
+            "old": before["village"][moved],
+            "new": after["village"][moved],
+            "size": before["hh_size"][moved],
+        }
     )
     reverse = moves.rename(columns={"old": "new", "new": "old"})
-    assert moves.value_counts(["old", "new", "size"]).sort_index().equals(
-        reverse.value_counts(["old", "new", "size"]).sort_index()
+    assert (
+        moves.value_counts(["old", "new", "size"])
+        .sort_index()
+        .equals(reverse.value_counts(["old", "new", "size"]).sort_index())
     )
     details = record.details
     assert int(moved.sum()) == details["swapped_units"]
     assert details["swapped_units"] <= 2 * math.floor(rate * households / 2)
     assert details["swapped_units"] % 2 == 0
-    assert (out.drop(columns=["village", "district"]) == df.drop(columns=["village", "district"])).all().all()
+    assert (
+        (out.drop(columns=["village", "district"]) == df.drop(columns=["village", "district"]))
+        .all()
+        .all()
+    )
 
 
 def test_risky_households_go_first() -> None:
@@ -137,7 +159,13 @@ def test_risky_households_go_first() -> None:
     rare = df["hh"].isin([100, 150, 200, 250, 300]) & ~df["hh"].duplicated()
     df.loc[rare, "age"] = "100+ " + df.loc[rare, "hh"].astype(str)  # five unique keys
     out, record = record_swap(
-        df, level="village", rate=0.1, similar=["hh_size"], household="hh", risk_columns=["age"], k=2
+        df,
+        level="village",
+        rate=0.1,
+        similar=["hh_size"],
+        household="hh",
+        risk_columns=["age"],
+        k=2,
     )
     assert record.details["risky_units"] == 5
     assert record.details["risky_swapped"] == 5

@@ -108,10 +108,8 @@ def test_release_records_it_and_check_compares_the_values(tmp_path: Path) -> Non
     assert record.parameters["predictors"] == ("region", "age")
     checked = check_bundle(tmp_path / "out", policy, table)
     assert checked.passed, [(i.name, i.detail) for i in checked.items if not i.passed]
-    moved = next(i for i in checked.items if i.name == "moved values")
-    assert moved.detail == (
-        "values moved between records as the policy says: income (shuffle), savings (shuffle)"
-    )
+    moved = next(i for i in checked.items if i.name == "column treatments")
+    assert moved.detail == ("treated as the policy says: income (shuffle), savings (shuffle)")
     # A tool that perturbs the values instead is caught with the input ...
     released = pd.read_csv(tmp_path / "out" / "microdata.csv")
     released["income"] = released["income"] + 1
@@ -126,6 +124,6 @@ def test_release_records_it_and_check_compares_the_values(tmp_path: Path) -> Non
             t["columns"] = ["income"]
     path.write_text(json.dumps(manifest))
     failed_items = {i.name: i.detail for i in check_bundle(path.parent, policy).items}
-    assert failed_items["moved values"] == (
+    assert failed_items["column treatments"] == (
         "savings must be shuffled but the manifest records no shuffle of it"
     )

@@ -1,13 +1,19 @@
-"""``sdc check`` of targeted record swapping (``outputs.microdata.swap``).
+"""``sdc check`` of record swapping and of the column treatments that move values.
 
-From the bundle alone: the manifest records one ``record_swap`` treatment exactly when the
-officer's policy asks for one, with the policy's parameters; the units it swapped are at
+Record swapping (``outputs.microdata.swap``), from the bundle alone: the manifest records
+one ``record_swap`` treatment exactly when the officer's policy asks for one, with the
+policy's parameters; the units it swapped are at
 most ``floor(rate * units / 2)`` swaps of two; its unit count is the released microdata's
 (households are counted by their pseudonyms); and no released household shows two values
 of the swapped geography (households move whole). With the input: every household's
 geography and similarity values, taken together, are an input household's (after the
 policy's recodes), so the joint distribution of the similarity variables with the
 geography is the input's and the geography margin over households is kept.
+
+Rank swapping, shuffling and multivariate top coding: the manifest treated exactly the
+columns the policy marks, with its parameters. Multivariate top coding is deterministic, so
+with the input it is recomputed (when only recodes run before it) and the released rows of
+its columns must be those values.
 """
 
 from __future__ import annotations
@@ -19,14 +25,21 @@ import numpy as np
 import pandas as pd
 
 from sdc.policy import Policy, RecordSwap
-from sdc.release.check import CheckItem, _excess, _microdata_claims, _Malformed, _rows
+from sdc.release.check import CheckItem, _excess, _Malformed, _microdata_claims, _rows
 from sdc.release.manifest import Treatment
 from sdc.release.plan import texts
 
-__all__ = ["check_moved", "check_swap", "check_swap_input"]
+__all__ = [
+    "check_column_treatments",
+    "check_mv_top_code_input",
+    "check_swap",
+    "check_swap_input",
+]
 
 #: What a column marked for each treatment must be.
-_DONE = {"rank_swap": "rank-swapped", "shuffle": "shuffled"}
+_DONE = {"rank_swap": "rank-swapped", "shuffle": "shuffled", "mv_top_code": "top-coded"}
+#: The parameter of each column treatment that must be the policy's.
+_PARAMETER = {"rank_swap": "p", "mv_top_code": "alpha"}
 
 #: The parameters compared with the policy's ``swap``.
 _COMPARED = ("unit", "rate", "level", "similar", "carry", "k")
@@ -66,20 +79,21 @@ def _swap_item(
             f"records {len(records) or 'no'} record_swap treatment(s)",
         )
     problems = _parameter_problems(records[0], spec, policy)
-    units, swapped = records[0].details.get("units"), records[0].details.get("swapped_units")
-    if not _count(units) or not _count(swapped):
+    units = _count(records[0].details.get("units"))
+    swapped = _count(records[0].details.get("swapped_units"))
+    if units is None or swapped is None:
         problems.append("the manifest's record_swap gives no units and swapped_units counts")
     else:
-        problems += _rate_problems(int(units), int(swapped), spec.rate)
+        problems += _rate_problems(units, swapped, spec.rate)
         if released is not None:
-            problems += _released_problems(released, spec, policy, int(units))
-    if problems:
+            problems += _released_problems(released, spec, policy, units)
+    if problems or units is None or swapped is None:
         return CheckItem("swap", False, "; ".join(problems))
     return CheckItem(
         "swap",
         True,
         f"{swapped} of {units} {_noun(spec)} swapped their {', '.join([spec.level, *spec.carry])} "
-        f"({int(swapped) / max(1, int(units)):.1%}), within swap.rate {spec.rate:g}; "
+        f"({swapped / max(1, units):.1%}), within swap.rate {spec.rate:g}; "
         f"similar: {', '.join(spec.similar) or 'none'}",
     )
 
@@ -88,8 +102,11 @@ def _noun(spec: RecordSwap) -> str:
     return "households" if spec.unit == "household" else "records"
 
 
-def _count(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+def _count(value: object) -> int | None:
+    """A count from the manifest; None when it is not a whole number >= 0."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return None
 
 
 def _parameter_problems(record: Treatment, spec: RecordSwap, policy: Policy) -> list[str]:
@@ -128,9 +145,7 @@ def _released_problems(
     else:
         ids = released[household]
         shown = int(ids.nunique())
-        split = int(
-            (released[geography].groupby(ids.to_numpy()).nunique() > 1).any(axis=1).sum()
-        )
+        split = int((released[geography].groupby(ids.to_numpy()).nunique() > 1).any(axis=1).sum())
     problems = []
     if shown != units:
         problems.append(
@@ -187,28 +202,24 @@ def _per_unit(frame: pd.DataFrame, columns: list[str], household: str | None) ->
     return _rows([values[c].to_numpy() for c in columns])
 
 
-def check_moved(manifest: dict[str, Any], policy: Policy) -> list[CheckItem]:
-    """The ``moved values`` item: rank swapping and shuffling as the policy marks them.
+def check_column_treatments(manifest: dict[str, Any], policy: Policy) -> list[CheckItem]:
+    """The ``column treatments`` item: rank swapping, shuffling, multivariate top coding.
 
-    Every column with ``rank_swap`` (and the same ``p``) or ``shuffle: true`` is named by a
-    manifest treatment of that name, and no such treatment names another column. (Their
-    values are compared with the input's, as multisets, by ``input values``.)
+    Every column the policy marks with ``rank_swap`` (with its ``p``), ``shuffle: true`` or
+    ``mv_top_code`` (with its ``alpha``) is named by a manifest treatment of that name and
+    parameter, and no such treatment names another column. (With the input, ``input
+    values`` compares rank-swapped and shuffled columns as multisets and ``input mv top
+    code`` recomputes the top coding.)
     """
-    steps = policy.outputs.microdata.treatments if policy.outputs.microdata else []
-    wanted = {
-        (name, column): (col.rank_swap.p if name == "rank_swap" and col.rank_swap else None)
-        for column, col in policy.columns.items()
-        for name in ("rank_swap", "shuffle")
-        if name in steps and (col.shuffle if name == "shuffle" else col.rank_swap is not None)
-    }
+    wanted = _marked(policy)
     try:
         claims = _microdata_claims(manifest)
     except _Malformed as exc:
-        return [CheckItem("moved values", False, str(exc))] if wanted else []
+        return [CheckItem("column treatments", False, str(exc))] if wanted else []
     done = {
-        (t.name, c): t.parameters.get("p")
+        (t.name, c): t.parameters.get(_PARAMETER.get(t.name, ""))
         for t in (claims.treatments if claims else [])
-        if t.name in ("rank_swap", "shuffle")
+        if t.name in _DONE
         for c in t.columns
     }
     if not wanted and not done:
@@ -224,12 +235,71 @@ def check_moved(manifest: dict[str, Any], policy: Policy) -> list[CheckItem]:
         if (n, c) not in wanted
     ]
     problems += [
-        f"{c}: rank_swap ran with p {done[(n, c)]!r} (policy: {p!r})"
-        for (n, c), p in wanted.items()
-        if n == "rank_swap" and (n, c) in done and done[(n, c)] != p
+        f"{c}: {n} ran with {_PARAMETER[n]} {done[(n, c)]!r} (policy: {value!r})"
+        for (n, c), value in wanted.items()
+        if n in _PARAMETER and (n, c) in done and done[(n, c)] != value
     ]
     if problems:
-        return [CheckItem("moved values", False, "; ".join(problems))]
+        return [CheckItem("column treatments", False, "; ".join(problems))]
     shown = ", ".join(f"{c} ({n})" for n, c in wanted)
-    detail = f"values moved between records as the policy says: {shown}"
-    return [CheckItem("moved values", True, detail)]
+    return [CheckItem("column treatments", True, f"treated as the policy says: {shown}")]
+
+
+def _marked(policy: Policy) -> dict[tuple[str, str], object]:
+    """(treatment, column) -> parameter, for the column treatments the policy's list runs."""
+    steps = policy.outputs.microdata.treatments if policy.outputs.microdata else []
+    marked: dict[tuple[str, str], object] = {}
+    for column, col in policy.columns.items():
+        if "rank_swap" in steps and col.rank_swap is not None:
+            marked[("rank_swap", column)] = col.rank_swap.p
+        if "shuffle" in steps and col.shuffle:
+            marked[("shuffle", column)] = None
+        if "mv_top_code" in steps and col.mv_top_code is not None:
+            marked[("mv_top_code", column)] = col.mv_top_code.alpha
+    return marked
+
+
+def check_mv_top_code_input(
+    released: pd.DataFrame, expected: pd.DataFrame, policy: Policy, name: str
+) -> list[CheckItem]:
+    """The ``input mv top code`` item: the top coding recomputed on the input.
+
+    ``expected`` is the input after the policy's recodes. Recomputed only when nothing but
+    ``recode`` runs before ``mv_top_code`` and no swap moves its columns (otherwise the
+    input it saw cannot be rebuilt); rows are compared as multisets, blanks left out.
+    """
+    from sdc.anonymize.mv_top_code import mv_top_code
+    from sdc.release.microdata import mv_top_code_groups
+
+    spec = policy.outputs.microdata
+    assert spec is not None
+    steps = spec.treatments[: spec.treatments.index("mv_top_code")]
+    groups = mv_top_code_groups(policy)
+    columns = [c for names in groups.values() for c in names]
+    moved = set(spec.swap.carry + [spec.swap.level]) if spec.swap else set()
+    if set(steps) - {"recode"} or moved & set(columns):
+        return []
+    problems = []
+    for alpha, names in groups.items():
+        if not all(c in released.columns for c in names):
+            continue  # the columns item names a missing column
+        recomputed, _ = mv_top_code(expected, names, alpha)
+        excess = _excess(
+            _rows([texts(released[c]) for c in names]),
+            _rows([texts(recomputed[c]) for c in names]),
+        )
+        if excess:
+            problems.append(
+                f"{excess} released record(s) of {', '.join(names)} are not the input's after "
+                f"multivariate top coding at alpha {alpha:g}"
+            )
+    if problems:
+        return [CheckItem("input mv top code", False, "; ".join(problems))]
+    return [
+        CheckItem(
+            "input mv top code",
+            True,
+            f"{', '.join(columns)}: the released values are {name}'s after multivariate top "
+            "coding, recomputed (compared as multisets)",
+        )
+    ]
