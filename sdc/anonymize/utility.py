@@ -220,9 +220,10 @@ def il_correl(before: pd.DataFrame, after: pd.DataFrame, columns: Sequence[str])
 
 def _inverse_diagonal(df: pd.DataFrame, columns: Sequence[str]) -> np.ndarray | None:
     frame = pd.DataFrame({c: _as_float(df[c]) for c in columns}).dropna()
-    if len(frame) < 2:
-        return None
-    corr = np.corrcoef(frame.to_numpy(dtype=np.float64), rowvar=False)
+    values = frame.to_numpy(dtype=np.float64)
+    if len(frame) < 2 or (np.ptp(values, axis=0) == 0).any():
+        return None  # a constant column has no correlation
+    corr = np.corrcoef(values, rowvar=False)
     if not np.isfinite(corr).all() or np.linalg.cond(corr) > 1e12:
         return None
     return np.diag(np.linalg.inv(corr))

@@ -320,3 +320,26 @@ def test_check_catches_a_split_household_and_moved_geography(tmp_path: Path) -> 
         "1 released households' values of village, district, hh_size are not those of a "
         "household of survey.csv: swapping must keep their joint distribution"
     )
+
+
+def test_cli_refuses_a_split_household_with_exit_2(tmp_path: Path) -> None:
+    from tests.cli._runner import run
+
+    df = household_survey(50, 4, 2)
+    df.loc[df["hh"].duplicated(keep=False).idxmax(), "village"] = "elsewhere"
+    df.to_csv(tmp_path / "survey.csv", index=False)
+    (tmp_path / "p.yaml").write_text(POLICY.replace("RATE", "0.1"))
+    code, out, err = run(
+        "release",
+        str(tmp_path / "survey.csv"),
+        "--policy",
+        str(tmp_path / "p.yaml"),
+        "--out",
+        str(tmp_path / "out"),
+    )
+    assert code == 2 and not (tmp_path / "out").exists()
+    assert err == (
+        "Error: 1 household(s) hold more than one value of 'village'; record swapping moves "
+        "whole households, so the swap level, carry and similar columns must be the "
+        "household's own\n"
+    )
