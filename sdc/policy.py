@@ -35,7 +35,9 @@ from sdc.errors import PolicyError
 from sdc.io import ReadOptions
 
 Role = Literal["direct", "quasi", "sensitive", "drop", "other"]
-Treatment = Literal["recode", "suppress", "pram", "microaggregation", "noise", "rank_swap"]
+Treatment = Literal[
+    "recode", "suppress", "pram", "microaggregation", "noise", "rank_swap", "shuffle", "mv_top_code"
+]
 Engine = Literal["pandas", "duckdb", "spark"]
 
 PositiveFloat = Annotated[float, Field(gt=0)]
@@ -189,6 +191,15 @@ class RankSwap(_Model):
     p: Annotated[float, Field(gt=0, le=100)]
 
 
+class MvTopCode(_Model):
+    """Multivariate top coding: outliers beyond the ``1 - alpha`` ellipsoid pulled onto it.
+
+    The columns marked with the same ``alpha`` are treated together.
+    """
+
+    alpha: Annotated[float, Field(gt=0, lt=0.5)] = 0.025
+
+
 class Microaggregation(_Model):
     """Microaggregation: groups of at least ``k`` records share their mean.
 
@@ -269,6 +280,9 @@ class Column(_Model):
     microaggregation: Microaggregation | None = None
     noise: Noise | None = None
     rank_swap: RankSwap | None = None
+    # Data shuffling: the column's own values given out again by a model of the others.
+    shuffle: bool = False
+    mv_top_code: MvTopCode | None = None
     multiple: Multiple | None = None
 
     @model_validator(mode="after")
@@ -304,9 +318,10 @@ class Column(_Model):
         ):
             raise ValueError("bottom_code must be below top_code")
         treated = self.recode or self.pram or self.microaggregation or self.noise or self.rank_swap
-        if self.role in ("direct", "drop") and treated:
+        if self.role in ("direct", "drop") and (treated or self.shuffle or self.mv_top_code):
             raise ValueError(
-                f"a {self.role} column is removed; it takes no recode/pram/noise/rank_swap"
+                f"a {self.role} column is removed; it takes no recode/pram/noise/rank_swap/"
+                "shuffle/mv_top_code"
             )
         return self
 
@@ -326,6 +341,8 @@ class Column(_Model):
             )
         keys = ("top_code", "bottom_code", "bounds", "categories", "pram", "noise", "rank_swap")
         extra = [k for k in (*keys, "microaggregation") if getattr(self, k) is not None]
+        extra += ["shuffle"] if self.shuffle else []
+        extra += ["mv_top_code"] if self.mv_top_code else []
         if extra or self.type is not None:
             raise ValueError(
                 f"a multiple-choice question takes no {', '.join(extra) or 'type'}: its value "
@@ -389,11 +406,32 @@ class Thresholds(_Model):
 _DEFAULT_TREATMENTS: tuple[Treatment, ...] = ("recode", "suppress")
 
 
+class RecordSwap(_Model):
+    """Targeted record swapping (sdcMicro's ``recordSwap``) of the geography ``level``.
+
+    A share ``rate`` of the households (or records, ``unit: individual``) exchange their
+    ``level`` value (and the ``carry`` columns: coarser geography) with a household of
+    another area that has the same ``similar`` values; households whose key (the
+    quasi-identifiers with ``level``) is shared by fewer than ``k`` records go first.
+    """
+
+    unit: Literal["household", "individual"] = "household"
+    rate: Annotated[float, Field(gt=0, le=1)]
+    similar: list[str] = Field(default_factory=list)
+    level: str
+    carry: list[str] = Field(default_factory=list)
+    k: Annotated[int, Field(ge=1)] | None = None
+
+
 class Microdata(_Model):
-    """How to treat microdata: a list of treatments, or ``generalize: auto``."""
+    """How to treat microdata: a list of treatments, or ``generalize: auto``.
+
+    ``swap`` (targeted record swapping) runs first, on the input's values.
+    """
 
     treatments: list[Treatment] = Field(default_factory=lambda: list(_DEFAULT_TREATMENTS))
     generalize: Literal["auto"] | None = None
+    swap: RecordSwap | None = None
 
 
 class Dominance(_Model):
@@ -1173,6 +1211,46 @@ def _check_pram_strata(policy: Policy) -> None:
                 )
 
 
+def _check_swap(policy: Policy) -> None:
+    """Record swapping names released columns, and a household column for unit household."""
+    spec = policy.outputs.microdata.swap if policy.outputs.microdata else None
+    if spec is None:
+        return
+    where = policy.where("outputs", "microdata", "swap")
+    if spec.unit == "household" and policy.data.household is None:
+        raise PolicyError(
+            f"{where}: swap unit household needs the household id column: add data: "
+            "{household: COLUMN}, or swap single records with unit: individual"
+        )
+    named = [("level", spec.level)] + [("carry", c) for c in spec.carry]
+    named += [("similar", c) for c in spec.similar]
+    seen: set[str] = set()
+    for key, column in named:
+        role = policy.columns[column].role if column in policy.columns else None
+        if role is None or role in ("direct", "drop"):
+            raise PolicyError(
+                f"{where}: swap.{key} {column!r} is not a released column of the policy; "
+                "name columns kept in the release"
+            )
+        if column in seen:
+            raise PolicyError(f"{where}: {column!r} is named twice in swap (level, carry, similar)")
+        seen.add(column)
+
+
+def _check_mv_top_code(policy: Policy) -> None:
+    """Multivariate top coding treats two columns or more with the same alpha together."""
+    by_alpha: dict[float, list[str]] = {}
+    for name, column in policy.columns.items():
+        if column.mv_top_code is not None:
+            by_alpha.setdefault(column.mv_top_code.alpha, []).append(name)
+    for names in by_alpha.values():
+        if len(names) == 1:
+            raise PolicyError(
+                f"{policy.where('columns', names[0], 'mv_top_code')}: mv_top_code treats numeric "
+                "columns together: give at least two columns mv_top_code with the same alpha"
+            )
+
+
 def _check_consistency(policy: Policy) -> None:
     """Rules that span several keys, each reported at the line that has to change."""
     for keys, path in _paths(policy, ()):
@@ -1180,6 +1258,8 @@ def _check_consistency(policy: Policy) -> None:
     _check_choices(policy)
     _check_table_names(policy)
     _check_pram_strata(policy)
+    _check_swap(policy)
+    _check_mv_top_code(policy)
     if policy.dp_epsilon > policy.privacy.budget + 1e-12:
         raise PolicyError(
             f"{policy.where('privacy', 'budget')}: the DP outputs need epsilon "

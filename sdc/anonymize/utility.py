@@ -15,7 +15,8 @@ records); columns removed by the policy are reported as ``removed``.
 - :func:`frequency_change`: total variation distance between the frequency tables of some
   columns before and after (0 = identical, 1 = disjoint).
 - :func:`il1s` and :func:`eigen_change`: sdcMicro's ``dUtility`` measures of numeric
-  information loss (standardised absolute change; change of the correlation eigenvalues).
+  information loss (standardised absolute change; change of the correlation eigenvalues);
+  :func:`il_correl`: sdcMicro's ``IL_correl`` (Mlodak's correlation-based loss).
 - :func:`interval_disclosure` (sdcMicro's ``dRisk``) and :func:`relinked_share`
   (distance-based record linkage): the disclosure risk left in perturbed numbers.
 """
@@ -37,6 +38,7 @@ __all__ = [
     "entropy_bits",
     "frequency_change",
     "il1s",
+    "il_correl",
     "interval_disclosure",
     "relinked_share",
     "utility_summary",
@@ -102,6 +104,7 @@ def utility_summary(
     out["max_correlation_change"] = biggest
     out["il1s"] = il1s(before, after, kept)
     out["eigen"] = eigen_change(before, after, kept)
+    out["il_correl"] = il_correl(before, after, kept)
     out["interval_disclosure"] = interval_disclosure(before, after, kept)
     out["relinked"] = relinked_share(before, after, kept)
     return out
@@ -193,6 +196,37 @@ def eigen_change(before: pd.DataFrame, after: pd.DataFrame, columns: Sequence[st
     if e1 is None or e2 is None or (e1 <= 0).any():
         return None
     return float(np.sum(np.abs(e1 - e2) / e1))
+
+
+def il_correl(before: pd.DataFrame, after: pd.DataFrame, columns: Sequence[str]) -> float | None:
+    """Mlodak's correlation-based information loss, as sdcMicro's ``IL_correl``.
+
+    ``d`` and ``d'`` are the diagonals of the inverse correlation matrices (records complete
+    in every column) before and after; each is scaled to length 1, and the loss is
+    ``|d / |d| - d' / |d'|| / sqrt(2)``: 0 when the correlation structure is kept, at most 1.
+    The diagonal entry of a column is ``1 / (1 - R^2)`` of its regression on the others, so
+    the measure sees how well each variable is explained by the rest. It needs no record
+    matching (the released order may differ). None with fewer than two numeric columns or
+    a singular correlation matrix.
+    """
+    if len(columns) < 2:
+        return None
+    d1, d2 = _inverse_diagonal(before, columns), _inverse_diagonal(after, columns)
+    if d1 is None or d2 is None:
+        return None
+    gap = d1 / np.linalg.norm(d1) - d2 / np.linalg.norm(d2)
+    return float(np.linalg.norm(gap) / math.sqrt(2))
+
+
+def _inverse_diagonal(df: pd.DataFrame, columns: Sequence[str]) -> np.ndarray | None:
+    frame = pd.DataFrame({c: _as_float(df[c]) for c in columns}).dropna()
+    values = frame.to_numpy(dtype=np.float64)
+    if len(frame) < 2 or (np.ptp(values, axis=0) == 0).any():
+        return None  # a constant column has no correlation
+    corr = np.corrcoef(values, rowvar=False)
+    if not np.isfinite(corr).all() or np.linalg.cond(corr) > 1e12:
+        return None
+    return np.diag(np.linalg.inv(corr))
 
 
 def _eigenvalues(df: pd.DataFrame, columns: Sequence[str]) -> np.ndarray | None:

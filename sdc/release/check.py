@@ -252,6 +252,11 @@ def check_bundle(
         items += _check_recodes(released, plan)
         items += _check_rows(released, manifest)
     items += _check_columns(folder, policy)
+    if policy.outputs.microdata is not None or manifest.get("microdata") is not None:
+        from sdc.release._check_treatments import check_column_treatments, check_swap
+
+        items += check_swap(manifest, policy, released)
+        items += check_column_treatments(manifest, policy)
     items += _check_tables(folder, manifest, plan)
     items += _check_synthetic(folder, manifest, policy)
     items += _guarded("budget", lambda: _check_budget(manifest, policy))
@@ -1378,7 +1383,8 @@ def _check_input_values(released: pd.DataFrame, data: Table, plan: ReleasePlan) 
     released non-blank value may occur at most as often as the recoded input holds it
     (suppression only blanks values). Records with no blank among the compared columns are
     compared whole the same way, which catches values moved between records. Pseudonyms,
-    household ids, and columns PRAM, noise or microaggregation change are not compared.
+    household ids, and columns PRAM, noise or microaggregation change are not compared;
+    record swapping's geography is compared per household (``input swap``).
     """
     policy = plan.policy
     name = data.path.name
@@ -1389,7 +1395,7 @@ def _check_input_values(released: pd.DataFrame, data: Table, plan: ReleasePlan) 
     except (PolicyError, DataError) as exc:
         return [CheckItem("input values", False, f"the policy's recodes fail on {name}: {exc}")]
     weight = policy.data.weight
-    skip = {*plan.pseudonymised, *plan.perturbed, *policy.link_columns, weight}
+    skip = {*plan.pseudonymised, *plan.perturbed, *plan.relocated, *policy.link_columns, weight}
     compared = [c for c in released.columns if c in expected.columns and c not in skip]
     skipped = sorted(c for c in released.columns if c in skip and c != weight)
     problems: list[str] = []
@@ -1420,6 +1426,14 @@ def _check_input_values(released: pd.DataFrame, data: Table, plan: ReleasePlan) 
                 "the policy's recodes"
             )
     items = []
+    if plan.relocated:
+        from sdc.release._check_treatments import check_swap_input
+
+        items.append(check_swap_input(released, expected, policy, name))
+    if "mv_top_code" in plan.steps:
+        from sdc.release._check_treatments import check_mv_top_code_input
+
+        items += check_mv_top_code_input(released, expected, policy, name)
     if problems:
         items.append(CheckItem("input values", False, "; ".join(problems)))
     else:

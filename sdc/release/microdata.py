@@ -21,10 +21,13 @@ from sdc.anonymize._treatment import SuppressionRecord, Treatment
 from sdc.anonymize.identifiers import drop_columns, new_pseudonym_key, pseudonymize
 from sdc.anonymize.microaggregation import microaggregate
 from sdc.anonymize.multiple import canonical_sets, derive_options
+from sdc.anonymize.mv_top_code import mv_top_code
 from sdc.anonymize.noise import add_noise
 from sdc.anonymize.policy_recodes import deterministic_recodes
 from sdc.anonymize.pram import pram
+from sdc.anonymize.record_swap import record_swap
 from sdc.anonymize.search import GeneralizationResult, optimal_generalization
+from sdc.anonymize.shuffle import shuffle
 from sdc.anonymize.suppress import DiversityLimits, local_suppression, must_lose_a_value
 from sdc.anonymize.swap import rank_swap
 from sdc.errors import PolicyError, PolicyNotMet
@@ -154,48 +157,14 @@ def treat_microdata(
     steps = list(spec.treatments)
     if spec.generalize == "auto" and "suppress" in steps:
         steps.remove("suppress")
+    frame = _swap_records(frame, policy, rng, done)
     for step in steps:
         if step == "recode":
             frame, records = deterministic_recodes(frame, policy)
             done.extend(records)
-        elif step == "pram":
-            for name, col in policy.columns.items():
-                if col.pram is not None:
-                    frame, record = pram(
-                        frame,
-                        name,
-                        col.pram.p,
-                        alpha=col.pram.alpha,
-                        seed=_draw(rng),
-                        strata=col.pram.strata,
-                        matrix=col.pram.matrix,
-                    )
-                    done.append(record)
-        elif step == "microaggregation":
-            by_k: dict[tuple[int, str], list[str]] = {}
-            for name, col in policy.columns.items():
-                if col.microaggregation is not None:
-                    key = (col.microaggregation.k, col.microaggregation.method)
-                    by_k.setdefault(key, []).append(name)
-            for (k, method), names in by_k.items():
-                frame, record = microaggregate(frame, names, k, method)
-                done.append(record)
-        elif step == "noise":
-            for name, col in policy.columns.items():
-                if col.noise is not None:
-                    bounds = {name: col.bounds} if col.bounds else None
-                    frame, record = add_noise(
-                        frame, [name], col.noise.sd, seed=_draw(rng), bounds=bounds
-                    )
-                    done.append(record)
-        elif step == "rank_swap":
-            by_p: dict[float, list[str]] = {}
-            for name, col in policy.columns.items():
-                if col.rank_swap is not None:
-                    by_p.setdefault(col.rank_swap.p, []).append(name)
-            for p, names in by_p.items():
-                frame, record = rank_swap(frame, names, p, seed=_draw(rng))
-                done.append(record)
+        elif step in _PERTURBATIONS:
+            frame, records = _PERTURBATIONS[step](frame, policy, rng)
+            done.extend(records)
         elif step == "suppress":
             refuse_unreachable(frame, policy, blank_before=_all_blank(original, policy))
             frame, record = suppress_to_policy(frame, policy, meter)
@@ -235,6 +204,142 @@ def treat_microdata(
             "(recode: bands or map), use generalize: auto, or raise thresholds.max_suppression"
         )
     return treated
+
+
+def _swap_records(
+    frame: pd.DataFrame, policy: Policy, rng: np.random.Generator, done: list[Treatment]
+) -> pd.DataFrame:
+    """Targeted record swapping (``outputs.microdata.swap``), on the input's values."""
+    spec = policy.outputs.microdata.swap if policy.outputs.microdata else None
+    if spec is None:
+        return frame
+    geography = {spec.level, *spec.carry}
+    frame, record = record_swap(
+        frame,
+        level=spec.level,
+        rate=spec.rate,
+        similar=spec.similar,
+        carry=spec.carry,
+        household=policy.data.household if spec.unit == "household" else None,
+        risk_columns=[q for q in policy.quasi if q not in geography],
+        k=spec.k if spec.k is not None else policy.thresholds.k,
+        seed=_draw(rng),
+    )
+    done.append(record)
+    return frame
+
+
+Perturbation = Callable[
+    [pd.DataFrame, Policy, np.random.Generator], tuple[pd.DataFrame, list[Treatment]]
+]
+
+
+def _pram(
+    frame: pd.DataFrame, policy: Policy, rng: np.random.Generator
+) -> tuple[pd.DataFrame, list[Treatment]]:
+    done = []
+    for name, col in policy.columns.items():
+        if col.pram is not None:
+            frame, record = pram(
+                frame,
+                name,
+                col.pram.p,
+                alpha=col.pram.alpha,
+                seed=_draw(rng),
+                strata=col.pram.strata,
+                matrix=col.pram.matrix,
+            )
+            done.append(record)
+    return frame, done
+
+
+def _microaggregation(
+    frame: pd.DataFrame, policy: Policy, rng: np.random.Generator
+) -> tuple[pd.DataFrame, list[Treatment]]:
+    by_k: dict[tuple[int, str], list[str]] = {}
+    for name, col in policy.columns.items():
+        if col.microaggregation is not None:
+            key = (col.microaggregation.k, col.microaggregation.method)
+            by_k.setdefault(key, []).append(name)
+    done = []
+    for (k, method), names in by_k.items():
+        frame, record = microaggregate(frame, names, k, method)
+        done.append(record)
+    return frame, done
+
+
+def _noise(
+    frame: pd.DataFrame, policy: Policy, rng: np.random.Generator
+) -> tuple[pd.DataFrame, list[Treatment]]:
+    done = []
+    for name, col in policy.columns.items():
+        if col.noise is not None:
+            bounds = {name: col.bounds} if col.bounds else None
+            frame, record = add_noise(frame, [name], col.noise.sd, seed=_draw(rng), bounds=bounds)
+            done.append(record)
+    return frame, done
+
+
+def _rank_swap(
+    frame: pd.DataFrame, policy: Policy, rng: np.random.Generator
+) -> tuple[pd.DataFrame, list[Treatment]]:
+    by_p: dict[float, list[str]] = {}
+    for name, col in policy.columns.items():
+        if col.rank_swap is not None:
+            by_p.setdefault(col.rank_swap.p, []).append(name)
+    done = []
+    for p, names in by_p.items():
+        frame, record = rank_swap(frame, names, p, seed=_draw(rng))
+        done.append(record)
+    return frame, done
+
+
+def _shuffle(
+    frame: pd.DataFrame, policy: Policy, rng: np.random.Generator
+) -> tuple[pd.DataFrame, list[Treatment]]:
+    """Data shuffling of the ``shuffle: true`` columns, modelled on the other kept columns."""
+    names = [n for n, c in policy.columns.items() if c.shuffle]
+    if not names:
+        return frame, []
+    special = {policy.data.weight, policy.data.household, *policy.link_columns}
+    predictors = [
+        n
+        for n, c in policy.columns.items()
+        if c.role in ("quasi", "sensitive", "other") and n not in names and n not in special
+    ]
+    frame, record = shuffle(frame, names, predictors, seed=_draw(rng))
+    return frame, [record]
+
+
+def _mv_top_code(
+    frame: pd.DataFrame, policy: Policy, rng: np.random.Generator
+) -> tuple[pd.DataFrame, list[Treatment]]:
+    """Multivariate top coding, one ellipsoid per ``alpha`` (deterministic, no draw)."""
+    done = []
+    for alpha, names in mv_top_code_groups(policy).items():
+        frame, record = mv_top_code(frame, names, alpha)
+        done.append(record)
+    return frame, done
+
+
+def mv_top_code_groups(policy: Policy) -> dict[float, list[str]]:
+    """The columns with ``mv_top_code``, by their alpha, in policy order."""
+    groups: dict[float, list[str]] = {}
+    for name, col in policy.columns.items():
+        if col.mv_top_code is not None:
+            groups.setdefault(col.mv_top_code.alpha, []).append(name)
+    return groups
+
+
+#: The random and numeric treatments of ``outputs.microdata.treatments``, by name.
+_PERTURBATIONS: dict[str, Perturbation] = {
+    "pram": _pram,
+    "microaggregation": _microaggregation,
+    "noise": _noise,
+    "rank_swap": _rank_swap,
+    "shuffle": _shuffle,
+    "mv_top_code": _mv_top_code,
+}
 
 
 def _set_values(done: list[Treatment]) -> dict[str, list[object]]:

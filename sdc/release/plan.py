@@ -571,10 +571,13 @@ class ReleasePlan:
         values: per recoded column, the values its recode can produce.
         removed: direct identifiers (not pseudonymised) and ``drop`` columns.
         pseudonymised: direct identifiers released as keyed pseudonyms.
-        perturbed: columns PRAM, noise or microaggregation change (not deterministic).
+        perturbed: columns PRAM, noise, microaggregation or multivariate top coding change
+            (not compared value by value with the input's recodes).
         tables: one plan per ``outputs.tables`` entry, in policy order.
-        swapped: columns rank swapping moves between records (each column's values are the
-            input's, but not record by record).
+        swapped: columns rank swapping or shuffling moves between records (each column's
+            values are the input's, but not record by record).
+        relocated: the geography columns record swapping exchanges between households
+            (``outputs.microdata.swap``: its level and carry columns).
     """
 
     policy: Policy
@@ -586,6 +589,7 @@ class ReleasePlan:
     perturbed: tuple[str, ...]
     tables: tuple[TablePlan, ...]
     swapped: tuple[str, ...] = ()
+    relocated: tuple[str, ...] = ()
 
     @property
     def deterministic(self) -> bool:
@@ -639,6 +643,7 @@ def release_plan(policy: Policy, *, tables: bool = True) -> ReleasePlan:
         if (c.pram is not None and "pram" in steps)
         or (c.noise is not None and "noise" in steps)
         or (c.microaggregation is not None and "microaggregation" in steps)
+        or (c.mv_top_code is not None and "mv_top_code" in steps)
     )
     planned: tuple[TablePlan, ...] = ()
     if tables:
@@ -654,6 +659,10 @@ def release_plan(policy: Policy, *, tables: bool = True) -> ReleasePlan:
         perturbed=perturbed,
         tables=planned,
         swapped=tuple(
-            n for n, c in policy.columns.items() if c.rank_swap is not None and "rank_swap" in steps
+            n
+            for n, c in policy.columns.items()
+            if (c.rank_swap is not None and "rank_swap" in steps)
+            or (c.shuffle and "shuffle" in steps)
         ),
+        relocated=(spec.swap.level, *spec.swap.carry) if spec and spec.swap else (),
     )

@@ -781,13 +781,20 @@ def _describe_perturbation(t: Treatment, cols: str, before: RiskReport) -> str:
             "frequencies; {values} changed. The random draws cannot be replayed without the "
             "seed, which stays with the data steward."
         ).format(columns=cols, p=_param(p.get("p")), values=values)
-    if t.name == "rank_swap":
+    if t.name in ("rank_swap", "record_swap", "shuffle"):
+        return _describe_swap(t, cols)
+    if t.name == "mv_top_code":
+        outliers = int(t.to_dict()["details"].get("outliers", 0))
         return _(
-            "Swapped the values of {columns} among records of close rank (rank swapping, "
-            "within about {p}% of the records); {values} moved to another record. Each "
-            "column keeps exactly its values, so its mean and spread are unchanged; the seed "
-            "stays with the data steward."
-        ).format(columns=cols, p=_param(p.get("p")), values=values)
+            "Pulled {records} that lay far out in {columns} together (multivariate top "
+            "coding: robust Mahalanobis distance beyond the {share} ellipsoid) back onto "
+            "that boundary, towards the centre of the data; {values} changed."
+        ).format(
+            records=_records(outliers),
+            columns=cols,
+            share=_pct(1 - float(p.get("alpha", 0.025)), 1),
+            values=values,
+        )
     if t.name == "microaggregation" and p.get("method") == "individual":
         return _(
             "Replaced each value of {columns} by the average of the {k} or more values next to "
@@ -835,6 +842,63 @@ def _describe_perturbation(t: Treatment, cols: str, before: RiskReport) -> str:
             records=_records(int(d.get("suppressed_records", 0) or 0)),
         )
     return _apply(t, cols)
+
+
+def _describe_swap(t: Treatment, cols: str) -> str:
+    """Rank swapping, record swapping and shuffling: values moved between records."""
+    p = t.to_dict()["parameters"]
+    d = t.to_dict()["details"]
+    values = _values(t.total_changed)
+    if t.name == "rank_swap":
+        return _(
+            "Swapped the values of {columns} among records of close rank (rank swapping, "
+            "within about {p}% of the records); {values} moved to another record. Each "
+            "column keeps exactly its values, so its mean and spread are unchanged; the seed "
+            "stays with the data steward."
+        ).format(columns=cols, p=_param(p.get("p")), values=values)
+    if t.name == "record_swap":
+        return _describe_record_swap(cols, p, d)
+    if t.name == "shuffle":
+        return _(
+            "Shuffled {columns} (data shuffling): each record received another record's "
+            "original value, chosen by a model of {predictors} so that their relations are "
+            "kept; {values} moved. Each column keeps exactly its values; the seed stays with "
+            "the data steward."
+        ).format(
+            columns=cols,
+            predictors=_and([str(c) for c in p.get("predictors", [])]) or _("nothing else"),
+            values=values,
+        )
+    return _apply(t, cols)
+
+
+def _describe_record_swap(cols: str, p: dict[str, Any], d: dict[str, Any]) -> str:
+    similar = _and([str(c) for c in p.get("similar", [])])
+    figures = {
+        "columns": cols,
+        "swapped": _int(int(d.get("swapped_units", 0))),
+        "units": _int(int(d.get("units", 0))),
+        "unit": _("households") if p.get("unit") == "household" else _("records"),
+        "rate": _param(p.get("rate")),
+        "similar": similar,
+        "risky": _int(int(d.get("risky_swapped", 0))),
+        "all_risky": _int(int(d.get("risky_units", 0))),
+        "k": p.get("k"),
+    }
+    if not similar:
+        return _(
+            "Swapped {columns} between {swapped} of {units} {unit} (targeted record swapping, "
+            "rate {rate}), each pair from two different areas; {risky} of the {all_risky} at "
+            "risk (their key is shared by fewer than {k} records) were among them. The counts "
+            "per area are unchanged; the seed stays with the data steward."
+        ).format(**figures)
+    return _(
+        "Swapped {columns} between {swapped} of {units} {unit} (targeted record swapping, "
+        "rate {rate}), each pair from two different areas and with the same {similar}; "
+        "{risky} of the {all_risky} at risk (their key is shared by fewer than {k} records) "
+        "were among them. The counts per area and their cross-tabulation with {similar} are "
+        "unchanged; the seed stays with the data steward."
+    ).format(**figures)
 
 
 def _apply(t: Treatment, cols: str) -> str:
@@ -892,7 +956,15 @@ def _utility(result: ReleaseResult, original: pd.DataFrame | None) -> dict[str, 
     for t in md.treatments:
         if t.name == "pram":
             categorical += [c for c in t.columns if c not in categorical]
-        if t.name in ("noise", "microaggregation", "top_code", "bottom_code", "rank_swap"):
+        if t.name in (
+            "noise",
+            "microaggregation",
+            "top_code",
+            "bottom_code",
+            "rank_swap",
+            "shuffle",
+            "mv_top_code",
+        ):
             numeric += [c for c in t.columns if c not in numeric and c not in quasi]
     if original is None or len(original) != len(md.frame):
         return {
@@ -958,9 +1030,14 @@ def _utility(result: ReleaseResult, original: pd.DataFrame | None) -> dict[str, 
         "correlation": None if biggest is None else _dec(biggest, 3),
         "il1s": None if il1 is None else _dec(il1, 3),
         "eigen": None if eigen is None else _dec(eigen, 3),
+        "il_correl": _opt_dec(summary.get("il_correl")),
         "relinked": _opt_share(summary.get("relinked")),
         "interval": _opt_share(summary.get("interval_disclosure")),
     }
+
+
+def _opt_dec(x: float | None) -> str | None:
+    return None if x is None else _dec(x, 3)
 
 
 def _opt_share(x: float | None) -> str | None:
