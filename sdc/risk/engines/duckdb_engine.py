@@ -572,7 +572,7 @@ def _wildcard_cells(con: duckdb.DuckDBPyConnection, keys: list[str]) -> None:
     the same code as in memory: its cost grows with distinct keys x patterns, not with
     records. The per-key results go back to DuckDB for the streaming join on the records.
     """
-    table = con.execute(f"SELECT cell, {', '.join(keys)}, n, ws FROM cells").to_arrow_table()
+    table = con.sql(f"SELECT cell, {', '.join(keys)}, n, ws FROM cells").to_arrow_table()
     rows = np.empty((table.num_rows, len(keys)), dtype=np.int64)
     for j, kc in enumerate(keys):
         rows[:, j], _ = pd.factorize(table.column(kc).to_pandas(), use_na_sentinel=True)
