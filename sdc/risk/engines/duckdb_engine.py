@@ -406,8 +406,8 @@ class DuckDBEngine:
         con.execute(f"CREATE TEMP TABLE cells0 AS {inner}")
         con.execute("CREATE TEMP TABLE cells AS SELECT rowid AS cell, * FROM cells0")
         con.execute("DROP TABLE cells0")
-        patterns = con.execute("SELECT count(DISTINCT pat) FROM cells").fetchone()
-        if patterns is not None and int(patterns[0]) > 1:
+        patterns = con.execute("SELECT count(DISTINCT pat) FROM cells").fetchall()
+        if int(patterns[0][0]) > 1:
             _wildcard_cells(con, keys)
             return
         # A key blank in every variable reveals nothing: it matches every record (as in
