@@ -178,6 +178,7 @@ def main() -> None:
         f"data: {data} ({data.stat().st_size / 2**20:.0f} MiB), cores: {os.cpu_count()}, "
         f"missing: {args.rule} rule, load average {os.getloadavg()[0]:.1f}"
     )
+    files: dict[str, Path] = {}
     for name in args.engines.split(","):
         cmd = [sys.executable, __file__, "--engine", name, "--data", str(data)]
         cmd += ["--spark-master", args.spark_master]
@@ -195,12 +196,34 @@ def main() -> None:
             print(f"{name}: failed\n{done.stderr[-2000:]}")
             continue
         r = json.loads(lines[-1])
+        if r["records_file"]:
+            files[name] = Path(r["records_file"])
         print(
             f"{name:7s} {r['seconds']:8.2f} s  peak {r['peak_gib']:6.2f} GiB  "
             f"records {r['records']:,}  keys {r['keys']:,}  pairs {r['pairs']:,}  "
             f"uniques {r['sample_uniques']:,}  f<3 {r['fk_below_3']:,}  "
             f"E[reid] {r['expected_reidentifications']:,}"
         )
+    compare(files)
+
+
+def compare(files: dict[str, Path]) -> None:
+    """Say whether every engine's per-record results equal the first engine's."""
+    if len(files) < 2:
+        return
+    names = list(files)
+    base = pq.read_table(files[names[0]]).to_pandas()
+    for name in names[1:]:
+        other = pq.read_table(files[name]).to_pandas()
+        same = (
+            len(base) == len(other)
+            and (base["row"].to_numpy() == other["row"].to_numpy()).all()
+            and (base["f_k"].to_numpy() == other["f_k"].to_numpy()).all()
+            and np.allclose(base["F_k"], other["F_k"], rtol=1e-9)
+            and np.allclose(base["r_k"], other["r_k"], rtol=1e-9)
+        )
+        verdict = "agree on every record" if same else "DISAGREE"
+        print(f"{names[0]} and {name}: {verdict} (row, f_k, F_k, r_k; {len(base):,} records)")
 
 
 if __name__ == "__main__":
