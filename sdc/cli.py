@@ -262,6 +262,12 @@ def scan(data: Path, reading: ReadOptions, output: Path | None) -> None:
     help="Write per-record risks, after the policy's recodes when it has any (steward only: "
     "never share this file).",
 )
+@click.option(
+    "--suda",
+    is_flag=True,
+    help="Compute SUDA2 and the per-variable contributions whatever the file's size (by "
+    "default they are left out above 100,000 records, and the report says so).",
+)
 @lang_option
 def risk(
     data: Path,
@@ -272,6 +278,7 @@ def risk(
     json_path: Path | None,
     html_path: Path | None,
     records_path: Path | None,
+    suda: bool,
     lang: str | None,
 ) -> None:
     """Measure the re-identification risk of DATA under a policy.
@@ -290,17 +297,20 @@ def risk(
     """
     from sdc import workflow
 
-    outcome = workflow.run_risk(
-        data,
-        policy_path,
-        reading=reading,
-        engine=engine,
-        spark_master=spark_master,
-        json_path=json_path,
-        html_path=html_path,
-        records_path=records_path,
-        lang=lang,
-    )
+    with _Meter() as meter:
+        outcome = workflow.run_risk(
+            data,
+            policy_path,
+            reading=reading,
+            engine=engine,
+            spark_master=spark_master,
+            json_path=json_path,
+            html_path=html_path,
+            records_path=records_path,
+            lang=lang,
+            suda=suda,
+            progress=meter,
+        )
     if outcome.table is not None:
         _echo_notes(outcome.table.notes)
     _echo_notes(outcome.notes)

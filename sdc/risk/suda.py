@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -97,6 +98,7 @@ def suda2(
     dis_fraction: float = 0.01,
     *,
     original_scores: bool = True,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> SudaResult:
     """Find minimal sample uniques and compute SUDA and DIS-SUDA scores as sdcMicro's ``suda2``.
 
@@ -109,6 +111,8 @@ def suda2(
         dis_fraction: sampling fraction of the file, sdcMicro's ``DisFraction``, in (0, 1].
         original_scores: ``True`` for Elliot's weights ``(m - k)!`` (sdcMicro's default),
             ``False`` for the older IHSN weights.
+        progress: called as ``("SUDA2", done, total)`` with the variable subsets searched
+            (or pruned) so far out of every subset up to ``max_msu``.
 
     Returns:
         A :class:`SudaResult`.
@@ -144,7 +148,7 @@ def suda2(
     mult = np.bincount(row_id, minlength=n_rows).astype(np.int64)
 
     prim, csize = _correlated_items(rows, mult)
-    counts, contrib = _msu_search(rows, mult, top, weights, prim, csize)
+    counts, contrib = _msu_search(rows, mult, top, weights, prim, csize, progress)
 
     row_score = np.zeros(n_rows, dtype=np.float64)
     for k in range(top):  # sdcMicro's summation order
@@ -286,6 +290,7 @@ def _msu_search(
     weights: np.ndarray,
     prim: np.ndarray,
     csize: np.ndarray,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Count the MSUs of each size per distinct key and accumulate variable contributions.
 
@@ -300,6 +305,9 @@ def _msu_search(
     """
     search = _Search(rows, mult, top, weights, prim, csize)
     n_rows, m = rows.shape
+    total = sum(math.comb(m, size) for size in range(1, top + 1))
+    tick = (lambda done: progress("SUDA2", done, total)) if progress else (lambda done: None)
+    done = m
     alive: dict[tuple[int, ...], np.ndarray] = {}
     for v in range(m):
         cand = np.flatnonzero(rows[:, v] >= 0)
@@ -307,8 +315,10 @@ def _msu_search(
             survivors = search.step(cand, (v,))
             if survivors is not None:
                 alive[(v,)] = survivors
+    tick(done)
 
     for size in range(2, top + 1):
+        level_start = done
         by_prefix: dict[tuple[int, ...], list[int]] = defaultdict(list)
         for subset in alive:
             by_prefix[subset[:-1]].append(subset[-1])
@@ -331,9 +341,14 @@ def _msu_search(
                     survivors = search.step(cand, subset)
                     if survivors is not None:
                         nxt[subset] = survivors
+                    done = min(done + 1, level_start + math.comb(m, size))
+                    tick(done)
+        done = level_start + math.comb(m, size)
+        tick(done)
         alive = nxt
         if not alive:
             break
+    tick(total)
     return search.counts, search.contrib
 
 
