@@ -610,7 +610,19 @@ def assess_risk(
     # Under the category rule a blank is one more code (the same partition as factorising
     # with missing values kept); SUDA and the contributions work on these codes.
     codes = blanks if missing == "wildcard" else _blank_as_code(blanks)
-    fk, Fk = _frequencies(df, quasi, weight, weights, missing, codes, blank, engine)
+    # The exact keys (a blank one more value): the key groups of l-diversity, the counts
+    # of the category rule, and of the wildcard rule when nothing is blank.
+    groups = combine_codes(blanks + 1)
+    exact = np.bincount(groups)
+    if (engine is None or engine.name == "pandas") and (
+        missing == "category" or not (blanks < 0).any()
+    ):
+        fk = exact[groups]
+        Fk = fk.astype(np.float64) if weights is None else np.bincount(groups, weights)[groups]
+        if missing == "category":
+            fk, Fk = blank_keys_match_all(fk, Fk, blank, weights)
+    else:
+        fk, Fk = _frequencies(df, quasi, weight, weights, missing, codes, blank, engine)
     risk = individual_risk(fk, Fk if weights is not None else None)
 
     records = pd.DataFrame({"row": np.arange(n, dtype=np.int64), "f_k": fk, "F_k": Fk, "r_k": risk})
@@ -625,10 +637,9 @@ def assess_risk(
             max_risk=_max(hrisk),
         )
 
-    groups = combine_codes(blanks + 1)
-    n_keys = int(groups.max()) + 1 if n else 0
+    n_keys = len(exact)
     ldiv, tclose, gdisc = _attribute_disclosure(df, groups, sensitive, thresholds, blank)
-    k_rules = _k_rules(blanks, missing, thresholds.k)
+    k_rules = _k_rules(blanks, missing, thresholds.k, exact[groups])
 
     skipped = None
     if skip_above is not None and n > skip_above:
@@ -820,15 +831,22 @@ def _blank_as_code(codes: np.ndarray) -> np.ndarray:
     return np.where(codes < 0, codes.max(axis=0, initial=0) + 1, codes)
 
 
-def _k_rules(blanks: np.ndarray, missing: MissingRule, k: int) -> tuple[KRule, ...]:
-    """k-anonymity under both rules, the policy's first (one pass when nothing is blank)."""
+def _k_rules(
+    blanks: np.ndarray, missing: MissingRule, k: int, exact: np.ndarray
+) -> tuple[KRule, ...]:
+    """k-anonymity under both rules, the policy's first.
+
+    ``exact`` counts each record's exact key (a blank one more value): the category rule's
+    count, and the wildcard rule's when nothing is blank.
+    """
     blank = all_blank(blanks)
+    n = len(blank)
     rules: list[KRule] = []
-    same = not (blanks < 0).any()
-    counts: np.ndarray | None = None
     for rule in (missing, "wildcard" if missing == "category" else "category"):
-        if counts is None or not same:
+        if rule == "wildcard" and (blanks < 0).any():
             counts = protection_counts(blanks, rule)
+        else:
+            counts = np.where(blank, n, exact)
         shown = counts[~blank]
         rules.append(
             KRule(
