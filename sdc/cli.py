@@ -266,7 +266,7 @@ def scan(data: Path, reading: ReadOptions, output: Path | None) -> None:
     "--suda",
     is_flag=True,
     help="Compute SUDA2 and the per-variable contributions whatever the file's size (by "
-    "default they are left out above 100,000 records, and the report says so).",
+    "default they are left out above 250,000 records, and the report says so).",
 )
 @lang_option
 def risk(
