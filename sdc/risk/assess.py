@@ -974,6 +974,7 @@ def _contributions(
     uniques, expected = base
     m = codes.shape[1]
     without = _figures_without if (codes >= 0).all() else _wildcard_figures_without
+    table: tuple[Any, ...]
     if without is _figures_without:
         # Keys without blanks: count on the distinct keys, once each, not on the records.
         row_id = combine_codes(codes)

@@ -332,9 +332,9 @@ def _msu_search(
             for i, a in enumerate(lasts[:-1]):
                 for b in lasts[i + 1 :]:
                     subset = (*prefix, a, b)
-                    cand = _candidates(alive, subset, n_rows)
-                    if cand is not None:
-                        survivors = search.step(cand, subset)
+                    among = _candidates(alive, subset, n_rows)
+                    if among is not None:
+                        survivors = search.step(among, subset)
                         if survivors is not None:
                             nxt[subset] = survivors
                     done = min(done + 1, level_start + math.comb(m, size))
