@@ -6,8 +6,11 @@ Writes (once, seeded) two Parquet files of N rows with 8 categorical quasi-ident
 sampling weight and one sensitive column, one without missing values and one with 5% missing
 values per quasi-identifier, and a policy for each (the second with ``missing: wildcard``).
 Then runs ``python -m sdc risk FILE --policy P --json OUT`` as a subprocess (the pandas
-engine, the default report) and prints the best wall-clock seconds of R runs and the peak
-resident memory of the process. Also times ``sdc --help`` (the CLI's start-up).
+engine, the default report) and prints the best wall-clock and CPU seconds of R runs and the
+peak resident memory of the process (from ``wait4``; the data are generated in a child
+process, because Linux carries the parent's peak into a child's). Also times ``sdc --help``
+(the CLI's start-up). ``--extra=--suda`` adds an option to every run. On a shared machine the
+CPU time is the steadier figure; compare with the code before a change in the same session.
 
 Targets (issue 14, 2-core machine): <= 2.5 s without missing values, <= 10 s with 5% missing
 values under the wildcard rule.
