@@ -15,10 +15,37 @@ Modules map to tasks:
 
 __version__ = "0.1.0"
 
+from typing import TYPE_CHECKING, Any
+
 from sdc.errors import BudgetExceeded, DataError, PolicyError, PolicyNotMet, SdcError  # noqa: E402
-from sdc.io import Table, read_table  # noqa: E402
-from sdc.policy import Policy, load_policy  # noqa: E402
-from sdc.risk import RiskReport, RiskThresholds, assess_risk  # noqa: E402
+
+if TYPE_CHECKING:
+    from sdc.io import Table, read_table
+    from sdc.policy import Policy, load_policy
+    from sdc.risk import RiskReport, RiskThresholds, assess_risk
+
+#: The library API, imported on first use: ``import sdc`` (and ``sdc --help``) stays fast.
+_LAZY = {
+    "Table": "sdc.io",
+    "read_table": "sdc.io",
+    "Policy": "sdc.policy",
+    "load_policy": "sdc.policy",
+    "RiskReport": "sdc.risk",
+    "RiskThresholds": "sdc.risk",
+    "assess_risk": "sdc.risk",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the library's names on first use (PEP 562)."""
+    if name not in _LAZY:
+        raise AttributeError(f"module 'sdc' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "BudgetExceeded",

@@ -13,19 +13,20 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-import yaml
 
-from sdc import __version__, workflow
-from sdc.budget import format_number
+from sdc import __version__
 from sdc.errors import SdcError
 from sdc.i18n import LANGUAGES, language
-from sdc.io import ReadOptions, write_text, write_text_new
-from sdc.policy import load_policy
-from sdc.report import risk_text
-from sdc.risk.engines import EngineName
+
+if TYPE_CHECKING:
+    from sdc.io import ReadOptions
+    from sdc.risk.engines import EngineName
+
+# The library (pandas, numpy, the measures) is imported inside each command, so that
+# ``sdc --help`` and a command's --help start fast.
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -60,6 +61,8 @@ def reading_options(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from sdc.io import ReadOptions
+
         values = {key: kwargs.pop(key) for key in _READING_KEYS}
         return func(*args, reading=ReadOptions(**values), **kwargs)
 
@@ -202,6 +205,9 @@ def demo(out: Path, rows: int, seed: int) -> None:
     Example:
         sdc demo --out demo-out
     """
+    from sdc import workflow
+    from sdc.report import risk_text
+
     outcome = workflow.run_demo(out, rows=rows, seed=seed, progress=_progress)
     click.echo(risk_text(outcome.before))
     click.echo("")
@@ -228,6 +234,9 @@ def scan(data: Path, reading: ReadOptions, output: Path | None) -> None:
     Example:
         sdc scan survey.csv -o policy.yaml
     """
+    from sdc import workflow
+    from sdc.io import write_text_new
+
     result = workflow.scan_file(data, reading=reading)
     _echo_notes(result.table.notes)
     click.echo(workflow.scan_summary(result))
@@ -253,6 +262,12 @@ def scan(data: Path, reading: ReadOptions, output: Path | None) -> None:
     help="Write per-record risks, after the policy's recodes when it has any (steward only: "
     "never share this file).",
 )
+@click.option(
+    "--suda",
+    is_flag=True,
+    help="Compute SUDA2 and the per-variable contributions whatever the file's size (by "
+    "default they are left out above 250,000 records, and the report says so).",
+)
 @lang_option
 def risk(
     data: Path,
@@ -263,6 +278,7 @@ def risk(
     json_path: Path | None,
     html_path: Path | None,
     records_path: Path | None,
+    suda: bool,
     lang: str | None,
 ) -> None:
     """Measure the re-identification risk of DATA under a policy.
@@ -279,17 +295,22 @@ def risk(
         sdc risk survey.csv --policy policy.yaml --html risk.html
         sdc risk census.parquet --policy policy.yaml --engine duckdb --records r.parquet
     """
-    outcome = workflow.run_risk(
-        data,
-        policy_path,
-        reading=reading,
-        engine=engine,
-        spark_master=spark_master,
-        json_path=json_path,
-        html_path=html_path,
-        records_path=records_path,
-        lang=lang,
-    )
+    from sdc import workflow
+
+    with _Meter() as meter:
+        outcome = workflow.run_risk(
+            data,
+            policy_path,
+            reading=reading,
+            engine=engine,
+            spark_master=spark_master,
+            json_path=json_path,
+            html_path=html_path,
+            records_path=records_path,
+            lang=lang,
+            suda=suda,
+            progress=meter,
+        )
     if outcome.table is not None:
         _echo_notes(outcome.table.notes)
     _echo_notes(outcome.notes)
@@ -354,6 +375,8 @@ def release(
         sdc release survey.csv --policy policy.yaml --out release/
         sdc release survey.csv --policy policy.yaml --out release/ --sign keys/sdc.key
     """
+    from sdc import workflow
+
     with _Meter() as meter:
         result = workflow.run_release(
             data,
@@ -418,6 +441,8 @@ def argus(data: Path, policy_path: Path, reading: ReadOptions, out: Path) -> Non
     Example:
         sdc argus survey.csv --policy policy.yaml --out argus/
     """
+    from sdc import workflow
+
     for path in workflow.run_argus(data, policy_path, out, reading=reading):
         click.echo(f"  {path}")
 
@@ -478,6 +503,9 @@ def check(
             "--input-key only goes with --data INPUT: the key lets check compare INPUT with "
             "the bundle's keyed input hash"
         )
+    from sdc import workflow
+    from sdc.io import write_text
+
     result = workflow.run_check(
         bundle, policy_path, data=data, reading=reading, trust=trust, input_key=input_key
     )
@@ -541,6 +569,8 @@ def budget(
     """
     if ctx.invoked_subcommand is not None:
         return
+    from sdc import workflow
+
     ledger, rows, notes = workflow.budget_summary(policy_path, ledger_path, list(bundles))
     _echo_notes(tuple(notes))
     if as_json:
@@ -596,6 +626,9 @@ def budget_raise(
     Example:
         sdc budget raise survey-2026 --to 2.0 --reason "board decision 2026-12-01"
     """
+    from sdc import workflow
+    from sdc.budget import format_number
+
     ledger, old, new = workflow.budget_raise(
         dataset, to, reason, policy_path=policy_path, ledger_path=ledger_path
     )
@@ -664,6 +697,8 @@ def policy_validate(policy_path: Path, data: Path | None, reading: ReadOptions) 
     Example:
         sdc policy validate policies/cso-public.yaml --data survey.csv
     """
+    from sdc import workflow
+
     loaded = workflow.validate_policy(policy_path, data, reading=reading)
     click.echo(f"{policy_path}: valid policy {loaded.name!r} (version {loaded.version})")
 
@@ -677,6 +712,10 @@ def policy_show(policy_path: Path) -> None:
     Example:
         sdc policy show policies/cso-public.yaml
     """
+    import yaml
+
+    from sdc.policy import load_policy
+
     loaded = load_policy(policy_path)
     click.echo(yaml.safe_dump(loaded.to_dict(), sort_keys=False), nl=False)
     if any(c.pram is not None and c.pram.p is not None for c in loaded.columns.values()):

@@ -503,13 +503,14 @@ def value_uniqueness(column: pd.Series) -> Uniqueness:
     Returns:
         The counts as a :class:`Uniqueness`.
     """
-    values = column
-    if _is_text(column):
-        blank = column.astype("string").str.strip().eq("").fillna(False).to_numpy(dtype=bool)
-        if blank.any():
-            values = column.mask(blank)
-    codes, _ = pd.factorize(values, use_na_sentinel=True)
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
     present = np.asarray(codes)
+    if _is_text(column) and len(uniques):
+        # Blank text is judged once per distinct value, not once per record.
+        texts = pd.Series(uniques, dtype=object).astype("string").str.strip()
+        blank = texts.eq("").fillna(False).to_numpy(dtype=bool)
+        if blank.any():
+            present = np.where(blank[np.maximum(present, 0)] & (present >= 0), -1, present)
     present = present[present >= 0]
     counts = np.bincount(present) if len(present) else np.zeros(0, dtype=np.int64)
     return Uniqueness(

@@ -45,6 +45,7 @@ from sdc.release.plan import assess, assess_policy_has_quasi, risk_thresholds
 from sdc.report import risk_html, risk_json, risk_text
 from sdc.report.risk import risk_title
 from sdc.risk import RiskReport
+from sdc.risk.assess import FULL_REPORT_RECORDS, Progress
 from sdc.risk.engines import CountingEngine, EngineName, get_engine
 from sdc.risk.individual import CENSUS_TOLERANCE
 from sdc.risk.scale import ScaleRiskReport, assess_at_scale, scale_text
@@ -594,6 +595,8 @@ def run_risk(
     html_path: Path | None = None,
     records_path: Path | None = None,
     lang: str | None = None,
+    suda: bool = False,
+    progress: Progress | None = None,
 ) -> RiskOutcome:
     """``sdc risk``: read, validate, measure and write the requested renderings.
 
@@ -605,7 +608,10 @@ def run_risk(
     frequency-based measures are computed, on the data as collected (a note says so when
     the policy recodes), and per-record results go straight from the engine to
     ``records_path`` (Parquet). ``lang`` (else the policy's ``report.lang``) is the
-    language of the HTML report and of the terminal text.
+    language of the HTML report and of the terminal text. Above
+    :data:`~sdc.risk.assess.FULL_REPORT_RECORDS` records SUDA2 and the per-variable
+    contributions are left out (the report says so) unless ``suda`` is true; ``progress``
+    follows them as ``(label, done, total)``.
     """
     check_outputs_spare_input(data, json_path, html_path, records_path)
     policy = load_policy(policy_path)
@@ -613,6 +619,11 @@ def run_risk(
     counter = counting_engine(policy, engine, spark_master)
     if counter.name != "pandas":
         _refuse_reading_options(counter.name, reading_for(policy, sheet, reading))
+        if suda:
+            raise DataError(
+                f"--suda needs the data in memory: the {counter.name} engine computes only the "
+                "frequency-based measures; run sdc risk without --engine"
+            )
         if policy.multiple_choice:
             raise PolicyError(
                 f"{policy.where('columns', policy.multiple_choice[0], 'multiple')}: the "
@@ -633,11 +644,12 @@ def run_risk(
         )
         return RiskOutcome(None, report, written, notes=(note,), lang=lang)
     table, policy = load_inputs(data, policy, sheet=sheet, reading=reading)
-    collected = assess(table.frame, policy)
+    skip_above = None if suda else FULL_REPORT_RECORDS
+    collected = assess(table.frame, policy, skip_above=skip_above, progress=progress)
     frame, recodes = recodes_of_release(table.frame, policy)
     if not any(c in _measured(policy) for t in recodes for c in t.columns):
         recodes = ()  # recodes of other columns leave every figure as it is
-    after = assess(frame, policy) if recodes else None
+    after = assess(frame, policy, skip_above=skip_above, progress=progress) if recodes else None
     written = write_risk_outputs(
         collected,
         data,

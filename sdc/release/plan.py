@@ -34,6 +34,7 @@ from sdc.anonymize.recode import band_labels
 from sdc.errors import PolicyError
 from sdc.policy import REPORTED_GROUP_SHARE, Policy
 from sdc.risk import RiskReport, RiskThresholds, assess_risk
+from sdc.risk.assess import Progress
 
 if TYPE_CHECKING:  # the tables module loads scipy and OpenDP: only when a table is planned
     from sdc.risk.engines import CountingEngine
@@ -142,8 +143,13 @@ def assess(
     *,
     suda: bool = True,
     engine: CountingEngine | None = None,
+    skip_above: int | None = None,
+    progress: Progress | None = None,
 ) -> RiskReport:
-    """Risk report of a DataFrame under a policy (its quasi-identifiers, weights, thresholds)."""
+    """Risk report of a DataFrame under a policy (its quasi-identifiers, weights, thresholds).
+
+    ``skip_above`` and ``progress`` are :func:`~sdc.risk.assess.assess_risk`'s.
+    """
     assess_policy_has_quasi(policy)
     frame = canonical_sets(frame, policy)  # a multiple-choice question is one set value
     importance = {
@@ -162,6 +168,8 @@ def assess(
         suda=suda,
         importance=importance or None,
         engine=engine,
+        skip_above=skip_above,
+        progress=progress,
     )
 
 

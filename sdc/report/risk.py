@@ -409,6 +409,8 @@ def recommendations(report: RiskReport, recoded: Collection[str] = ()) -> list[s
         recoded: variables the policy already recodes (before ``report`` was measured);
             they are never named: the advice is about what the policy does not do yet.
     """
+    if report.skipped is not None and "contributions" in report.skipped.measures:
+        return []  # not measured: skipped_note says how to get them
     by_name = {c.variable: c for c in report.contributions}
     out = []
     for name in report.recode_first:
@@ -448,6 +450,29 @@ def recommendations(report: RiskReport, recoded: Collection[str] = ()) -> list[s
             "suppress values locally."
         )
     ]
+
+
+def skipped_note(report: RiskReport) -> str | None:
+    """What was left out for the file's size and how to get it, or None."""
+    skipped = report.skipped
+    if skipped is None:
+        return None
+    facts = {
+        "n": _int(report.n_records),
+        "limit": _int(skipped.records_limit),
+        "option": skipped.option,
+    }
+    if "suda" in skipped.measures:
+        return _(
+            "SUDA and the per-variable contributions (which variables to recode first) were "
+            "not computed: the file has {n} records, more than {limit}, and they take longer "
+            "than every other measure together. Run sdc risk with {option} to compute them."
+        ).format(**facts)
+    return _(
+        "The per-variable contributions (which variables to recode first) were not computed: "
+        "the file has {n} records, more than {limit}. Run sdc risk with {option} to compute "
+        "them."
+    ).format(**facts)
 
 
 def risk_text(
@@ -511,6 +536,9 @@ def _report_text(
     if recs:
         lines += ["", _("Recode first:")]
         lines += [f"  {i}. {r}" for i, r in enumerate(recs, 1)]
+    note = skipped_note(report) if advice else None
+    if note:
+        lines += ["", note]
     breaches = report.breaches
     lines.append("")
     ok, over = _verdicts(stage)
@@ -652,10 +680,11 @@ def risk_context(
         "rows": summary_rows(report),
         "findings": findings(report),
         "recommendations": recommendations(report, recoded) if advice else [],
+        "skipped": skipped_note(report) if advice else None,
         "charts": {
             "risk": Markup(risk_chart),  # noqa: S704 - built from escaped text only
             "fk": Markup(fk_chart),  # noqa: S704
-            "contributions": Markup(contrib_chart),  # noqa: S704
+            "contributions": Markup(contrib_chart) if report.contributions else None,  # noqa: S704
         },
     }
 

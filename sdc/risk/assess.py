@@ -8,7 +8,7 @@ a steward may follow up, but which never leave the organisation) are in ``report
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -42,6 +42,16 @@ SCHEMA = "sdc.risk/1"
 RISK_BINS: tuple[float, ...] = (0.001, 0.01, 0.05, 0.1, 0.2, 0.5, 1.0)
 #: Lower edges of the key-size (f_k) classes of the k-anonymity chart.
 FK_CLASSES: tuple[int, ...] = (1, 2, 3, 5, 10, 20, 50)
+
+#: Above this many records ``sdc risk`` leaves SUDA2 and the per-variable contributions out
+#: unless asked (``--suda``). Measured with benchmarks/bench_risk_cli.py (8 quasi-identifiers,
+#: a weight, one sensitive column, 2 cores): at 250,000 records the whole report with them
+#: takes 1.7 s (no blanks) and 7.9 s (5% blanks, wildcard rule) of CPU, within the 2.5 s and
+#: 10 s that the report without them takes at 1,000,000 records.
+FULL_REPORT_RECORDS = 250_000
+
+#: A progress callback: ``(label, done, total)``; the CLI draws a bar on a terminal.
+Progress = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)
@@ -280,6 +290,30 @@ class Breach:
         }
 
 
+@dataclass(frozen=True)
+class SkippedForSize:
+    """Measures left out because the file is large (``sdc risk`` without ``--suda``).
+
+    Attributes:
+        measures: what was left out: ``"suda"`` and ``"contributions"``.
+        records_limit: the size above which they are left out unless asked.
+        option: the option of ``sdc risk`` that computes them anyway.
+    """
+
+    measures: tuple[str, ...]
+    records_limit: int
+    option: str = "--suda"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The skipped measures as a JSON-ready dict."""
+        return {
+            "measures": list(self.measures),
+            "reason": "size",
+            "records_limit": self.records_limit,
+            "option": self.option,
+        }
+
+
 @dataclass(frozen=True, eq=False)
 class RiskReport:
     """Every risk figure of one file. Build it with :func:`assess_risk`.
@@ -309,6 +343,8 @@ class RiskReport:
         contributions: one entry per quasi-identifier, in ``quasi`` order.
         recode_first: quasi-identifiers to recode first, most useful first.
         suda: SUDA2 summary, or None when SUDA was not run.
+        skipped: SUDA and the contributions when they were left out for the file's size
+            (then ``suda`` is None and ``contributions`` and ``recode_first`` are empty).
         risk_histogram: (upper bin edge, records) for the individual risks.
         fk_histogram: (smallest f_k of the class, records) for the key sizes.
         records: one row per input record, in input order: ``row``, ``f_k``, ``F_k``,
@@ -344,6 +380,7 @@ class RiskReport:
     fk_histogram: tuple[tuple[int, int], ...]
     records: pd.DataFrame = field(repr=False)
     k_rules: tuple[KRule, ...] = ()
+    skipped: SkippedForSize | None = None
 
     @property
     def k_rule(self) -> KRule | None:
@@ -513,6 +550,7 @@ class RiskReport:
                 "max_dis_score": _num(self.suda.max_dis_score),
                 "mean_dis_score": _num(self.suda.mean_dis_score),
             },
+            "skipped": None if self.skipped is None else self.skipped.to_dict(),
         }
 
 
@@ -530,6 +568,8 @@ def assess_risk(
     suda: bool = True,
     importance: Mapping[str, int] | None = None,
     engine: CountingEngine | None = None,
+    skip_above: int | None = None,
+    progress: Progress | None = None,
 ) -> RiskReport:
     """Measure the disclosure risk of a file.
 
@@ -549,6 +589,10 @@ def assess_risk(
         importance: policy importance per quasi-identifier (1 = most important, recode last).
         engine: the counting engine for the key frequencies (default: in-memory numpy);
             every engine gives the same numbers.
+        skip_above: with more records than this, SUDA2 and the per-variable contributions
+            are left out and ``report.skipped`` says so (``sdc risk`` passes
+            :data:`FULL_REPORT_RECORDS` unless ``--suda``); None computes them at any size.
+        progress: called as ``(label, done, total)`` during SUDA2 and the contributions.
 
     Returns:
         The :class:`RiskReport`.
@@ -568,7 +612,19 @@ def assess_risk(
     # Under the category rule a blank is one more code (the same partition as factorising
     # with missing values kept); SUDA and the contributions work on these codes.
     codes = blanks if missing == "wildcard" else _blank_as_code(blanks)
-    fk, Fk = _frequencies(df, quasi, weight, weights, missing, codes, blank, engine)
+    # The exact keys (a blank one more value): the key groups of l-diversity, the counts
+    # of the category rule, and of the wildcard rule when nothing is blank.
+    groups = combine_codes(blanks + 1)
+    exact = np.bincount(groups)
+    if (engine is None or engine.name == "pandas") and (
+        missing == "category" or not (blanks < 0).any()
+    ):
+        fk = exact[groups]
+        Fk = fk.astype(np.float64) if weights is None else np.bincount(groups, weights)[groups]
+        if missing == "category":
+            fk, Fk = blank_keys_match_all(fk, Fk, blank, weights)
+    else:
+        fk, Fk = _frequencies(df, quasi, weight, weights, missing, codes, blank, engine)
     risk = individual_risk(fk, Fk if weights is not None else None)
 
     records = pd.DataFrame({"row": np.arange(n, dtype=np.int64), "f_k": fk, "F_k": Fk, "r_k": risk})
@@ -583,27 +639,35 @@ def assess_risk(
             max_risk=_max(hrisk),
         )
 
-    groups = combine_codes(blanks + 1)
-    n_keys = int(groups.max()) + 1 if n else 0
+    n_keys = len(exact)
     ldiv, tclose, gdisc = _attribute_disclosure(df, groups, sensitive, thresholds, blank)
-    k_rules = _k_rules(blanks, missing, thresholds.k)
+    k_rules = _k_rules(blanks, missing, thresholds.k, exact[groups])
 
+    skipped = None
+    if skip_above is not None and n > skip_above:
+        measures = ("suda", "contributions") if suda else ("contributions",)
+        skipped = SkippedForSize(measures, skip_above)
     suda_summary: SudaSummary | None = None
     suda_contrib: dict[str, float] = {}
-    if suda:
+    if suda and skipped is None:
         suda_summary, suda_contrib = _run_suda(
-            codes,
-            quasi,
-            records,
-            max_msu,
-            dis_fraction,
+            codes, quasi, records, max_msu, dis_fraction, progress
         )
 
     sample_uniques = int(np.count_nonzero(fk == 1))
     expected = float(risk.sum())
-    contributions = _contributions(
-        codes, weights, missing, quasi, sample_uniques, expected, suda_contrib, importance
-    )
+    contributions: tuple[VariableContribution, ...] = ()
+    if skipped is None:
+        contributions = _contributions(
+            codes,
+            weights,
+            missing,
+            quasi,
+            (sample_uniques, expected),
+            suda_contrib,
+            importance,
+            progress,
+        )
     ks = sorted({2, 3, thresholds.k})
     k_anonymity = tuple(
         KAnonymity(k, int(np.count_nonzero(fk < k)), _share(int(np.count_nonzero(fk < k)), n))
@@ -643,6 +707,7 @@ def assess_risk(
         fk_histogram=_fk_histogram(fk),
         records=records,
         k_rules=k_rules,
+        skipped=skipped,
     )
 
 
@@ -763,18 +828,27 @@ def risk_levels(
 
 def _blank_as_code(codes: np.ndarray) -> np.ndarray:
     """Codes with a blank (-1) as one more code of its variable (the category rule)."""
+    if not (codes < 0).any():
+        return codes
     return np.where(codes < 0, codes.max(axis=0, initial=0) + 1, codes)
 
 
-def _k_rules(blanks: np.ndarray, missing: MissingRule, k: int) -> tuple[KRule, ...]:
-    """k-anonymity under both rules, the policy's first (one pass when nothing is blank)."""
+def _k_rules(
+    blanks: np.ndarray, missing: MissingRule, k: int, exact: np.ndarray
+) -> tuple[KRule, ...]:
+    """k-anonymity under both rules, the policy's first.
+
+    ``exact`` counts each record's exact key (a blank one more value): the category rule's
+    count, and the wildcard rule's when nothing is blank.
+    """
     blank = all_blank(blanks)
+    n = len(blank)
     rules: list[KRule] = []
-    same = not (blanks < 0).any()
-    counts: np.ndarray | None = None
     for rule in (missing, "wildcard" if missing == "category" else "category"):
-        if counts is None or not same:
+        if rule == "wildcard" and (blanks < 0).any():
             counts = protection_counts(blanks, rule)
+        else:
+            counts = np.where(blank, n, exact)
         shown = counts[~blank]
         rules.append(
             KRule(
@@ -866,10 +940,11 @@ def _run_suda(
     records: pd.DataFrame,
     max_msu: int | None,
     dis_fraction: float,
+    progress: Progress | None,
 ) -> tuple[SudaSummary, dict[str, float]]:
     from sdc.risk.suda import suda2  # imported lazily: SUDA2 lives in its own module
 
-    result = suda2(codes, max_msu=max_msu, dis_fraction=dis_fraction)
+    result = suda2(codes, max_msu=max_msu, dis_fraction=dis_fraction, progress=progress)
     score = np.asarray(result.score, dtype=np.float64)
     dis = np.asarray(result.dis_score, dtype=np.float64)
     records["suda"] = score
@@ -890,19 +965,32 @@ def _contributions(
     weights: np.ndarray | None,
     missing: MissingRule,
     quasi: tuple[str, ...],
-    uniques: int,
-    expected: float,
+    base: tuple[int, float],
     suda_contrib: Mapping[str, float],
     importance: Mapping[str, int],
+    progress: Progress | None = None,
 ) -> tuple[VariableContribution, ...]:
-    out = []
+    """What leaving out each quasi-identifier changes; ``base`` = (uniques, expected)."""
+    uniques, expected = base
     m = codes.shape[1]
+    without = _figures_without if (codes >= 0).all() else _wildcard_figures_without
+    table: tuple[Any, ...]
+    if without is _figures_without:
+        # Keys without blanks: count on the distinct keys, once each, not on the records.
+        row_id = combine_codes(codes)
+        distinct = np.unique(row_id, return_index=True)[1]
+        table = (
+            codes[distinct],
+            np.bincount(row_id).astype(np.float64),
+            None if weights is None else np.bincount(row_id, weights=weights),
+        )
+        # The same sum over the same groups: a variable that changes nothing drops 0.0.
+        expected = _figures_without(table, None)[1]
+    else:
+        table = (codes, weights, missing)
+    out = []
     for j, var in enumerate(quasi):
-        rest = codes[:, [i for i in range(m) if i != j]]
-        freq = key_frequencies(rest, weights, missing)
-        risk = individual_risk(freq.fk, freq.Fk if weights is not None else None)
-        u = int(np.count_nonzero(freq.fk == 1))
-        e = float(risk.sum())
+        u, e = without(table, j)
         out.append(
             VariableContribution(
                 variable=var,
@@ -914,7 +1002,33 @@ def _contributions(
                 importance=importance.get(var),
             )
         )
+        if progress is not None:
+            progress("per-variable contributions", j + 1, m)
     return tuple(out)
+
+
+def _figures_without(table: tuple[Any, ...], j: int | None) -> tuple[int, float]:
+    """Sample uniques and expected re-identifications on distinct keys without variable j.
+
+    ``table`` is (distinct keys, records per key, weight per key or None); j None keeps
+    every variable.
+    """
+    keys, count, weight = table
+    rest = keys if j is None else np.delete(keys, j, axis=1)
+    group = combine_codes(rest)
+    fk = np.bincount(group, weights=count)
+    Fk = None if weight is None else np.bincount(group, weights=weight)
+    risk = individual_risk(fk, Fk)
+    return int(np.count_nonzero(fk == 1)), float(fk @ risk)
+
+
+def _wildcard_figures_without(table: tuple[Any, ...], j: int | None) -> tuple[int, float]:
+    """The same on the records, under the wildcard rule (keys with blanks)."""
+    codes, weights, missing = table
+    rest = codes if j is None else np.delete(codes, j, axis=1)
+    freq = key_frequencies(rest, weights, missing)
+    risk = individual_risk(freq.fk, freq.Fk if weights is not None else None)
+    return int(np.count_nonzero(freq.fk == 1)), float(risk.sum())
 
 
 def _recode_first(contributions: tuple[VariableContribution, ...]) -> tuple[str, ...]:

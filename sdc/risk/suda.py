@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -66,6 +67,10 @@ from sdc.errors import DataError
 from sdc.risk.frequencies import combine_codes
 
 _INT64_LIMIT = 2**62
+#: Bits of a group's record count in the packed tally of :meth:`_Search.step` (the single-
+#: record keys go above them); float64 sums stay exact below 2**53.
+_COUNT_BITS = 26
+_ALONE = float((1 << _COUNT_BITS) + 1)
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,7 @@ def suda2(
     dis_fraction: float = 0.01,
     *,
     original_scores: bool = True,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> SudaResult:
     """Find minimal sample uniques and compute SUDA and DIS-SUDA scores as sdcMicro's ``suda2``.
 
@@ -109,6 +115,8 @@ def suda2(
         dis_fraction: sampling fraction of the file, sdcMicro's ``DisFraction``, in (0, 1].
         original_scores: ``True`` for Elliot's weights ``(m - k)!`` (sdcMicro's default),
             ``False`` for the older IHSN weights.
+        progress: called as ``("SUDA2", done, total)`` with the variable subsets searched
+            (or pruned) so far out of every subset up to ``max_msu``.
 
     Returns:
         A :class:`SudaResult`.
@@ -144,7 +152,7 @@ def suda2(
     mult = np.bincount(row_id, minlength=n_rows).astype(np.int64)
 
     prim, csize = _correlated_items(rows, mult)
-    counts, contrib = _msu_search(rows, mult, top, weights, prim, csize)
+    counts, contrib = _msu_search(rows, mult, top, weights, prim, csize, progress)
 
     row_score = np.zeros(n_rows, dtype=np.float64)
     for k in range(top):  # sdcMicro's summation order
@@ -286,6 +294,7 @@ def _msu_search(
     weights: np.ndarray,
     prim: np.ndarray,
     csize: np.ndarray,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Count the MSUs of each size per distinct key and accumulate variable contributions.
 
@@ -300,6 +309,9 @@ def _msu_search(
     """
     search = _Search(rows, mult, top, weights, prim, csize)
     n_rows, m = rows.shape
+    total = sum(math.comb(m, size) for size in range(1, top + 1))
+    tick = (lambda done: progress("SUDA2", done, total)) if progress else (lambda done: None)
+    done = m
     alive: dict[tuple[int, ...], np.ndarray] = {}
     for v in range(m):
         cand = np.flatnonzero(rows[:, v] >= 0)
@@ -307,34 +319,48 @@ def _msu_search(
             survivors = search.step(cand, (v,))
             if survivors is not None:
                 alive[(v,)] = survivors
+    tick(done)
 
     for size in range(2, top + 1):
+        level_start = done
         by_prefix: dict[tuple[int, ...], list[int]] = defaultdict(list)
         for subset in alive:
             by_prefix[subset[:-1]].append(subset[-1])
         nxt: dict[tuple[int, ...], np.ndarray] = {}
         for prefix, lasts in by_prefix.items():
             lasts.sort()
-            for i, a in enumerate(lasts):
+            for i, a in enumerate(lasts[:-1]):
                 for b in lasts[i + 1 :]:
                     subset = (*prefix, a, b)
-                    acc = alive[(*prefix, a)] & alive[(*prefix, b)]
-                    for drop in range(size - 2):
-                        part = alive.get(subset[:drop] + subset[drop + 1 :])
-                        if part is None:
-                            acc[:] = 0
-                            break
-                        acc &= part
-                    if not acc.any():
-                        continue
-                    cand = np.flatnonzero(np.unpackbits(acc, count=n_rows))
-                    survivors = search.step(cand, subset)
-                    if survivors is not None:
-                        nxt[subset] = survivors
+                    among = _candidates(alive, subset, n_rows)
+                    if among is not None:
+                        survivors = search.step(among, subset)
+                        if survivors is not None:
+                            nxt[subset] = survivors
+                    done = min(done + 1, level_start + math.comb(m, size))
+                    tick(done)
+        done = level_start + math.comb(m, size)
+        tick(done)
         alive = nxt
         if not alive:
             break
+    tick(total)
     return search.counts, search.contrib
+
+
+def _candidates(
+    alive: dict[tuple[int, ...], np.ndarray], subset: tuple[int, ...], n_rows: int
+) -> np.ndarray | None:
+    """The keys surviving every ``subset`` minus one variable (None when there are none)."""
+    acc = alive[subset[:-1]] & alive[subset[:-2] + subset[-1:]]
+    for drop in range(len(subset) - 2):
+        part = alive.get(subset[:drop] + subset[drop + 1 :])
+        if part is None:
+            return None
+        acc &= part
+    if not acc.any():
+        return None
+    return np.flatnonzero(np.unpackbits(acc, count=n_rows))
 
 
 class _Search:
@@ -353,8 +379,12 @@ class _Search:
         self.n_rows = n_rows
         self.columns = np.ascontiguousarray(rows.T)  # one contiguous array per variable
         self.cards = [int(c) for c in rows.max(axis=0) + 1]
+        # Records per key plus 2**_COUNT_BITS for a single-record key: summed over a group,
+        # the low bits count its records and the high bits its single-record keys.
         self.mult = mult.astype(np.float64)
         self.single = (mult == 1).astype(np.float64)
+        self.packed = int(mult.sum()) < (1 << _COUNT_BITS)
+        self.tally = self.mult + self.single * float(1 << _COUNT_BITS)
         self.weights = weights
         self.prim = prim
         self.csize = csize
@@ -362,7 +392,11 @@ class _Search:
         self.contrib = np.zeros(m, dtype=np.float64)  # summed over records, per variable
         self.correlated = np.asarray((csize > 1).any(axis=1))  # keys with a correlated item
 
-    def step(self, cand: np.ndarray, subset: tuple[int, ...]) -> np.ndarray | None:
+    def step(
+        self,
+        cand: np.ndarray,
+        subset: tuple[int, ...],
+    ) -> np.ndarray | None:
         """Record the MSUs on ``subset`` among ``cand``; return the survivors' bitset."""
         key = self.columns[subset[0]][cand]
         span = self.cards[subset[0]]
@@ -371,31 +405,50 @@ class _Search:
             if span * card >= _INT64_LIMIT:  # huge key space: re-factorise as we go
                 key, uniques = pd.factorize(key)
                 span = len(uniques)
-            key = key * card + self.columns[var][cand]
+            key *= card
+            key += self.columns[var][cand]
             span *= card
         if span > max(4 * cand.size, 1 << 16):
             key, uniques = pd.factorize(key)
             span = len(uniques)
-        count = np.bincount(key, weights=self.mult[cand], minlength=span)[key]
-        unique = count == 1
+        unique, keep = self._groups(key, cand, span)
         if unique.any():
-            found = cand[unique]
-            size = len(subset)
-            self.counts[found, size - 1] += 1
-            weight = self.weights[size - 1]
-            plain = ~self.correlated[found]
-            self.contrib[list(subset)] += weight * np.count_nonzero(plain)
-            if not plain.all():
-                _credit_contributions(
-                    found[~plain], subset, weight, self.contrib, self.prim, self.csize
-                )
-        has_single = np.bincount(key, weights=self.single[cand], minlength=span) > 0
-        keep = (count >= 2) & has_single[key]
+            self._record(cand[unique], subset)
         if not keep.any():
             return None
         mask = np.zeros(self.n_rows, dtype=bool)
-        mask[cand[keep]] = True
+        mask[cand] = keep
         return np.packbits(mask)
+
+    def _groups(
+        self, key: np.ndarray, cand: np.ndarray, span: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Which candidates are alone in their group, and which groups survive.
+
+        A group survives when it has two or more records and at least one single-record
+        key. With the packed tally one weighted count answers both: a group's sum is
+        ``records + 2**_COUNT_BITS * single-record keys``, so it is exactly
+        ``2**_COUNT_BITS + 1`` for a single-record key alone, and above that for a
+        surviving group (fewer records than ``2**_COUNT_BITS`` without a single key).
+        """
+        if self.packed:
+            tally = np.bincount(key, weights=self.tally[cand], minlength=span)[key]
+            return tally == _ALONE, tally > _ALONE
+        count = np.bincount(key, weights=self.mult[cand], minlength=span)[key]
+        has_single = np.bincount(key, weights=self.single[cand], minlength=span) > 0
+        return count == 1, (count >= 2) & has_single[key]
+
+    def _record(self, found: np.ndarray, subset: tuple[int, ...]) -> None:
+        """Count the MSUs on ``subset`` of the keys ``found`` and credit their variables."""
+        size = len(subset)
+        self.counts[found, size - 1] += 1
+        weight = self.weights[size - 1]
+        plain = ~self.correlated[found]
+        self.contrib[list(subset)] += weight * np.count_nonzero(plain)
+        if not plain.all():
+            _credit_contributions(
+                found[~plain], subset, weight, self.contrib, self.prim, self.csize
+            )
 
 
 def _credit_contributions(

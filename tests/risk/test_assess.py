@@ -288,3 +288,91 @@ def test_global_threshold_unweighted(survey_df: pd.DataFrame) -> None:
     if len(larger):
         assert np.minimum(risk, larger.min()).sum() >= target
     assert assess_risk(pd.DataFrame({"a": []}), quasi=["a"], suda=False).global_threshold is None
+
+
+# ---- large files: SUDA and contributions left out, and the contributions on distinct keys
+
+
+def test_skip_above_leaves_suda_and_contributions_out(francdat: pd.DataFrame) -> None:
+    kwargs = {"quasi": KEYS, "weight": "w", "missing": "wildcard"}
+    full = assess_risk(francdat, skip_above=len(francdat), **kwargs)
+    assert full.skipped is None and full.suda is not None and len(full.contributions) == 4
+    calls: list[tuple[str, int, int]] = []
+    large = assess_risk(
+        francdat, skip_above=len(francdat) - 1, progress=lambda *a: calls.append(a), **kwargs
+    )
+    assert calls == []  # nothing long was run
+    assert large.suda is None and large.contributions == () and large.recode_first == ()
+    assert "suda" not in large.records.columns
+    assert large.to_dict()["skipped"] == {
+        "measures": ["suda", "contributions"],
+        "reason": "size",
+        "records_limit": len(francdat) - 1,
+        "option": "--suda",
+    }
+    # every other figure is the full report's
+    same = {k: v for k, v in full.to_dict().items() if k not in SKIPPED_FIELDS}
+    assert {k: v for k, v in large.to_dict().items() if k not in SKIPPED_FIELDS} == same
+    no_suda = assess_risk(francdat, suda=False, skip_above=1, **kwargs)
+    assert no_suda.skipped is not None and no_suda.skipped.measures == ("contributions",)
+
+
+SKIPPED_FIELDS = {"suda", "contributions", "recode_first", "skipped"}
+
+
+def test_progress_reports_each_contribution(francdat: pd.DataFrame) -> None:
+    calls: list[tuple[str, int, int]] = []
+    assess_risk(francdat, quasi=KEYS, suda=False, progress=lambda *a: calls.append(a))
+    assert calls == [("per-variable contributions", j, 4) for j in range(1, 5)]
+
+
+def _record_level_contributions(
+    df: pd.DataFrame, quasi: list[str], weight: str | None
+) -> list[tuple[int, float]]:
+    """Sample uniques and expected re-identifications without each variable, per record."""
+    from sdc.risk.frequencies import encode_keys, key_frequencies
+    from sdc.risk.individual import individual_risk
+
+    codes = encode_keys(df, quasi, "category")
+    w = None if weight is None else df[weight].to_numpy(dtype=np.float64)
+    out = []
+    for j in range(len(quasi)):
+        freq = key_frequencies(np.delete(codes, j, axis=1), w, "category")
+        risk = individual_risk(freq.fk, None if w is None else freq.Fk)
+        out.append((int(np.count_nonzero(freq.fk == 1)), float(risk.sum())))
+    return out
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(1, 80),
+    weighted=st.booleans(),
+    blanks=st.booleans(),
+)
+def test_contributions_on_distinct_keys_equal_the_record_count(
+    seed: int, n: int, weighted: bool, blanks: bool
+) -> None:
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame(
+        {
+            "a": rng.choice(["x", "y", "z"], n),
+            "b": rng.choice(["p", "q"], n),
+            "c": rng.choice(["1", "2", "3", "4"], n),
+            "constant": ["same"] * n,  # leaving it out changes nothing
+            "w": rng.uniform(1, 30, n),
+        }
+    )
+    if blanks:
+        df.loc[rng.random(n) < 0.2, "a"] = None
+    quasi = ["a", "b", "c", "constant"]
+    weight = "w" if weighted else None
+    report = assess_risk(df, quasi=quasi, weight=weight, missing="category", suda=False)
+    expected = _record_level_contributions(df, quasi, weight)
+    for c, (u, e) in zip(report.contributions, expected, strict=True):
+        assert c.sample_uniques_without == u
+        assert c.expected_reidentifications_without == pytest.approx(e, rel=1e-12, abs=1e-12)
+    constant = report.contributions[-1]
+    assert constant.uniques_drop == 0
+    assert constant.reidentifications_drop == 0.0  # exactly: same groups, same sums
+    assert "constant" not in report.recode_first

@@ -475,3 +475,32 @@ def test_invariant_to_relabelling_and_row_order(codes: np.ndarray, data: st.Data
     # the DIS normaliser is a sum over records in input order: rounding may differ
     np.testing.assert_allclose(other.dis_score, res.dis_score[list(perm)], rtol=1e-13)
     assert other.contributions == pytest.approx(res.contributions, rel=1e-12, abs=1e-12)
+
+
+def test_progress_counts_every_subset_up_to_max_msu(testdata2_keys: pd.DataFrame) -> None:
+    codes = encode_keys(testdata2_keys, list(testdata2_keys.columns)[:5], "wildcard")
+    calls: list[tuple[str, int, int]] = []
+    plain = suda2(codes, max_msu=3)
+    followed = suda2(codes, max_msu=3, progress=lambda *a: calls.append(a))
+    assert np.array_equal(plain.score, followed.score)
+    total = 5 + 10 + 10  # subsets of 1, 2 and 3 of the 5 keys
+    assert {label for label, _done, _total in calls} == {"SUDA2"}
+    assert {t for _label, _done, t in calls} == {total}
+    done = [d for _label, d, _total in calls]
+    assert done == sorted(done) and done[-1] == total
+
+
+def test_unpacked_counting_gives_the_same_scores(
+    testdata2_keys: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files of 2**26 records or more count records and single keys in two passes."""
+    import sdc.risk.suda as suda_module
+
+    codes = _codes(testdata2_keys)
+    codes[::7, 2] = -1
+    packed = suda2(codes)
+    monkeypatch.setattr(suda_module, "_COUNT_BITS", 1)  # every file is "too large" to pack
+    unpacked = suda2(codes)
+    assert np.array_equal(packed.score, unpacked.score)
+    assert np.array_equal(packed.msu_counts, unpacked.msu_counts)
+    assert packed.contributions == unpacked.contributions
