@@ -451,7 +451,7 @@ def _nearest_by_levels(rows: np.ndarray, data: np.ndarray, m: int, pos: np.ndarr
             if not applies.any():
                 continue
             idx = np.flatnonzero(applies)
-            query = rows[active[idx]].copy()
+            query = rows[active[idx]]  # a new array (fancy indexing copies)
             query[:, list(members)] = -1
             counts[dset][idx] = matcher.counts(query)
             exact = np.zeros(active.size, dtype=np.int64)
@@ -488,7 +488,9 @@ class _Matcher:
         self.mult: np.ndarray | None = None
         if len(data) and float(np.prod(radix)) < 2.0**62:
             self.mult = np.r_[1, np.cumprod(radix[:-1])].astype(np.int64)
-            self.strata = (data[:, m:] + 1) @ self.mult[m:]
+            # One contiguous column of digits per variable: keys are sums of columns.
+            self.digits = np.asfortranarray((data + 1) * self.mult)
+            self.strata = self.digits[:, m:].sum(axis=1)
             bits = np.int64(1) << np.arange(m, dtype=np.int64)
             self.dmask = (data[:, :m] >= 0).astype(np.int64) @ bits
         self.tables: dict[int, tuple[np.ndarray, np.ndarray, list[int]]] = {}
@@ -496,8 +498,10 @@ class _Matcher:
     def _table(self, qpat: int) -> tuple[np.ndarray, np.ndarray, list[int]]:
         if qpat not in self.tables:
             assert self.mult is not None
-            cols = [j for j in range(self.m) if (qpat >> j) & 1]
-            key = self.strata + (self.data[:, cols] + 1) @ self.mult[cols]
+            key = self.strata.copy()
+            for j in range(self.m):
+                if (qpat >> j) & 1:
+                    key += self.digits[:, j]
             uniq, cnt = np.unique(key, return_counts=True)
             self.tables[qpat] = (uniq, cnt, np.unique(self.dmask & qpat).tolist())
         return self.tables[qpat]
@@ -651,7 +655,7 @@ def _greedy(
         # Single suppressions, all variables in one batched count.
         T1 = np.full((nv, m), -1, dtype=np.int64)
         ri, vj = np.nonzero(obs)
-        q = V[ri].copy()
+        q = V[ri]  # a new array (fancy indexing copies)
         q[np.arange(len(ri)), vj] = -1
         T1[ri, vj] = _target_counts(urows, ucnt, q, cV[ri], m, missing)
 
@@ -672,7 +676,7 @@ def _greedy(
             ri2, pj = np.nonzero(valid)
             T2 = np.full((len(need), len(pairs)), -1, dtype=np.int64)
             if ri2.size:
-                q = V[need[ri2]].copy()
+                q = V[need[ri2]]
                 q[np.arange(len(ri2)), a[pj]] = -1
                 q[np.arange(len(ri2)), b[pj]] = -1
                 T2[ri2, pj] = _target_counts(urows, ucnt, q, cV[need[ri2]], m, missing)
