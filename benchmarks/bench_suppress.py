@@ -237,7 +237,9 @@ def bench_million(n: int) -> None:
         start = time.perf_counter()
         rounds: list[str] = []
 
-        def progress(lifted: int, below: int, _t: float = start) -> None:
+        def progress(
+            lifted: int, below: int, _t: float = start, rounds: list[str] = rounds
+        ) -> None:
             rounds.append(f"{lifted:,}/{below:,} at {time.perf_counter() - _t:.1f} s")
 
         out, rec = local_suppression(df, quasi, 3, missing="category", progress=progress)

@@ -99,7 +99,9 @@ def bench_engine(args: argparse.Namespace) -> None:
                 f"{name:>7} {spec.table_name:<40} cells={len(table.table):>4} "
                 f"flags={dict(table.flag_counts)} {took:6.2f} s"
             )
-        print(f"{name:>7} all {len(ENGINE_SPECS)} tables on {args.rows:,} rows: {total[name]:.1f} s")
+        print(
+            f"{name:>7} all {len(ENGINE_SPECS)} tables on {args.rows:,} rows: {total[name]:.1f} s"
+        )
     if args.baseline:
         print(f"ratio pandas / {args.engine}: {total['pandas'] / total[args.engine]:.2f}")
 

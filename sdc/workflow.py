@@ -602,8 +602,8 @@ def run_risk(
     column, again after its deterministic recodes (:func:`recodes_of_release`): the
     verdict and the advice come from the latter, and the per-record file holds its risks.
     With ``duckdb`` or ``spark`` the engine reads the file itself, the frequency-based
-    measures, l-diversity and group disclosure are computed, on the data as collected (a note says so when
-    the policy recodes), and per-record results go straight from the engine to
+    measures, l-diversity and group disclosure are computed, on the data as collected (a
+    note says so when the policy recodes), and per-record results go straight from the engine to
     ``records_path`` (Parquet). ``lang`` (else the policy's ``report.lang``) is the
     language of the HTML report and of the terminal text.
     """

@@ -529,9 +529,10 @@ class _Matcher:
 
 
 def _match_counts(data: np.ndarray, queries: np.ndarray, m: int) -> np.ndarray:
-    """For each query, the data rows that match it: equal on every suppressible variable
-    observed in both (a blank on either side matches) and on every stratum column.
+    """For each query, the number of data rows that match it.
 
+    A data row matches when it is equal on every suppressible variable observed in both (a
+    blank on either side matches) and on every stratum column.
     Queries are grouped by pattern of observed variables and data rows by the variables
     they share with that pattern; each group pair is one hash join.
     """

@@ -320,8 +320,12 @@ def test_empty_data_and_no_quasi() -> None:
 
 def test_nearest_rows_by_levels_equal_pairwise() -> None:
     """The distance-level search picks the same variable as comparing every pair of rows."""
-    from sdc.anonymize.suppress import _Matcher, _match_counts, _nearest_by_levels
-    from sdc.anonymize.suppress import _nearest_pairwise
+    from sdc.anonymize.suppress import (
+        _match_counts,
+        _Matcher,
+        _nearest_by_levels,
+        _nearest_pairwise,
+    )
 
     rng = np.random.default_rng(5)
     for _ in range(200):

@@ -291,16 +291,14 @@ def diversity_sql(
     pick = {"entropy": "el", "recursive": "rl"}.get(measure, "dl")
     below = f"{pick} < {int(l)}" if l is not None else "FALSE"
     per_group = [
-        f"min(dl) FILTER (WHERE {{w}}) AS dmin{{s}}",
-        f"min(el) FILTER (WHERE {{w}}) AS emin{{s}}",
-        f"min(rl) FILTER (WHERE {{w}}) AS rmin{{s}}",
+        "min(dl) FILTER (WHERE {w}) AS dmin{s}",
+        "min(el) FILTER (WHERE {w}) AS emin{s}",
+        "min(rl) FILTER (WHERE {w}) AS rmin{s}",
         f"count(*) FILTER (WHERE {{w}} AND {below}) AS kb{{s}}",
         f"coalesce(sum(size) FILTER (WHERE {{w}} AND {below}), 0) AS rb{{s}}",
     ]
     figures = [
-        item.format(w=w, s=s)
-        for w, s in (("judged", "_j"), ("TRUE", "_a"))
-        for item in per_group
+        item.format(w=w, s=s) for w, s in (("judged", "_j"), ("TRUE", "_a")) for item in per_group
     ]
     return f"""
 WITH pairs AS (
@@ -370,7 +368,10 @@ def check_diversity_request(
 
 
 def diversity_summary(
-    variable: str, row: Sequence[object], l: int | None, share: float  # noqa: E741
+    variable: str,
+    row: Sequence[object],
+    l: int | None,  # noqa: E741 - the measure is called l
+    share: float,
 ) -> DiversitySummary | None:
     """A :class:`DiversitySummary` from the one row :func:`diversity_sql` returns.
 

@@ -37,10 +37,10 @@ import pyarrow.parquet as pq
 from sdc.errors import DataError
 from sdc.risk.engines.base import (
     DataSource,
-    FrequencyResult,
-    RiskFunction,
     DiversitySummary,
+    FrequencyResult,
     LMeasure,
+    RiskFunction,
     check_columns,
     check_diversity_request,
     check_grouped_request,
@@ -517,8 +517,9 @@ class DuckDBEngine:
         recursive_c: float = 2.0,
         group_share: float = 0.9,
     ) -> tuple[DiversitySummary, ...]:
-        """l-diversity and group disclosure in DuckDB; see
-        :class:`~sdc.risk.engines.CountingEngine`. One query per sensitive column; each
+        """l-diversity and group disclosure in DuckDB.
+
+        See :class:`~sdc.risk.engines.CountingEngine`. One query per sensitive column; each
         returns one row of figures.
         """
         quasi, sensitive = list(quasi), list(sensitive)

@@ -163,8 +163,10 @@ class PandasEngine:
         recursive_c: float = 2.0,
         group_share: float = 0.9,
     ) -> tuple[DiversitySummary, ...]:
-        """l-diversity and group disclosure in memory, by :func:`sdc.risk.assess.assess_risk`'s
-        own code; see :class:`~sdc.risk.engines.CountingEngine`.
+        """l-diversity and group disclosure in memory.
+
+        Computed by :func:`sdc.risk.assess.assess_risk`'s own code; see
+        :class:`~sdc.risk.engines.CountingEngine`.
         """
         from sdc.risk.assess import RiskThresholds, attribute_disclosure
 

@@ -470,8 +470,9 @@ class SparkEngine:
         recursive_c: float = 2.0,
         group_share: float = 0.9,
     ) -> tuple[DiversitySummary, ...]:
-        """l-diversity and group disclosure in Spark, with the DuckDB engine's query; see
-        :class:`~sdc.risk.engines.CountingEngine`. Only one row per sensitive column is
+        """l-diversity and group disclosure in Spark, with the DuckDB engine's query.
+
+        See :class:`~sdc.risk.engines.CountingEngine`. Only one row per sensitive column is
         collected.
         """
         quasi, sensitive = list(quasi), list(sensitive)
@@ -487,9 +488,7 @@ class SparkEngine:
             out = []
             for var in sensitive:
                 view = f"__sdc_diversity_{id(frame)}"
-                frame.select(*select, _clean(*cols[var]).alias("__v")).createOrReplaceTempView(
-                    view
-                )
+                frame.select(*select, _clean(*cols[var]).alias("__v")).createOrReplaceTempView(view)
                 sql = diversity_sql(
                     view, keys, l=l, measure=l_measure, c=recursive_c, share=group_share
                 )

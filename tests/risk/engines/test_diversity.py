@@ -71,13 +71,17 @@ def test_engines_match_the_in_memory_report(engine: str, kind: str, sources: dic
     df = sources["frame"]
     eng = engine_for(engine)
     for quasi in (QUASI[:2], QUASI):
-        for measure, l, share in (("distinct", 3, 0.6), ("entropy", 2, 0.9), ("recursive", 2, 1.0)):
-            th = RiskThresholds(l=l, l_diversity=measure, group_share=share)
+        for measure, least, share in (
+            ("distinct", 3, 0.6),
+            ("entropy", 2, 0.9),
+            ("recursive", 2, 1.0),
+        ):
+            th = RiskThresholds(l=least, l_diversity=measure, group_share=share)
             got = eng.attribute_disclosure(
                 sources[kind],
                 quasi,
                 ["diag", "visits"],
-                l=l,
+                l=least,
                 l_measure=measure,  # type: ignore[arg-type]
                 recursive_c=th.recursive_c,
                 group_share=share,
@@ -113,10 +117,14 @@ def test_only_blank_groups_are_judged_when_nothing_else_is(engine: str) -> None:
     df = pd.DataFrame({"k": [None, "", None], "s": ["x", "y", "x"]})
     want = expected(df.assign(diag=df["s"], visits=1.0), ["k"], RiskThresholds())[0]
     (got,) = engine_for(engine).attribute_disclosure(df, ["k"], ["s"])
-    assert (got.distinct_min, got.recursive_min) == (
-        want.distinct_min,
-        want.recursive_min,
-    ) == (2, 1)
+    assert (
+        (got.distinct_min, got.recursive_min)
+        == (
+            want.distinct_min,
+            want.recursive_min,
+        )
+        == (2, 1)
+    )
     assert (got.share_keys, got.worst_share) == (0, 0.0)
 
 
