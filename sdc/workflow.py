@@ -604,9 +604,9 @@ def run_risk(
     the data as collected and, when the policy recodes a quasi-identifier or a sensitive
     column, again after its deterministic recodes (:func:`recodes_of_release`): the
     verdict and the advice come from the latter, and the per-record file holds its risks.
-    With ``duckdb`` or ``spark`` the engine reads the file itself, only the
-    frequency-based measures are computed, on the data as collected (a note says so when
-    the policy recodes), and per-record results go straight from the engine to
+    With ``duckdb`` or ``spark`` the engine reads the file itself, the frequency-based
+    measures, l-diversity and group disclosure are computed, on the data as collected (a
+    note says so when the policy recodes), and per-record results go straight from the engine to
     ``records_path`` (Parquet). ``lang`` (else the policy's ``report.lang``) is the
     language of the HTML report and of the terminal text. Above
     :data:`~sdc.risk.assess.FULL_REPORT_RECORDS` records SUDA2 and the per-variable
@@ -723,6 +723,7 @@ def _risk_out_of_core(
         thresholds=risk_thresholds(policy),
         counter=counter,
         records_path=records_path,
+        sensitive=policy.sensitive,
     )
 
 

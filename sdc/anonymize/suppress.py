@@ -370,6 +370,10 @@ def _collapse(
     return row_id, codes[first], counts
 
 
+#: Above this many (row, data row) comparisons, nearest rows are found by distance levels.
+_PAIRWISE_LIMIT = 50_000_000
+
+
 def _towards_nearest(
     rows: np.ndarray, data: np.ndarray, m: int, pos: np.ndarray, budget: int = 20_000_000
 ) -> np.ndarray:
@@ -379,7 +383,19 @@ def _towards_nearest(
     already match (distance 0) or lie in another stratum are not neighbours. The chosen
     variable is the least important one (lowest ``pos``) in which the row differs from one
     of its nearest rows, or the least important observed one when no row is near.
+
+    Few rows against few data rows are compared pairwise; otherwise
+    :func:`_nearest_by_levels` finds the same variables without the rows x data product.
     """
+    if len(rows) * len(data) > _PAIRWISE_LIMIT:
+        return _nearest_by_levels(rows, data, m, pos)
+    return _nearest_pairwise(rows, data, m, pos, budget)
+
+
+def _nearest_pairwise(
+    rows: np.ndarray, data: np.ndarray, m: int, pos: np.ndarray, budget: int
+) -> np.ndarray:
+    """:func:`_towards_nearest` by comparing every row with every data row, in blocks."""
     out = np.empty(len(rows), dtype=np.int64)
     d_obs = data[:, :m] >= 0
     chunk = max(1, budget // max(1, data.shape[0] * m))
@@ -401,6 +417,144 @@ def _towards_nearest(
         choice = np.where(differs.any(axis=1, keepdims=True), differs, fallback)
         score = np.where(choice, pos[None, :], m + 1)
         out[start : start + len(block)] = score.argmin(axis=1)
+    return out
+
+
+def _nearest_by_levels(rows: np.ndarray, data: np.ndarray, m: int, pos: np.ndarray) -> np.ndarray:
+    """:func:`_towards_nearest` by distance levels, for many rows against many data rows.
+
+    Let ``N(D)`` count the data rows (of the row's stratum) whose differences from the row
+    all lie in the variable set ``D``: the rows that match it once ``D`` is blanked in it
+    (a blank matches every value). By inclusion-exclusion the data rows that differ in
+    exactly ``D`` number ``sum over E in D of (-1)^(|D|-|E|) N(E)``. Levels d = 1, 2, ...
+    are visited in turn; a row is settled at the first level where some set of d of its
+    observed variables has such data rows (its nearest rows are at distance d), and the
+    union of those sets is the set :func:`_nearest_pairwise` finds. Each ``N(D)`` is one
+    hash join per missing-value pattern, so the cost grows with rows + data rows times the
+    number of sets visited (37 for 8 variables when every row has a neighbour within 2).
+    """
+    nq = len(rows)
+    bits = np.int64(1) << np.arange(m, dtype=np.int64)
+    qmask = (rows[:, :m] >= 0).astype(np.int64) @ bits
+    union = np.zeros(nq, dtype=np.int64)
+    active = np.arange(nq)
+    matcher = _Matcher(data, m)
+    counts: dict[int, np.ndarray] = {0: matcher.counts(rows)}
+    for d in range(1, m + 1):
+        if active.size == 0:
+            break
+        found = np.zeros(active.size, dtype=bool)
+        for members in combinations(range(m), d):
+            dset = int(sum(1 << j for j in members))
+            applies = (qmask[active] & dset) == dset
+            counts[dset] = np.zeros(active.size, dtype=np.int64)
+            if not applies.any():
+                continue
+            idx = np.flatnonzero(applies)
+            query = rows[active[idx]]  # a new array (fancy indexing copies)
+            query[:, list(members)] = -1
+            counts[dset][idx] = matcher.counts(query)
+            exact = np.zeros(active.size, dtype=np.int64)
+            for size in range(d + 1):
+                for sub in combinations(members, size):
+                    sign = -1 if (d - size) % 2 else 1
+                    exact += sign * counts[int(sum(1 << j for j in sub))]
+            hit = applies & (exact > 0)
+            union[active[hit]] |= dset
+            found |= hit
+        keep = ~found
+        active = active[keep]
+        counts = {key: value[keep] for key, value in counts.items()}
+    differs = (union[:, None] >> np.arange(m)) & 1 == 1
+    fallback = rows[:, :m] >= 0
+    choice = np.where(differs.any(axis=1, keepdims=True), differs, fallback)
+    score = np.where(choice, pos[None, :], m + 1)
+    return score.argmin(axis=1)
+
+
+class _Matcher:
+    """:func:`_match_counts` against fixed data rows, with the data side computed once.
+
+    Codes are packed in mixed radix (a blank is digit 0), so a data row's key over the
+    query pattern's variables encodes both which of them it shows and their values: a
+    query matches the data rows whose key equals its own key over the variables they
+    show. One sorted key table per query pattern is kept; when the radix product does not
+    fit in int64, :func:`_match_counts` is used instead.
+    """
+
+    def __init__(self, data: np.ndarray, m: int) -> None:
+        self.data, self.m = data, m
+        radix = (data.max(axis=0) + 2).astype(np.float64) if len(data) else np.ones(1)
+        self.mult: np.ndarray | None = None
+        if len(data) and float(np.prod(radix)) < 2.0**62:
+            self.mult = np.r_[1, np.cumprod(radix[:-1])].astype(np.int64)
+            # One contiguous column of digits per variable: keys are sums of columns.
+            self.digits = np.asfortranarray((data + 1) * self.mult)
+            self.strata = self.digits[:, m:].sum(axis=1)
+            bits = np.int64(1) << np.arange(m, dtype=np.int64)
+            self.dmask = (data[:, :m] >= 0).astype(np.int64) @ bits
+        self.tables: dict[int, tuple[np.ndarray, np.ndarray, list[int]]] = {}
+
+    def _table(self, qpat: int) -> tuple[np.ndarray, np.ndarray, list[int]]:
+        if qpat not in self.tables:
+            assert self.mult is not None
+            key = self.strata.copy()
+            for j in range(self.m):
+                if (qpat >> j) & 1:
+                    key += self.digits[:, j]
+            uniq, cnt = np.unique(key, return_counts=True)
+            self.tables[qpat] = (uniq, cnt, np.unique(self.dmask & qpat).tolist())
+        return self.tables[qpat]
+
+    def counts(self, queries: np.ndarray) -> np.ndarray:
+        """For each query, the data rows that match it (see :func:`_match_counts`)."""
+        m, mult = self.m, self.mult
+        if mult is None:
+            return _match_counts(self.data, queries, m)
+        out = np.zeros(len(queries), dtype=np.int64)
+        bits = np.int64(1) << np.arange(m, dtype=np.int64)
+        qmask = (queries[:, :m] >= 0).astype(np.int64) @ bits
+        for qpat in np.unique(qmask).tolist():
+            qi = np.flatnonzero(qmask == qpat)
+            uniq, cnt, commons = self._table(qpat)
+            digits = (queries[qi] + 1) * mult
+            base = digits[:, m:].sum(axis=1)
+            for common in commons:
+                cols = [j for j in range(m) if (common >> j) & 1]
+                key = base + digits[:, cols].sum(axis=1)
+                at = np.minimum(np.searchsorted(uniq, key), len(uniq) - 1)
+                hit = uniq[at] == key
+                out[qi[hit]] += cnt[at[hit]]
+        return out
+
+
+def _match_counts(data: np.ndarray, queries: np.ndarray, m: int) -> np.ndarray:
+    """For each query, the number of data rows that match it.
+
+    A data row matches when it is equal on every suppressible variable observed in both (a
+    blank on either side matches) and on every stratum column.
+    Queries are grouped by pattern of observed variables and data rows by the variables
+    they share with that pattern; each group pair is one hash join.
+    """
+    out = np.zeros(len(queries), dtype=np.int64)
+    if not len(queries) or not len(data):
+        return out
+    bits = np.int64(1) << np.arange(m, dtype=np.int64)
+    dmask = (data[:, :m] >= 0).astype(np.int64) @ bits
+    qmask = (queries[:, :m] >= 0).astype(np.int64) @ bits
+    strata = list(range(m, data.shape[1]))
+    for qpat in np.unique(qmask).tolist():
+        qi = np.flatnonzero(qmask == qpat)
+        shared = dmask & qpat
+        for common in np.unique(shared).tolist():
+            di = np.flatnonzero(shared == common)
+            cols = [j for j in range(m) if (common >> j) & 1] + strata
+            if not cols:
+                out[qi] += len(di)
+                continue
+            keys = combine_codes(np.vstack([data[di][:, cols], queries[qi][:, cols]]) + 1)
+            have = np.bincount(keys[: len(di)], minlength=int(keys.max()) + 1)
+            out[qi] += have[keys[len(di) :]]
     return out
 
 
@@ -502,7 +656,7 @@ def _greedy(
         # Single suppressions, all variables in one batched count.
         T1 = np.full((nv, m), -1, dtype=np.int64)
         ri, vj = np.nonzero(obs)
-        q = V[ri].copy()
+        q = V[ri]  # a new array (fancy indexing copies)
         q[np.arange(len(ri)), vj] = -1
         T1[ri, vj] = _target_counts(urows, ucnt, q, cV[ri], m, missing)
 
@@ -523,7 +677,7 @@ def _greedy(
             ri2, pj = np.nonzero(valid)
             T2 = np.full((len(need), len(pairs)), -1, dtype=np.int64)
             if ri2.size:
-                q = V[need[ri2]].copy()
+                q = V[need[ri2]]
                 q[np.arange(len(ri2)), a[pj]] = -1
                 q[np.arange(len(ri2)), b[pj]] = -1
                 T2[ri2, pj] = _target_counts(urows, ucnt, q, cV[need[ri2]], m, missing)

@@ -870,6 +870,22 @@ def _l_of(ld: LDiversity, kind: str) -> float:
     return ld.distinct_min
 
 
+def attribute_disclosure(
+    df: pd.DataFrame,
+    quasi: Sequence[str],
+    sensitive: Sequence[str],
+    thresholds: RiskThresholds,
+) -> tuple[tuple[LDiversity, ...], tuple[TCloseness, ...], tuple[GroupDisclosure, ...]]:
+    """l-diversity, t-closeness and group disclosure as :func:`assess_risk` reports them.
+
+    Key groups are the records with equal ``quasi`` values, a blank being one more value;
+    the counting engines compute the same figures out of core.
+    """
+    blanks = encode_keys(df, tuple(quasi), "wildcard")
+    groups = combine_codes(blanks + 1)
+    return _attribute_disclosure(df, groups, tuple(sensitive), thresholds, all_blank(blanks))
+
+
 def _attribute_disclosure(
     df: pd.DataFrame,
     groups: np.ndarray,

@@ -4,8 +4,10 @@ Files larger than memory never come back to Python: the engine counts keys where
 are and returns its summary figures and the distinct ``(f_k, F_k)`` pairs with their
 multiplicities. Every frequency-based measure follows from those: k-anonymity, sample
 uniques, individual risk (Benedetti-Franconi is a function of ``(f_k, F_k)`` alone), global
-risk and expected re-identifications, and the histograms. Measures that need the records
-themselves (l-diversity, t-closeness, SUDA2, variable contributions) are left to the
+risk and expected re-identifications, and the histograms. l-diversity and group
+disclosure of the sensitive columns are counted by the engine too (one row of figures per
+column, :meth:`~sdc.risk.engines.CountingEngine.attribute_disclosure`). Measures that need
+the records themselves (t-closeness, SUDA2, variable contributions) are left to the
 in-memory engine and listed as not computed, never silently zero.
 """
 
@@ -13,20 +15,35 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from sdc.errors import DataError
-from sdc.risk.assess import FK_CLASSES, RISK_BINS, SCHEMA, Breach, RiskThresholds
-from sdc.risk.engines.base import CountingEngine, DataSource, FrequencyResult, source_name
+from sdc.i18n import _
+from sdc.risk.assess import (
+    FK_CLASSES,
+    RISK_BINS,
+    SCHEMA,
+    Breach,
+    GroupDisclosure,
+    LDiversity,
+    RiskThresholds,
+)
+from sdc.risk.engines.base import (
+    CountingEngine,
+    DataSource,
+    DiversitySummary,
+    FrequencyResult,
+    source_name,
+)
 from sdc.risk.frequencies import MissingRule
 from sdc.risk.individual import individual_risk
 
 #: Measures only the in-memory engine computes.
-IN_MEMORY_ONLY = ("l_diversity", "t_closeness", "group_disclosure", "suda", "contributions")
+IN_MEMORY_ONLY = ("t_closeness", "suda", "contributions")
 
 
 @dataclass(frozen=True)
@@ -46,6 +63,9 @@ class ScaleRiskReport:
         global_threshold: sdcMicro's risk threshold for ``thresholds.max_global_risk``.
         risk_histogram, fk_histogram: as in :class:`RiskReport`.
         records_path: the Parquet file of per-record results, when asked for.
+        sensitive: the sensitive columns.
+        l_diversity, group_disclosure: one entry per sensitive column, as in
+            :class:`RiskReport` (counted by the engine).
 
     Household risk is not counted by the engines' summary: with a household column it is
     listed in :attr:`not_computed` (``household_risk``), never reported as zero.
@@ -71,6 +91,9 @@ class ScaleRiskReport:
     risk_histogram: tuple[tuple[float, int], ...]
     fk_histogram: tuple[tuple[int, int], ...]
     records_path: str | None = field(default=None)
+    sensitive: tuple[str, ...] = ()
+    l_diversity: tuple[LDiversity, ...] = ()
+    group_disclosure: tuple[GroupDisclosure, ...] = ()
 
     @property
     def not_computed(self) -> tuple[str, ...]:
@@ -84,6 +107,7 @@ class ScaleRiskReport:
         out = []
         if self.n_records and not (self.min_fk >= th.k):
             out.append(Breach("k", self.min_fk, th.k))
+        out += self._attribute_breaches()
         limit = th.max_individual_risk
         if limit is not None and not (self.max_risk <= limit):
             out.append(Breach("max_individual_risk", self.max_risk, limit))
@@ -92,6 +116,22 @@ class ScaleRiskReport:
             out.append(
                 Breach("max_expected_reidentifications", self.expected_reidentifications, limit)
             )
+        return out
+
+    def _attribute_breaches(self) -> list[Breach]:
+        """The l and group-share limits, judged as :attr:`RiskReport.breaches` judges them."""
+        th = self.thresholds
+        out = []
+        if th.l is not None and self.l_diversity:
+            measure = {"entropy": "entropy_min", "recursive": "recursive_min"}.get(
+                th.l_diversity, "distinct_min"
+            )
+            least = min(self.l_diversity, key=lambda ld: getattr(ld, measure))
+            if getattr(least, measure) < th.l:
+                out.append(Breach("l", getattr(least, measure), th.l, least.variable))
+        if th.group_share_enforced and any(g.keys for g in self.group_disclosure):
+            worst = max(self.group_disclosure, key=lambda g: g.worst_share)
+            out.append(Breach("group_share", worst.worst_share, th.group_share, worst.variable))
         return out
 
     @property
@@ -132,6 +172,29 @@ class ScaleRiskReport:
                 "histogram": [{"up_to": e, "records": c} for e, c in self.risk_histogram],
             },
             "key_sizes": [{"from": lo, "records": c} for lo, c in self.fk_histogram],
+            "sensitive": list(self.sensitive),
+            "l_diversity": [
+                {
+                    "variable": ld.variable,
+                    "distinct_min": ld.distinct_min,
+                    "entropy_min": ld.entropy_min,
+                    "recursive_min": ld.recursive_min,
+                    "recursive_c": self.thresholds.recursive_c,
+                    "keys_below_l": ld.keys_below_l,
+                    "records_below_l": ld.records_below_l,
+                }
+                for ld in self.l_diversity
+            ],
+            "group_disclosure": [
+                {
+                    "variable": g.variable,
+                    "share": g.share,
+                    "keys": g.keys,
+                    "records": g.records,
+                    "worst_share": g.worst_share,
+                }
+                for g in self.group_disclosure
+            ],
             "not_computed": list(self.not_computed),
             "records_path": self.records_path,
         }
@@ -147,6 +210,7 @@ def assess_at_scale(
     counter: CountingEngine,
     records_path: str | os.PathLike[str] | None = None,
     household: str | None = None,
+    sensitive: Sequence[str] = (),
 ) -> ScaleRiskReport:
     """Measure the frequency-based risk of a file with a counting engine.
 
@@ -160,6 +224,8 @@ def assess_at_scale(
         records_path: write per-record ``row, f_k, F_k, r_k`` to this Parquet file.
         household: the household-id column, or None. Household risk is not computed at
             scale; the report names the column and lists ``household_risk`` as not computed.
+        sensitive: sensitive columns; l-diversity and group disclosure of each are counted
+            by the engine, with the thresholds' l, l_diversity, recursive_c and group_share.
 
     Raises:
         DataError: the data have no records, a weight is missing, not a number, not
@@ -180,7 +246,39 @@ def assess_at_scale(
     if result.summary.records == 0:
         # Engines refuse empty files themselves; this guards any other source.
         raise DataError(f"{source_name(source)}: has no records; there is nothing to assess")
-    return _report(result, quasi, weight, household, missing, thresholds)
+    report = _report(result, quasi, weight, household, missing, thresholds)
+    if not sensitive:
+        return report
+    figures = counter.attribute_disclosure(
+        source,
+        list(quasi),
+        list(sensitive),
+        l=thresholds.l,
+        l_measure=thresholds.l_diversity,
+        recursive_c=thresholds.recursive_c,
+        group_share=thresholds.group_share,
+    )
+    return replace(
+        report,
+        sensitive=tuple(sensitive),
+        l_diversity=tuple(_l_diversity(f) for f in figures),
+        group_disclosure=tuple(_group_disclosure(f) for f in figures),
+    )
+
+
+def _l_diversity(f: DiversitySummary) -> LDiversity:
+    return LDiversity(
+        f.variable,
+        f.distinct_min,
+        f.entropy_min,
+        f.recursive_min,
+        f.keys_below_l,
+        f.records_below_l,
+    )
+
+
+def _group_disclosure(f: DiversitySummary) -> GroupDisclosure:
+    return GroupDisclosure(f.variable, f.share, f.share_keys, f.share_records, f.worst_share)
 
 
 def _report(
@@ -285,12 +383,16 @@ def scale_text(report: ScaleRiskReport) -> str:
         ),
         ("highest individual risk", f"{report.max_risk:.3g}", _opt(th.max_individual_risk)),
     ]
+    rows += _attribute_rows(report)
     failed = {b.name for b in report.breaches}
     names = {
         "smallest group (k-anonymity)": "k",
         "expected re-identifications": "max_expected_reidentifications",
         "highest individual risk": "max_individual_risk",
     }
+    for ld, g in zip(report.l_diversity, report.group_disclosure, strict=True):
+        names[_("l-diversity of {variable} (distinct, min)").format(variable=ld.variable)] = "l"
+        names[_group_label(g)] = "group_share"
     rows.insert(0, ("measure", "value", "limit"))
     width = max(len(r[0]) for r in rows)
     lines = [
@@ -312,6 +414,34 @@ def scale_text(report: ScaleRiskReport) -> str:
     if report.records_path:
         lines.append(f"Per-record risks (steward only): {report.records_path}")
     return "\n".join(lines)
+
+
+def _attribute_rows(report: ScaleRiskReport) -> list[tuple[str, str, str]]:
+    """Rows of the l-diversity and group-disclosure figures, one of each per variable."""
+    th = report.thresholds
+    rows = []
+    for ld, g in zip(report.l_diversity, report.group_disclosure, strict=True):
+        rows.append(
+            (
+                _("l-diversity of {variable} (distinct, min)").format(variable=ld.variable),
+                f"{ld.distinct_min:,}",
+                _opt(th.l),
+            )
+        )
+        rows.append(
+            (
+                _group_label(g),
+                f"{g.keys:,}",
+                _opt(th.group_share) if th.group_share_enforced else "",
+            )
+        )
+    return rows
+
+
+def _group_label(g: GroupDisclosure) -> str:
+    return _("groups where one value of {variable} covers {share} or more").format(
+        variable=g.variable, share=f"{g.share:.0%}"
+    )
 
 
 def _count_share(count: int, n: int) -> str:

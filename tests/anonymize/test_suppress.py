@@ -316,3 +316,38 @@ def test_empty_data_and_no_quasi() -> None:
     assert len(out) == 0 and rec.share == 0.0
     out, rec = local_suppression(pd.DataFrame({"a": [1, 2, 3]}), [], 2)
     assert rec.total == 0 and rec.details["cells"] == 0
+
+
+def test_nearest_rows_by_levels_equal_pairwise() -> None:
+    """The distance-level search picks the same variable as comparing every pair of rows."""
+    from sdc.anonymize.suppress import (
+        _match_counts,
+        _Matcher,
+        _nearest_by_levels,
+        _nearest_pairwise,
+    )
+
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        m, strata = int(rng.integers(1, 6)), int(rng.integers(0, 2))
+        data = rng.integers(-1 if strata else 0, int(rng.integers(1, 4)), (60, m + strata))
+        data[:, :m][rng.random((60, m)) < rng.random() * 0.5] = -1
+        data = np.unique(data, axis=0)
+        rows = data[rng.choice(len(data), int(rng.integers(1, len(data) + 1)), replace=False)]
+        pos = rng.permutation(m)
+        want = _nearest_pairwise(rows, data, m, pos, 10_000)
+        np.testing.assert_array_equal(_nearest_by_levels(rows, data, m, pos), want)
+        np.testing.assert_array_equal(_Matcher(data, m).counts(rows), _match_counts(data, rows, m))
+
+
+def test_suppression_is_the_same_whichever_nearest_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sdc.anonymize.suppress as suppress
+
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({c: rng.integers(0, 6, 3000) for c in "abcdef"})
+    df.loc[rng.random(3000) < 0.05, "c"] = np.nan
+    pairwise, _ = local_suppression(df, list("abcdef"), 3)
+    monkeypatch.setattr(suppress, "_PAIRWISE_LIMIT", 0)
+    levels, record = local_suppression(df, list("abcdef"), 3)
+    pd.testing.assert_frame_equal(levels, pairwise)
+    assert record.total > 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -145,3 +146,28 @@ def test_unknown_column_checked_before_counting(workdir: Path) -> None:
     assert err.startswith(
         "Error: bad.yaml line 7: columns.cc is not a column of d.parquet (did you mean 'c'?)"
     )
+
+
+def test_duckdb_risk_reports_l_diversity_and_group_disclosure(workdir: Path) -> None:
+    policy = POLICY.replace("thresholds: {k: 2,", "thresholds: {k: 2, l: 2, group_share: 0.8,")
+    (workdir / "l.yaml").write_text(policy)
+    code_p, _, err_p = run("risk", "d.parquet", "--policy", "l.yaml", "--json", "p.json")
+    code_d, out, err = run(
+        "risk", "d.parquet", "--policy", "l.yaml", "--engine", "duckdb", "--json", "d.json"
+    )
+    assert code_p == code_d == 1, (err_p, err)
+    full = json.loads((workdir / "p.json").read_text())
+    scale = json.loads((workdir / "d.json").read_text())
+    assert scale["group_disclosure"] == full["group_disclosure"]
+    (got,), (want,) = scale["l_diversity"], full["l_diversity"]
+    assert got["entropy_min"] == pytest.approx(want["entropy_min"], rel=1e-12)
+    assert {**got, "entropy_min": 0} == {**want, "entropy_min": 0}
+    assert scale["breaches"] == full["breaches"]
+    assert {b["name"] for b in full["breaches"]} >= {"l", "group_share"}
+    assert scale["not_computed"] == ["t_closeness", "suda", "contributions"]
+    row = rf"l-diversity of s \(distinct, min\) +{want['distinct_min']} +2  FAIL"
+    assert re.search(row, out), out
+    keys = full["group_disclosure"][0]["keys"]
+    assert keys > 0
+    assert re.search(rf"groups where one value of s covers 80% or more +{keys} +0.8  FAIL", out)
+    assert "Not computed by this engine (they need the records in memory): t-closeness" in out

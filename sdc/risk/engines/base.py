@@ -117,6 +117,43 @@ class FrequencyResult:
     out_path: Path | str | None = None
 
 
+@dataclass(frozen=True)
+class DiversitySummary:
+    """l-diversity and group disclosure of one sensitive variable, counted by an engine.
+
+    The definitions are :mod:`sdc.risk.diversity`'s, over the key groups (records with the
+    same key values, a missing key value being one more value): distinct, entropy and
+    recursive (c, l) l per group, judged on the groups that have an observed sensitive value
+    and are not all blank in the key (every group when none is), and the share of the most
+    frequent observed value in each group of two or more observed values.
+
+    Attributes:
+        variable: the sensitive column.
+        distinct_min, entropy_min, recursive_min: the smallest l over the judged groups.
+        keys_below_l, records_below_l: judged groups (and their records) whose l, in the
+            sense asked for, is below ``l``; None without ``l``.
+        share: the group-share limit asked about.
+        share_keys, share_records: groups of 2 or more observed values (and their records)
+            where one value covers at least ``share``.
+        worst_share: the largest such share over those groups (0.0 when there is none).
+    """
+
+    variable: str
+    distinct_min: int
+    entropy_min: float
+    recursive_min: int
+    keys_below_l: int | None
+    records_below_l: int | None
+    share: float
+    share_keys: int
+    share_records: int
+    worst_share: float
+
+
+#: Which l ``keys_below_l`` compares: distinct, entropy or recursive (c, l).
+LMeasure = Literal["distinct", "entropy", "recursive"]
+
+
 @runtime_checkable
 class CountingEngine(Protocol):
     """The narrow interface risk and table code use to count, whatever the engine."""
@@ -152,6 +189,34 @@ class CountingEngine(Protocol):
                 returning arrays.
             per_record: False to skip per-record results altogether (only the summary and
                 the pairs), the fastest way to assess a census file.
+        """
+        ...
+
+    def attribute_disclosure(
+        self,
+        source: DataSource,
+        quasi: Sequence[str],
+        sensitive: Sequence[str],
+        *,
+        l: int | None = None,  # noqa: E741 - the measure is called l
+        l_measure: LMeasure = "distinct",
+        recursive_c: float = 2.0,
+        group_share: float = 0.9,
+    ) -> tuple[DiversitySummary, ...]:
+        """l-diversity and group disclosure of each sensitive column over the key groups.
+
+        Key groups are the records with equal ``quasi`` values, a missing value (null, NaN
+        or empty text) being one more value whatever the missing-value rule, as in
+        :func:`sdc.risk.assess.assess_risk`. Only the figures leave the engine.
+
+        Args:
+            source: a DataFrame or the path of a CSV or Parquet file.
+            quasi: the key (quasi-identifier) columns.
+            sensitive: the sensitive columns, one summary each, in this order.
+            l: count the groups whose l is below this (None: do not count).
+            l_measure: which l ``l`` is compared with.
+            recursive_c: the constant c of recursive (c, l)-diversity.
+            group_share: the share of one value that makes group disclosure.
         """
         ...
 
@@ -198,6 +263,137 @@ class CountingEngine(Protocol):
           order, so a DP sum measured on them has an exact sensitivity (no float rounding).
         """
         ...
+
+
+def diversity_sql(
+    relation: str,
+    keys: Sequence[str],
+    *,
+    l: int | None,  # noqa: E741 - the measure is called l
+    measure: LMeasure,
+    c: float,
+    share: float,
+) -> str:
+    """One SQL query (DuckDB and Spark SQL) for :class:`DiversitySummary`'s figures.
+
+    ``relation`` has the key columns ``keys`` and the sensitive value ``__v``, every kind
+    of missing value as NULL. The query counts each (key group, value) pair, ranks the
+    observed values of each group by count for recursive (c, l), reduces to one row per
+    group and then to one row of figures, each twice: over the judged groups (suffix
+    ``_j``) and over all groups (``_a``), for files where no group is judged. Only that
+    row leaves the engine.
+    """
+    if not keys:
+        raise ValueError("l-diversity needs at least one key variable")
+    ks = ", ".join(keys)
+    part = f"PARTITION BY {ks}, (__v IS NULL)"
+    blank = " AND ".join(f"{k} IS NULL" for k in keys)
+    pick = {"entropy": "el", "recursive": "rl"}.get(measure, "dl")
+    below = f"{pick} < {int(l)}" if l is not None else "FALSE"
+    per_group = [
+        "min(dl) FILTER (WHERE {w}) AS dmin{s}",
+        "min(el) FILTER (WHERE {w}) AS emin{s}",
+        "min(rl) FILTER (WHERE {w}) AS rmin{s}",
+        f"count(*) FILTER (WHERE {{w}} AND {below}) AS kb{{s}}",
+        f"coalesce(sum(size) FILTER (WHERE {{w}} AND {below}), 0) AS rb{{s}}",
+    ]
+    figures = [
+        item.format(w=w, s=s) for w, s in (("judged", "_j"), ("TRUE", "_a")) for item in per_group
+    ]
+    return f"""
+WITH pairs AS (
+  SELECT {ks}, __v, count(*) AS c FROM {relation} GROUP BY {ks}, __v
+), ranked AS (
+  SELECT {ks}, __v, c,
+    sum(c) OVER (PARTITION BY {ks}) AS gsize,
+    sum(c) OVER ({part}) AS pobs,
+    max(c) OVER ({part}) AS largest,
+    row_number() OVER ({part} ORDER BY c DESC) AS rk,
+    coalesce(sum(c) OVER ({part} ORDER BY c DESC
+      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
+  FROM pairs
+), groups AS (
+  SELECT
+    sum(c) AS size,
+    coalesce(sum(CASE WHEN __v IS NOT NULL THEN c END), 0) AS obs,
+    count(__v) AS dist,
+    max(CASE WHEN __v IS NULL THEN 1 ELSE 0 END) AS miss,
+    sum((CAST(c AS DOUBLE) / gsize) * ln(CAST(c AS DOUBLE) / gsize)) AS plogp,
+    max(CASE WHEN __v IS NOT NULL THEN c END) AS top,
+    sum(CASE WHEN __v IS NOT NULL AND rk >= 2 AND largest < {float(c)!r} * (pobs - before)
+        THEN 1 ELSE 0 END) AS holds,
+    max(CASE WHEN {blank} THEN 1 ELSE 0 END) AS blank
+  FROM ranked GROUP BY {ks}
+), scored AS (
+  SELECT size, obs,
+    dist + CASE WHEN miss = 1 AND dist > 0 THEN 1 ELSE 0 END AS dl,
+    exp(-plogp) AS el,
+    CASE WHEN dist > 0 THEN 1 + holds ELSE 0 END AS rl,
+    obs > 0 AND blank = 0 AS judged,
+    obs >= 2 AND blank = 0 AS eligible,
+    CASE WHEN obs > 0 THEN CAST(top AS DOUBLE) / obs END AS sh
+  FROM groups
+)
+SELECT count(*) FILTER (WHERE judged) AS nj, {", ".join(figures)},
+  count(*) FILTER (WHERE eligible AND sh >= {float(share)!r}) AS sk,
+  coalesce(sum(size) FILTER (WHERE eligible AND sh >= {float(share)!r}), 0) AS sr,
+  coalesce(max(sh) FILTER (WHERE eligible), 0.0) AS ws
+FROM scored"""
+
+
+def check_diversity_request(
+    quasi: Sequence[str],
+    sensitive: Sequence[str],
+    l: int | None,  # noqa: E741
+    l_measure: str,
+    recursive_c: float,
+    group_share: float,
+) -> None:
+    """Validate the arguments of ``attribute_disclosure`` that do not depend on the data."""
+    if not quasi:
+        raise ValueError("l-diversity needs at least one key variable")
+    both = sorted(set(quasi) & set(sensitive))
+    if both:
+        raise ValueError(f"{', '.join(map(repr, both))} is both a key and sensitive")
+    if len(set(sensitive)) != len(sensitive) or len(set(quasi)) != len(quasi):
+        raise ValueError(f"a column is listed twice: {list(quasi)}, {list(sensitive)}")
+    if l_measure not in ("distinct", "entropy", "recursive"):
+        raise ValueError(f"l_measure must be distinct, entropy or recursive, not {l_measure!r}")
+    if l is not None and (isinstance(l, bool) or not isinstance(l, int) or l < 2):
+        raise ValueError(f"l must be a whole number of at least 2, not {l!r}")
+    if not (math.isfinite(recursive_c) and recursive_c > 0):
+        raise ValueError(f"recursive_c must be a positive number, not {recursive_c!r}")
+    if not 0.5 < group_share <= 1:
+        raise ValueError(f"group_share must be in (0.5, 1], not {group_share!r}")
+
+
+def diversity_summary(
+    variable: str,
+    row: Sequence[object],
+    l: int | None,  # noqa: E741 - the measure is called l
+    share: float,
+) -> DiversitySummary | None:
+    """A :class:`DiversitySummary` from the one row :func:`diversity_sql` returns.
+
+    None for data without records (no key group), as the in-memory report has no entry.
+    """
+    if row[6] is None:
+        return None
+    judged = int(row[0] or 0) > 0  # type: ignore[call-overload]
+    base = 1 if judged else 6
+    dmin, emin, rmin, kb, rb = row[base : base + 5]
+    return DiversitySummary(
+        variable=variable,
+        distinct_min=int(dmin),  # type: ignore[call-overload]
+        entropy_min=float(emin),  # type: ignore[arg-type]
+        recursive_min=int(rmin),  # type: ignore[call-overload]
+        keys_below_l=None if l is None else int(kb),  # type: ignore[call-overload]
+        records_below_l=None if l is None else int(rb),  # type: ignore[call-overload]
+        share=float(share),
+        share_keys=int(row[11]),  # type: ignore[call-overload]
+        share_records=int(row[12]),  # type: ignore[call-overload]
+        worst_share=float(row[13]),  # type: ignore[arg-type]
+    )
 
 
 @dataclass(frozen=True)

@@ -40,12 +40,17 @@ import pyarrow.parquet as pq
 from sdc.errors import DataError
 from sdc.risk.engines.base import (
     DataSource,
+    DiversitySummary,
     FrequencyResult,
+    LMeasure,
     RiskFunction,
     check_columns,
+    check_diversity_request,
     check_grouped_request,
     check_request,
     check_rows,
+    diversity_sql,
+    diversity_summary,
     engine_error,
     evaluate_pairs,
     grouped_columns,
@@ -460,6 +465,54 @@ class DuckDBEngine:
             "FROM recs LEFT JOIN hh USING (__hh) ORDER BY rw"
         )
         return sql, names
+
+    # -- l-diversity and group disclosure ----------------------------------------------------
+
+    def attribute_disclosure(
+        self,
+        source: DataSource,
+        quasi: Sequence[str],
+        sensitive: Sequence[str],
+        *,
+        l: int | None = None,  # noqa: E741 - the measure is called l
+        l_measure: LMeasure = "distinct",
+        recursive_c: float = 2.0,
+        group_share: float = 0.9,
+    ) -> tuple[DiversitySummary, ...]:
+        """l-diversity and group disclosure in DuckDB.
+
+        See :class:`~sdc.risk.engines.CountingEngine`. One query per sensitive column; each
+        returns one row of figures.
+        """
+        quasi, sensitive = list(quasi), list(sensitive)
+        check_diversity_request(quasi, sensitive, l, l_measure, recursive_c, group_share)
+        name = source_name(source)
+        con, tmp, own_tmp = self._open()
+        try:
+            relation, _, cols = self._source(con, source, tmp, [*quasi, *sensitive])
+            keys = [f"k{j}" for j in range(len(quasi))]
+            select = [f"{_clean(*cols[q])} AS {kc}" for q, kc in zip(quasi, keys, strict=True)]
+            row = con.execute(f"SELECT count(*) FROM {relation}").fetchone()
+            assert row is not None
+            check_rows(int(row[0]), 0, None, name, not isinstance(source, pd.DataFrame))
+            out = []
+            for var in sensitive:
+                view = f"SELECT {', '.join(select)}, {_clean(*cols[var])} AS __v FROM {relation}"
+                sql = diversity_sql(
+                    f"({view})", keys, l=l, measure=l_measure, c=recursive_c, share=group_share
+                )
+                figures = con.execute(sql).fetchone()
+                assert figures is not None
+                summary = diversity_summary(var, figures, l, group_share)
+                if summary is not None:
+                    out.append(summary)
+            return tuple(out)
+        except duckdb.Error as exc:
+            raise engine_error(name, self.name, exc) from exc
+        finally:
+            con.close()
+            if own_tmp:
+                shutil.rmtree(tmp, ignore_errors=True)
 
     # -- grouped sums -----------------------------------------------------------------------
 

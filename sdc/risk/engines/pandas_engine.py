@@ -18,9 +18,12 @@ import pyarrow.parquet as pq
 from sdc.errors import DataError
 from sdc.risk.engines.base import (
     DataSource,
+    DiversitySummary,
     FrequencyResult,
+    LMeasure,
     RiskFunction,
     check_columns,
+    check_diversity_request,
     check_grouped_request,
     check_request,
     evaluate_pairs,
@@ -148,6 +151,47 @@ class PandasEngine:
             columns["household_risk"] = hh
         pq.write_table(pa.table(columns), str(out_path))
         return FrequencyResult(self.name, summary, pairs, out_path=Path(out_path))
+
+    def attribute_disclosure(
+        self,
+        source: DataSource,
+        quasi: Sequence[str],
+        sensitive: Sequence[str],
+        *,
+        l: int | None = None,  # noqa: E741 - the measure is called l
+        l_measure: LMeasure = "distinct",
+        recursive_c: float = 2.0,
+        group_share: float = 0.9,
+    ) -> tuple[DiversitySummary, ...]:
+        """l-diversity and group disclosure in memory.
+
+        Computed by :func:`sdc.risk.assess.assess_risk`'s own code; see
+        :class:`~sdc.risk.engines.CountingEngine`.
+        """
+        from sdc.risk.assess import RiskThresholds, attribute_disclosure
+
+        quasi, sensitive = list(quasi), list(sensitive)
+        check_diversity_request(quasi, sensitive, l, l_measure, recursive_c, group_share)
+        frame = _load(source, [*quasi, *sensitive])
+        thresholds = RiskThresholds(
+            l=l, l_diversity=l_measure, recursive_c=recursive_c, group_share=group_share
+        )
+        ldiv, _, gdisc = attribute_disclosure(frame, quasi, sensitive, thresholds)
+        return tuple(
+            DiversitySummary(
+                variable=ld.variable,
+                distinct_min=ld.distinct_min,
+                entropy_min=ld.entropy_min,
+                recursive_min=ld.recursive_min,
+                keys_below_l=ld.keys_below_l,
+                records_below_l=ld.records_below_l,
+                share=gd.share,
+                share_keys=gd.keys,
+                share_records=gd.records,
+                worst_share=gd.worst_share,
+            )
+            for ld, gd in zip(ldiv, gdisc, strict=True)
+        )
 
     def grouped_sums(
         self,

@@ -29,12 +29,17 @@ import pyarrow as pa
 from sdc.errors import DataError
 from sdc.risk.engines.base import (
     DataSource,
+    DiversitySummary,
     FrequencyResult,
+    LMeasure,
     RiskFunction,
     check_columns,
+    check_diversity_request,
     check_grouped_request,
     check_request,
     check_rows,
+    diversity_sql,
+    diversity_summary,
     engine_error,
     evaluate_pairs,
     grouped_columns,
@@ -451,6 +456,50 @@ class SparkEngine:
             records.toDF(*names).write.parquet(path)
         finally:
             conf.set("spark.sql.caseSensitive", before or "false")
+
+    # -- l-diversity and group disclosure ----------------------------------------------------
+
+    def attribute_disclosure(
+        self,
+        source: DataSource,
+        quasi: Sequence[str],
+        sensitive: Sequence[str],
+        *,
+        l: int | None = None,  # noqa: E741 - the measure is called l
+        l_measure: LMeasure = "distinct",
+        recursive_c: float = 2.0,
+        group_share: float = 0.9,
+    ) -> tuple[DiversitySummary, ...]:
+        """l-diversity and group disclosure in Spark, with the DuckDB engine's query.
+
+        See :class:`~sdc.risk.engines.CountingEngine`. Only one row per sensitive column is
+        collected.
+        """
+        quasi, sensitive = list(quasi), list(sensitive)
+        check_diversity_request(quasi, sensitive, l, l_measure, recursive_c, group_share)
+        self._start()
+        name = _display_name(source)
+        try:
+            frame, cols = self._source(source, [*quasi, *sensitive])
+            records = frame.count()
+            check_rows(records, 0, None, name, not isinstance(source, pd.DataFrame))
+            keys = [f"k{j}" for j in range(len(quasi))]
+            select = [_clean(*cols[q]).alias(kc) for q, kc in zip(quasi, keys, strict=True)]
+            out = []
+            for var in sensitive:
+                view = f"__sdc_diversity_{id(frame)}"
+                frame.select(*select, _clean(*cols[var]).alias("__v")).createOrReplaceTempView(view)
+                sql = diversity_sql(
+                    view, keys, l=l, measure=l_measure, c=recursive_c, share=group_share
+                )
+                figures = tuple(self.spark.sql(sql).collect()[0])
+                self.spark.catalog.dropTempView(view)
+                summary = diversity_summary(var, figures, l, group_share)
+                if summary is not None:
+                    out.append(summary)
+            return tuple(out)
+        except _spark_errors() as exc:
+            raise engine_error(name, self.name, exc) from exc
 
     # -- grouped sums -----------------------------------------------------------------------
 
