@@ -217,7 +217,13 @@ def protection_counts(codes: np.ndarray, missing: MissingRule) -> np.ndarray:
     n = codes.shape[0]
     blank = all_blank(codes)
     if missing == "wildcard" and (codes < 0).any():
-        out = np.rint(cover_counts(codes, np.ones(n), codes)).astype(np.int64)
+        # Counted on the distinct keys (each weighted by its records), then given back to
+        # the records: the same counts, with work that grows with the distinct keys.
+        row_id = combine_codes(codes + 1)
+        _, first = np.unique(row_id, return_index=True)
+        count = np.bincount(row_id, minlength=len(first)).astype(np.float64)
+        distinct = codes[first]
+        out = np.rint(cover_counts(distinct, count, distinct)).astype(np.int64)[row_id]
     else:
         out = exact_counts(codes)
     return np.where(blank, n, out).astype(np.int64)
