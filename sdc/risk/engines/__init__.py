@@ -16,9 +16,7 @@ from sdc.risk.engines.base import (
     EngineName,
     FrequencyResult,
     FrequencySummary,
-    PlanStep,
     RiskFunction,
-    wildcard_plan,
 )
 from sdc.risk.engines.pandas_engine import PandasEngine
 
@@ -33,11 +31,9 @@ __all__ = [
     "FrequencyResult",
     "FrequencySummary",
     "PandasEngine",
-    "PlanStep",
     "RiskFunction",
     "csv_to_parquet",
     "get_engine",
-    "wildcard_plan",
 ]
 
 ENGINES: tuple[EngineName, ...] = ("pandas", "duckdb", "spark")

@@ -14,9 +14,11 @@ results to Python:
   in memory, written by the engine to a Parquet file (columns ``row``, ``f_k``, ``F_k`` and,
   on request, ``r_k`` and ``household_risk``).
 
-The wildcard rule is computed by missing-value *pattern* (which key variables a record has
-observed). :func:`wildcard_plan` turns the set of patterns into a short list of group-bys;
-the SQL and Spark engines run that plan, the pandas engine calls the in-memory reference.
+Under the wildcard rule the SQL and Spark engines aggregate the records to their distinct
+keys (with counts and weight sums) and match those keys across missing-value patterns with
+:func:`sdc.risk.frequencies.wildcard_key_frequencies`, the code the pandas engine runs on
+the records: one implementation of the rule, and work that grows with distinct keys x
+patterns, not records.
 """
 
 from __future__ import annotations
@@ -394,63 +396,6 @@ def diversity_summary(
         share_records=int(row[12]),  # type: ignore[call-overload]
         worst_share=float(row[13]),  # type: ignore[arg-type]
     )
-
-
-@dataclass(frozen=True)
-class PlanStep:
-    """One group-by of the wildcard rule.
-
-    Records of the ``targets`` patterns receive, from the records of the ``sources``
-    patterns, the count and weight of those that agree on the key variables in ``common``
-    (a bit mask of variable positions; 0 means every source record matches). A target's
-    own pattern is never among its sources (see :func:`wildcard_plan`).
-    """
-
-    common: int
-    sources: tuple[int, ...]
-    targets: tuple[int, ...]
-
-    def columns(self, m: int) -> list[int]:
-        """Positions of the key variables the step groups by."""
-        return [j for j in range(m) if (self.common >> j) & 1]
-
-
-def wildcard_plan(patterns: Sequence[int], m: int) -> list[PlanStep]:
-    """The group-bys that compute wildcard frequencies for the given missing patterns.
-
-    A pattern is a bit mask of the *observed* key variables. A target record of pattern P
-    matches a source record of pattern Q when they agree on the variables observed in both,
-    ``C = P & Q``. For each P, sources are grouped by C; targets of different patterns that
-    get the same (C, sources) share one group-by. As in sdcMicro (and
-    :func:`sdc.risk.frequencies.key_frequencies`), complete records (P = all observed) do
-    not count records with no key variable observed, except with a single key variable.
-
-    The plan leaves out what a record gets from its own pattern (Q = P, hence C = P): the
-    distinct keys of one pattern differ on its observed variables, so that is exactly the
-    record's own key count and weight, which the engines add without a group-by. For data
-    without much missingness this removes the only step that touches every key twice.
-
-    Args:
-        patterns: the distinct observed-variable masks present in the data.
-        m: number of key variables.
-
-    Returns:
-        The steps, in a deterministic order.
-    """
-    full = (1 << m) - 1
-    pats = sorted(set(int(p) for p in patterns))
-    grouped: dict[tuple[int, tuple[int, ...]], list[int]] = {}
-    for p in pats:
-        by_common: dict[int, list[int]] = {}
-        for q in pats:
-            by_common.setdefault(p & q, []).append(q)
-        for common, sources in sorted(by_common.items()):
-            if common == 0 and p == full and m > 1:
-                continue
-            others = tuple(q for q in sources if q != p)
-            if others:
-                grouped.setdefault((common, others), []).append(p)
-    return [PlanStep(c, s, tuple(t)) for (c, s), t in sorted(grouped.items())]
 
 
 def source_kind(source: DataSource) -> Literal["frame", "csv", "parquet"]:

@@ -1,10 +1,11 @@
 """Spark engine: the same counting plan on a Spark cluster (or local mode).
 
 The plan is the DuckDB engine's (see :mod:`sdc.risk.engines.duckdb_engine`), written with
-the DataFrame API: distinct cells with their missing pattern, one group-by per step of
-:func:`~sdc.risk.engines.base.wildcard_plan`, summary figures and distinct ``(f_k, F_k)``
-pairs as aggregates over the cells; per-record results only on request, either collected
-(small data) or written by the executors as a Parquet folder (``out_path``), sorted by row.
+the DataFrame API: distinct cells with their missing pattern, under the wildcard rule the
+cells matched across patterns on the driver (the in-memory code), summary figures and
+distinct ``(f_k, F_k)`` pairs as aggregates over the cells; per-record results only on
+request, either collected (small data) or written by the executors as a Parquet folder
+(``out_path``), sorted by row.
 
 Record order: Parquet gives ``_metadata.row_index`` per file; a CSV file gives its split
 offset and, within a split, Spark's monotonically increasing id, which follows the read
@@ -47,9 +48,8 @@ from sdc.risk.engines.base import (
     source_kind,
     source_name,
     summary_from,
-    wildcard_plan,
 )
-from sdc.risk.frequencies import MissingRule
+from sdc.risk.frequencies import MissingRule, wildcard_key_frequencies
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, SparkSession
@@ -626,82 +626,56 @@ class SparkEngine:
 
 
 def _frequencies(cells: SparkFrame, keys: list[str]) -> SparkFrame:
-    """Cells with ``cf`` (f_k) and ``cw`` (F_k) under the wildcard plan.
+    """Cells with ``cf`` (f_k) and ``cw`` (F_k).
 
-    Spark pays a shuffle per group-by, so the plan's steps are not run one by one: each
-    cell is exploded into one row per shared-variable set C it takes part in (as a source
-    and as a target), with the variables outside C blanked. One group-by of the sources on
-    (C, blanked key, source pattern) and one join with the targets on (C, blanked key),
-    keeping the source patterns Q with ``P & Q == C`` and ``Q != P``, give every step at
-    once; each cell adds its own count and weight.
+    With one missing-value pattern (always under the category rule) they are the cell's
+    own count and weight. Otherwise the distinct cells (not the records) are collected to
+    the driver and matched across patterns by
+    :func:`~sdc.risk.frequencies.wildcard_key_frequencies`, the in-memory code, and the
+    per-cell results are joined back: the work grows with distinct keys x patterns, not
+    with records (a census of 10M records has a few million distinct keys).
     """
     from pyspark.sql import functions as F
 
-    patterns = [int(r[0]) for r in cells.select("pat").distinct().collect()]
+    patterns = cells.select("pat").distinct().limit(2).count()
     m = len(keys)
-    plan = wildcard_plan(patterns, m) if len(patterns) > 1 else []
-    if not plan:
-        # A key blank in every variable reveals nothing: it matches every record (as in
-        # memory), rather than being a key of its own.
-        if not m:
-            return cells.withColumn("cf", F.col("n")).withColumn("cw", F.col("ws"))
-        blank = F.lit(True)
-        for kc in keys:
-            blank = blank & F.col(kc).isNull()
-        totals = cells.agg(F.sum("n").alias("tn"), F.sum("ws").alias("tw"))
-        return (
-            cells.crossJoin(F.broadcast(totals))
-            .withColumn("cf", F.when(blank, F.col("tn")).otherwise(F.col("n")))
-            .withColumn("cw", F.when(blank, F.col("tw")).otherwise(F.col("ws")))
-            .drop("tn", "tw")
-        )
-    source_c: set[tuple[int, int]] = set()
-    target_c: set[tuple[int, int]] = set()
-    for step in plan:
-        source_c.update((q, step.common) for q in step.sources)
-        target_c.update((p, step.common) for p in step.targets)
-    spark = cells.sparkSession
-
-    def pattern_table(pairs: set[tuple[int, int]]) -> SparkFrame:
-        rows = sorted(pairs)
-        table = pa.table(
-            {
-                "pat": pa.array([r[0] for r in rows], pa.int64()),
-                "c": pa.array([r[1] for r in rows], pa.int64()),
-            }
-        )
-        return F.broadcast(spark.createDataFrame(table))
-
-    blanked = [
-        F.when(F.col("c").bitwiseAND(1 << j) != 0, F.col(kc)).alias(kc) for j, kc in enumerate(keys)
-    ]
-    sources = (
-        cells.join(pattern_table(source_c), "pat")
-        .select("c", *blanked, F.col("pat").alias("qpat"), "n", "ws")
-        .groupBy("c", *keys, "qpat")
-        .agg(F.sum("n").alias("n"), F.sum("ws").alias("ws"))
-    )
-    targets = cells.join(pattern_table(target_c), "pat").select(
-        "cell", F.col("pat").alias("tpat"), "c", *blanked
-    )
-    t, a = targets.alias("t"), sources.alias("a")
-    cond = F.col("t.c") == F.col("a.c")
+    if patterns > 1:
+        return _wildcard_cells(cells, keys)
+    # A key blank in every variable reveals nothing: it matches every record (as in
+    # memory), rather than being a key of its own.
+    if not m:
+        return cells.withColumn("cf", F.col("n")).withColumn("cw", F.col("ws"))
+    blank = F.lit(True)
     for kc in keys:
-        cond = cond & F.col(f"t.{kc}").eqNullSafe(F.col(f"a.{kc}"))
-    # Own pattern excluded: every cell counts itself below, as in the plan.
-    matched = t.join(a, cond).filter(
-        (F.col("t.tpat").bitwiseAND(F.col("a.qpat")) == F.col("t.c"))
-        & (F.col("t.tpat") != F.col("a.qpat"))
-    )
-    totals = matched.groupBy(F.col("t.cell").alias("cell")).agg(
-        F.sum("a.n").alias("xn"), F.sum("a.ws").alias("xw")
-    )
+        blank = blank & F.col(kc).isNull()
+    totals = cells.agg(F.sum("n").alias("tn"), F.sum("ws").alias("tw"))
     return (
-        cells.join(totals, "cell", "left")
-        .withColumn("cf", (F.col("n") + F.coalesce(F.col("xn"), F.lit(0))).cast("long"))
-        .withColumn("cw", F.col("ws") + F.coalesce(F.col("xw"), F.lit(0.0)))
-        .drop("xn", "xw")
+        cells.crossJoin(F.broadcast(totals))
+        .withColumn("cf", F.when(blank, F.col("tn")).otherwise(F.col("n")))
+        .withColumn("cw", F.when(blank, F.col("tw")).otherwise(F.col("ws")))
+        .drop("tn", "tw")
     )
+
+
+def _wildcard_cells(cells: SparkFrame, keys: list[str]) -> SparkFrame:
+    """The wildcard rule's ``cf``/``cw`` per cell, computed on the driver (see above)."""
+    table = cells.select("cell", *keys, "n", "ws").toArrow()
+    rows = np.empty((table.num_rows, len(keys)), dtype=np.int64)
+    for j, kc in enumerate(keys):
+        rows[:, j], _ = pd.factorize(table.column(kc).to_pandas(), use_na_sentinel=True)
+    count = table.column("n").to_numpy().astype(np.float64)
+    weight = table.column("ws").to_numpy().astype(np.float64)
+    f, F_ = wildcard_key_frequencies(rows, count, weight)
+    result = pa.table(
+        {
+            "cell": table.column("cell").cast(pa.int64()),
+            "cf": pa.array(np.rint(f).astype(np.int64)),
+            "cw": pa.array(F_),
+        }
+    )
+    del table, rows
+    freq = cells.sparkSession.createDataFrame(result)
+    return cells.join(freq, "cell")
 
 
 def _number_rows(frame: SparkFrame) -> SparkFrame:
