@@ -300,8 +300,9 @@ def _wildcard_radix(
     F = np.zeros(n_rows, dtype=np.float64)
     partial = [p for p in slices if p != full]
     if full in slices:
+        # Distinct complete keys differ somewhere: each matches only itself among them.
         whole = slices[full]
-        f[whole], F[whole] = _match_sums(key[whole], key[whole], count[whole], weight[whole])
+        f[whole], F[whole] = count[whole], weight[whole]
     for pattern in partial:
         targets = slices[pattern]
         if pattern == 0:
