@@ -633,11 +633,11 @@ def run_risk(
         )
         return RiskOutcome(None, report, written, notes=(note,), lang=lang)
     table, policy = load_inputs(data, policy, sheet=sheet, reading=reading)
-    collected = assess(table.frame, policy)
+    collected = assess(table.frame, policy, numeric_from=table.frame)
     frame, recodes = recodes_of_release(table.frame, policy)
     if not any(c in _measured(policy) for t in recodes for c in t.columns):
         recodes = ()  # recodes of other columns leave every figure as it is
-    after = assess(frame, policy) if recodes else None
+    after = assess(frame, policy, numeric_from=table.frame) if recodes else None
     written = write_risk_outputs(
         collected,
         data,

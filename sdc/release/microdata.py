@@ -342,6 +342,45 @@ _PERTURBATIONS: dict[str, Perturbation] = {
 }
 
 
+#: The treatments that leave a number the same whatever the seed.
+_DETERMINISTIC_NUMERIC = frozenset({"recode", "microaggregation", "mv_top_code"})
+
+
+def recompute_numeric(frame: pd.DataFrame, policy: Policy, columns: list[str]) -> pd.DataFrame | None:
+    """``columns`` as the release leaves them, recomputed from the input, in input order.
+
+    Possible when only deterministic steps change them: the policy's recodes (top and bottom
+    coding), microaggregation and multivariate top coding, run in the policy's order. None
+    when noise, rank swapping or shuffling treats one of them, record swapping moves one,
+    or local suppression may blank one (a quasi-identifier): then the released values cannot
+    be paired with the input's records (the release shuffles the records).
+    """
+    spec = policy.outputs.microdata
+    if spec is None or not columns:
+        return None
+    moved = {spec.swap.level, *spec.swap.carry} if spec.swap is not None else set()
+    for name in columns:
+        col = policy.columns[name]
+        random = (
+            (col.noise is not None and "noise" in spec.treatments)
+            or (col.rank_swap is not None and "rank_swap" in spec.treatments)
+            or (col.shuffle and "shuffle" in spec.treatments)
+        )
+        blanked = col.role == "quasi" and (
+            "suppress" in spec.treatments or spec.generalize == "auto"
+        )
+        if random or blanked or name in moved:
+            return None
+    out = canonical_sets(frame, policy)
+    rng = np.random.default_rng(0)  # unused: these steps draw nothing
+    for step in spec.treatments:
+        if step == "recode":
+            out, _ = deterministic_recodes(out, policy)
+        elif step in ("microaggregation", "mv_top_code"):
+            out, _ = _PERTURBATIONS[step](out, policy, rng)
+    return out
+
+
 def _set_values(done: list[Treatment]) -> dict[str, list[object]]:
     """The values each recoded multiple-choice question can take, from its recode record."""
     return {t.columns[0]: list(t.details["values"]) for t in done if t.name == "recode.multiple"}

@@ -29,6 +29,7 @@ from sdc.risk.frequencies import (
     key_frequencies,
     protection_counts,
 )
+from sdc.risk.numeric import NumericRisk
 from sdc.risk.individual import (
     global_risk_threshold,
     high_risk_count,
@@ -309,6 +310,9 @@ class RiskReport:
         contributions: one entry per quasi-identifier, in ``quasi`` order.
         recode_first: quasi-identifiers to recode first, most useful first.
         suda: SUDA2 summary, or None when SUDA was not run.
+        numeric: record linkage and interval disclosure of the numeric columns the policy
+            perturbs (:mod:`sdc.risk.numeric`), or None without any; set by the caller,
+            which holds the original values.
         risk_histogram: (upper bin edge, records) for the individual risks.
         fk_histogram: (smallest f_k of the class, records) for the key sizes.
         records: one row per input record, in input order: ``row``, ``f_k``, ``F_k``,
@@ -344,6 +348,7 @@ class RiskReport:
     fk_histogram: tuple[tuple[int, int], ...]
     records: pd.DataFrame = field(repr=False)
     k_rules: tuple[KRule, ...] = ()
+    numeric: NumericRisk | None = None
 
     @property
     def k_rule(self) -> KRule | None:
@@ -503,6 +508,7 @@ class RiskReport:
                 for c in self.contributions
             ],
             "recode_first": list(self.recode_first),
+            "numeric_risk": None if self.numeric is None else self.numeric.to_dict(),
             "suda": None
             if self.suda is None
             else {
