@@ -30,7 +30,7 @@ from sdc.release.manifest import ManifestFieldError, NumericRisk, NumericUtility
 from sdc.release.plan import texts
 from sdc.risk.numeric import numeric_columns, numeric_risk
 
-__all__ = ["check_numeric_input", "check_numeric_risk"]
+__all__ = ["check_microaggregation", "check_numeric_input", "check_numeric_risk"]
 
 #: Figures agree when within this relative (and absolute) tolerance: a CSV round trip
 #: keeps every digit, but sums may be added in another order.
@@ -178,3 +178,82 @@ def _names(columns: Any) -> str:
 
 def _share(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1%}"
+
+
+def check_microaggregation(released: pd.DataFrame, policy: Policy) -> list[CheckItem]:
+    """The ``microaggregation`` item: every released value group holds at least ``k`` records.
+
+    From the released file alone. For ``mdav`` and ``pca`` each combination of the
+    microaggregated columns' values (a blank is a value; records blank in all of them are
+    left out) must be shared by at least ``k`` records, for ``individual`` each value of
+    each column; with ``strata``, within each stratum (the strata columns join the key,
+    unless a later step changes them). Columns a later step changes (noise, swapping,
+    suppression of a quasi-identifier, a later recode) are not checked, and say so.
+    """
+    from sdc.release.microdata import microaggregation_groups
+
+    spec = policy.outputs.microdata
+    if spec is None or "microaggregation" not in spec.treatments:
+        return []
+    later = spec.treatments[spec.treatments.index("microaggregation") + 1 :]
+    shown, problems, skipped = [], [], []
+    for (k, method, strata, _weighted), names in microaggregation_groups(policy).items():
+        if not all(c in released.columns for c in names):
+            continue  # the columns item names a missing column
+        if any(_changed_after(policy, c, later) for c in names):
+            skipped += names
+            continue
+        within = [s for s in strata if s in released.columns and not _changed_after(policy, s, later)]
+        keys = [[*within, *names]] if method != "individual" else [[*within, c] for c in names]
+        smallest: int | None = None
+        below = 0
+        for key in keys:
+            counts = _group_counts(released, key, len(within))
+            if len(counts):
+                smallest = int(counts.min()) if smallest is None else min(smallest, int(counts.min()))
+                below += int(counts[counts < k].sum())
+        where = f" within {', '.join(within)}" if within else ""
+        label = f"{', '.join(names)} ({method}, k {k}{where})"
+        if below:
+            problems.append(
+                f"{label}: {below} released record(s) share their values with fewer than {k} "
+                "records"
+            )
+        else:
+            shown.append(f"{label}: smallest group {smallest if smallest is not None else 0}")
+    if problems:
+        return [CheckItem("microaggregation", False, "; ".join(problems))]
+    if not shown and not skipped:
+        return []
+    detail = "every released value group holds at least k records: " + (
+        "; ".join(shown) if shown else "no column left as microaggregation made it"
+    )
+    if skipped:
+        detail += f"; not checked (changed after microaggregation): {', '.join(skipped)}"
+    return [CheckItem("microaggregation", True, detail)]
+
+
+def _group_counts(frame: pd.DataFrame, key: list[str], n_strata: int) -> pd.Series:
+    """Records per released combination of ``key`` (blank a value; blank aggregates left out)."""
+    parts = [pd.Series(texts(frame[c])).fillna("\x00blank") for c in key]
+    aggregated = pd.concat(parts[n_strata:], axis=1)
+    keep = ~(aggregated == "\x00blank").all(axis=1)
+    joined = pd.concat(parts, axis=1)[keep.to_numpy()]
+    return joined.value_counts()
+
+
+def _changed_after(policy: Policy, name: str, later: list[str]) -> bool:
+    """Whether a step after microaggregation may change the values of column ``name``."""
+    spec = policy.outputs.microdata
+    assert spec is not None
+    col = policy.columns[name]
+    recoded = col.recode is not None or col.top_code is not None or col.bottom_code is not None
+    return (
+        (col.noise is not None and "noise" in later)
+        or (col.rank_swap is not None and "rank_swap" in later)
+        or (col.shuffle and "shuffle" in later)
+        or (col.mv_top_code is not None and "mv_top_code" in later)
+        or (col.pram is not None and "pram" in later)
+        or (recoded and "recode" in later)
+        or (col.role == "quasi" and ("suppress" in later or spec.generalize == "auto"))
+    )

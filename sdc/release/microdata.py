@@ -256,16 +256,30 @@ def _pram(
 def _microaggregation(
     frame: pd.DataFrame, policy: Policy, rng: np.random.Generator
 ) -> tuple[pd.DataFrame, list[Treatment]]:
-    by_k: dict[tuple[int, str], list[str]] = {}
-    for name, col in policy.columns.items():
-        if col.microaggregation is not None:
-            key = (col.microaggregation.k, col.microaggregation.method)
-            by_k.setdefault(key, []).append(name)
     done = []
-    for (k, method), names in by_k.items():
-        frame, record = microaggregate(frame, names, k, method)
+    for (k, method, strata, weighted), names in microaggregation_groups(policy).items():
+        weights = policy.data.weight if weighted else None
+        frame, record = microaggregate(
+            frame, names, k, method, strata=list(strata), weights=weights
+        )
         done.append(record)
     return frame, done
+
+
+def microaggregation_groups(
+    policy: Policy,
+) -> dict[tuple[int, str, tuple[str, ...], bool], list[str]]:
+    """The microaggregated columns by their (k, method, strata, weighted), in policy order.
+
+    Columns with the same settings are aggregated together (one set of groups).
+    """
+    groups: dict[tuple[int, str, tuple[str, ...], bool], list[str]] = {}
+    for name, col in policy.columns.items():
+        spec = col.microaggregation
+        if spec is not None:
+            key = (spec.k, spec.method, tuple(spec.strata), spec.weighted)
+            groups.setdefault(key, []).append(name)
+    return groups
 
 
 def _noise(
