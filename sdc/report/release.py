@@ -807,18 +807,8 @@ def _describe_perturbation(t: Treatment, cols: str, before: RiskReport) -> str:
             share=_pct(1 - float(p.get("alpha", 0.025)), 1),
             values=values,
         )
-    if t.name == "microaggregation" and p.get("method") == "individual":
-        return _(
-            "Replaced each value of {columns} by the average of the {k} or more values next to "
-            "it in that column's own order (individual ranking); {values} changed. Each column "
-            "is grouped on its own, so a record's combination of values is not shared by {k} "
-            "records."
-        ).format(columns=cols, k=p.get("k"), values=values)
     if t.name == "microaggregation":
-        return _(
-            "Replaced {columns} by the average of groups of at least {k} similar records (MDAV "
-            "microaggregation); {values} changed."
-        ).format(columns=cols, k=p.get("k"), values=values)
+        return _microaggregation_sentence(p, cols, values)
     if t.name == "noise":
         template = (
             _(
@@ -854,6 +844,39 @@ def _describe_perturbation(t: Treatment, cols: str, before: RiskReport) -> str:
             records=_records(int(d.get("suppressed_records", 0) or 0)),
         )
     return _apply(t, cols)
+
+
+def _microaggregation_sentence(p: Any, cols: str, values: str) -> str:
+    """What microaggregation did, by its method, with its strata and weights."""
+    if p.get("method") == "individual":
+        text = _(
+            "Replaced each value of {columns} by the average of the {k} or more values next to "
+            "it in that column's own order (individual ranking); {values} changed. Each column "
+            "is grouped on its own, so a record's combination of values is not shared by {k} "
+            "records."
+        )
+    elif p.get("method") == "pca":
+        text = _(
+            "Replaced {columns} by the average of groups of at least {k} records next to each "
+            "other along their first principal component (PCA microaggregation); {values} "
+            "changed."
+        )
+    else:
+        text = _(
+            "Replaced {columns} by the average of groups of at least {k} similar records (MDAV "
+            "microaggregation); {values} changed."
+        )
+    text = text.format(columns=cols, k=p.get("k"), values=values)
+    if p.get("strata"):
+        text += " " + _("Groups were formed within each value of {strata}.").format(
+            strata=", ".join(map(str, p["strata"]))
+        )
+    if p.get("weights"):
+        text += " " + _(
+            "Each average is weighted by the sampling weights ({weight}), so weighted totals "
+            "are kept."
+        ).format(weight=p["weights"])
+    return text
 
 
 def _describe_swap(t: Treatment, cols: str) -> str:
