@@ -296,9 +296,7 @@ def _aggregate(
     return _grouped(values, scaled, observed, k, method, w)
 
 
-def _group_means(
-    group: np.ndarray, x: np.ndarray, w: np.ndarray | None
-) -> np.ndarray:
+def _group_means(group: np.ndarray, x: np.ndarray, w: np.ndarray | None) -> np.ndarray:
     """Each record's group mean of ``x`` (weighted by ``w`` when given)."""
     if w is None:
         return (np.bincount(group, weights=x) / np.bincount(group))[group]

@@ -18,6 +18,7 @@ multisets), and the figures of the re-run must be the manifest's.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -203,14 +204,18 @@ def check_microaggregation(released: pd.DataFrame, policy: Policy) -> list[Check
         if any(_changed_after(policy, c, later) for c in names):
             skipped += names
             continue
-        within = [s for s in strata if s in released.columns and not _changed_after(policy, s, later)]
+        within = [
+            s for s in strata if s in released.columns and not _changed_after(policy, s, later)
+        ]
         keys = [[*within, *names]] if method != "individual" else [[*within, c] for c in names]
         smallest: int | None = None
         below = 0
         for key in keys:
             counts = _group_counts(released, key, len(within))
             if len(counts):
-                smallest = int(counts.min()) if smallest is None else min(smallest, int(counts.min()))
+                smallest = (
+                    int(counts.min()) if smallest is None else min(smallest, int(counts.min()))
+                )
                 below += int(counts[counts < k].sum())
         where = f" within {', '.join(within)}" if within else ""
         label = f"{', '.join(names)} ({method}, k {k}{where})"
@@ -242,7 +247,7 @@ def _group_counts(frame: pd.DataFrame, key: list[str], n_strata: int) -> pd.Seri
     return joined.value_counts()
 
 
-def _changed_after(policy: Policy, name: str, later: list[str]) -> bool:
+def _changed_after(policy: Policy, name: str, later: Sequence[str]) -> bool:
     """Whether a step after microaggregation may change the values of column ``name``."""
     spec = policy.outputs.microdata
     assert spec is not None

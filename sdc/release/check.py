@@ -217,8 +217,9 @@ def check_bundle(
     bundle has synthetic data (its columns and values are the policy's, and the manifest's
     account - method, columns, rows, bins, merged categories - matches the policy);
     ``microaggregation`` (every released value group of the microaggregated columns holds
-    at least k records, within its strata), ``numeric risk`` when the policy perturbs or top codes numbers (the manifest's record
-    linkage and utility figures measure its columns), ``budget``. With ``data``: ``input``
+    at least k records, within its strata), ``numeric risk`` when the policy perturbs or
+    top codes numbers (the manifest's record linkage and utility figures measure its
+    columns), ``budget``. With ``data``: ``input``
     (its SHA-256 is the manifest's, the released records are as many as its records),
     ``input values`` (the released values are the input's after the policy's deterministic
     recodes), ``input weights`` and ``input numeric risk`` (the manifest's numeric figures

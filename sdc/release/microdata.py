@@ -360,7 +360,9 @@ _PERTURBATIONS: dict[str, Perturbation] = {
 _DETERMINISTIC_NUMERIC = frozenset({"recode", "microaggregation", "mv_top_code"})
 
 
-def recompute_numeric(frame: pd.DataFrame, policy: Policy, columns: list[str]) -> pd.DataFrame | None:
+def recompute_numeric(
+    frame: pd.DataFrame, policy: Policy, columns: list[str]
+) -> pd.DataFrame | None:
     """``columns`` as the release leaves them, recomputed from the input, in input order.
 
     Possible when only deterministic steps change them: the policy's recodes (top and bottom

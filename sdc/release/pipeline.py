@@ -56,11 +56,11 @@ from sdc.release.manifest import (
     Link,
     Manifest,
     Microdata,
+    NumericUtility,
     Output,
     Privacy,
     RelatedTable,
     Risk,
-    NumericUtility,
     RiskSummary,
     Signer,
     TableRecord,
@@ -87,8 +87,8 @@ from sdc.release.related import (
 from sdc.release.signing import SIGNATURE, SigningKey, sign_manifest, signer_entry, write_secret
 from sdc.report.release import release_html
 from sdc.risk import RiskReport
-from sdc.risk.numeric import numeric_columns
 from sdc.risk.engines import CountingEngine
+from sdc.risk.numeric import numeric_columns
 
 if TYPE_CHECKING:  # tables and synthesis load scipy and OpenDP: only when a policy asks
     from sdc.synth import SynthEvaluation, SynthResult

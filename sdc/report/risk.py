@@ -254,8 +254,8 @@ def numeric_findings(report: RiskReport) -> list[str]:
     if num.interval_disclosure is not None:
         text += " " + _(
             "For {interval} of the records the original values lie within {width} of a "
-            "standard deviation of the treated ones in all but at most one of these columns (interval "
-            "disclosure, sdcMicro's dRisk)."
+            "standard deviation of the treated ones in all but at most one of these columns "
+            "(interval disclosure, sdcMicro's dRisk)."
         ).format(interval=_pct(num.interval_disclosure, 1), width=_pct(0.05, 0))
     return [text]
 

@@ -29,13 +29,13 @@ from sdc.risk.frequencies import (
     key_frequencies,
     protection_counts,
 )
-from sdc.risk.numeric import NumericRisk
 from sdc.risk.individual import (
     global_risk_threshold,
     high_risk_count,
     household_risk,
     individual_risk,
 )
+from sdc.risk.numeric import NumericRisk
 
 SCHEMA = "sdc.risk/1"
 

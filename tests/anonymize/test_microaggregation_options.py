@@ -103,7 +103,9 @@ def test_groups_within_strata_and_totals_kept(
     df = pd.DataFrame(rng.normal(50, 10, (n, d)).round(1), columns=cols)
     df["s"] = rng.choice(["a", "b", "c"], n)
     df["w"] = rng.uniform(1, 5, n)
-    out, record = microaggregate(df, cols, k, method, strata=["s"], weights="w" if weighted else None)
+    out, record = microaggregate(
+        df, cols, k, method, strata=["s"], weights="w" if weighted else None
+    )
     for _stratum, part in out.groupby("s"):
         original = df.loc[part.index]
         if len(part) < k:  # too small a stratum: suppressed

@@ -90,7 +90,10 @@ outputs:
 @pytest.mark.parametrize(
     ("treatments", "expected"),
     [
-        ("recode, microaggregation, noise, rank_swap, suppress", ["age", "income", "spend", "rent"]),
+        (
+            "recode, microaggregation, noise, rank_swap, suppress",
+            ["age", "income", "spend", "rent"],
+        ),
         ("microaggregation", ["income"]),
         ("recode, suppress", ["age"]),
         ("pram", []),
@@ -104,5 +107,7 @@ def test_the_columns_are_those_the_treatments_perturb(
 
 
 def test_no_columns_without_microdata(tmp_path: Path) -> None:
-    text = POLICY.replace("  microdata: {treatments: [TREATMENTS]}", "  tables: [{by: [region], count: true}]")
+    text = POLICY.replace(
+        "  microdata: {treatments: [TREATMENTS]}", "  tables: [{by: [region], count: true}]"
+    )
     assert numeric_columns(parse_policy(text, source=tmp_path / "p.yaml")) == []
