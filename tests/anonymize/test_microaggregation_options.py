@@ -198,6 +198,12 @@ def test_release_records_the_options_and_check_verifies_the_groups(tmp_path: Pat
         "weights": "w",
     }
     assert record["details"]["strata"] == 2
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert (
+        "(PCA microaggregation); 400 values changed. Groups were formed within each value of "
+        "region. Each average is weighted by the sampling weights (w), so weighted totals are "
+        "kept."
+    ) in html
     released = pd.read_csv(tmp_path / "out" / "microdata.csv")
     original = pd.read_csv(path)
     for column in ("area", "herd"):  # weighted totals per region are kept
