@@ -4,7 +4,9 @@ From the bundle alone (item ``numeric risk``): the manifest measures exactly the
 columns the officer's policy perturbs or top codes (:func:`sdc.risk.numeric.numeric_columns`),
 after treatment (``risk.after.numeric_risk``) and as collected (``risk.before``, where both
 shares are 1 by definition: every record is its own nearest neighbour), and its utility
-figures (``microdata.utility``) name the same columns.
+figures (``microdata.utility``) name the same columns. The figures are informational, not
+thresholds: a manifest without any of them (an older bundle) passes with a note; one that
+holds only some of them fails.
 
 With the input (item ``input numeric risk``): the measures that need no pairing of records
 (the eigenvalue measure and IL_correl) are recomputed from the input and the released file.
@@ -62,6 +64,17 @@ def check_numeric_risk(manifest: dict[str, Any], policy: Policy) -> list[CheckIt
         return [CheckItem("numeric risk", False, str(exc))]
     if not wanted and after is None and utility is None:
         return []
+    if before is None and after is None and utility is None:
+        # Informational figures, not a threshold: a bundle made before sdc measured them
+        # is not refused for lacking them (one that holds only some of them is).
+        return [
+            CheckItem(
+                "numeric risk",
+                True,
+                f"the manifest records no numeric risk or utility of {_names(wanted)} (a "
+                "bundle made before sdc measured them): nothing to verify",
+            )
+        ]
     problems: list[str] = []
     for label, claim in (
         ("risk.after.numeric_risk", after),

@@ -157,6 +157,22 @@ def test_the_bundle_alone(tmp_path: Path, survey_path: Path, edit: object, detai
     assert (items["numeric risk"].passed, items["numeric risk"].detail) == (False, detail)
 
 
+def test_an_older_bundle_without_them_passes_with_a_note(
+    tmp_path: Path, survey_path: Path
+) -> None:
+    manifest, _, (policy, _table) = _release(tmp_path, survey_path, "microaggregation: {k: 3}")
+    for stage in ("before", "after"):
+        del manifest["risk"][stage]["numeric_risk"]
+    del manifest["microdata"]["utility"]
+    (tmp_path / "out" / "manifest.json").write_text(json.dumps(manifest))
+    items = {i.name: i for i in check_bundle(tmp_path / "out", policy).items}
+    assert (items["numeric risk"].passed, items["numeric risk"].detail) == (
+        True,
+        "the manifest records no numeric risk or utility of income, spend (a bundle made "
+        "before sdc measured them): nothing to verify",
+    )
+
+
 def test_sdc_risk_says_what_the_figure_means_as_collected(
     tmp_path: Path, survey_path: Path
 ) -> None:
