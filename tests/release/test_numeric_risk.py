@@ -157,9 +157,7 @@ def test_the_bundle_alone(tmp_path: Path, survey_path: Path, edit: object, detai
     assert (items["numeric risk"].passed, items["numeric risk"].detail) == (False, detail)
 
 
-def test_an_older_bundle_without_them_passes_with_a_note(
-    tmp_path: Path, survey_path: Path
-) -> None:
+def test_an_older_bundle_without_them_passes_with_a_note(tmp_path: Path, survey_path: Path) -> None:
     manifest, _, (policy, _table) = _release(tmp_path, survey_path, "microaggregation: {k: 3}")
     for stage in ("before", "after"):
         del manifest["risk"][stage]["numeric_risk"]
