@@ -368,8 +368,9 @@ def recompute_numeric(
     Possible when only deterministic steps change them: the policy's recodes (top and bottom
     coding), microaggregation and multivariate top coding, run in the policy's order. None
     when noise, rank swapping or shuffling treats one of them, record swapping moves one,
-    or local suppression may blank one (a quasi-identifier): then the released values cannot
-    be paired with the input's records (the release shuffles the records).
+    local suppression may blank one (a quasi-identifier), or a microaggregation stratum is
+    swapped, PRAMed or may be suppressed: then the released values cannot be rebuilt and
+    paired with the input's records (the release shuffles the records).
     """
     spec = policy.outputs.microdata
     if spec is None or not columns:
@@ -386,6 +387,13 @@ def recompute_numeric(
             "suppress" in spec.treatments or spec.generalize == "auto"
         )
         if random or blanked or name in moved:
+            return None
+    strata = {s for key in microaggregation_groups(policy) for s in key[2]}
+    for name in strata:  # groups formed within strata that swapping, PRAM or suppression change
+        col = policy.columns[name]
+        suppressed = "suppress" in spec.treatments or spec.generalize == "auto"
+        pramed = col.pram is not None and "pram" in spec.treatments
+        if name in moved or pramed or (col.role == "quasi" and suppressed):
             return None
     out = canonical_sets(frame, policy)
     rng = np.random.default_rng(0)  # unused: these steps draw nothing

@@ -128,13 +128,14 @@ version: 1
 name: farms
 data: {weight: w}
 columns:
-  region: {role: quasi}
+  region: {role: other}
   w: {role: other}
   area: {role: sensitive, microaggregation: {k: 3, method: pca, strata: [region], weighted: true}}
   herd: {role: sensitive, microaggregation: {k: 3, method: pca, strata: [region], weighted: true}}
+  kind: {role: quasi}
 thresholds: {k: 2}
 outputs:
-  microdata: {treatments: [recode, suppress, microaggregation]}
+  microdata: {treatments: [recode, microaggregation, suppress]}
 """
 
 
@@ -174,6 +175,7 @@ def _farms(tmp_path: Path) -> Path:
     frame = pd.DataFrame(
         {
             "region": rng.choice(["north", "south"], n),
+            "kind": rng.choice(["dairy", "beef"], n),
             "w": rng.integers(1, 20, n).astype(float),
             "area": rng.lognormal(3, 1, n).round(2),
             "herd": rng.integers(0, 300, n).astype(float),
@@ -200,7 +202,7 @@ def test_release_records_the_options_and_check_verifies_the_groups(tmp_path: Pat
     assert record["details"]["strata"] == 2
     html = (tmp_path / "out" / "report.html").read_text()
     assert (
-        "(PCA microaggregation); 400 values changed. Groups were formed within each value of "
+        "(PCA microaggregation); 399 values changed. Groups were formed within each value of "
         "region. Each average is weighted by the sampling weights (w), so weighted totals are "
         "kept."
     ) in html
@@ -219,6 +221,9 @@ def test_release_records_the_options_and_check_verifies_the_groups(tmp_path: Pat
         "region): smallest group 3"
     )
     assert items["input numeric risk"].passed
+    assert "the treatment re-run on farms.csv gives the released rows" in (
+        items["input numeric risk"].detail
+    )
     # a record moved to the other region leaves a group of 2 there
     released.loc[0, "region"] = "south" if released.loc[0, "region"] == "north" else "north"
     released.to_csv(tmp_path / "out" / "microdata.csv", index=False)

@@ -217,3 +217,36 @@ def test_top_coding_in_sdc_risk_is_measured_after_the_recodes(
     assert expected is not None and after == expected.to_dict()
     assert after["treated"] and after["relinked_share"] < 1.0
     assert "Share of records an intruder with the original numeric values (income and spend)" in out
+
+
+@pytest.mark.parametrize(
+    ("columns", "treatments", "rebuilt"),
+    [
+        ("  x: {role: other, microaggregation: {k: 2, strata: [g]}}", "microaggregation", True),
+        ("  x: {role: other, microaggregation: {k: 2, strata: [q]}}", "microaggregation", True),
+        # the stratum is a quasi-identifier that local suppression may blank
+        (
+            "  x: {role: other, microaggregation: {k: 2, strata: [q]}}",
+            "microaggregation, suppress",
+            False,
+        ),
+        ("  x: {role: other, noise: {sd: 0.1}}", "noise", False),
+        ("  x: {role: quasi, top_code: 3}", "recode, suppress", False),
+        ("  x: {role: other, top_code: 3}", "recode, suppress", True),
+    ],
+)
+def test_what_check_can_rebuild(
+    tmp_path: Path, columns: str, treatments: str, rebuilt: bool
+) -> None:
+    from sdc.release.microdata import recompute_numeric
+
+    text = (
+        "version: 1\nname: r\ncolumns:\n  q: {role: quasi}\n  g: {role: other}\n"
+        f"{columns}\noutputs:\n  microdata: {{treatments: [{treatments}]}}\n"
+    )
+    policy = parse_policy(text, source=tmp_path / "p.yaml")
+    frame = pd.DataFrame({"q": list("aabb"), "g": list("abab"), "x": [1.0, 2, 5, 7]})
+    out = recompute_numeric(frame, policy, ["x"])
+    assert (out is not None) == rebuilt
+    if out is not None and "strata: [q]" in columns:
+        assert out["x"].tolist() == [1.5, 1.5, 6.0, 6.0]
