@@ -6,14 +6,16 @@ Run: PYTHONPATH=. python benchmarks/bench_toolbox.py [--testdata PATH] [--rows N
    /work/shared/data/sdcmicro/testdata.csv): record swapping of ``urbrur`` (the only
    geography it has, 2 areas) with similar = household size, rate 0.05, key = roof walls
    water electcon relat sex; shuffling of expend income savings on the keys; multivariate
-   top coding of expend income savings; beside the methods of the previous set (MDAV k = 3,
+   top coding of expend income savings; microaggregation by PCA and MDAV within strata
+   (the geography); beside the methods of the previous set (MDAV k = 3,
    noise sd 0.2, rank swapping p = 5) on the same columns.
 2. A generated census-like file of ``--rows`` records (default 100,000) in households of 1
    to 6 members over 400 villages in 40 districts, with age band, sex and three log-normal
    numbers: the same methods.
 
 For each: seconds, and the figures that say the method did what it should (swap share,
-joint distribution kept, values kept as multisets, outliers moved, IL1s / IL_correl).
+joint distribution kept, values kept as multisets, outliers moved, IL1s / IL_correl,
+the share of records re-linked by distance-based record linkage).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from sdc.anonymize.record_swap import record_swap
 from sdc.anonymize.shuffle import shuffle
 from sdc.anonymize.swap import rank_swap
 from sdc.anonymize.utility import il1s, il_correl
+from sdc.risk.numeric import relinked_share
 
 TESTDATA = Path("/work/shared/data/sdcmicro/testdata.csv")
 NUMBERS = ["expend", "income", "savings"]
@@ -48,6 +51,8 @@ def _timed(label: str, run: Callable[[], tuple[pd.DataFrame, Any]], before: pd.D
     if numbers:
         loss, corr = il1s(before, after, numbers), il_correl(before, after, numbers)
         figures = f"IL1s {loss:.3f}" + (f", IL_correl {corr:.3f}" if corr is not None else "")
+        linked = relinked_share(before, after, numbers)
+        figures += f", re-linked {linked:.1%}" if linked is not None else ""
     print(f"  {label:<28} {seconds:7.3f} s  changed {record.total_changed:>7}  {figures}")
 
 
@@ -100,6 +105,13 @@ def _run(df: pd.DataFrame, geography: str, carry: list[str], keys: list[str], hh
     )
     _timed("shuffle (ds)", lambda: shuffle(df, NUMBERS, keys, seed=1), df)
     _timed("mv_top_code alpha 0.025", lambda: mv_top_code(df, NUMBERS, 0.025), df)
+    _timed("microaggregation pca k=3", lambda: microaggregate(df, NUMBERS, 3, "pca"), df)
+    strata = carry or [geography]
+    _timed(
+        f"mdav k=3 within {strata[0]}",
+        lambda: microaggregate(df, NUMBERS, 3, "mdav", strata=strata),
+        df,
+    )
     print("  previous set:")
     _timed("microaggregation mdav k=3", lambda: microaggregate(df, NUMBERS, 3, "mdav"), df)
     _timed("noise sd 0.2", lambda: add_noise(df, NUMBERS, 0.2, seed=1), df)

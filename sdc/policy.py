@@ -203,12 +203,18 @@ class MvTopCode(_Model):
 class Microaggregation(_Model):
     """Microaggregation: groups of at least ``k`` records share their mean.
 
-    ``method: mdav`` (default) groups records on all its columns together; ``individual``
-    (individual ranking) groups each column's sorted values on its own.
+    ``method: mdav`` (default) groups records on all its columns together; ``pca`` sorts
+    them on the first principal component of the standardised columns and cuts groups of
+    ``k`` consecutive records; ``individual`` (individual ranking) groups each column's
+    sorted values on its own. ``strata`` (released columns): groups are formed within each
+    combination of their values (sdcMicro's ``strata_variables``). ``weighted: true``: each
+    group's mean is weighted by ``data.weight`` (weighted totals kept exactly).
     """
 
     k: Annotated[int, Field(ge=2)]
-    method: Literal["mdav", "individual"] = "mdav"
+    method: Literal["mdav", "pca", "individual"] = "mdav"
+    strata: list[str] = Field(default_factory=list)
+    weighted: bool = False
 
 
 class Noise(_Model):
@@ -1211,6 +1217,30 @@ def _check_pram_strata(policy: Policy) -> None:
                 )
 
 
+def _check_microaggregation(policy: Policy) -> None:
+    """Microaggregation strata are released columns; ``weighted`` needs ``data.weight``."""
+    for name, column in policy.columns.items():
+        spec = column.microaggregation
+        if spec is None:
+            continue
+        where = policy.where("columns", name, "microaggregation")
+        for stratum in spec.strata:
+            role = policy.columns[stratum].role if stratum in policy.columns else None
+            if role is None or role in ("direct", "drop") or stratum == name:
+                raise PolicyError(
+                    f"{where}: microaggregation.strata {stratum!r} is not a released column of "
+                    "the policy; "
+                    "strata must be columns kept in the release (other than the "
+                    "microaggregated column itself)"
+                )
+        if spec.weighted and policy.data.weight is None:
+            raise PolicyError(
+                f"{where}: microaggregation.weighted: true uses the sampling weights: add "
+                "data: "
+                "{weight: COLUMN}, or leave weighted out"
+            )
+
+
 def _check_swap(policy: Policy) -> None:
     """Record swapping names released columns, and a household column for unit household."""
     spec = policy.outputs.microdata.swap if policy.outputs.microdata else None
@@ -1258,6 +1288,7 @@ def _check_consistency(policy: Policy) -> None:
     _check_choices(policy)
     _check_table_names(policy)
     _check_pram_strata(policy)
+    _check_microaggregation(policy)
     _check_swap(policy)
     _check_mv_top_code(policy)
     if policy.dp_epsilon > policy.privacy.budget + 1e-12:

@@ -645,11 +645,17 @@ def run_risk(
         return RiskOutcome(None, report, written, notes=(note,), lang=lang)
     table, policy = load_inputs(data, policy, sheet=sheet, reading=reading)
     skip_above = None if suda else FULL_REPORT_RECORDS
-    collected = assess(table.frame, policy, skip_above=skip_above, progress=progress)
+    collected = assess(
+        table.frame, policy, skip_above=skip_above, progress=progress, numeric_from=table.frame
+    )
     frame, recodes = recodes_of_release(table.frame, policy)
     if not any(c in _measured(policy) for t in recodes for c in t.columns):
         recodes = ()  # recodes of other columns leave every figure as it is
-    after = assess(frame, policy, skip_above=skip_above, progress=progress) if recodes else None
+    after = (
+        assess(frame, policy, skip_above=skip_above, progress=progress, numeric_from=table.frame)
+        if recodes
+        else None
+    )
     written = write_risk_outputs(
         collected,
         data,

@@ -44,7 +44,10 @@ from sdc.anonymize._treatment import Treatment
 from sdc.errors import DataError, PolicyError
 from sdc.io import first_non_number
 
-__all__ = ["mdav_groups", "microaggregate"]
+__all__ = ["METHODS", "mdav_groups", "microaggregate", "pca_groups"]
+
+#: The microaggregation methods (policy ``microaggregation.method``).
+METHODS: tuple[str, ...] = ("mdav", "pca", "individual")
 
 
 def mdav_groups(x: np.ndarray, k: int) -> np.ndarray:
@@ -116,36 +119,130 @@ def mdav_groups(x: np.ndarray, k: int) -> np.ndarray:
     return group
 
 
+def pca_groups(x: np.ndarray, k: int) -> np.ndarray:
+    """Groups of ``k`` consecutive records along the first principal component of ``x``.
+
+    ``x`` is already standardised. The records are sorted by their score on the first
+    principal component (the direction of largest variance, from the singular value
+    decomposition of the centred data; its sign is fixed so that its largest loading is
+    positive, so the result does not depend on the solver) and cut into groups of ``k``;
+    the last group takes the remainder (``k`` to ``2k - 1`` records). Ties keep the input
+    order. With fewer than ``2k`` rows, all rows form one group.
+    """
+    n = x.shape[0]
+    centred = x - x.mean(axis=0)
+    if n > 1 and np.any(centred):
+        _, _, vt = np.linalg.svd(centred, full_matrices=False)
+        axis = vt[0] * np.sign(vt[0][np.argmax(np.abs(vt[0]))])
+        score = centred @ axis
+    else:
+        score = np.zeros(n)
+    order = np.argsort(score, kind="stable")
+    group = np.empty(n, dtype=np.int64)
+    group[order] = np.minimum(np.arange(n) // k, max(n // k - 1, 0))
+    return group
+
+
 def microaggregate(
-    df: pd.DataFrame, columns: Sequence[str], k: int, method: str = "mdav"
+    df: pd.DataFrame,
+    columns: Sequence[str],
+    k: int,
+    method: str = "mdav",
+    *,
+    strata: Sequence[str] = (),
+    weights: str | None = None,
 ) -> tuple[pd.DataFrame, Treatment]:
-    """Replace numeric values by the means of MDAV groups of ``k`` to ``2k - 1`` records.
+    """Replace numeric values by the means of groups of ``k`` to ``2k - 1`` records.
 
     Args:
         df: the microdata; not modified.
         columns: the numeric columns, aggregated jointly (one set of groups).
         k: minimum group size (>= 2; policy ``microaggregation.k``).
-        method: ``mdav`` (joint groups) or ``individual`` (individual ranking, per column).
+        method: ``mdav`` (joint groups), ``pca`` (joint groups along the first principal
+            component) or ``individual`` (individual ranking, per column).
+        strata: columns whose combinations of values (a blank is one more value) split the
+            records: groups are formed, and the columns standardised, within each stratum
+            (sdcMicro's ``strata_variables``); a stratum with fewer than ``k`` records with
+            values has them suppressed.
+        weights: a sampling-weight column: each group's value is the weighted mean of its
+            records, so weighted totals are kept (sdcMicro's weighted aggregation measure);
+            the groups themselves do not depend on the weights.
 
     Returns:
         The treated copy (the columns become float) and the record: ``changed`` values per
-        column, ``details`` with the number of groups, the smallest and largest group and
-        the values suppressed because their missing-value pattern had fewer than ``k``
-        records.
+        column, ``details`` with the number of groups (and strata), the smallest and largest
+        group and the values suppressed because their stratum or missing-value pattern had
+        fewer than ``k`` records.
 
     Raises:
-        PolicyError: bad ``k`` or no columns.
-        DataError: a column is missing or not numeric, or the data has fewer than ``k``
-            records with values.
+        PolicyError: bad ``k``, method or no columns.
+        DataError: a column is missing or not numeric, a weight is missing or not positive,
+            or the data has fewer than ``k`` records with values.
     """
+    columns = _checked(df, columns, k, method, [*strata, *([weights] if weights else [])])
+    values = df[columns].to_numpy(dtype=np.float64, na_value=np.nan)
+    n_obs = int((~np.isnan(values)).any(axis=1).sum())
+    if 0 < n_obs < k:
+        raise DataError(
+            f"microaggregation with k={k} needs at least {k} records with values; "
+            f"the data has {n_obs}"
+        )
+    w = _weights(df, weights) if weights else None
+    result = values.copy()
+    sizes: list[int] = []
+    suppressed = 0
+    blocks = _strata_blocks(df, list(strata))
+    for rows in blocks:
+        block_w = w[rows] if w is not None else None
+        res, block_sizes, block_suppressed = _aggregate(values[rows], k, method, block_w)
+        result[rows] = res
+        sizes += block_sizes
+        suppressed += block_suppressed
+    out = df.copy()
+    changed: dict[str, int] = {}
+    for j, col in enumerate(columns):
+        before, after = values[:, j], result[:, j]
+        same = (before == after) | (np.isnan(before) & np.isnan(after))
+        changed[col] = int((~same).sum())
+        out[col] = pd.Series(after, index=df.index)
+    details: dict[str, object] = {
+        "groups": len(sizes),
+        "smallest_group": min(sizes) if sizes else 0,
+        "largest_group": max(sizes) if sizes else 0,
+        "suppressed": suppressed,
+    }
+    if strata:
+        details["strata"] = len(blocks)
+    record = Treatment(
+        name="microaggregation",
+        columns=tuple(columns),
+        parameters={
+            "k": int(k),
+            "method": method,
+            "standardised": method != "individual",
+            "strata": list(strata),
+            "weights": weights,
+        },
+        changed=changed,
+        details=details,
+    )
+    return out, record
+
+
+def _checked(
+    df: pd.DataFrame, columns: Sequence[str], k: int, method: str, others: list[str]
+) -> list[str]:
+    """The columns, once the parameters and the columns' presence and types are checked."""
     if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 2:
         raise PolicyError(f"microaggregation.k must be a whole number >= 2, got {k!r}")
-    if method not in ("mdav", "individual"):
-        raise PolicyError(f"microaggregation.method must be 'mdav' or 'individual', got {method!r}")
+    if method not in METHODS:
+        raise PolicyError(
+            f"microaggregation.method must be 'mdav', 'pca' or 'individual', got {method!r}"
+        )
     columns = list(columns)
     if not columns:
         raise PolicyError("microaggregation needs at least one numeric column")
-    absent = [c for c in columns if c not in df.columns]
+    absent = [c for c in [*columns, *others] if c not in df.columns]
     if absent:
         raise DataError(
             f"column(s) {', '.join(map(repr, absent))} are not in the data; "
@@ -159,46 +256,56 @@ def microaggregate(
                 f"{first_non_number(df, col)}; "
                 "use PRAM or recoding for categorical columns"
             )
-    values = df[columns].to_numpy(dtype=np.float64, na_value=np.nan)
-    observed = ~np.isnan(values)
-    n_obs = int(observed.any(axis=1).sum())
-    if 0 < n_obs < k:
+    return columns
+
+
+def _weights(df: pd.DataFrame, column: str) -> np.ndarray:
+    w = pd.to_numeric(df[column], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = int((~np.isfinite(w) | (w <= 0)).sum())
+    if bad:
         raise DataError(
-            f"microaggregation with k={k} needs at least {k} records with values; "
-            f"the data has {n_obs}"
+            f"microaggregation weights {column!r}: {bad} record(s) have a missing, non-numeric "
+            "or non-positive weight; every weight must be a positive number"
         )
-    mean = np.nanmean(values, axis=0) if n_obs else np.zeros(len(columns))
-    sd = np.nanstd(values, axis=0) if n_obs else np.ones(len(columns))
+    return w
+
+
+def _strata_blocks(df: pd.DataFrame, strata: list[str]) -> list[np.ndarray]:
+    """The row positions of each stratum (one block of every row without strata)."""
+    if not strata:
+        return [np.arange(len(df))]
+    codes = df.groupby(strata, dropna=False, sort=True).ngroup().to_numpy()
+    order = np.argsort(codes, kind="stable")
+    cuts = np.flatnonzero(np.diff(codes[order])) + 1
+    return [block for block in np.split(order, cuts) if len(block)]
+
+
+def _aggregate(
+    values: np.ndarray, k: int, method: str, w: np.ndarray | None
+) -> tuple[np.ndarray, list[int], int]:
+    """One stratum (or the whole file): standardise, group and replace by group means."""
+    if method == "individual":
+        return _individual(values, k, w)
+    observed = ~np.isnan(values)
+    # a column with no value here is scaled by nothing (and never used)
+    filled = np.where(observed.any(axis=0), values, 0.0)
+    mean = np.nanmean(filled, axis=0) if len(values) else np.zeros(values.shape[1])
+    sd = np.nanstd(filled, axis=0) if len(values) else np.ones(values.shape[1])
     sd = np.where((sd > 0) & np.isfinite(sd), sd, 1.0)
     scaled = (values - mean) / sd
-
-    if method == "individual":
-        result, sizes, suppressed = _individual(values, k)
-    else:
-        result, sizes, suppressed = _mdav(values, scaled, observed, k)
-    out = df.copy()
-    changed: dict[str, int] = {}
-    for j, col in enumerate(columns):
-        before, after = values[:, j], result[:, j]
-        same = (before == after) | (np.isnan(before) & np.isnan(after))
-        changed[col] = int((~same).sum())
-        out[col] = pd.Series(after, index=df.index)
-    record = Treatment(
-        name="microaggregation",
-        columns=tuple(columns),
-        parameters={"k": int(k), "method": method, "standardised": method == "mdav"},
-        changed=changed,
-        details={
-            "groups": len(sizes),
-            "smallest_group": min(sizes) if sizes else 0,
-            "largest_group": max(sizes) if sizes else 0,
-            "suppressed": suppressed,
-        },
-    )
-    return out, record
+    return _grouped(values, scaled, observed, k, method, w)
 
 
-def _individual(values: np.ndarray, k: int) -> tuple[np.ndarray, list[int], int]:
+def _group_means(group: np.ndarray, x: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+    """Each record's group mean of ``x`` (weighted by ``w`` when given)."""
+    if w is None:
+        return (np.bincount(group, weights=x) / np.bincount(group))[group]
+    return (np.bincount(group, weights=w * x) / np.bincount(group, weights=w))[group]
+
+
+def _individual(
+    values: np.ndarray, k: int, w: np.ndarray | None = None
+) -> tuple[np.ndarray, list[int], int]:
     """Individual ranking: per column, groups of ``k`` consecutive sorted values."""
     result = values.copy()
     sizes: list[int] = []
@@ -212,21 +319,25 @@ def _individual(values: np.ndarray, k: int) -> tuple[np.ndarray, list[int], int]
             continue
         order = present[np.argsort(values[present, j], kind="stable")]
         group = np.minimum(np.arange(n) // k, n // k - 1)
-        counts = np.bincount(group)
-        means = np.bincount(group, weights=values[order, j]) / counts
-        result[order, j] = means[group]
-        sizes.extend(counts.tolist())
+        result[order, j] = _group_means(group, values[order, j], None if w is None else w[order])
+        sizes.extend(np.bincount(group).tolist())
     return result, sizes, suppressed
 
 
-def _mdav(
-    values: np.ndarray, scaled: np.ndarray, observed: np.ndarray, k: int
+def _grouped(
+    values: np.ndarray,
+    scaled: np.ndarray,
+    observed: np.ndarray,
+    k: int,
+    method: str,
+    w: np.ndarray | None = None,
 ) -> tuple[np.ndarray, list[int], int]:
-    """MDAV groups per missing-value pattern; patterns of fewer than ``k`` are suppressed."""
+    """Joint groups per missing-value pattern; patterns of fewer than ``k`` are suppressed."""
     result = values.copy()
     bits = observed.astype(np.int64) @ (np.int64(1) << np.arange(values.shape[1], dtype=np.int64))
     sizes: list[int] = []
     suppressed = 0
+    grouping = pca_groups if method == "pca" else mdav_groups
     for pattern in np.unique(bits):
         if pattern == 0:
             continue
@@ -236,10 +347,8 @@ def _mdav(
             result[np.ix_(rows, cols)] = np.nan
             suppressed += len(rows) * len(cols)
             continue
-        group = mdav_groups(scaled[np.ix_(rows, cols)], k)
-        counts = np.bincount(group)
-        sizes.extend(counts.tolist())
+        group = grouping(scaled[np.ix_(rows, cols)], k)
+        sizes.extend(np.bincount(group).tolist())
         for c in cols:
-            sums = np.bincount(group, weights=values[rows, c])
-            result[rows, c] = (sums / counts)[group]
+            result[rows, c] = _group_means(group, values[rows, c], None if w is None else w[rows])
     return result, sizes, suppressed

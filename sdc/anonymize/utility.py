@@ -32,6 +32,7 @@ import pandas as pd
 
 from sdc.anonymize.hierarchy import normalize_value
 from sdc.errors import DataError
+from sdc.risk.numeric import interval_disclosure, relinked_share
 
 __all__ = [
     "eigen_change",
@@ -40,6 +41,7 @@ __all__ = [
     "il1s",
     "il_correl",
     "interval_disclosure",
+    "numeric_utility",
     "relinked_share",
     "utility_summary",
 ]
@@ -110,54 +112,31 @@ def utility_summary(
     return out
 
 
-def interval_disclosure(
-    before: pd.DataFrame, after: pd.DataFrame, columns: Sequence[str], k: float = 0.05
-) -> float | None:
-    """The ``dRisk`` of sdcMicro: the share of records whose original values lie near the released.
-
-    Around each released value an interval of ``k`` times the released column's standard
-    deviation (n - 1) is drawn on either side; a record counts as disclosed when its original
-    value falls outside the interval in at most one of the columns (exactly sdcMicro's
-    ``dRisk(k = 0.05)``; a missing value is never outside). None without numeric columns.
-    """
-    if not columns or not len(before):
-        return None
-    outside = np.zeros(len(before), dtype=np.int64)
-    for col in columns:
-        x, y = _as_float(before[col]), _as_float(after[col])
-        sd = float(np.nanstd(y, ddof=1)) if np.count_nonzero(~np.isnan(y)) > 1 else 0.0
-        with np.errstate(invalid="ignore"):
-            outside += ((x < y - k * sd) | (x > y + k * sd)).astype(np.int64)
-    return float(np.mean(outside <= 1))
-
-
-def relinked_share(
+def numeric_utility(
     before: pd.DataFrame, after: pd.DataFrame, columns: Sequence[str]
-) -> float | None:
-    """Distance-based record linkage: the share of released records an intruder re-links.
+) -> dict[str, Any] | None:
+    """The numeric information-loss figures of the manifest (``microdata.utility``).
 
-    An intruder holding the original numeric values links each released record to the
-    original record nearest to it (Euclidean distance on values standardised by the
-    original columns' means and standard deviations); a released record is re-linked when
-    its own original record is among the nearest (ties count against us). Records with a
-    missing value in these columns are left out. None without numeric columns or records.
+    ``columns`` (those present in both frames) measured together: IL1s, the eigenvalue
+    measure, IL_correl and the largest change of a pairwise correlation. None without any
+    of the columns. ``before`` and ``after`` hold the same records in the same order.
     """
-    from scipy.spatial import cKDTree  # lazy: only when a report computes it
-
-    if not columns:
+    cols = [c for c in columns if c in before.columns and c in after.columns]
+    if not cols or len(before) != len(after):
         return None
-    x = np.column_stack([_as_float(before[c]) for c in columns])
-    y = np.column_stack([_as_float(after[c]) for c in columns])
-    complete = ~(np.isnan(x).any(axis=1) | np.isnan(y).any(axis=1))
-    if complete.sum() < 2:
-        return None
-    x, y = x[complete], y[complete]
-    mean, sd = x.mean(axis=0), x.std(axis=0, ddof=1)
-    sd = np.where(sd > 0, sd, 1.0)
-    xs, ys = (x - mean) / sd, (y - mean) / sd
-    nearest, _ = cKDTree(xs).query(ys, k=1)
-    own = np.sqrt(((xs - ys) ** 2).sum(axis=1))
-    return float(np.mean(own <= nearest * (1 + 1e-12) + 1e-12))
+    biggest: float | None = None
+    for i, a in enumerate(cols):
+        for b in cols[i + 1 :]:
+            cb, ca = _corr(before[a], before[b]), _corr(after[a], after[b])
+            if cb is not None and ca is not None and (biggest is None or abs(ca - cb) > biggest):
+                biggest = abs(ca - cb)
+    return {
+        "columns": cols,
+        "il1s": il1s(before, after, cols),
+        "eigen": eigen_change(before, after, cols),
+        "il_correl": il_correl(before, after, cols),
+        "max_correlation_change": biggest,
+    }
 
 
 def il1s(before: pd.DataFrame, after: pd.DataFrame, columns: Sequence[str]) -> float | None:

@@ -216,10 +216,14 @@ def check_bundle(
     ``tables`` if the policy's tables are missing); ``synthetic`` when the policy or the
     bundle has synthetic data (its columns and values are the policy's, and the manifest's
     account - method, columns, rows, bins, merged categories - matches the policy);
-    ``budget``. With ``data``: ``input`` (its SHA-256 is the
-    manifest's, the released records are as many as its records), ``input values`` (the
-    released values are the input's after the policy's deterministic recodes) and ``input
-    weights``.
+    ``microaggregation`` (every released value group of the microaggregated columns holds
+    at least k records, within its strata), ``numeric risk`` when the policy perturbs or
+    top codes numbers (the manifest's record linkage and utility figures measure its
+    columns), ``budget``. With ``data``: ``input``
+    (its SHA-256 is the manifest's, the released records are as many as its records),
+    ``input values`` (the released values are the input's after the policy's deterministic
+    recodes), ``input weights`` and ``input numeric risk`` (the manifest's numeric figures
+    recomputed where the records can be paired; see :mod:`sdc.release._check_numeric`).
 
     Args:
         folder: the bundle folder.
@@ -257,6 +261,11 @@ def check_bundle(
 
         items += check_swap(manifest, policy, released)
         items += check_column_treatments(manifest, policy)
+        from sdc.release._check_numeric import check_microaggregation, check_numeric_risk
+
+        if released is not None:
+            items += check_microaggregation(released, policy)
+        items += check_numeric_risk(manifest, policy)
     items += _check_tables(folder, manifest, plan)
     items += _check_synthetic(folder, manifest, policy)
     items += _guarded("budget", lambda: _check_budget(manifest, policy))
@@ -271,6 +280,10 @@ def check_bundle(
         items += _check_input(manifest, data, released, key, folder)
         if released is not None:
             items += _check_input_values(released, data, plan)
+            if policy.outputs.microdata is not None:
+                from sdc.release._check_numeric import check_numeric_input
+
+                items += check_numeric_input(manifest, policy, released, data)
     return CheckResult(folder, tuple(items))
 
 

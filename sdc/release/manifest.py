@@ -45,6 +45,8 @@ __all__ = [
     "Manifest",
     "ManifestFieldError",
     "Microdata",
+    "NumericRisk",
+    "NumericUtility",
     "Output",
     "Privacy",
     "RelatedTable",
@@ -238,6 +240,28 @@ class Breach(_Record):
     """The sensitive column of an l, t or group_share breach."""
 
 
+class NumericRisk(_Record):
+    """Disclosure risk left in the numeric columns the policy perturbs or top codes.
+
+    Beside k-anonymity: the share of records an intruder holding the original numeric
+    values re-links to their own by the nearest values (distance-based record linkage), and
+    sdcMicro's interval disclosure (``dRisk``). Before treatment both are 1 by definition.
+    """
+
+    columns: list[Text]
+    """The numeric columns, measured together."""
+    records: Count
+    """Records with a value in every one of them (the others are left out)."""
+    treated: bool
+    """False for the input as collected, True after treatment."""
+    relinked_share: Share | None
+    """Share of those records re-linked to their own original record (ties count as
+    re-linked); null with fewer than two records."""
+    interval_disclosure: Share | None
+    """Share of records whose original values lie within 5% of a standard deviation of the
+    released ones in all but at most one column (sdcMicro's ``dRisk``)."""
+
+
 class RiskSummary(_Record):
     """The headline risk figures of one file (the full figures are ``risk-*.json``)."""
 
@@ -245,6 +269,8 @@ class RiskSummary(_Record):
     individual_risk: IndividualRisk
     breaches: list[Breach]
     passed: bool
+    numeric_risk: NumericRisk | None = Field(default=None, exclude_if=lambda v: v is None)
+    """Record linkage and interval disclosure of the numeric columns; absent without any."""
 
 
 class Risk(_Record):
@@ -299,6 +325,23 @@ class Treatment(_Record):
     """Further figures, e.g. band sizes or a PRAM transition matrix."""
 
 
+class NumericUtility(_Record):
+    """Information loss of the numeric columns (sdcMicro's ``dUtility`` and ``IL_correl``)."""
+
+    columns: list[Text]
+    """The numeric columns, measured together (as ``risk.after.numeric_risk``)."""
+    il1s: NonNegative | None
+    """IL1s: the mean standardised absolute change of a value (0 = unchanged)."""
+    eigen: NonNegative | None
+    """Sum of the relative changes of the correlation matrix's eigenvalues (0 = kept); null
+    with fewer than two columns."""
+    il_correl: Share | None
+    """Mlodak's correlation-based loss, sdcMicro's ``IL_correl`` (0 = kept, 1 at most); null
+    with fewer than two columns or a singular correlation matrix."""
+    max_correlation_change: NonNegative | None
+    """The largest absolute change of a pairwise correlation; null with fewer than two."""
+
+
 class Microdata(_Record):
     """The released microdata and every treatment applied to them."""
 
@@ -318,6 +361,9 @@ class Microdata(_Record):
         SEED_WITHHELD
     )
     """The release seed is never written: it could undo PRAM and noise."""
+    utility: NumericUtility | None = Field(default=None, exclude_if=lambda v: v is None)
+    """Information loss of the numeric columns the policy perturbs or top codes; absent
+    without any."""
 
 
 class Link(_Record):

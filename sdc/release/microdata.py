@@ -256,16 +256,30 @@ def _pram(
 def _microaggregation(
     frame: pd.DataFrame, policy: Policy, rng: np.random.Generator
 ) -> tuple[pd.DataFrame, list[Treatment]]:
-    by_k: dict[tuple[int, str], list[str]] = {}
-    for name, col in policy.columns.items():
-        if col.microaggregation is not None:
-            key = (col.microaggregation.k, col.microaggregation.method)
-            by_k.setdefault(key, []).append(name)
     done = []
-    for (k, method), names in by_k.items():
-        frame, record = microaggregate(frame, names, k, method)
+    for (k, method, strata, weighted), names in microaggregation_groups(policy).items():
+        weights = policy.data.weight if weighted else None
+        frame, record = microaggregate(
+            frame, names, k, method, strata=list(strata), weights=weights
+        )
         done.append(record)
     return frame, done
+
+
+def microaggregation_groups(
+    policy: Policy,
+) -> dict[tuple[int, str, tuple[str, ...], bool], list[str]]:
+    """The microaggregated columns by their (k, method, strata, weighted), in policy order.
+
+    Columns with the same settings are aggregated together (one set of groups).
+    """
+    groups: dict[tuple[int, str, tuple[str, ...], bool], list[str]] = {}
+    for name, col in policy.columns.items():
+        spec = col.microaggregation
+        if spec is not None:
+            key = (spec.k, spec.method, tuple(spec.strata), spec.weighted)
+            groups.setdefault(key, []).append(name)
+    return groups
 
 
 def _noise(
@@ -340,6 +354,55 @@ _PERTURBATIONS: dict[str, Perturbation] = {
     "shuffle": _shuffle,
     "mv_top_code": _mv_top_code,
 }
+
+
+#: The treatments that leave a number the same whatever the seed.
+_DETERMINISTIC_NUMERIC = frozenset({"recode", "microaggregation", "mv_top_code"})
+
+
+def recompute_numeric(
+    frame: pd.DataFrame, policy: Policy, columns: list[str]
+) -> pd.DataFrame | None:
+    """``columns`` as the release leaves them, recomputed from the input, in input order.
+
+    Possible when only deterministic steps change them: the policy's recodes (top and bottom
+    coding), microaggregation and multivariate top coding, run in the policy's order. None
+    when noise, rank swapping or shuffling treats one of them, record swapping moves one,
+    local suppression may blank one (a quasi-identifier), or a microaggregation stratum is
+    swapped, PRAMed or may be suppressed: then the released values cannot be rebuilt and
+    paired with the input's records (the release shuffles the records).
+    """
+    spec = policy.outputs.microdata
+    if spec is None or not columns:
+        return None
+    moved = {spec.swap.level, *spec.swap.carry} if spec.swap is not None else set()
+    for name in columns:
+        col = policy.columns[name]
+        random = (
+            (col.noise is not None and "noise" in spec.treatments)
+            or (col.rank_swap is not None and "rank_swap" in spec.treatments)
+            or (col.shuffle and "shuffle" in spec.treatments)
+        )
+        blanked = col.role == "quasi" and (
+            "suppress" in spec.treatments or spec.generalize == "auto"
+        )
+        if random or blanked or name in moved:
+            return None
+    strata = {s for key in microaggregation_groups(policy) for s in key[2]}
+    for name in strata:  # groups formed within strata that swapping, PRAM or suppression change
+        col = policy.columns[name]
+        suppressed = "suppress" in spec.treatments or spec.generalize == "auto"
+        pramed = col.pram is not None and "pram" in spec.treatments
+        if name in moved or pramed or (col.role == "quasi" and suppressed):
+            return None
+    out = canonical_sets(frame, policy)
+    rng = np.random.default_rng(0)  # unused: these steps draw nothing
+    for step in spec.treatments:
+        if step == "recode":
+            out, _ = deterministic_recodes(out, policy)
+        elif step in ("microaggregation", "mv_top_code"):
+            out, _ = _PERTURBATIONS[step](out, policy, rng)
+    return out
 
 
 def _set_values(done: list[Treatment]) -> dict[str, list[object]]:

@@ -38,6 +38,7 @@ import pandas as pd
 import sdc
 from sdc.anonymize.identifiers import load_pseudonym_key, new_pseudonym_key
 from sdc.anonymize.multiple import canonical_sets
+from sdc.anonymize.utility import numeric_utility
 from sdc.budget import Budget
 from sdc.errors import DataError, PolicyError, PolicyNotMet
 from sdc.fingerprint import Fingerprint, content_fingerprint
@@ -55,6 +56,7 @@ from sdc.release.manifest import (
     Link,
     Manifest,
     Microdata,
+    NumericUtility,
     Output,
     Privacy,
     RelatedTable,
@@ -86,6 +88,7 @@ from sdc.release.signing import SIGNATURE, SigningKey, sign_manifest, signer_ent
 from sdc.report.release import release_html
 from sdc.risk import RiskReport
 from sdc.risk.engines import CountingEngine
+from sdc.risk.numeric import numeric_columns
 
 if TYPE_CHECKING:  # tables and synthesis load scipy and OpenDP: only when a policy asks
     from sdc.synth import SynthEvaluation, SynthResult
@@ -351,8 +354,9 @@ def _treat(
     if quick.breaches:
         raise PolicyNotMet(_not_met(quick, policy))
     step("risk before and after treatment with SUDA")
-    before = assess(table.frame, policy, engine=engine)
-    after = assess(treated.frame, policy, engine=engine)
+    original = table.frame
+    before = assess(original, policy, engine=engine, numeric_from=original)
+    after = assess(treated.frame, policy, engine=engine, numeric_from=original)
     return before, treated, after, linked
 
 
@@ -908,6 +912,7 @@ def _manifest(
             suppressed_records=treated.suppressed_records,
             suppression_share=treated.suppression_share,
             suppressed_values=treated.suppressed_values,
+            utility=_numeric_utility(table.frame, treated.frame, policy),
         )
     synthetic_record = None
     if synthetic is not None:
@@ -1032,9 +1037,17 @@ def _guarantee(result: ReleaseResult) -> Guarantee:
     return "mixed" if len(kinds) > 1 else "sdc"
 
 
+def _numeric_utility(
+    original: pd.DataFrame, treated: pd.DataFrame, policy: Policy
+) -> NumericUtility | None:
+    """The manifest's ``microdata.utility``: information loss of the numeric columns."""
+    figures = numeric_utility(original, treated, numeric_columns(policy))
+    return None if figures is None else NumericUtility.model_validate(figures)
+
+
 def _risk_summary(report: RiskReport) -> dict[str, Any]:
     data = report.to_dict()
-    keep = ("n_records", "k_anonymity", "individual_risk", "breaches", "passed")
+    keep = ("n_records", "k_anonymity", "individual_risk", "breaches", "passed", "numeric_risk")
     return {k: data[k] for k in keep if k in data}
 
 

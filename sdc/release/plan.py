@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -35,6 +35,7 @@ from sdc.errors import PolicyError
 from sdc.policy import REPORTED_GROUP_SHARE, Policy
 from sdc.risk import RiskReport, RiskThresholds, assess_risk
 from sdc.risk.assess import Progress
+from sdc.risk.numeric import numeric_columns, numeric_risk
 
 if TYPE_CHECKING:  # the tables module loads scipy and OpenDP: only when a table is planned
     from sdc.risk.engines import CountingEngine
@@ -145,17 +146,26 @@ def assess(
     engine: CountingEngine | None = None,
     skip_above: int | None = None,
     progress: Progress | None = None,
+    numeric_from: pd.DataFrame | None = None,
 ) -> RiskReport:
     """Risk report of a DataFrame under a policy (its quasi-identifiers, weights, thresholds).
 
-    ``skip_above`` and ``progress`` are :func:`~sdc.risk.assess.assess_risk`'s.
+    ``skip_above`` and ``progress`` are :func:`~sdc.risk.assess.assess_risk`'s. With
+    ``numeric_from`` (the original records, in the same order as ``frame``) the report
+    also holds the record linkage and interval disclosure of the policy's numeric columns
+    (:func:`sdc.risk.numeric.numeric_columns`): of ``frame`` against those originals, or,
+    when ``numeric_from`` is ``frame`` itself, of the data as collected (1 by definition).
     """
     assess_policy_has_quasi(policy)
+    numeric = None
+    columns = numeric_columns(policy) if numeric_from is not None else []
+    if numeric_from is not None and columns:
+        numeric = numeric_risk(numeric_from, frame, columns, treated=numeric_from is not frame)
     frame = canonical_sets(frame, policy)  # a multiple-choice question is one set value
     importance = {
         name: col.importance for name, col in policy.columns.items() if col.importance is not None
     }
-    return assess_risk(
+    report = assess_risk(
         frame,
         quasi=policy.quasi,
         weight=policy.data.weight,
@@ -171,6 +181,7 @@ def assess(
         skip_above=skip_above,
         progress=progress,
     )
+    return report if numeric is None else replace(report, numeric=numeric)
 
 
 # ---- tables --------------------------------------------------------------------------------

@@ -589,6 +589,18 @@ def _comparison(before: RiskReport, after: RiskReport) -> list[dict[str, str]]:
             _share(before.suda.records_with_msu, before.n_records),
             _share(after.suda.records_with_msu, after.n_records),
         )
+    nb, na = before.numeric, after.numeric
+    if nb is not None and na is not None and na.relinked_share is not None:
+        add(
+            _("records an intruder with the original numbers re-links (record linkage)"),
+            _opt_share(nb.relinked_share) or "",
+            _opt_share(na.relinked_share) or "",
+        )
+        add(
+            _("interval disclosure of the numbers (dRisk)"),
+            _opt_share(nb.interval_disclosure) or "",
+            _opt_share(na.interval_disclosure) or "",
+        )
     _compare_attributes(before, after, add)
     return rows
 
@@ -795,18 +807,8 @@ def _describe_perturbation(t: Treatment, cols: str, before: RiskReport) -> str:
             share=_pct(1 - float(p.get("alpha", 0.025)), 1),
             values=values,
         )
-    if t.name == "microaggregation" and p.get("method") == "individual":
-        return _(
-            "Replaced each value of {columns} by the average of the {k} or more values next to "
-            "it in that column's own order (individual ranking); {values} changed. Each column "
-            "is grouped on its own, so a record's combination of values is not shared by {k} "
-            "records."
-        ).format(columns=cols, k=p.get("k"), values=values)
     if t.name == "microaggregation":
-        return _(
-            "Replaced {columns} by the average of groups of at least {k} similar records (MDAV "
-            "microaggregation); {values} changed."
-        ).format(columns=cols, k=p.get("k"), values=values)
+        return _microaggregation_sentence(p, cols, values)
     if t.name == "noise":
         template = (
             _(
@@ -842,6 +844,39 @@ def _describe_perturbation(t: Treatment, cols: str, before: RiskReport) -> str:
             records=_records(int(d.get("suppressed_records", 0) or 0)),
         )
     return _apply(t, cols)
+
+
+def _microaggregation_sentence(p: Any, cols: str, values: str) -> str:
+    """What microaggregation did, by its method, with its strata and weights."""
+    if p.get("method") == "individual":
+        text = _(
+            "Replaced each value of {columns} by the average of the {k} or more values next to "
+            "it in that column's own order (individual ranking); {values} changed. Each column "
+            "is grouped on its own, so a record's combination of values is not shared by {k} "
+            "records."
+        )
+    elif p.get("method") == "pca":
+        text = _(
+            "Replaced {columns} by the average of groups of at least {k} records next to each "
+            "other along their first principal component (PCA microaggregation); {values} "
+            "changed."
+        )
+    else:
+        text = _(
+            "Replaced {columns} by the average of groups of at least {k} similar records (MDAV "
+            "microaggregation); {values} changed."
+        )
+    text = text.format(columns=cols, k=p.get("k"), values=values)
+    if p.get("strata"):
+        text += " " + _("Groups were formed within each value of {strata}.").format(
+            strata=", ".join(map(str, p["strata"]))
+        )
+    if p.get("weights"):
+        text += " " + _(
+            "Each average is weighted by the sampling weights ({weight}), so weighted totals "
+            "are kept."
+        ).format(weight=p["weights"])
+    return text
 
 
 def _describe_swap(t: Treatment, cols: str) -> str:
@@ -1022,17 +1057,20 @@ def _utility(result: ReleaseResult, original: pd.DataFrame | None) -> dict[str, 
             }
         )
     biggest = summary.get("max_correlation_change")
-    il1, eigen = summary.get("il1s"), summary.get("eigen")
+    # The measures of the manifest (microdata.utility, risk.after.numeric_risk), computed
+    # once by the release on the columns the policy perturbs or top codes.
+    util = (result.manifest.get("microdata") or {}).get("utility") or {}
+    linked = result.after.numeric if result.after is not None else None
     return {
         "full": True,
         "categorical": cat_rows,
         "numeric": num_rows,
         "correlation": None if biggest is None else _dec(biggest, 3),
-        "il1s": None if il1 is None else _dec(il1, 3),
-        "eigen": None if eigen is None else _dec(eigen, 3),
-        "il_correl": _opt_dec(summary.get("il_correl")),
-        "relinked": _opt_share(summary.get("relinked")),
-        "interval": _opt_share(summary.get("interval_disclosure")),
+        "il1s": _opt_dec(util.get("il1s")),
+        "eigen": _opt_dec(util.get("eigen")),
+        "il_correl": _opt_dec(util.get("il_correl")),
+        "relinked": _opt_share(linked.relinked_share if linked else None),
+        "interval": _opt_share(linked.interval_disclosure if linked else None),
     }
 
 

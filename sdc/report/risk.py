@@ -223,7 +223,41 @@ def findings(report: RiskReport) -> list[str]:
     out = _uniqueness_findings(report)
     out += _reidentification_findings(report)
     out += _attribute_findings(report)
+    out += numeric_findings(report)
     return out
+
+
+def numeric_findings(report: RiskReport) -> list[str]:
+    """Record linkage (and interval disclosure) of the numeric columns, beside k-anonymity.
+
+    On data as collected the share is 100% by definition (every record is its own nearest
+    neighbour); the sentence says so and points to the release, which measures it after
+    treatment.
+    """
+    num = report.numeric
+    if num is None or num.relinked_share is None:
+        return []
+    facts = {"columns": _join(num.columns), "share": _pct(num.relinked_share, 1)}
+    if not num.treated:
+        return [
+            _(
+                "Numbers in {columns} are as collected: an intruder holding their original "
+                "values re-links {share} of the records by the nearest values (distance-based "
+                "record linkage). The policy's treatment of them lowers this; the release "
+                "report gives the share after it."
+            ).format(**facts)
+        ]
+    text = _(
+        "Share of records an intruder with the original numeric values ({columns}) re-links "
+        "to their own by the nearest values: {share} (distance-based record linkage)."
+    ).format(**facts)
+    if num.interval_disclosure is not None:
+        text += " " + _(
+            "For {interval} of the records the original values lie within {width} of a "
+            "standard deviation of the treated ones in all but at most one of these columns "
+            "(interval disclosure, sdcMicro's dRisk)."
+        ).format(interval=_pct(num.interval_disclosure, 1), width=_pct(0.05, 0))
+    return [text]
 
 
 def _uniqueness_findings(report: RiskReport) -> list[str]:

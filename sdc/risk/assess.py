@@ -35,6 +35,7 @@ from sdc.risk.individual import (
     household_risk,
     individual_risk,
 )
+from sdc.risk.numeric import NumericRisk
 
 SCHEMA = "sdc.risk/1"
 
@@ -345,6 +346,9 @@ class RiskReport:
         suda: SUDA2 summary, or None when SUDA was not run.
         skipped: SUDA and the contributions when they were left out for the file's size
             (then ``suda`` is None and ``contributions`` and ``recode_first`` are empty).
+        numeric: record linkage and interval disclosure of the numeric columns the policy
+            perturbs (:mod:`sdc.risk.numeric`), or None without any; set by the caller,
+            which holds the original values.
         risk_histogram: (upper bin edge, records) for the individual risks.
         fk_histogram: (smallest f_k of the class, records) for the key sizes.
         records: one row per input record, in input order: ``row``, ``f_k``, ``F_k``,
@@ -381,6 +385,7 @@ class RiskReport:
     records: pd.DataFrame = field(repr=False)
     k_rules: tuple[KRule, ...] = ()
     skipped: SkippedForSize | None = None
+    numeric: NumericRisk | None = None
 
     @property
     def k_rule(self) -> KRule | None:
@@ -540,6 +545,7 @@ class RiskReport:
                 for c in self.contributions
             ],
             "recode_first": list(self.recode_first),
+            "numeric_risk": None if self.numeric is None else self.numeric.to_dict(),
             "suda": None
             if self.suda is None
             else {

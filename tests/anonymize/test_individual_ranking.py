@@ -48,8 +48,10 @@ def test_column_totals_kept_and_groups_of_k(values: list[float | None], k: int) 
 
 def test_unknown_method() -> None:
     with pytest.raises(PolicyError) as err:
-        microaggregate(pd.DataFrame({"x": [1.0, 2, 3]}), ["x"], 2, "pca")
-    assert str(err.value) == "microaggregation.method must be 'mdav' or 'individual', got 'pca'"
+        microaggregate(pd.DataFrame({"x": [1.0, 2, 3]}), ["x"], 2, "rmd")
+    assert str(err.value) == (
+        "microaggregation.method must be 'mdav', 'pca' or 'individual', got 'rmd'"
+    )
 
 
 def test_through_the_policy() -> None:

@@ -68,7 +68,13 @@ def test_microaggregate_record_and_types() -> None:
     assert d == {
         "name": "microaggregation",
         "columns": ["inc", "age"],
-        "parameters": {"k": 3, "method": "mdav", "standardised": True},
+        "parameters": {
+            "k": 3,
+            "method": "mdav",
+            "standardised": True,
+            "strata": [],
+            "weights": None,
+        },
         "changed": {"inc": 4, "age": 4},
         "details": {"groups": 2, "smallest_group": 3, "largest_group": 3, "suppressed": 0},
     }

@@ -28,6 +28,7 @@ import shutil
 import tempfile
 import threading
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -625,7 +626,14 @@ def _wildcard_cells(con: duckdb.DuckDBPyConnection, keys: list[str]) -> None:
     the same code as in memory: its cost grows with distinct keys x patterns, not with
     records. The per-key results go back to DuckDB for the streaming join on the records.
     """
-    table = con.sql(f"SELECT cell, {', '.join(keys)}, n, ws FROM cells").to_arrow_table()
+    # Through execute(): con.sql() here leaves the connection's earlier result unfinished
+    # and the next execute() fails under duckdb 2. Its warning about an extra copy of the
+    # rows does not matter for this small table of distinct keys.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Arrow output on a DB-API result")
+        query = f"SELECT cell, {', '.join(keys)}, n, ws FROM cells"
+        table = con.execute(query).to_arrow_table()
+    assert table is not None, "a SELECT always has a result"
     rows = np.empty((table.num_rows, len(keys)), dtype=np.int64)
     for j, kc in enumerate(keys):
         rows[:, j], _ = pd.factorize(table.column(kc).to_pandas(), use_na_sentinel=True)
