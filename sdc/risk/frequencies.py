@@ -38,6 +38,7 @@ MissingRule = Literal["wildcard", "category"]
 
 _INT64_LIMIT = 2**62
 _SMALL = 20_000  # below this many keys, sorting beats hashing
+_FILTER_RATIO = 16  # a pattern with 16x fewer keys than complete rows filters them first
 
 
 @dataclass(frozen=True)
@@ -354,17 +355,41 @@ def _symmetric_join(
     variables; one lookup of it in the (few) pattern keys serves both directions.
     """
     inverse, uniq = pd.factorize(target_key)
-    pos = pd.Index(uniq).get_indexer(complete_key)
-    hit = np.flatnonzero(pos >= 0)
+    found = _lookup(uniq, complete_key)
+    hit = np.flatnonzero(found >= 0)
+    pos = found[hit]
     if not len(hit):
         return
-    pos = pos[hit]
     rows = hit + complete.start
     n_u = len(uniq)
     f[targets] += np.bincount(pos, weights=count[rows], minlength=n_u)[inverse]
     F[targets] += np.bincount(pos, weights=weight[rows], minlength=n_u)[inverse]
     f[rows] += np.bincount(inverse, weights=count[targets], minlength=n_u)[pos]
     F[rows] += np.bincount(inverse, weights=weight[targets], minlength=n_u)[pos]
+
+
+def _lookup(uniq: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Position of each key in the distinct keys ``uniq``, or -1 when absent.
+
+    With far fewer distinct keys than lookups, a bitmap of their hashes first keeps only
+    the keys that may be present, so most lookups skip the (slower) hash table.
+    """
+    index = pd.Index(uniq)
+    if len(uniq) * _FILTER_RATIO >= len(keys):
+        return index.get_indexer(keys)
+    bits = max(10, int(np.ceil(np.log2(max(len(uniq), 1) * 16))))
+    marks = np.zeros(1 << bits, dtype=bool)
+    marks[_hash_bits(np.asarray(uniq, dtype=np.int64), bits)] = True
+    maybe = np.flatnonzero(marks[_hash_bits(keys, bits)])
+    out = np.full(len(keys), -1, dtype=np.intp)
+    out[maybe] = index.get_indexer(keys[maybe])
+    return out
+
+
+def _hash_bits(key: np.ndarray, bits: int) -> np.ndarray:
+    """The top ``bits`` bits of a multiplicative hash of int64 keys (Fibonacci hashing)."""
+    mixed = key.view(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    return (mixed >> np.uint64(64 - bits)).astype(np.intp)
 
 
 def _wildcard_generic(
@@ -425,11 +450,11 @@ def _match_sums(
         inverse, uniq = pd.factorize(src_key)
         cnt = np.bincount(inverse, weights=count, minlength=len(uniq))
         wsum = np.bincount(inverse, weights=weight, minlength=len(uniq))
-        pos = pd.Index(uniq).get_indexer(tgt_key)
+        pos = _lookup(uniq, tgt_key)
         hit = pos >= 0
         return np.where(hit, cnt[pos], 0.0), np.where(hit, wsum[pos], 0.0)
     inverse, uniq = pd.factorize(tgt_key)
-    pos = pd.Index(uniq).get_indexer(src_key)
+    pos = _lookup(uniq, src_key)
     hit = pos >= 0
     cnt = np.bincount(pos[hit], weights=count[hit], minlength=len(uniq))
     wsum = np.bincount(pos[hit], weights=weight[hit], minlength=len(uniq))

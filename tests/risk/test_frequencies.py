@@ -241,3 +241,16 @@ def test_match_sums_hash_and_sort_paths(n_src: int, n_tgt: int) -> None:
     expected = by_key.reindex(tgt).fillna(0.0)
     np.testing.assert_allclose(f, expected["c"].to_numpy())
     np.testing.assert_allclose(F, expected["w"].to_numpy())
+
+
+@pytest.mark.parametrize("n_uniq", [3, 700, 50_000])
+def test_lookup_with_and_without_the_bitmap_filter(n_uniq: int) -> None:
+    from sdc.risk.frequencies import _lookup
+
+    rng = np.random.default_rng(n_uniq)
+    uniq = rng.choice(2**40, n_uniq, replace=False).astype(np.int64)
+    # half present, half absent (absent keys share the bitmap with present ones at times)
+    keys = np.concatenate([rng.choice(uniq, 100_000), rng.integers(0, 2**40, 100_000)])
+    expected = pd.Index(uniq).get_indexer(keys)
+    assert (_lookup(uniq, keys) == expected).all()
+    assert (expected >= 0).sum() >= 100_000
