@@ -281,19 +281,28 @@ def _wildcard_radix(
     patterns, starts = np.unique(obs_mask, return_index=True)
     ends = np.r_[starts[1:], n_rows]
     slices = {int(p): slice(int(s), int(e)) for p, s, e in zip(patterns, starts, ends, strict=True)}
-    columns = [np.ascontiguousarray(rows[:, j]) for j in range(m)]
-    # Mixed-radix key of each row over its observed variables; a projection onto fewer
-    # variables subtracts the dropped ones.
+    # Each variable's place value (0 where missing), and the mixed-radix key of each row
+    # over its observed variables; a projection onto fewer variables either subtracts the
+    # dropped ones or adds the kept ones, whichever touches fewer columns.
+    placed = [np.where(rows[:, j] >= 0, rows[:, j] * radix[j], 0) for j in range(m)]
     key = np.zeros(n_rows, dtype=np.int64)
-    for j in range(m):
-        key += np.where(columns[j] >= 0, columns[j] * radix[j], 0)
+    for column in placed:
+        key += column
 
     def project(pattern: int, onto: int) -> np.ndarray:
         sl = slices[pattern]
-        out = key[sl]
-        for j in range(m):
-            if (pattern >> j) & 1 and not (onto >> j) & 1:
-                out = out - columns[j][sl] * radix[j]
+        drop = [j for j in range(m) if (pattern >> j) & 1 and not (onto >> j) & 1]
+        keep = [j for j in range(m) if (onto >> j) & 1]
+        if not drop:
+            return key[sl]
+        if len(drop) <= len(keep):
+            out = key[sl] - placed[drop[0]][sl]
+            for j in drop[1:]:
+                out -= placed[j][sl]
+            return out
+        out = placed[keep[0]][sl].copy()
+        for j in keep[1:]:
+            out += placed[j][sl]
         return out
 
     full = (1 << m) - 1
@@ -331,9 +340,8 @@ def _wildcard_radix(
             src_key = np.concatenate([project(s, common) for s in sources])
             src_count = np.concatenate([count[slices[s]] for s in sources])
             src_weight = np.concatenate([weight[slices[s]] for s in sources])
-            f_add, F_add = _match_sums(src_key, project(pattern, common), src_count, src_weight)
-            f[targets] += f_add
-            F[targets] += F_add
+            tgt_key = project(pattern, common)
+            _match_add(src_key, tgt_key, src_count, src_weight, f[targets], F[targets])
     back = np.empty(n_rows, dtype=np.int64)
     back[perm] = np.arange(n_rows, dtype=np.int64)
     return f[back], F[back]
@@ -389,7 +397,8 @@ def _lookup(uniq: np.ndarray, keys: np.ndarray) -> np.ndarray:
 def _hash_bits(key: np.ndarray, bits: int) -> np.ndarray:
     """The top ``bits`` bits of a multiplicative hash of int64 keys (Fibonacci hashing)."""
     mixed = key.view(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
-    return (mixed >> np.uint64(64 - bits)).astype(np.intp)
+    mixed >>= np.uint64(64 - bits)
+    return mixed.view(np.int64)
 
 
 def _wildcard_generic(
@@ -433,32 +442,51 @@ def _wildcard_generic(
 def _match_sums(
     src_key: np.ndarray, tgt_key: np.ndarray, count: np.ndarray, weight: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """For each target key, the summed count and weight of the sources with the same key.
+    """For each target key, the summed count and weight of the sources with the same key."""
+    f = np.zeros(len(tgt_key), dtype=np.float64)
+    F = np.zeros(len(tgt_key), dtype=np.float64)
+    _match_add(src_key, tgt_key, count, weight, f, F)
+    return f, F
+
+
+def _match_add(
+    src_key: np.ndarray,
+    tgt_key: np.ndarray,
+    count: np.ndarray,
+    weight: np.ndarray,
+    f: np.ndarray,
+    F: np.ndarray,
+) -> None:
+    """Add to ``f``/``F`` (one entry per target) the count and weight of matching sources.
 
     The smaller side is hashed and the larger side looked up in it, so a handful of targets
-    against a million sources (or the reverse) costs one pass over the larger side. Small
-    inputs use sorting, which has less overhead than building a hash table.
+    against a million sources (or the reverse) costs one pass over the larger side, and
+    only the targets that match are touched. Small inputs use sorting, which has less
+    overhead than building a hash table.
     """
     if max(len(src_key), len(tgt_key)) < _SMALL:
         uniq, inverse = np.unique(src_key, return_inverse=True)
         cnt = np.bincount(inverse, weights=count, minlength=len(uniq))
         wsum = np.bincount(inverse, weights=weight, minlength=len(uniq))
         at = np.minimum(np.searchsorted(uniq, tgt_key), len(uniq) - 1)
-        found = uniq[at] == tgt_key
-        return np.where(found, cnt[at], 0.0), np.where(found, wsum[at], 0.0)
+        hit = np.flatnonzero(uniq[at] == tgt_key)
+        f[hit] += cnt[at[hit]]
+        F[hit] += wsum[at[hit]]
+        return
     if len(src_key) <= len(tgt_key):
         inverse, uniq = pd.factorize(src_key)
         cnt = np.bincount(inverse, weights=count, minlength=len(uniq))
         wsum = np.bincount(inverse, weights=weight, minlength=len(uniq))
         pos = _lookup(uniq, tgt_key)
-        hit = pos >= 0
-        return np.where(hit, cnt[pos], 0.0), np.where(hit, wsum[pos], 0.0)
+        hit = np.flatnonzero(pos >= 0)
+        f[hit] += cnt[pos[hit]]
+        F[hit] += wsum[pos[hit]]
+        return
     inverse, uniq = pd.factorize(tgt_key)
     pos = _lookup(uniq, src_key)
-    hit = pos >= 0
-    cnt = np.bincount(pos[hit], weights=count[hit], minlength=len(uniq))
-    wsum = np.bincount(pos[hit], weights=weight[hit], minlength=len(uniq))
-    return cnt[inverse], wsum[inverse]
+    found = pos >= 0
+    f += np.bincount(pos[found], weights=count[found], minlength=len(uniq))[inverse]
+    F += np.bincount(pos[found], weights=weight[found], minlength=len(uniq))[inverse]
 
 
 def _mixed_radix(rows: np.ndarray) -> np.ndarray | None:
