@@ -541,8 +541,9 @@ def _blank_rows(frame: pd.DataFrame) -> pd.Series:
     survey file); the others are decided by their missing values alone.
     """
     missing = frame.isna()
-    text = [c for c in frame.columns if _textual(frame[c])]
-    others = [c for c in frame.columns if c not in set(text)]
+    text = [c for c, values in frame.items() if _textual(values)]
+    textual = set(text)
+    others = [c for c in frame.columns if c not in textual]
     blank = missing.all(axis=1)
     maybe = ~blank & missing[others].all(axis=1) if others else ~blank
     if text and maybe.any():
@@ -683,6 +684,10 @@ def sniff_delimiter(sample: str) -> str:
         return best if n else ","
 
 
+#: From this many columns on, a CSV file is parsed in one piece: pandas' chunks by rows
+#: would cost a round of calls per column and chunk.
+_WIDE = 1000
+
 #: A line break as pandas reads CSV files: ``\r\n``, ``\n`` or ``\r``.
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
@@ -719,6 +724,7 @@ def _read_csv(
             na_values=MISSING_MARKERS,
             skipinitialspace=True,
             dtype=str,
+            low_memory=len(header) < _WIDE,
         )
     except pd.errors.ParserError as exc:
         raise DataError(f"{path.name}: not a consistent table ({_first_line(exc)})") from exc
@@ -1083,14 +1089,14 @@ def _unchanged_text(frame: pd.DataFrame, change: Callable[[object], object]) -> 
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    positions = [
-        i
+    columns = {
+        i: values.array._pa_array  # noqa: SLF001
         for i, (_, values) in enumerate(frame.items())
         if isinstance(values.array, pd.arrays.ArrowStringArray)
-    ]
-    if not positions:
+    }
+    if not columns:
         return set()
-    arrays = [frame.iloc[:, i].array._pa_array for i in positions]  # noqa: SLF001
+    positions, arrays = list(columns), list(columns.values())
     chunks = [c.cast(pa.large_string()) for a in arrays for c in a.chunks]
     encoded = pc.dictionary_encode(pa.chunked_array(chunks, pa.large_string()).combine_chunks())
     distinct = encoded.dictionary.to_pylist()

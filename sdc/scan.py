@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import PurePath
@@ -570,7 +571,7 @@ def scan(df: pd.DataFrame) -> ScanResult:
     if len(df) == 0:
         raise DataError("the table has no rows: there is nothing to scan")
     names = [str(c) for c in df.columns]
-    dupes = sorted({n for n in names if names.count(n) > 1})
+    dupes = sorted(n for n, count in Counter(names).items() if count > 1)
     if dupes:
         raise DataError(
             f"duplicate column names {dupes}; rename them so that every column has its own name"
@@ -578,7 +579,8 @@ def scan(df: pd.DataFrame) -> ScanResult:
 
     counted = _text_counts(df)
     stats = [
-        _Stats.of(name, df.iloc[:, j], counted.get(j)) for j, name in enumerate(names)
+        _Stats.of(name, column, counted.get(j))
+        for j, (name, (_, column)) in enumerate(zip(names, df.items(), strict=True))
     ]
     bodily = _body_weights(stats)
     weight = _choose_weight([s for s in stats if s.name not in bodily])
@@ -800,14 +802,14 @@ def _text_counts(df: pd.DataFrame) -> dict[int, _TextCounts]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    positions = [
-        j
+    columns = {
+        j: values.array._pa_array  # noqa: SLF001
         for j, (_, values) in enumerate(df.items())
         if isinstance(values.array, pd.arrays.ArrowStringArray)
-    ]
-    if not positions:
+    }
+    if not columns:
         return {}
-    arrays = [df.iloc[:, j].array._pa_array for j in positions]  # noqa: SLF001
+    positions, arrays = list(columns), list(columns.values())
     chunks = [c.cast(pa.large_string()) for a in arrays for c in a.chunks]
     encoded = pc.dictionary_encode(pa.chunked_array(chunks, pa.large_string()).combine_chunks())
     words = encoded.dictionary.to_pylist()
@@ -856,9 +858,7 @@ def _code_counts(
     for i in range(width):
         start = ends[i] - n_distinct[i]
         sample = tuple(words[c] for c in seen[start : min(ends[i], start + _SAMPLE)])
-        out.append(
-            (int(n_present[i]), int(n_distinct[i]), int(n_unique[i]), int(n_top[i]), sample)
-        )
+        out.append((int(n_present[i]), int(n_distinct[i]), int(n_unique[i]), int(n_top[i]), sample))
     return out
 
 
