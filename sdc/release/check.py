@@ -247,11 +247,12 @@ def check_bundle(
     if signature is not None:
         items.append(CheckItem("signature", signature.passed, signature.detail))
     items += _guarded("policy", lambda: _check_policy(manifest, policy))
-    items += _check_microdata(folder, manifest, policy)
+    shown = _unescaped(folder)
+    items += _check_microdata(folder, manifest, policy, shown)
     if released is not None and policy.outputs.microdata is not None:
         items += _check_recodes(released, plan)
         items += _check_rows(released, manifest)
-    items += _check_columns(folder, policy)
+    items += _check_columns(folder, policy, shown)
     items += _check_tables(folder, manifest, plan)
     items += _check_synthetic(folder, manifest, policy)
     items += _guarded("budget", lambda: _check_budget(manifest, policy))
@@ -367,7 +368,21 @@ def _check_policy(manifest: dict[str, Any], policy: Policy) -> list[CheckItem]:
 # ---- microdata -----------------------------------------------------------------------------
 
 
-def _check_microdata(folder: Path, manifest: dict[str, Any], policy: Policy) -> list[CheckItem]:
+def _unescaped(folder: Path) -> pd.DataFrame | DataError | None:
+    """microdata.csv read with its formula escapes undone (read once for the items that
+    need it); the reading error, or None without the file."""
+    path = folder / "microdata.csv"
+    if not path.exists():
+        return None
+    try:
+        return unescape_formulas(read_table(path).frame)
+    except DataError as exc:
+        return exc
+
+
+def _check_microdata(
+    folder: Path, manifest: dict[str, Any], policy: Policy, shown: pd.DataFrame | DataError | None
+) -> list[CheckItem]:
     wanted = policy.outputs.microdata is not None
     path = folder / "microdata.csv"
     if not path.exists():
@@ -383,11 +398,10 @@ def _check_microdata(folder: Path, manifest: dict[str, Any], policy: Policy) -> 
             "the bundle holds microdata.csv but the policy has no outputs.microdata "
             "(it allows no record-level release)"
         )
-    try:
-        frame = unescape_formulas(read_table(path).frame)
-    except DataError as exc:
-        problems.append(f"microdata.csv cannot be read: {exc}")
+    if not isinstance(shown, pd.DataFrame):
+        problems.append(f"microdata.csv cannot be read: {shown}")
         return [CheckItem("microdata", False, "; ".join(problems))]
+    frame = shown
     mismatch = _parquet_mismatch(folder, "microdata", frame)
     if mismatch:
         problems.append(mismatch)
@@ -683,7 +697,9 @@ def _check_rows(frame: pd.DataFrame, manifest: dict[str, Any]) -> list[CheckItem
     return [CheckItem("rows", True, detail)]
 
 
-def _check_columns(folder: Path, policy: Policy) -> list[CheckItem]:
+def _check_columns(
+    folder: Path, policy: Policy, shown: pd.DataFrame | DataError | None
+) -> list[CheckItem]:
     """The released microdata hold only named columns and no identifier-like quasi-identifier.
 
     A column the policy does not name fails (unless the policy says ``unlisted: keep``,
@@ -692,13 +708,9 @@ def _check_columns(folder: Path, policy: Policy) -> list[CheckItem]:
     what ``sdc scan`` thinks each column is and never quote a value. An unreadable
     microdata file is reported by the ``microdata`` item, not here.
     """
-    path = folder / "microdata.csv"
-    if not path.exists():
+    if not isinstance(shown, pd.DataFrame):
         return []
-    try:
-        frame = unescape_formulas(read_table(path).frame)
-    except DataError:
-        return []
+    frame = shown
     problems = []
     try:
         guesses = guess_columns(frame, unlisted_columns(policy, frame.columns))
@@ -746,10 +758,52 @@ def _parquet_mismatch(folder: Path, stem: str, frame: pd.DataFrame) -> str:
         return f"{path.name} and {stem}.csv have different columns ({what})"
     if len(other) != len(frame):
         return f"{path.name} has {len(other)} records but {stem}.csv has {len(frame)}"
-    differ = [c for c in frame.columns if not _same_values(frame[c], other[c])]
+    alike = _alike_columns(frame, other)
+    differ = [
+        c
+        for i, c in enumerate(frame.columns)
+        if i not in alike and not _same_values(frame[c], other[c])
+    ]
     if differ:
         return f"{path.name} and {stem}.csv hold different values in {differ}"
     return ""
+
+
+def _alike_columns(a: pd.DataFrame, b: pd.DataFrame) -> set[int]:
+    """Positions of the columns that hold the same values in both frames (same columns,
+    same length), by cheap tests on all columns: pyarrow text with the same text (missing
+    as empty), or numbers of one dtype with the same values and blanks. What is left
+    goes to :func:`_same_values`; every column found here is one it would pass."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    alike: set[int] = set()
+    text: list[int] = []
+    arrays: tuple[list[Any], list[Any]] = ([], [])
+    for i, ((_, x), (_, y)) in enumerate(zip(a.items(), b.items(), strict=True)):
+        if isinstance(x.array, pd.arrays.ArrowStringArray) and isinstance(
+            y.array, pd.arrays.ArrowStringArray
+        ):
+            text.append(i)
+            arrays[0].append(x.array._pa_array)  # noqa: SLF001
+            arrays[1].append(y.array._pa_array)  # noqa: SLF001
+        elif (
+            x.dtype == y.dtype
+            and x.dtype.kind in "if"
+            and isinstance(x.dtype, np.dtype)
+            and np.array_equal(x.to_numpy(), y.to_numpy(), equal_nan=x.dtype.kind == "f")
+        ):
+            alike.add(i)
+    if not text or len(a) == 0:
+        return alike | set(text)
+
+    def joined(columns: list[Any]) -> Any:
+        chunks = [k.cast(pa.large_string()) for c in columns for k in c.chunks]
+        return pc.fill_null(pa.chunked_array(chunks, pa.large_string()).combine_chunks(), "")
+
+    equal = pc.equal(joined(arrays[0]), joined(arrays[1])).to_numpy(zero_copy_only=False)
+    same = equal.reshape(len(text), len(a)).all(axis=1)
+    return alike | {i for i, yes in zip(text, same, strict=True) if yes}
 
 
 def _same_values(a: pd.Series, b: pd.Series) -> bool:
@@ -1588,6 +1642,8 @@ def _in_input_order(shown: pd.DataFrame, source: pd.DataFrame, sub: Policy, poli
     for column in columns:
         have, want = texts(shown[column]), texts(expected[column])
         same &= (have == want) | pd.isna(have)
+        if not same.all():
+            return False  # one record differs: not the input's order, whatever the rest
         wanted[column] = want
     distinct = len(pd.DataFrame(wanted).drop_duplicates()) > 1
     return bool(same.all() and distinct)
