@@ -50,6 +50,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import PurePath
 from types import MappingProxyType
 from typing import Any, Literal
@@ -678,9 +679,18 @@ class _Stats:
     n_missing: int
     n_distinct: int
     sample: tuple[str, ...]  # distinct non-missing values as text (bounded)
-    values: pd.Series  # non-missing values (numeric columns: as float)
+    given: pd.Series | None  # the values below when known; text columns' made when used
     integer: bool
     uniq: Uniqueness
+    column: pd.Series
+
+    @cached_property
+    def values(self) -> pd.Series:
+        """Non-missing values (numeric columns: as float; text: not blank)."""
+        if self.given is not None:
+            return self.given
+        text = self.column.dropna().astype("str")
+        return text[text.str.strip() != ""]
 
     @staticmethod
     def of(name: str, column: pd.Series, counted: _TextCounts | None = None) -> _Stats:
@@ -695,9 +705,10 @@ class _Stats:
                 n_missing=len(column) - counted.n_present,
                 n_distinct=counted.n_distinct,
                 sample=counted.sample,
-                values=_LazyPresent(column),  # type: ignore[arg-type]
+                given=None,
                 integer=False,
                 uniq=counted.uniq,
+                column=column,
             )
         present = column.dropna()
         if _is_text(column):
@@ -721,9 +732,10 @@ class _Stats:
             n_missing=len(column) - len(present),
             n_distinct=n_distinct,
             sample=sample,
-            values=values,
+            given=values,
             integer=integer,
             uniq=value_uniqueness(column),
+            column=column,
         )
 
     @property
@@ -763,23 +775,6 @@ class _Stats:
             top_share=self.uniq.top_share,
             finding=_rare_finding(self.name, self.uniq),
         )
-
-
-class _LazyPresent:
-    """A text column's present values (non-missing, not blank), made when first used.
-
-    Behaves as the Series it stands for: attribute access builds it once.
-    """
-
-    def __init__(self, column: pd.Series) -> None:
-        self._column = column
-        self._present: pd.Series | None = None
-
-    def __getattr__(self, name: str) -> Any:
-        if self._present is None:
-            text = self._column.dropna().astype("str")
-            self._present = text[text.str.strip() != ""]
-        return getattr(self._present, name)
 
 
 @dataclass(frozen=True)
