@@ -163,11 +163,12 @@ class ScanResult:
     weight: str | None = None
     household: str | None = None
 
+    @cached_property
+    def _by_name(self) -> dict[str, ColumnProfile]:
+        return {p.name: p for p in reversed(self.columns)}  # the first of a name wins
+
     def __getitem__(self, name: str) -> ColumnProfile:
-        for profile in self.columns:
-            if profile.name == name:
-                return profile
-        raise KeyError(name)
+        return self._by_name[name]
 
     def __iter__(self) -> Iterator[ColumnProfile]:
         return iter(self.columns)

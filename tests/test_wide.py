@@ -174,3 +174,44 @@ def test_a_policy_parsed_by_libyaml_is_the_one_pyyaml_parses(text: str) -> None:
         policy_module._FAST_LOADER = slow_loader
     assert fast.model_dump() == slow.model_dump()
     assert fast._lines == slow._lines
+
+
+def _naive_below(frame: pd.DataFrame, quasi: list[str], k: int) -> float:
+    """The draft's count before KeyCounts: one np.unique over all the columns."""
+    if not quasi or len(frame) == 0:
+        return 0.0
+    codes = np.stack([pd.factorize(frame[q], use_na_sentinel=False)[0] for q in quasi], axis=1)
+    _, inverse, counts = np.unique(codes, axis=0, return_inverse=True, return_counts=True)
+    return float((counts[inverse.ravel()] < k).mean())
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("width", [2, 3, 6, 25])
+def test_key_counts_choose_what_counting_each_key_chooses(seed: int, width: int) -> None:
+    from sdc.risk.leave_out import KeyCounts
+
+    rng = np.random.default_rng(seed)
+    rows = 60
+    frame = pd.DataFrame(
+        {
+            f"q{i}": pd.Series(rng.integers(0, 2 + (i + seed) % 4, rows)).where(
+                rng.random(rows) > 0.1
+            )
+            for i in range(width)
+        }
+    )
+    frame["q0"] = "same"  # a constant column: leaving it out changes nothing
+    quasi = list(frame.columns)
+    keys = KeyCounts(frame, quasi, 3)
+    while len(quasi) > 1:
+        assert keys.below(quasi) == _naive_below(frame, quasi, 3)
+        candidates = quasi[1:]
+        naive = min(
+            candidates,
+            key=lambda q: (
+                _naive_below(frame, [c for c in quasi if c != q], 3),
+                -len(frame[q].drop_duplicates()),
+            ),
+        )
+        assert keys.worst(quasi, candidates) == naive
+        quasi.remove(naive)
