@@ -792,6 +792,15 @@ def _csv_numbers(
 _EXACT_FLOAT = 2.0**53
 
 
+def text_chunks(values: pd.Series) -> list[Any]:
+    """The pyarrow arrays (chunks) of a pyarrow text column, as large strings."""
+    import pyarrow as pa
+
+    data = pa.array(values.array)
+    chunks = data.chunks if isinstance(data, pa.ChunkedArray) else [data]
+    return [c.cast(pa.large_string()) for c in chunks]
+
+
 def _whole_file_numbers(
     frame: pd.DataFrame, commas: bool
 ) -> tuple[pd.DataFrame, tuple[str, ...], list[str]] | None:
@@ -804,10 +813,9 @@ def _whole_file_numbers(
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    arrays = [values.array for _, values in frame.items()]
-    if not all(isinstance(a, pd.arrays.ArrowStringArray) for a in arrays):
+    if not all(isinstance(v.array, pd.arrays.ArrowStringArray) for _, v in frame.items()):
         return None
-    chunks = [c.cast(pa.large_string()) for a in arrays for c in a._pa_array.chunks]  # noqa: SLF001
+    chunks = [c for _, values in frame.items() for c in text_chunks(values)]
     encoded = pc.dictionary_encode(pa.chunked_array(chunks, pa.large_string()).combine_chunks())
     rows, width = frame.shape
     codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).reshape(width, rows)
@@ -998,12 +1006,13 @@ def _whole_numbers_as_integers(frame: pd.DataFrame) -> pd.DataFrame:
     known = np.where(blank, 0.0, block)
     with np.errstate(invalid="ignore"):
         whole = np.all(known % 1 == 0, axis=0) & (np.abs(known).max(axis=0, initial=0) < 2**53)
-    chosen = [i for i, yes in zip(floats, whole & blank.any(axis=0) & ~blank.all(axis=0)) if yes]
+    wanted = whole & blank.any(axis=0) & ~blank.all(axis=0)
+    chosen = [i for i, yes in zip(floats, wanted, strict=True) if yes]
     if not chosen:
         return frame
     out = frame.copy()
     for i in chosen:  # by position: one column each, never a name's duplicates
-        out.isetitem(i, frame.iloc[:, i].astype("Int64"))
+        out.isetitem(i, frame.iloc[:, i].astype("Int64").array)
     return out
 
 
@@ -1090,14 +1099,14 @@ def _unchanged_text(frame: pd.DataFrame, change: Callable[[object], object]) -> 
     import pyarrow.compute as pc
 
     columns = {
-        i: values.array._pa_array  # noqa: SLF001
+        i: values
         for i, (_, values) in enumerate(frame.items())
         if isinstance(values.array, pd.arrays.ArrowStringArray)
     }
     if not columns:
         return set()
-    positions, arrays = list(columns), list(columns.values())
-    chunks = [c.cast(pa.large_string()) for a in arrays for c in a.chunks]
+    positions = list(columns)
+    chunks = [c for values in columns.values() for c in text_chunks(values)]
     encoded = pc.dictionary_encode(pa.chunked_array(chunks, pa.large_string()).combine_chunks())
     distinct = encoded.dictionary.to_pylist()
     changed = np.array([change(v) is not v for v in distinct] + [False], dtype=bool)

@@ -60,6 +60,7 @@ import pandas as pd
 import yaml
 
 from sdc.errors import DataError
+from sdc.io import text_chunks
 
 __all__ = [
     "IDENTIFIER_MIN_VALUES",
@@ -789,8 +790,10 @@ class _TextCounts:
 
 
 def _text_counts(df: pd.DataFrame) -> dict[int, _TextCounts]:
-    """The counts of :meth:`_Stats.of` and :func:`value_uniqueness` for every pyarrow text
-    column at once, by position: one dictionary of all their distinct values, numpy counts.
+    """:meth:`_Stats.of`'s and :func:`value_uniqueness`'s counts of all text columns at once.
+
+    By position, for every pyarrow text column: one dictionary of all their distinct
+    values, counted with numpy.
 
     A file of 10,000 columns then costs a few array operations, not 10,000 rounds of
     pandas calls. Blank text (only spaces) is missing, as in those functions.
@@ -799,14 +802,14 @@ def _text_counts(df: pd.DataFrame) -> dict[int, _TextCounts]:
     import pyarrow.compute as pc
 
     columns = {
-        j: values.array._pa_array  # noqa: SLF001
+        j: values
         for j, (_, values) in enumerate(df.items())
         if isinstance(values.array, pd.arrays.ArrowStringArray)
     }
     if not columns:
         return {}
-    positions, arrays = list(columns), list(columns.values())
-    chunks = [c.cast(pa.large_string()) for a in arrays for c in a.chunks]
+    positions = list(columns)
+    chunks = [c for values in columns.values() for c in text_chunks(values)]
     encoded = pc.dictionary_encode(pa.chunked_array(chunks, pa.large_string()).combine_chunks())
     words = encoded.dictionary.to_pylist()
     codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
@@ -832,10 +835,12 @@ def _text_counts(df: pd.DataFrame) -> dict[int, _TextCounts]:
 def _code_counts(
     codes: np.ndarray, present: np.ndarray, words: list[str]
 ) -> list[tuple[int, int, int, int, tuple[str, ...]]]:
-    """Per row of ``codes`` (a column's value codes, -1 missing) with ``present[code]``:
-    records with a value, distinct values, records with a value of their own, records with
-    the most common value, and the first :data:`_SAMPLE` distinct values in order of
-    appearance."""
+    """Counts per row of ``codes`` (a column's value codes, -1 missing).
+
+    Values with ``present[code]`` False are left out. Returns, per row: records with a
+    value, distinct values, records with a value of their own, records with the most
+    common value, and the first :data:`_SAMPLE` distinct values in order of appearance.
+    """
     width, rows = codes.shape
     mask = present[codes]
     column = np.repeat(np.arange(width, dtype=np.int64), rows).reshape(width, rows)[mask]

@@ -134,7 +134,9 @@ def test_multiset_excess_of_all_columns_is_that_of_each_column() -> None:
     shown, expected = rng.integers(0, 5, (40, 30)), rng.integers(0, 5, (40, 30))
     expected[:10] = shown[:10]
     got = _excess_rows(shown, expected, blank)
-    assert got.tolist() == [_excess(words[s], words[e]) for s, e in zip(shown, expected)]
+    assert got.tolist() == [
+        _excess(words[s], words[e]) for s, e in zip(shown, expected, strict=True)
+    ]
     assert got[:10].tolist() == [0] * 10
 
 

@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sdc.anonymize.multiple import EMPTY_SET, canonical_sets, kept_options, set_tokens
 from sdc.anonymize.policy_recodes import deterministic_recodes
 from sdc.errors import DataError, PolicyError
-from sdc.io import Table, file_sha256, read_table, unescape_formulas
+from sdc.io import Table, file_sha256, read_table, text_chunks, unescape_formulas
 from sdc.policy import Policy, unlisted_columns
 from sdc.release.bundle import MANIFEST, read_manifest
 from sdc.release.manifest import (
@@ -369,8 +369,10 @@ def _check_policy(manifest: dict[str, Any], policy: Policy) -> list[CheckItem]:
 
 
 def _unescaped(folder: Path) -> pd.DataFrame | DataError | None:
-    """microdata.csv read with its formula escapes undone (read once for the items that
-    need it); the reading error, or None without the file."""
+    """microdata.csv read with its formula escapes undone, once for the items needing it.
+
+    Returns the reading error instead when it cannot be read, None without the file.
+    """
     path = folder / "microdata.csv"
     if not path.exists():
         return None
@@ -770,10 +772,13 @@ def _parquet_mismatch(folder: Path, stem: str, frame: pd.DataFrame) -> str:
 
 
 def _alike_columns(a: pd.DataFrame, b: pd.DataFrame) -> set[int]:
-    """Positions of the columns that hold the same values in both frames (same columns,
-    same length), by cheap tests on all columns: pyarrow text with the same text (missing
-    as empty), or numbers of one dtype with the same values and blanks. What is left
-    goes to :func:`_same_values`; every column found here is one it would pass."""
+    """Positions of the columns holding the same values in both frames, found at once.
+
+    The frames have the same columns and length. A column is found alike when both sides
+    are pyarrow text with the same text (missing as empty), or numbers of one dtype with
+    the same values and blanks. What is left goes to :func:`_same_values`; every column
+    found here is one it would pass.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -785,8 +790,8 @@ def _alike_columns(a: pd.DataFrame, b: pd.DataFrame) -> set[int]:
             y.array, pd.arrays.ArrowStringArray
         ):
             text.append(i)
-            arrays[0].append(x.array._pa_array)  # noqa: SLF001
-            arrays[1].append(y.array._pa_array)  # noqa: SLF001
+            arrays[0].extend(text_chunks(x))
+            arrays[1].extend(text_chunks(y))
         elif (
             x.dtype == y.dtype
             and x.dtype.kind in "if"
@@ -798,7 +803,7 @@ def _alike_columns(a: pd.DataFrame, b: pd.DataFrame) -> set[int]:
         return alike | set(text)
 
     def joined(columns: list[Any]) -> Any:
-        chunks = [k.cast(pa.large_string()) for c in columns for k in c.chunks]
+        chunks = columns
         return pc.fill_null(pa.chunked_array(chunks, pa.large_string()).combine_chunks(), "")
 
     equal = pc.equal(joined(arrays[0]), joined(arrays[1])).to_numpy(zero_copy_only=False)
@@ -1543,8 +1548,7 @@ class _TextBatch:
         if not names or len(released) != len(expected):
             empty = np.zeros((0, 0), dtype=np.int64)
             return _TextBatch({}, empty, empty, np.array([None], dtype=object), empty.sum(axis=1))
-        arrays = [arrow(f, c)._pa_array for f in (released, expected) for c in names]  # noqa: SLF001
-        chunks = [k.cast(pa.large_string()) for a in arrays for k in a.chunks]
+        chunks = [k for f in (released, expected) for c in names for k in text_chunks(f[c])]
         encoded = pc.dictionary_encode(pa.chunked_array(chunks, pa.large_string()).combine_chunks())
         text = [canonical(v) for v in encoded.dictionary.to_pylist()] + [None]
         ids, uniques = pd.factorize(pd.Series(text, dtype=object), use_na_sentinel=True)
