@@ -820,6 +820,8 @@ def _whole_file_numbers(
     rows, width = frame.shape
     codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).reshape(width, rows)
     distinct = pd.Series(encoded.dictionary.to_pylist(), dtype=object).astype(str)
+    if distinct.empty:  # every cell missing: every column stays as it is
+        return frame, (), []
     numbers = pd.to_numeric(distinct, errors="coerce").to_numpy(dtype=np.float64)
     present = codes >= 0
     at = np.where(present, codes, 0)

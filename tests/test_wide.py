@@ -59,6 +59,15 @@ def test_numbers_of_all_columns_at_once_are_those_of_each_column() -> None:
     assert out["whole"].dtype == np.int64 and out["big"].iloc[0] == 9007199254740993
 
 
+def test_a_frame_of_blanks_stays_as_it_is() -> None:
+    frame = pd.DataFrame({"a": pd.Series([None, None], dtype="str"), "b": [None, None]})
+    frame["b"] = frame["b"].astype("str")
+    out, converted, commas = _csv_numbers(frame, None)
+    assert out is frame and converted == () and commas == []
+    assert _text_counts(frame)[0].n_present == 0
+    assert escape_formulas(frame) is frame
+
+
 def test_a_wide_csv_reads_as_its_columns_one_by_one(tmp_path: Path) -> None:
     rng = np.random.default_rng(3)
     columns = {f"c{i:04d}": _AWKWARD[list(_AWKWARD)[i % len(_AWKWARD)]] for i in range(1200)}
