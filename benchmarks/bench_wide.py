@@ -128,8 +128,9 @@ def wide_policy(frame: pd.DataFrame) -> str:
 def _timed(args: list[str], env: dict[str, str], timeout: float) -> tuple[float, str]:
     started = time.perf_counter()
     try:
-        done = subprocess.run(
+        done = subprocess.run(  # from the checkout: `python -m` puts the folder first
             [sys.executable, "-m", "sdc", *args],
+            cwd=env["PYTHONPATH"],
             env=env,
             capture_output=True,
             text=True,

@@ -240,14 +240,13 @@ def check_bundle(
     """
     manifest = read_manifest(folder)
     plan = release_plan(policy)
-    released = _released(folder)
+    released, shown = _read_microdata(folder)
     items: list[CheckItem] = []
     items += _guarded("hashes", lambda: _check_hashes(folder, manifest))
     signature = verify_manifest(folder, manifest, trust, MANIFEST)
     if signature is not None:
         items.append(CheckItem("signature", signature.passed, signature.detail))
     items += _guarded("policy", lambda: _check_policy(manifest, policy))
-    shown = _unescaped(folder)
     items += _check_microdata(folder, manifest, policy, shown)
     if released is not None and policy.outputs.microdata is not None:
         items += _check_recodes(released, plan)
@@ -270,15 +269,22 @@ def check_bundle(
     return CheckResult(folder, tuple(items))
 
 
-def _released(folder: Path) -> pd.DataFrame | None:
-    """The released microdata, None when absent or unreadable (the microdata item says so)."""
+def _read_microdata(
+    folder: Path,
+) -> tuple[pd.DataFrame | None, pd.DataFrame | DataError | None]:
+    """microdata.csv, read once: as written, and with its formula escapes undone.
+
+    The first is None when the file is absent or unreadable (the microdata item says so);
+    the second is the reading error then, and None without the file.
+    """
     path = folder / "microdata.csv"
-    if not path.is_file():
-        return None
+    if not path.exists():
+        return None, None
     try:
-        return read_table(path).frame
-    except DataError:
-        return None
+        frame = read_table(path).frame
+    except DataError as exc:
+        return None, exc
+    return (frame if path.is_file() else None), unescape_formulas(frame)
 
 
 def _guarded(name: str, check: Callable[[], list[CheckItem]]) -> list[CheckItem]:
@@ -366,20 +372,6 @@ def _check_policy(manifest: dict[str, Any], policy: Policy) -> list[CheckItem]:
 
 
 # ---- microdata -----------------------------------------------------------------------------
-
-
-def _unescaped(folder: Path) -> pd.DataFrame | DataError | None:
-    """microdata.csv read with its formula escapes undone, once for the items needing it.
-
-    Returns the reading error instead when it cannot be read, None without the file.
-    """
-    path = folder / "microdata.csv"
-    if not path.exists():
-        return None
-    try:
-        return unescape_formulas(read_table(path).frame)
-    except DataError as exc:
-        return exc
 
 
 def _check_microdata(
