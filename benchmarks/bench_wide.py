@@ -12,18 +12,21 @@ bands), sex and district are quasi-identifiers, one answer in 50 is sensitive, t
 `other` (kept), k = 3, l = 2. Each command runs as a subprocess (the whole CLI process:
 start-up, reading, work, writing), and its wall time is printed.
 
-Figures at 10,000 x 500, measured on 2 cores shared with other jobs (load average 7 to 8,
-so wall times are several times a quiet machine's; the issue measured the old code at 27,
-34 and 38 s on a quiet one). "before" is the code before this change (the branch point,
-run with --source), measured under the same load with the same Python:
+Figures at 10,000 x 500 on the 2-core machine shared with other jobs, so noisy. "before"
+is the code at the branch point (run with --source, which runs each checkout from its own
+folder), measured just before "after" under the same load (load average 1.5 to 2) with the
+same Python; the issue measured the old code at 27, 34 and 38 s on a quiet machine:
 
 =========  ==========  =========  ======
 command    before (s)  after (s)  ratio
 =========  ==========  =========  ======
-scan         85.7         9.3      9.2x
-release     149.7        14.1     10.6x
-check       294.3        34.2      8.6x
+scan         26.5         7.9      3.4x
+release      48.3        10.2      4.7x
+check        84.7        13.4      6.3x
 =========  ==========  =========  ======
+
+Under a load average of 7 to 8 (before the check read microdata.csv once) the new code
+took 9.3, 14.1 and 34.2 s, and the old scan 85.7 s.
 
 At 1,000 columns the old `sdc scan` did not finish in 200 s (its draft left answer
 columns out one at a time, each time counting keys without every candidate: cubic in the
