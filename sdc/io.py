@@ -541,8 +541,9 @@ def _blank_rows(frame: pd.DataFrame) -> pd.Series:
     survey file); the others are decided by their missing values alone.
     """
     missing = frame.isna()
-    text = [c for c in frame.columns if _textual(frame[c])]
-    others = [c for c in frame.columns if c not in set(text)]
+    text = [c for c, values in frame.items() if _textual(values)]
+    textual = set(text)
+    others = [c for c in frame.columns if c not in textual]
     blank = missing.all(axis=1)
     maybe = ~blank & missing[others].all(axis=1) if others else ~blank
     if text and maybe.any():
@@ -683,6 +684,10 @@ def sniff_delimiter(sample: str) -> str:
         return best if n else ","
 
 
+#: From this many columns on, a CSV file is parsed in one piece: pandas' chunks by rows
+#: would cost a round of calls per column and chunk.
+_WIDE = 1000
+
 #: A line break as pandas reads CSV files: ``\r\n``, ``\n`` or ``\r``.
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
@@ -719,11 +724,12 @@ def _read_csv(
             na_values=MISSING_MARKERS,
             skipinitialspace=True,
             dtype=str,
+            low_memory=len(header) < _WIDE,
         )
     except pd.errors.ParserError as exc:
         raise DataError(f"{path.name}: not a consistent table ({_first_line(exc)})") from exc
     header_line, lines = _record_lines(text, skipped, len(frame))
-    converted, comma_columns = _csv_numbers(frame, options.decimal)
+    frame, converted, comma_columns = _csv_numbers(frame, options.decimal)
     if comma_columns:
         notes = (*notes, _comma_note(frame, comma_columns, path))
     kind = "line" if lines is not None else "record"
@@ -754,13 +760,19 @@ def _record_lines(text: str, skipped: int, records: int) -> tuple[int, np.ndarra
     return int(filled[0]), filled[1:].astype(np.int64)
 
 
-def _csv_numbers(frame: pd.DataFrame, decimal: str | None) -> tuple[tuple[str, ...], list[str]]:
-    """Numbers read as numbers, in place; decimal commas converted when ``decimal`` is ``,``.
+def _csv_numbers(
+    frame: pd.DataFrame, decimal: str | None
+) -> tuple[pd.DataFrame, tuple[str, ...], list[str]]:
+    """Numbers read as numbers; decimal commas converted when ``decimal`` is ``,``.
 
     Returns:
-        The columns whose decimal commas were converted, and those holding decimal commas
-        left as text (``decimal`` not given).
+        The frame, the columns whose decimal commas were converted, and those holding
+        decimal commas left as text (``decimal`` not given).
     """
+    if decimal != ",":
+        whole = _whole_file_numbers(frame, decimal is None)
+        if whole is not None:
+            return whole
     converted: list[str] = []
     comma_columns: list[str] = []
     for column in frame.columns:
@@ -773,7 +785,76 @@ def _csv_numbers(frame: pd.DataFrame, decimal: str | None) -> tuple[tuple[str, .
         frame[column] = _infer_column(frame[column])
         if decimal is None and decimal_commas(frame[column]):
             comma_columns.append(str(column))
-    return tuple(converted), comma_columns
+    return frame, tuple(converted), comma_columns
+
+
+#: Numbers beyond this magnitude are not all exact as float64: such columns go one by one.
+_EXACT_FLOAT = 2.0**53
+
+
+def text_chunks(values: pd.Series) -> list[Any]:
+    """The pyarrow arrays (chunks) of a pyarrow text column, as large strings."""
+    import pyarrow as pa
+
+    data = pa.array(values.array)
+    chunks = data.chunks if isinstance(data, pa.ChunkedArray) else [data]
+    return [c.cast(pa.large_string()) for c in chunks]
+
+
+def _whole_file_numbers(
+    frame: pd.DataFrame, commas: bool
+) -> tuple[pd.DataFrame, tuple[str, ...], list[str]] | None:
+    """:func:`_infer_column` and :func:`decimal_commas` on every column at once.
+
+    The tests run once on the file's distinct values (one pyarrow dictionary for all the
+    cells), so a file of 10,000 columns costs no more than one of 10,000 rows. None when the
+    columns are not pyarrow text (then they go one by one).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not all(isinstance(v.array, pd.arrays.ArrowStringArray) for _, v in frame.items()):
+        return None
+    chunks = [c for _, values in frame.items() for c in text_chunks(values)]
+    encoded = pc.dictionary_encode(pa.chunked_array(chunks, pa.large_string()).combine_chunks())
+    rows, width = frame.shape
+    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).reshape(width, rows)
+    distinct = pd.Series(encoded.dictionary.to_pylist(), dtype=object).astype(str)
+    if distinct.empty:  # every cell missing: every column stays as it is
+        return frame, (), []
+    numbers = pd.to_numeric(distinct, errors="coerce").to_numpy(dtype=np.float64)
+    present = codes >= 0
+    at = np.where(present, codes, 0)
+
+    def every(test: np.ndarray) -> np.ndarray:  # test holds for every present value
+        return np.all(~present | test[at], axis=1) if len(test) else np.ones(width, bool)
+
+    def some(test: np.ndarray) -> np.ndarray:  # test holds for a present value
+        return np.any(present & test[at], axis=1) if len(test) else np.zeros(width, bool)
+
+    zeros = distinct.str.match(r"^[+-]?0\d").to_numpy(dtype=bool)
+    numeric = present.any(axis=1) & ~some(zeros) & every(~np.isnan(numbers))
+    cells = np.where(present, numbers[at], np.nan)
+    columns: dict[int, Any] = {}
+    for i, (_, values) in enumerate(frame.items()):
+        if not numeric[i]:
+            columns[i] = values
+        elif np.nanmax(np.abs(cells[i])) >= _EXACT_FLOAT:
+            columns[i] = _infer_column(values)
+        elif present[i].all() and (cells[i] % 1 == 0).all():
+            columns[i] = cells[i].astype(np.int64)
+        else:
+            columns[i] = cells[i]
+    out = pd.DataFrame(columns, index=frame.index)
+    out.columns = frame.columns
+    out.attrs = frame.attrs
+    if not commas:
+        return out, (), []
+    stripped = distinct.str.strip()
+    comma = stripped.str.match(_DECIMAL_COMMA.pattern).to_numpy(dtype=bool)
+    plain = ~pd.to_numeric(stripped, errors="coerce").isna().to_numpy()
+    with_commas = ~numeric & some(comma) & every(comma | plain)
+    return out, (), [str(c) for c, yes in zip(frame.columns, with_commas, strict=True) if yes]
 
 
 def _comma_note(frame: pd.DataFrame, comma_columns: list[str], path: Path) -> str:
@@ -847,7 +928,7 @@ def _check_header(path: Path, header: list[str]) -> None:
     names = [h.strip() for h in header]
     if not any(names):
         raise DataError(f"{path.name}: the first row has no column names")
-    dupes = sorted({n for n in names if names.count(n) > 1})
+    dupes = sorted(n for n, count in Counter(names).items() if count > 1)
     if dupes:
         raise DataError(
             f"{path.name}: duplicate column names {', '.join(map(repr, dupes))}; "
@@ -919,15 +1000,21 @@ def _whole_numbers_as_integers(frame: pd.DataFrame) -> pd.DataFrame:
     pandas stores an integer code column with one missing value as floats, which a CSV
     would show as ``4.0``; the released file keeps the codes as the input wrote them.
     """
-    out = frame
-    for column in frame.columns:
-        values = frame[column]
-        if pd.api.types.is_float_dtype(values.dtype) and values.isna().any():
-            present = values.dropna()
-            if len(present) and bool((present % 1 == 0).all()) and present.abs().max() < 2**53:
-                if out is frame:
-                    out = frame.copy()
-                out[column] = values.astype("Int64")
+    floats = [i for i, dtype in enumerate(frame.dtypes) if pd.api.types.is_float_dtype(dtype)]
+    if not floats:
+        return frame
+    block = frame.iloc[:, floats].to_numpy(dtype=np.float64, na_value=np.nan)
+    blank = np.isnan(block)
+    known = np.where(blank, 0.0, block)
+    with np.errstate(invalid="ignore"):
+        whole = np.all(known % 1 == 0, axis=0) & (np.abs(known).max(axis=0, initial=0) < 2**53)
+    wanted = whole & blank.any(axis=0) & ~blank.all(axis=0)
+    chosen = [i for i, yes in zip(floats, wanted, strict=True) if yes]
+    if not chosen:
+        return frame
+    out = frame.copy()
+    for i in chosen:  # by position: one column each, never a name's duplicates
+        out.isetitem(i, frame.iloc[:, i].astype("Int64").array)
     return out
 
 
@@ -978,7 +1065,10 @@ def _map_text(frame: pd.DataFrame, change: Callable[[object], object]) -> pd.Dat
     if names != list(frame.columns) and not isinstance(frame.columns, pd.MultiIndex):
         out = frame.copy()
         out.columns = pd.Index(names, dtype=object)
+    unchanged = _unchanged_text(frame, change)
     for i in range(frame.shape[1]):
+        if i in unchanged:
+            continue
         values = frame.iloc[:, i]
         dtype = values.dtype
         textual = (
@@ -999,6 +1089,32 @@ def _map_text(frame: pd.DataFrame, change: Callable[[object], object]) -> pd.Dat
         fixed.iloc[positions] = [new[j] for j in positions]
         out[out.columns[i]] = fixed
     return out
+
+
+def _unchanged_text(frame: pd.DataFrame, change: Callable[[object], object]) -> set[int]:
+    """Positions of the pyarrow text columns where ``change`` leaves every cell as it is.
+
+    ``change`` runs once on each distinct value of all these columns together (one pyarrow
+    dictionary), so a wide file costs no Python call per cell or per column.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    columns = {
+        i: values
+        for i, (_, values) in enumerate(frame.items())
+        if isinstance(values.array, pd.arrays.ArrowStringArray)
+    }
+    if not columns:
+        return set()
+    positions = list(columns)
+    chunks = [c for values in columns.values() for c in text_chunks(values)]
+    encoded = pc.dictionary_encode(pa.chunked_array(chunks, pa.large_string()).combine_chunks())
+    distinct = encoded.dictionary.to_pylist()
+    changed = np.array([change(v) is not v for v in distinct] + [False], dtype=bool)
+    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+    touched = changed[codes].reshape(len(positions), len(frame)).any(axis=1)
+    return {i for i, hit in zip(positions, touched, strict=True) if not hit}
 
 
 def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
@@ -1035,7 +1151,19 @@ def write_csv(frame: pd.DataFrame, path: Path, *, escape: bool = True) -> None:
     if escape:
         out = escape_formulas(out)
     with _writing(path):
-        out.to_csv(path, index=False, na_rep="", encoding="utf-8")
+        out.to_csv(
+            path, index=False, na_rep="", encoding="utf-8", chunksize=_csv_chunk(out.shape[1])
+        )
+
+
+#: Cells pandas formats at a time when writing CSV; its default (100,000) makes chunks of
+#: 10 rows in a file of 10,000 columns, each paying a round of calls per column.
+_CSV_CHUNK_CELLS = 5_000_000
+
+
+def _csv_chunk(columns: int) -> int:
+    """Rows per chunk of :meth:`DataFrame.to_csv`: about :data:`_CSV_CHUNK_CELLS` cells."""
+    return max(1, _CSV_CHUNK_CELLS // max(columns, 1))
 
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:

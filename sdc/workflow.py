@@ -48,6 +48,7 @@ from sdc.risk import RiskReport
 from sdc.risk.assess import FULL_REPORT_RECORDS, Progress
 from sdc.risk.engines import CountingEngine, EngineName, get_engine
 from sdc.risk.individual import CENSUS_TOLERANCE
+from sdc.risk.leave_out import KeyCounts
 from sdc.risk.scale import ScaleRiskReport, assess_at_scale, scale_text
 from sdc.scan import (
     RECODING_KEYS,
@@ -386,34 +387,32 @@ def releasable_draft(frame: pd.DataFrame, result: ScanResult, name: str, path: P
     trial releases confirm it, dropping one more while they refuse (at most
     :data:`_DRAFT_TRIALS`). A draft that releases as it is comes back unchanged.
     """
+    unmet = {"l": "", "group_share": ""}
+    try:
+        policy = parse_policy(
+            draft_policy(result, name, unmet=unmet), source=path.parent / "draft-policy.yaml"
+        )
+        if len(policy.quasi) <= 1 or policy.outputs.microdata is None:
+            return result
+        recoded, _ = deterministic_recodes(canonical_sets(frame, policy), policy)
+    except SdcError:
+        return result
+    # Leaving a quasi-identifier out changes only its own line of the draft: the others
+    # keep their recodes, so the recoded table is counted once (KeyCounts).
+    quasi, k, limit = list(policy.quasi), policy.thresholds.k, policy.thresholds.max_suppression
+    keys = KeyCounts(recoded, quasi, k)
     trials = 0
-    while True:
-        text = draft_policy(result, name, unmet={"l": "", "group_share": ""})
-        try:
-            policy = parse_policy(text, source=path.parent / "draft-policy.yaml")
-        except SdcError:
-            return result
-        quasi = policy.quasi
-        if len(quasi) <= 1 or policy.outputs.microdata is None:
-            return result
-        try:
-            recoded, _ = deterministic_recodes(canonical_sets(frame, policy), policy)
-        except SdcError:
-            return result
-        k, limit = policy.thresholds.k, policy.thresholds.max_suppression
-        if _below_k(recoded, quasi, k) <= _TRIAL_FACTOR * limit:
+    while len(quasi) > 1:
+        if keys.below(quasi) <= _TRIAL_FACTOR * limit:
+            text = draft_policy(result, name, unmet=dict(unmet))
             if trials >= _DRAFT_TRIALS or release_refusal(frame, text, path) is None:
                 return result
             trials += 1
         core = _core_quasi(result, quasi)
-        worst = min(
-            [q for q in quasi if q not in core] or quasi,
-            key=lambda q: (
-                _below_k(recoded, [c for c in quasi if c != q], k),
-                -len(recoded[q].drop_duplicates()),
-            ),
-        )
+        worst = keys.worst(quasi, [q for q in quasi if q not in core] or quasi)
         result = _left_out(result, worst, k)
+        quasi.remove(worst)
+    return result
 
 
 def _core_quasi(result: ScanResult, quasi: list[str]) -> set[str]:
@@ -423,15 +422,6 @@ def _core_quasi(result: ScanResult, quasi: list[str]) -> set[str]:
     if places:
         core.add(min(places, key=lambda q: result[q].n_distinct))
     return core
-
-
-def _below_k(frame: pd.DataFrame, quasi: list[str], k: int) -> float:
-    """Share of records whose key (blanks one more value) is shared by fewer than k."""
-    if not quasi or len(frame) == 0:
-        return 0.0
-    codes = np.stack([pd.factorize(frame[q], use_na_sentinel=False)[0] for q in quasi], axis=1)
-    _, inverse, counts = np.unique(codes, axis=0, return_inverse=True, return_counts=True)
-    return float((counts[inverse.ravel()] < k).mean())
 
 
 def _left_out(result: ScanResult, name: str, k: int) -> ScanResult:

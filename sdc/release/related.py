@@ -356,13 +356,29 @@ def shuffled(frame: pd.DataFrame, hidden: Collection[str] = ()) -> pd.DataFrame:
     """
     rng = np.random.default_rng()
     shown = frame[[c for c in frame.columns if c not in hidden]]
-    text = shown.astype(str).to_numpy()
-    blank = shown.isna().to_numpy()
-    distinct = len(shown.drop_duplicates()) > 1
     order = rng.permutation(len(frame))
+    distinct: list[bool] = []
     for _ in range(100):
-        same = (text[order] == text) | blank[order]
-        if not distinct or not same.all():
+        if not _same_sequence(shown, order):
+            break
+        if not distinct:
+            distinct.append(len(shown.drop_duplicates()) > 1)
+        if not distinct[0]:
             break
         order = rng.permutation(len(frame))
     return frame.iloc[order].reset_index(drop=True)
+
+
+def _same_sequence(shown: pd.DataFrame, order: np.ndarray) -> bool:
+    """Whether records in ``order`` show the same values as in the frame's own order.
+
+    Values are compared as text, a blank matching anything; column by column, so that a
+    wide file usually stops at its first column.
+    """
+    for i in range(shown.shape[1]):
+        values = shown.iloc[:, i]
+        text = values.astype(str).to_numpy()
+        blank = values.isna().to_numpy()
+        if not ((text[order] == text) | blank[order]).all():
+            return False
+    return True
