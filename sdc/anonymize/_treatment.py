@@ -15,8 +15,29 @@ from types import MappingProxyType
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
-__all__ = ["SuppressionRecord", "Treatment"]
+from sdc.errors import DataError
+
+__all__ = ["SuppressionRecord", "Treatment", "numeric_values"]
+
+
+def numeric_values(df: pd.DataFrame, column: str, treatment: str) -> np.ndarray:
+    """A column's values as floats (NaN for blanks) for a numeric treatment.
+
+    Raises:
+        DataError: the column is absent or holds values that are not numbers.
+    """
+    if column not in df.columns:
+        raise DataError(f"column {column!r} is not in the data")
+    series = pd.to_numeric(df[column], errors="coerce")
+    bad = series.isna() & df[column].notna()
+    if bad.any():
+        raise DataError(
+            f"column {column!r} must be numeric for {treatment} but {int(bad.sum())} value(s) "
+            "are not numbers"
+        )
+    return series.to_numpy(dtype=np.float64)
 
 
 def _freeze(value: Any) -> Any:

@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import chi2
 
-from sdc.anonymize._treatment import Treatment
-from sdc.errors import DataError, PolicyError
+from sdc.anonymize._treatment import Treatment, numeric_values
+from sdc.errors import PolicyError
 
 __all__ = ["mv_top_code", "robust_center_scatter"]
 
@@ -59,7 +59,7 @@ def mv_top_code(
             "mv_top_code needs alpha in (0, 0.5) and at least two numeric columns, got "
             f"alpha {alpha!r} and {len(columns)} column(s)"
         )
-    x = np.column_stack([_numeric(df, c) for c in columns])
+    x = np.column_stack([numeric_values(df, c, "mv_top_code") for c in columns])
     complete = np.flatnonzero(~np.isnan(x).any(axis=1))
     bound = float(chi2.ppf(1 - alpha, len(columns)))
     moved = x.copy()
@@ -87,19 +87,6 @@ def mv_top_code(
         details={"outliers": len(outliers), "complete": len(complete)},
     )
     return out, record
-
-
-def _numeric(df: pd.DataFrame, column: str) -> np.ndarray:
-    if column not in df.columns:
-        raise DataError(f"column {column!r} is not in the data")
-    series = pd.to_numeric(df[column], errors="coerce")
-    bad = series.isna() & df[column].notna()
-    if bad.any():
-        raise DataError(
-            f"column {column!r} must be numeric for mv_top_code but {int(bad.sum())} value(s) "
-            "are not numbers"
-        )
-    return series.to_numpy(dtype=np.float64)
 
 
 def _mahalanobis(x: np.ndarray, center: np.ndarray, scatter: np.ndarray) -> np.ndarray:

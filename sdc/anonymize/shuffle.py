@@ -28,8 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
-from sdc.anonymize._treatment import Treatment
-from sdc.errors import DataError
+from sdc.anonymize._treatment import Treatment, numeric_values
 
 __all__ = ["shuffle"]
 
@@ -61,7 +60,7 @@ def shuffle(
     """
     seed = secrets.randbits(63) if seed is None else int(seed)
     rng = np.random.default_rng(seed)
-    y = np.column_stack([_numeric(df, c) for c in columns])
+    y = np.column_stack([numeric_values(df, c, "shuffle") for c in columns])
     used = [p for p in predictors if p in df.columns and p not in columns and _usable(df[p])]
     x = _design(df, used)
     drawn = _conditional_draw(_normal_scores(y), x, rng)
@@ -79,19 +78,6 @@ def shuffle(
         private={"seed": seed},
     )
     return out, record
-
-
-def _numeric(df: pd.DataFrame, column: str) -> np.ndarray:
-    if column not in df.columns:
-        raise DataError(f"column {column!r} is not in the data")
-    series = pd.to_numeric(df[column], errors="coerce")
-    bad = series.isna() & df[column].notna()
-    if bad.any():
-        raise DataError(
-            f"column {column!r} must be numeric for shuffle but {int(bad.sum())} value(s) "
-            "are not numbers"
-        )
-    return series.to_numpy(dtype=np.float64)
 
 
 def _usable(values: pd.Series) -> bool:

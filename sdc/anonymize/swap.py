@@ -27,8 +27,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from sdc.anonymize._treatment import Treatment
-from sdc.errors import DataError, PolicyError
+from sdc.anonymize._treatment import Treatment, numeric_values
+from sdc.errors import PolicyError
 
 __all__ = ["rank_swap"]
 
@@ -62,7 +62,7 @@ def rank_swap(
     windows: dict[str, int] = {}
     changed: dict[str, int] = {}
     for column in columns:
-        values = _numeric(df, column)
+        values = numeric_values(df, column, "rank_swap")
         swapped, w = _swap_one(values, p, rng)
         windows[column] = w
         changed[column] = int(np.sum(swapped != values))  # NaN != NaN: never counted (kept)
@@ -76,19 +76,6 @@ def rank_swap(
         private={"seed": seed},
     )
     return out, record
-
-
-def _numeric(df: pd.DataFrame, column: str) -> np.ndarray:
-    if column not in df.columns:
-        raise DataError(f"column {column!r} is not in the data")
-    series = pd.to_numeric(df[column], errors="coerce")
-    bad = series.isna() & df[column].notna()
-    if bad.any():
-        raise DataError(
-            f"column {column!r} must be numeric for rank_swap but {int(bad.sum())} value(s) "
-            "are not numbers"
-        )
-    return series.to_numpy(dtype=np.float64)
 
 
 def _swap_one(values: np.ndarray, p: float, rng: np.random.Generator) -> tuple[np.ndarray, int]:
