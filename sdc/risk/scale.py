@@ -8,7 +8,8 @@ risk and expected re-identifications, and the histograms. l-diversity and group
 disclosure of the sensitive columns are counted by the engine too (one row of figures per
 column, :meth:`~sdc.risk.engines.CountingEngine.attribute_disclosure`). Measures that need
 the records themselves (t-closeness, SUDA2, variable contributions) are left to the
-in-memory engine and listed as not computed, never silently zero.
+in-memory engine and listed as not computed, never silently zero; household risk is counted
+by the engine when the policy names a household column.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from sdc.risk.assess import (
     SCHEMA,
     Breach,
     GroupDisclosure,
+    HouseholdRisk,
     LDiversity,
     RiskThresholds,
 )
@@ -67,8 +69,9 @@ class ScaleRiskReport:
         l_diversity, group_disclosure: one entry per sensitive column, as in
             :class:`RiskReport` (counted by the engine).
 
-    Household risk is not counted by the engines' summary: with a household column it is
-    listed in :attr:`not_computed` (``household_risk``), never reported as zero.
+    With a household column the engine also counts household risk (sdcMicro's
+    ``1 - prod(1 - r_i)`` over each household's members, :class:`HouseholdRisk`), judged
+    against the same limits as in memory.
     """
 
     engine: str
@@ -94,11 +97,13 @@ class ScaleRiskReport:
     sensitive: tuple[str, ...] = ()
     l_diversity: tuple[LDiversity, ...] = ()
     group_disclosure: tuple[GroupDisclosure, ...] = ()
+    household_risk: HouseholdRisk | None = None
 
     @property
     def not_computed(self) -> tuple[str, ...]:
         """Measures of the in-memory report this one leaves out."""
-        return IN_MEMORY_ONLY + (("household_risk",) if self.household is not None else ())
+        missing_household = self.household is not None and self.household_risk is None
+        return IN_MEMORY_ONLY + (("household_risk",) if missing_household else ())
 
     @property
     def breaches(self) -> list[Breach]:
@@ -115,6 +120,23 @@ class ScaleRiskReport:
         if limit is not None and not (self.expected_reidentifications <= limit):
             out.append(
                 Breach("max_expected_reidentifications", self.expected_reidentifications, limit)
+            )
+        return out + self._household_breaches()
+
+    def _household_breaches(self) -> list[Breach]:
+        """Every risk limit holds for households too, as :attr:`RiskReport.breaches` says."""
+        th, hh = self.thresholds, self.household_risk
+        if hh is None:
+            return []
+        out = []
+        if th.max_individual_risk is not None and not (hh.max_risk <= th.max_individual_risk):
+            out.append(Breach("max_household_risk", hh.max_risk, th.max_individual_risk))
+        limit = th.max_expected_reidentifications
+        if limit is not None and not (hh.expected_reidentifications <= limit):
+            out.append(
+                Breach(
+                    "max_expected_household_reidentifications", hh.expected_reidentifications, limit
+                )
             )
         return out
 
@@ -195,6 +217,14 @@ class ScaleRiskReport:
                 }
                 for g in self.group_disclosure
             ],
+            "household_risk": None
+            if self.household_risk is None
+            else {
+                "households": self.household_risk.households,
+                "global_risk": self.household_risk.global_risk,
+                "expected_reidentifications": self.household_risk.expected_reidentifications,
+                "max_risk": self.household_risk.max_risk,
+            },
             "not_computed": list(self.not_computed),
             "records_path": self.records_path,
         }
@@ -222,8 +252,8 @@ def assess_at_scale(
         thresholds: the limits to check.
         counter: the counting engine (:func:`sdc.risk.engines.get_engine`).
         records_path: write per-record ``row, f_k, F_k, r_k`` to this Parquet file.
-        household: the household-id column, or None. Household risk is not computed at
-            scale; the report names the column and lists ``household_risk`` as not computed.
+        household: the household-id column, or None; adds household risk, counted by the
+            engine.
         sensitive: sensitive columns; l-diversity and group disclosure of each are counted
             by the engine, with the thresholds' l, l_diversity, recursive_c and group_share.
 
@@ -240,6 +270,7 @@ def assess_at_scale(
         missing,
         k=thresholds.k,
         risk=individual_risk,
+        household=household,
         out_path=records_path,
         per_record=records_path is not None,
     )
@@ -324,6 +355,21 @@ def _report(
         risk_histogram=tuple((float(e), int(c)) for e, c in zip(edges, risk_hist, strict=True)),
         fk_histogram=tuple((int(lo), int(c)) for lo, c in zip(classes, fk_hist, strict=True)),
         records_path=str(result.out_path) if result.out_path is not None else None,
+        household_risk=_household(result, n),
+    )
+
+
+def _household(result: FrequencyResult, n: int) -> HouseholdRisk | None:
+    """The household figures the engine counted, as the in-memory report holds them."""
+    s = result.summary
+    if s.households is None:
+        return None
+    total = float(s.household_risk_sum or 0.0)
+    return HouseholdRisk(
+        households=s.households,
+        global_risk=total / n if n else 0.0,
+        expected_reidentifications=total,
+        max_risk=float(s.household_risk_max or 0.0),
     )
 
 
@@ -383,12 +429,25 @@ def scale_text(report: ScaleRiskReport) -> str:
         ),
         ("highest individual risk", f"{report.max_risk:.3g}", _opt(th.max_individual_risk)),
     ]
+    hh = report.household_risk
+    if hh is not None:
+        rows += [
+            ("households", f"{hh.households:,}", ""),
+            (
+                "expected household re-identifications",
+                f"{hh.expected_reidentifications:,.2f}",
+                _opt(th.max_expected_reidentifications),
+            ),
+            ("highest household risk", f"{hh.max_risk:.3g}", _opt(th.max_individual_risk)),
+        ]
     rows += _attribute_rows(report)
     failed = {b.name for b in report.breaches}
     names = {
         "smallest group (k-anonymity)": "k",
         "expected re-identifications": "max_expected_reidentifications",
         "highest individual risk": "max_individual_risk",
+        "expected household re-identifications": "max_expected_household_reidentifications",
+        "highest household risk": "max_household_risk",
     }
     for ld, g in zip(report.l_diversity, report.group_disclosure, strict=True):
         names[_("l-diversity of {variable} (distinct, min)").format(variable=ld.variable)] = "l"

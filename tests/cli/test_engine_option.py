@@ -171,3 +171,28 @@ def test_duckdb_risk_reports_l_diversity_and_group_disclosure(workdir: Path) -> 
     assert keys > 0
     assert re.search(rf"groups where one value of s covers 80% or more +{keys} +0.8  FAIL", out)
     assert "Not computed by this engine (they need the records in memory): t-closeness" in out
+
+
+def test_duckdb_risk_counts_household_risk_as_in_memory(workdir: Path) -> None:
+    frame = pd.read_parquet(workdir / "d.parquet")
+    frame["hh"] = np.arange(len(frame)) // 3
+    frame.loc[::50, "hh"] = np.nan  # no household: a household of its own
+    frame.to_parquet(workdir / "h.parquet")
+    policy = POLICY.replace("data: {weight: w}", "data: {weight: w, household: hh}")
+    policy = policy.replace("thresholds: {k: 2,", "thresholds: {k: 2, max_individual_risk: 0.02,")
+    (workdir / "h.yaml").write_text(policy)
+    code_p, _, err_p = run("risk", "h.parquet", "--policy", "h.yaml", "--json", "p.json")
+    code_d, out, err = run(
+        "risk", "h.parquet", "--policy", "h.yaml", "--engine", "duckdb", "--json", "d.json"
+    )
+    assert code_p == code_d == 1, (err_p, err)
+    full = json.loads((workdir / "p.json").read_text())
+    scale = json.loads((workdir / "d.json").read_text())
+    got, want = scale["household_risk"], full["household_risk"]
+    assert got["households"] == want["households"] == 134 + 8
+    for name in ("global_risk", "expected_reidentifications", "max_risk"):
+        assert got[name] == pytest.approx(want[name], rel=1e-12)
+    assert {b["name"] for b in scale["breaches"]} == {b["name"] for b in full["breaches"]}
+    assert "max_household_risk" in {b["name"] for b in scale["breaches"]}
+    assert scale["not_computed"] == ["t_closeness", "suda", "contributions"]
+    assert re.search(r"highest household risk +\S+ +0.02  FAIL", out), out

@@ -69,6 +69,11 @@ class FrequencySummary:
         risk_sum: sum of the individual risks (expected re-identifications), when a risk
             function was given, else None.
         risk_max: the largest individual risk, when a risk function was given, else None.
+        households: with a household column, the number of households (a record without a
+            household id is a household of its own), else None.
+        household_risk_sum: the sum over records of the household risk ``1 - prod(1 - r_i)``
+            of each record's household (the expected household re-identifications).
+        household_risk_max: the largest household risk.
     """
 
     records: int
@@ -81,6 +86,9 @@ class FrequencySummary:
     mean_inv_fk: float = 0.0
     risk_sum: float | None = None
     risk_max: float | None = None
+    households: int | None = None
+    household_risk_sum: float | None = None
+    household_risk_max: float | None = None
 
     @property
     def risk_mean(self) -> float | None:

@@ -30,6 +30,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -355,9 +356,21 @@ class DuckDBEngine:
                 sum_inv_fk=float(stats[5]),
                 pairs=pairs,
             )
+            if out_path is None and not per_record and household is None:
+                return FrequencyResult(self.name, summary, pairs)
+            records_sql, names, households = self._records_sql(
+                con, keys, pairs, risk is not None, household
+            )
+            if households is not None:
+                hh = con.execute(households).fetchall()[0]
+                summary = replace(
+                    summary,
+                    households=int(hh[0]),
+                    household_risk_sum=float(hh[1] or 0.0),
+                    household_risk_max=float(hh[2] or 0.0),
+                )
             if out_path is None and not per_record:
                 return FrequencyResult(self.name, summary, pairs)
-            records_sql, names = self._records_sql(con, keys, pairs, risk is not None, household)
             if out_path is not None:
                 _stream_to_parquet(con, records_sql, names, Path(out_path))
                 return FrequencyResult(self.name, summary, pairs, out_path=Path(out_path))
@@ -431,8 +444,11 @@ class DuckDBEngine:
         pairs: pd.DataFrame,
         with_risk: bool,
         household: str | None,
-    ) -> tuple[str, list[str]]:
-        """SQL for the per-record results in row order, and the names of its columns.
+    ) -> tuple[str, list[str], str | None]:
+        """SQL for the per-record results in row order, their names, and household figures.
+
+        With a household column the third item is SQL for one row: households, and the sum
+        and largest household risk over the records; else None.
 
         The risk is joined to the cells (few) before the cells are joined to the records.
         """
@@ -457,15 +473,19 @@ class DuckDBEngine:
             extra += ", s.__hh"
         recs = f"SELECT s.__row AS rw, c.cf, c.cw{extra} FROM src s JOIN {cells} c ON {on}"
         if household is None:
-            return f"{recs} ORDER BY rw", names
+            return f"{recs} ORDER BY rw", names, None
         names.append("household_risk")
-        sql = (
+        joined = (
             f"WITH recs AS ({recs}), hh AS (SELECT __hh, 1 - product(1 - pr) AS hr FROM recs "
-            "WHERE __hh IS NOT NULL GROUP BY __hh) "
-            "SELECT rw, cf, cw, pr, coalesce(hh.hr, recs.pr) AS hrisk "
-            "FROM recs LEFT JOIN hh USING (__hh) ORDER BY rw"
+            "WHERE __hh IS NOT NULL GROUP BY __hh) SELECT {} FROM recs LEFT JOIN hh USING (__hh)"
         )
-        return sql, names
+        hrisk = "coalesce(hh.hr, recs.pr)"
+        sql = joined.format(f"rw, cf, cw, pr, {hrisk} AS hrisk") + " ORDER BY rw"
+        figures = joined.format(
+            "count(DISTINCT recs.__hh) + count(*) FILTER (WHERE recs.__hh IS NULL), "
+            f"sum({hrisk}), max({hrisk})"
+        )
+        return sql, names, figures
 
     # -- l-diversity and group disclosure ----------------------------------------------------
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -133,13 +134,20 @@ class PandasEngine:
             sum_inv_fk=float(np.sum(1.0 / fk)) if n else 0.0,
             pairs=pairs,
         )
+        rk = hh = None
+        if risk is not None and (household is not None or out_path is not None or per_record):
+            rk = pairs["r_k"].to_numpy(dtype=np.float64)[grouped.ngroup().to_numpy()]
+        if rk is not None and household is not None:
+            ids = frame[household].reset_index(drop=True)
+            hh = household_product(rk, ids)
+            summary = replace(
+                summary,
+                households=int(ids.nunique(dropna=True)) + int(ids.isna().sum()),
+                household_risk_sum=float(hh.sum()),
+                household_risk_max=float(hh.max()) if n else 0.0,
+            )
         if out_path is None and not per_record:
             return FrequencyResult(self.name, summary, pairs)
-        rk = hh = None
-        if risk is not None:
-            rk = pairs["r_k"].to_numpy(dtype=np.float64)[grouped.ngroup().to_numpy()]
-            if household is not None:
-                hh = household_product(rk, frame[household].reset_index(drop=True))
         if out_path is None:
             return FrequencyResult(
                 self.name, summary, pairs, fk=fk, Fk=Fk, rk=rk, household_risk=hh

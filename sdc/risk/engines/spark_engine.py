@@ -20,6 +20,7 @@ import importlib.util
 import os
 import shutil
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -365,9 +366,19 @@ class SparkEngine:
                 sum_inv_fk=float(stats[5]),
                 pairs=pairs,
             )
+            if out_path is None and not per_record and household is None:
+                return FrequencyResult(self.name, summary, pairs)
+            records, names, figures = self._records(src, cellfreq, keys, pairs, risk, household)
+            if figures is not None:
+                hh = figures.collect()[0]
+                summary = replace(
+                    summary,
+                    households=int(hh[0]),
+                    household_risk_sum=float(hh[1] or 0.0),
+                    household_risk_max=float(hh[2] or 0.0),
+                )
             if out_path is None and not per_record:
                 return FrequencyResult(self.name, summary, pairs)
-            records, names = self._records(src, cellfreq, keys, pairs, risk, household)
             if out_path is not None:
                 self._write(records, names, str(out_path))
                 where: Path | str = str(out_path) if _is_uri(out_path) else Path(out_path)
@@ -401,8 +412,12 @@ class SparkEngine:
         pairs: pd.DataFrame,
         risk: RiskFunction | None,
         household: str | None,
-    ) -> tuple[SparkFrame, list[str]]:
-        """Per-record results in row order, and their final column names."""
+    ) -> tuple[SparkFrame, list[str], SparkFrame | None]:
+        """Per-record results in row order, their final names, and household figures.
+
+        With a household column the third item is one row: households, and the sum and
+        largest household risk over the records; else None.
+        """
         from pyspark.sql import functions as F
 
         cells = cellfreq
@@ -441,11 +456,17 @@ class SparkEngine:
                 .groupBy("__hh")
                 .agg((1 - F.product(1 - F.col("pr"))).alias("hr"))
             )
-            recs = recs.join(hh, "__hh", "left").select(
-                "rw", "cf", "cw", "pr", F.coalesce(F.col("hr"), F.col("pr")).alias("hrisk")
+            both = recs.join(hh, "__hh", "left").withColumn(
+                "hrisk", F.coalesce(F.col("hr"), F.col("pr"))
+            )
+            figures = both.agg(
+                F.countDistinct("__hh") + F.sum(F.when(F.col("__hh").isNull(), 1).otherwise(0)),
+                F.sum("hrisk"),
+                F.max("hrisk"),
             )
             names.append("household_risk")
-        return recs.orderBy("rw"), names
+            return both.select("rw", "cf", "cw", "pr", "hrisk").orderBy("rw"), names, figures
+        return recs.orderBy("rw"), names, None
 
     def _write(self, records: SparkFrame, names: list[str], path: str) -> None:
         """Write the records under their final names (``f_k`` and ``F_k`` need case)."""

@@ -111,6 +111,32 @@ def test_risk_and_household_risk_match_reference(engine: str, survey_sources: So
     )
 
 
+@pytest.mark.parametrize("per_record", [True, False])
+@pytest.mark.parametrize("engine", ENGINES)
+def test_household_figures_match_reference(
+    engine: str, per_record: bool, survey_sources: Sources
+) -> None:
+    df = survey_sources.frame
+    ref = reference(df, QUASI, "wgt", "wildcard")
+    hrisk = household_risk(individual_risk(ref.fk, ref.Fk), df["hh"])
+    res = engine_for(engine).key_frequencies(
+        survey_sources.parquet,
+        QUASI,
+        "wgt",
+        risk=individual_risk,
+        household="hh",
+        per_record=per_record,
+    )
+    assert df["hh"].isna().any()  # records without a household are households of their own
+    assert res.summary.households == df["hh"].nunique() + int(df["hh"].isna().sum())
+    assert res.summary.household_risk_sum == pytest.approx(float(hrisk.sum()), rel=1e-12)
+    assert res.summary.household_risk_max == pytest.approx(float(hrisk.max()), rel=1e-12)
+    plain = engine_for(engine).key_frequencies(
+        survey_sources.parquet, QUASI, "wgt", risk=individual_risk, per_record=False
+    )
+    assert plain.summary.households is None and plain.summary.household_risk_sum is None
+
+
 @pytest.mark.parametrize("engine", ENGINES)
 def test_results_written_to_parquet(engine: str, survey_sources: Sources, tmp_path: Path) -> None:
     df = survey_sources.frame

@@ -199,20 +199,25 @@ def small_survey() -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("engine", ["pandas", "duckdb"])
-def test_household_is_named_and_listed_as_not_computed(engine: str) -> None:
+def test_household_risk_is_counted_by_the_engine(engine: str) -> None:
+    from sdc.risk.assess import assess_risk
+
     df = small_survey()
     eng = engine_for(engine)
     with_hh = assess_at_scale(df, quasi=["a"], weight="w", counter=eng, household="hh")
     out = with_hh.to_dict()
     assert out["household"] == "hh"
-    assert out["not_computed"] == [*IN_MEMORY_ONLY, "household_risk"]
-    assert "household-risk" in scale_text(with_hh)
+    assert out["not_computed"] == list(IN_MEMORY_ONLY)
+    memory = assess_risk(df, quasi=["a"], weight="w", household="hh", missing="wildcard")
+    assert memory.household_risk is not None
+    assert out["household_risk"] == pytest.approx(dataclasses.asdict(memory.household_risk))
+    assert "highest household risk" in scale_text(with_hh)
     without = assess_at_scale(df, quasi=["a"], weight="w", counter=eng)
     assert without.to_dict()["household"] is None
-    assert without.to_dict()["not_computed"] == list(IN_MEMORY_ONLY)
-    assert "household-risk" not in scale_text(without)
+    assert without.to_dict()["household_risk"] is None
+    assert "household" not in scale_text(without)
     # the household changes nothing else
-    assert dataclasses.replace(with_hh, household=None) == without
+    assert dataclasses.replace(with_hh, household=None, household_risk=None) == without
 
 
 def test_breaches_treat_nan_as_failing() -> None:
