@@ -57,7 +57,7 @@ COMMON = [
 
 
 def hierarchies(folder: Path, columns: list[str]) -> dict:
-    from sdc.anonymize.hierarchy import Hierarchy
+    from sdc.hierarchy import Hierarchy
 
     return {c: Hierarchy.from_csv(folder / f"adult_hierarchy_{c}.csv") for c in columns}
 

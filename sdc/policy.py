@@ -30,8 +30,8 @@ from pydantic import (
     model_validator,
 )
 
-from sdc.anonymize.hierarchy import Hierarchy
 from sdc.errors import PolicyError
+from sdc.hierarchy import Hierarchy
 from sdc.io import ReadOptions
 
 Role = Literal["direct", "quasi", "sensitive", "drop", "other"]

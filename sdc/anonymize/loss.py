@@ -39,8 +39,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sdc.anonymize.hierarchy import Hierarchy
 from sdc.errors import DataError, PolicyError
+from sdc.hierarchy import Hierarchy
 from sdc.risk.frequencies import combine_codes, encode_keys
 
 __all__ = ["InformationLoss", "cell_loss", "discernibility", "information_loss"]

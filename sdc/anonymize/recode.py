@@ -36,8 +36,8 @@ import numpy as np
 import pandas as pd
 
 from sdc.anonymize._treatment import Treatment
-from sdc.anonymize.hierarchy import Hierarchy, normalize_value
 from sdc.errors import DataError, PolicyError
+from sdc.hierarchy import Hierarchy, normalize_value
 from sdc.io import first_bad
 
 __all__ = [

@@ -65,7 +65,6 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from sdc.anonymize.hierarchy import Hierarchy
 from sdc.anonymize.loss import (
     InformationLoss,
     attribute_weights,
@@ -73,6 +72,7 @@ from sdc.anonymize.loss import (
     information_loss,
 )
 from sdc.errors import DataError, PolicyError, PolicyNotMet
+from sdc.hierarchy import Hierarchy
 from sdc.risk.diversity import GroupCounts, l_diversity
 
 __all__ = ["GeneralizationResult", "optimal_generalization"]

@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sdc.anonymize.hierarchy import normalize_value
 from sdc.errors import DataError
+from sdc.hierarchy import normalize_value
 from sdc.risk.numeric import interval_disclosure, relinked_share
 
 __all__ = [

@@ -27,11 +27,11 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
-from sdc.anonymize.hierarchy import Hierarchy, normalize_value
 from sdc.anonymize.multiple import canonical_sets
 from sdc.anonymize.policy_recodes import recoded_columns
 from sdc.anonymize.recode import band_labels
 from sdc.errors import PolicyError
+from sdc.hierarchy import Hierarchy, normalize_value
 from sdc.policy import REPORTED_GROUP_SHARE, Policy
 from sdc.risk import RiskReport, RiskThresholds, assess_risk
 from sdc.risk.assess import Progress

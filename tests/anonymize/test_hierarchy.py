@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sdc.anonymize.hierarchy import Hierarchy, normalize_value
 from sdc.errors import PolicyError
+from sdc.hierarchy import Hierarchy, normalize_value
 
 DATA = Path(__file__).parent.parent / "data"
 

@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sdc.anonymize.hierarchy import Hierarchy
 from sdc.anonymize.loss import (
     aggregate_loss,
     attribute_weights,
@@ -15,6 +14,7 @@ from sdc.anonymize.loss import (
     information_loss,
 )
 from sdc.errors import DataError, PolicyError
+from sdc.hierarchy import Hierarchy
 
 H_A = Hierarchy(
     rows=(

@@ -7,7 +7,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sdc.anonymize.hierarchy import Hierarchy
 from sdc.anonymize.recode import (
     band_labels,
     bottom_code,
@@ -20,6 +19,7 @@ from sdc.anonymize.recode import (
     top_code,
 )
 from sdc.errors import DataError, PolicyError
+from sdc.hierarchy import Hierarchy
 
 DATA = Path(__file__).parent.parent / "data"
 BANDS = [0, 18, 30, 45, 60]

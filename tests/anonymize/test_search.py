@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sdc.anonymize.hierarchy import Hierarchy
 from sdc.anonymize.loss import information_loss
 from sdc.anonymize.search import optimal_generalization
 from sdc.errors import DataError, PolicyError, PolicyNotMet
+from sdc.hierarchy import Hierarchy
 from sdc.policy import Policy, parse_policy
 from sdc.release.microdata import _search, _search_record
 from sdc.risk.frequencies import encode_keys, key_frequencies

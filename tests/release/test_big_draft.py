@@ -268,8 +268,8 @@ def test_suda_searches_every_size_up_to_14_quasi_identifiers_and_4_of_24() -> No
 
 
 def test_the_generalisation_search_reports_its_progress() -> None:
-    from sdc.anonymize.hierarchy import Hierarchy
     from sdc.anonymize.search import optimal_generalization
+    from sdc.hierarchy import Hierarchy
 
     rng = np.random.default_rng(6)  # test data
     ages = rng.integers(20, 40, 200)
