@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -52,6 +52,9 @@ from sdc.tables.suppression import (
     audit_pattern,
     secondary_suppression,
 )
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 FLAGS = ("published", "primary", "secondary", "rounded", "dp")
 Hierarchies = Mapping[str, Mapping[str, str]]
@@ -353,19 +356,7 @@ def build_table(
         PolicyError: DP keys not listed, or an invalid hierarchy.
         PolicyNotMet: no suppression pattern or controlled rounding exists.
     """
-    if engine is None and not isinstance(df, pd.DataFrame):
-        from sdc.risk.engines.pandas_engine import PandasEngine
-
-        engine = PandasEngine()
-    groups: pd.DataFrame | None = None
-    if engine is not None:
-        groups = _engine_groups(engine, df, spec)
-        frame = groups
-    else:
-        assert isinstance(df, pd.DataFrame)
-        _check_columns(df, spec)
-        check_finite(df, spec)
-        frame = df
+    frame, groups = _input(df, spec, engine)
     cube = _dimensions(frame, spec, codebook, hierarchies)
     if cube.n_cells > MAX_CELLS:
         raise PolicyError(
@@ -373,7 +364,6 @@ def build_table(
             f"most {MAX_CELLS:,}); use fewer 'by' variables or coarser categories"
         )
     labels = cube.labels()
-    stat = spec.statistic
     if spec.dp is not None:
         if groups is not None:
             cells = _dp_from_groups(groups, spec, cube)
@@ -385,19 +375,9 @@ def build_table(
         stats, nonneg, dropped = _stats_from_groups(groups, spec, cube)
     else:
         stats, nonneg, dropped = _stats_from_frame(frame, spec, cube)
-    lower = np.zeros(cube.n_cells) if nonneg else np.full(cube.n_cells, -np.inf)
-    upper = np.full(cube.n_cells, np.inf)
     relations = cube.relations()
-    if stat == "mean":
-        published = np.divide(
-            stats.value,
-            stats.weight_total,
-            out=np.full(cube.n_cells, np.nan),
-            where=stats.weight_total > 0,
-        )
-    else:
-        published = stats.value.copy()
-    weighted = spec.weight is not None
+    published = _published(stats, spec.statistic, cube.n_cells)
+    integral = spec.weight is None and spec.statistic == "count"
     if spec.rounding is not None:
         if spec.rounding_method == "random":
             rounded = random_rounding(published, spec.rounding, np.random.default_rng(seed))
@@ -406,37 +386,71 @@ def build_table(
         flags = np.full(cube.n_cells, "rounded", dtype=object)
         mechanism = f"{spec.rounding_method} rounding to base {spec.rounding}"
         return _finish(
-            spec,
-            labels,
-            rounded,
-            flags,
-            Budget.zero(),
-            (),
-            mechanism,
-            dropped,
-            integral=not weighted and stat == "count",
+            spec, labels, rounded, flags, Budget.zero(), (), mechanism, dropped, integral=integral
         )
     if not spec.has_primary_rules:
         flags = np.full(cube.n_cells, "published", dtype=object)
         return _finish(
-            spec,
-            labels,
-            published,
-            flags,
-            Budget.zero(),
-            (),
-            "none",
-            dropped,
-            integral=not weighted and stat == "count",
+            spec, labels, published, flags, Budget.zero(), (), "none", dropped, integral=integral
         )
+    lower = np.zeros(cube.n_cells) if nonneg else np.full(cube.n_cells, -np.inf)
+    problem = _suppression_problem(spec, cube, labels, stats, relations, lower)
+    return _suppressed_table(spec, labels, stats, published, problem, dropped, time_limit)
+
+
+def _input(
+    df: DataSource, spec: TableSpec, engine: CountingEngine | None
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The frame the table is built from, and the engine's interior aggregates (or None).
+
+    A file without an engine is read by the pandas engine; a DataFrame without one is
+    checked and used as it is.
+    """
+    if engine is None and not isinstance(df, pd.DataFrame):
+        from sdc.risk.engines.pandas_engine import PandasEngine
+
+        engine = PandasEngine()
+    if engine is not None:
+        groups = _engine_groups(engine, df, spec)
+        return groups, groups
+    assert isinstance(df, pd.DataFrame)
+    _check_columns(df, spec)
+    check_finite(df, spec)
+    return df, None
+
+
+def _published(stats: CellStats, stat: str, n_cells: int) -> np.ndarray:
+    """The value each cell would publish: the statistic (a mean divides by the weight)."""
+    if stat != "mean":
+        return stats.value.copy()
+    return np.divide(
+        stats.value,
+        stats.weight_total,
+        out=np.full(n_cells, np.nan),
+        where=stats.weight_total > 0,
+    )
+
+
+def _suppression_problem(
+    spec: TableSpec,
+    cube: Cube,
+    labels: pd.DataFrame,
+    stats: CellStats,
+    relations: sp.csr_matrix,
+    lower: np.ndarray,
+) -> SuppressionProblem:
+    """The primary cells (rules, then the office's cell controls) and the MILP to solve."""
     prim, keep = apply_controls(
-        primary_cells(cube, stats, spec, lower, weighted), labels, spec, stats.value
+        primary_cells(cube, stats, spec, lower, spec.weight is not None),
+        labels,
+        spec,
+        stats.value,
     )
     cost = np.ones(cube.n_cells) if spec.cost == "cells" else np.abs(stats.value) + 1.0
-    problem = SuppressionProblem(
+    return SuppressionProblem(
         values=stats.value,
         lower=lower,
-        upper=upper,
+        upper=np.full(cube.n_cells, np.inf),
         relations=relations,
         primary=prim.primary,
         upl=prim.upl,
@@ -444,14 +458,27 @@ def build_table(
         cost=cost,
         keep=keep,
     )
+
+
+def _suppressed_table(
+    spec: TableSpec,
+    labels: pd.DataFrame,
+    stats: CellStats,
+    published: np.ndarray,
+    problem: SuppressionProblem,
+    dropped: int | None,
+    time_limit: float,
+) -> ProtectedTable:
+    """Secondary suppression, the interval audit and the table with its flags."""
+    primary = problem.primary
     suppressed, reaches = _protect(problem, _describe_cell(labels), time_limit)
     audit = _intervals(problem, reaches, labels)
-    flags = np.where(prim.primary, "primary", np.where(suppressed, "secondary", "published"))
+    flags = np.where(primary, "primary", np.where(suppressed, "secondary", "published"))
     value = np.where(suppressed, np.nan, published)
     mechanism = (
-        f"rules {_describe_rules(spec)}: {int(prim.primary.sum())} sensitive cells; "
+        f"rules {_describe_rules(spec)}: {int(primary.sum())} sensitive cells; "
         f"optimal secondary suppression (HiGHS, cost {spec.cost}): "
-        f"{int((suppressed & ~prim.primary).sum())} more; interval audit "
+        f"{int((suppressed & ~primary).sum())} more; interval audit "
         f"{'passed' if all(c.protected for c in audit) else 'FAILED'}"
     )
     table = _finish(
@@ -463,7 +490,7 @@ def build_table(
         audit,
         mechanism,
         dropped,
-        integral=not weighted and stat == "count",
+        integral=spec.weight is None and spec.statistic == "count",
     )
     return dataclasses.replace(
         table, _problem=problem, _suppressed=suppressed, _labels=labels, _stats=stats
