@@ -28,13 +28,16 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol, TypeAlias, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, TypeAlias, runtime_checkable
 
 import numpy as np
 import pandas as pd
 
 from sdc.errors import DataError
-from sdc.risk.frequencies import MissingRule
+from sdc.risk.frequencies import MissingRule, wildcard_key_frequencies
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 #: Where the data are: an in-memory DataFrame, or the path of a CSV or Parquet file.
 DataSource: TypeAlias = pd.DataFrame | str | os.PathLike[str]
@@ -621,3 +624,32 @@ def grouped_dtypes(out: pd.DataFrame, n_by: int) -> pd.DataFrame:
         else:
             out[stat] = out[stat].astype(np.float64)
     return out
+
+
+def wildcard_cells(cells: pa.Table, keys: Sequence[str]) -> pa.Table:
+    """``cf`` (f_k) and ``cw`` (F_k) of each distinct key under the wildcard rule.
+
+    ``cells`` holds one row per distinct key as an engine aggregated it: ``cell`` (its id),
+    the key columns (null for a missing value), ``n`` (records) and ``ws`` (weight sum).
+    The keys are matched across missing-value patterns by
+    :func:`~sdc.risk.frequencies.wildcard_key_frequencies`, the in-memory code, so the work
+    grows with distinct keys x patterns, not with records.
+
+    Returns:
+        A table of ``cell``, ``cf`` (int64) and ``cw`` (float64).
+    """
+    import pyarrow as pa  # only the out-of-core engines, which load it anyway
+
+    rows = np.empty((cells.num_rows, len(keys)), dtype=np.int64)
+    for j, kc in enumerate(keys):
+        rows[:, j], _ = pd.factorize(cells.column(kc).to_pandas(), use_na_sentinel=True)
+    count = cells.column("n").to_numpy().astype(np.float64)
+    weight = cells.column("ws").to_numpy().astype(np.float64)
+    f, F = wildcard_key_frequencies(rows, count, weight)
+    return pa.table(
+        {
+            "cell": cells.column("cell").cast(pa.int64()),
+            "cf": pa.array(np.rint(f).astype(np.int64)),
+            "cw": pa.array(F),
+        }
+    )

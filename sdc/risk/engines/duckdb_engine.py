@@ -60,8 +60,9 @@ from sdc.risk.engines.base import (
     source_kind,
     source_name,
     summary_from,
+    wildcard_cells,
 )
-from sdc.risk.frequencies import MissingRule, wildcard_key_frequencies
+from sdc.risk.frequencies import MissingRule
 
 #: Text that stands for a missing value in CSV files, as :data:`sdc.io.MISSING_MARKERS`.
 _CSV_MISSING = ["", "NA", "N/A", "NaN", "nan", "NULL", "null", "."]
@@ -640,11 +641,9 @@ class DuckDBEngine:
 def _wildcard_cells(con: duckdb.DuckDBPyConnection, keys: list[str]) -> None:
     """``freq`` and ``cellfreq`` under the wildcard rule, from the distinct keys in memory.
 
-    The records are already aggregated to their distinct keys (``cells``: one row per key
-    with its record count and weight sum), so the matching across missing-value patterns
-    runs on that small table with :func:`~sdc.risk.frequencies.wildcard_key_frequencies`,
-    the same code as in memory: its cost grows with distinct keys x patterns, not with
-    records. The per-key results go back to DuckDB for the streaming join on the records.
+    The records are already aggregated to their distinct keys (``cells``), which are
+    matched in memory by :func:`~sdc.risk.engines.base.wildcard_cells`; the per-key results
+    go back to DuckDB for the streaming join on the records.
     """
     # Through execute(): con.sql() here leaves the connection's earlier result unfinished
     # and the next execute() fails under duckdb 2. Its warning about an extra copy of the
@@ -654,20 +653,8 @@ def _wildcard_cells(con: duckdb.DuckDBPyConnection, keys: list[str]) -> None:
         query = f"SELECT cell, {', '.join(keys)}, n, ws FROM cells"
         table = con.execute(query).to_arrow_table()
     assert table is not None, "a SELECT always has a result"
-    rows = np.empty((table.num_rows, len(keys)), dtype=np.int64)
-    for j, kc in enumerate(keys):
-        rows[:, j], _ = pd.factorize(table.column(kc).to_pandas(), use_na_sentinel=True)
-    count = table.column("n").to_numpy().astype(np.float64)
-    weight = table.column("ws").to_numpy().astype(np.float64)
-    f, F = wildcard_key_frequencies(rows, count, weight)
-    result = pa.table(
-        {
-            "cell": table.column("cell"),
-            "cf": pa.array(np.rint(f).astype(np.int64)),
-            "cw": pa.array(F),
-        }
-    )
-    del table, rows
+    result = wildcard_cells(table, keys)
+    del table
     con.register("__sdc_wildcard", result)
     con.execute(
         "CREATE TEMP TABLE freq AS SELECT c.cell, c.n, x.cf, x.cw FROM cells c "

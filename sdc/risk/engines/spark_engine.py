@@ -49,8 +49,9 @@ from sdc.risk.engines.base import (
     source_kind,
     source_name,
     summary_from,
+    wildcard_cells,
 )
-from sdc.risk.frequencies import MissingRule, wildcard_key_frequencies
+from sdc.risk.frequencies import MissingRule
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, SparkSession
@@ -681,20 +682,8 @@ def _frequencies(cells: SparkFrame, keys: list[str]) -> SparkFrame:
 def _wildcard_cells(cells: SparkFrame, keys: list[str]) -> SparkFrame:
     """The wildcard rule's ``cf``/``cw`` per cell, computed on the driver (see above)."""
     table = cells.select("cell", *keys, "n", "ws").toArrow()
-    rows = np.empty((table.num_rows, len(keys)), dtype=np.int64)
-    for j, kc in enumerate(keys):
-        rows[:, j], _ = pd.factorize(table.column(kc).to_pandas(), use_na_sentinel=True)
-    count = table.column("n").to_numpy().astype(np.float64)
-    weight = table.column("ws").to_numpy().astype(np.float64)
-    f, F_ = wildcard_key_frequencies(rows, count, weight)
-    result = pa.table(
-        {
-            "cell": table.column("cell").cast(pa.int64()),
-            "cf": pa.array(np.rint(f).astype(np.int64)),
-            "cw": pa.array(F_),
-        }
-    )
-    del table, rows
+    result = wildcard_cells(table, keys)
+    del table
     freq = cells.sparkSession.createDataFrame(result)
     return cells.join(freq, "cell")
 
