@@ -29,7 +29,8 @@ import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -240,10 +241,23 @@ class DuckDBEngine:
 
     # -- plumbing -------------------------------------------------------------------------
 
-    def _open(self) -> tuple[duckdb.DuckDBPyConnection, str, bool]:
+    @contextmanager
+    def _session(self, name: str) -> Iterator[tuple[duckdb.DuckDBPyConnection, str]]:
+        """A connection and its spill folder, closed (and our own folder removed) when done.
+
+        DuckDB's errors become one DataError that names the data.
+        """
         own = self.temp_directory is None
         tmp = tempfile.mkdtemp(prefix="sdc-duckdb-") if own else str(self.temp_directory)
-        return _connect(self.memory_limit, tmp, self.threads), tmp, own
+        con = _connect(self.memory_limit, tmp, self.threads)
+        try:
+            yield con, tmp
+        except duckdb.Error as exc:
+            raise engine_error(name, self.name, exc) from exc
+        finally:
+            con.close()
+            if own:
+                shutil.rmtree(tmp, ignore_errors=True)
 
     def _source(
         self,
@@ -314,8 +328,7 @@ class DuckDBEngine:
         if out_path is not None and Path(out_path).exists():
             raise DataError(f"{out_path}: already exists; choose a new name for the results")
         name = source_name(source)
-        con, tmp, own_tmp = self._open()
-        try:
+        with self._session(name) as (con, tmp):
             relation, row, cols = self._source(con, source, tmp, [*quasi, weight, household])
             m = len(quasi)
             keys = [f"k{j}" for j in range(m)]
@@ -390,12 +403,6 @@ class DuckDBEngine:
                     else np.asarray(arrays["household_risk"], dtype=np.float64)
                 ),
             )
-        except duckdb.Error as exc:
-            raise engine_error(name, self.name, exc) from exc
-        finally:
-            con.close()
-            if own_tmp:
-                shutil.rmtree(tmp, ignore_errors=True)
 
     def _cells(
         self,
@@ -509,8 +516,7 @@ class DuckDBEngine:
         quasi, sensitive = list(quasi), list(sensitive)
         check_diversity_request(quasi, sensitive, l, l_measure, recursive_c, group_share)
         name = source_name(source)
-        con, tmp, own_tmp = self._open()
-        try:
+        with self._session(name) as (con, tmp):
             relation, _, cols = self._source(con, source, tmp, [*quasi, *sensitive])
             keys = [f"k{j}" for j in range(len(quasi))]
             select = [f"{_clean(*cols[q])} AS {kc}" for q, kc in zip(quasi, keys, strict=True)]
@@ -529,12 +535,6 @@ class DuckDBEngine:
                 if summary is not None:
                     out.append(summary)
             return tuple(out)
-        except duckdb.Error as exc:
-            raise engine_error(name, self.name, exc) from exc
-        finally:
-            con.close()
-            if own_tmp:
-                shutil.rmtree(tmp, ignore_errors=True)
 
     # -- grouped sums -----------------------------------------------------------------------
 
@@ -560,8 +560,7 @@ class DuckDBEngine:
         by = list(by)
         check_grouped_request(value, top, value_detail, clamp, contribution_bound, clamp_step)
         name = source_name(source)
-        con, tmp, own_tmp = self._open()
-        try:
+        with self._session(name) as (con, tmp):
             relation, row, cols = self._source(con, source, tmp, [*by, value, weight, unit])
             w = None if weight is None else _as_double(*cols[weight])
             con.execute(f"CREATE TEMP VIEW src AS SELECT {w or 'NULL'} AS __w FROM {relation}")
@@ -626,12 +625,6 @@ class DuckDBEngine:
                     outer += [f"list_extract(__top, {i})::DOUBLE" for i in range(1, top + 1)]
                 sql = f"SELECT {', '.join(outer)} FROM ({sql})"
             out = con.execute(sql).df()
-        except duckdb.Error as exc:
-            raise engine_error(name, self.name, exc) from exc
-        finally:
-            con.close()
-            if own_tmp:
-                shutil.rmtree(tmp, ignore_errors=True)
         out.columns = pd.Index(
             grouped_columns(by, value, top, value_detail, clamp, unit, clamp_step)
         )
